@@ -1,0 +1,8 @@
+"""SignUpFlow: multi-tenant volunteer scheduling."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("signupflow")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+source"

@@ -1,0 +1,84 @@
+"""create_app(settings): engines, pools and clients are built in the lifespan, never at import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from signupflow import __version__
+from signupflow.api import api_router
+from signupflow.db import migrate
+from signupflow.db.engine import make_engine
+from signupflow.db.session import make_session_factory, unit_of_work
+from signupflow.demo import load_demo_if_empty
+from signupflow.errors import PROBLEM_JSON, install_error_handlers
+from signupflow.ops.health import router as health_router
+from signupflow.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = make_engine(settings)
+    if settings.should_auto_migrate:
+        await anyio.to_thread.run_sync(migrate.upgrade, engine)
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    if settings.should_load_demo:
+        def _load() -> None:
+            with unit_of_work(app.state.session_factory) as session:
+                load_demo_if_empty(session, settings)
+
+        await anyio.to_thread.run_sync(_load)
+    # Every sync route holds at most one connection, so a thread pool no larger than the
+    # connection pool means requests queue in the event loop instead of timing out on the pool.
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = settings.db_pool_size + settings.db_max_overflow
+    try:
+        yield
+    finally:
+        engine.dispose()
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(
+        title="SignUpFlow",
+        version=__version__,
+        description="Volunteer scheduling for organisations. Errors are RFC 9457 "
+        f"`{PROBLEM_JSON}`.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(api_router)
+    app.include_router(health_router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        )
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Uvicorn factory: read the environment, refuse to start when it is invalid."""
+    return create_app(load_settings())

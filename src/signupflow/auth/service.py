@@ -1,0 +1,166 @@
+"""Sign-up, login, token rotation, logout and password change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from signupflow.audit.service import record
+from signupflow.auth.models import RefreshToken, User
+from signupflow.auth.passwords import hash_password, verify_password
+from signupflow.auth.tokens import AccessClaims, digest, encode_access_token, new_opaque_token
+from signupflow.errors import Conflict, Unauthenticated
+from signupflow.organisations.models import Organisation
+from signupflow.people.models import MemberRole, Membership, Person
+from signupflow.settings import Settings
+from signupflow.tenancy import scoped
+
+
+class RefreshTokenReused(Unauthenticated):
+    # The revocation must survive the error response that follows.
+    keeps_changes = True
+
+    def __init__(self) -> None:
+        super().__init__("refresh token reuse detected; the session was revoked")
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    organisation_id: int
+
+
+def issue_tokens(
+    session: Session, *, user: User, organisation_id: int, settings: Settings,
+    family: str | None = None,
+) -> TokenPair:
+    family = family or new_opaque_token()
+    refresh = new_opaque_token()
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            organisation_id=organisation_id,
+            family=family,
+            token_hash=digest(refresh),
+            expires_at=datetime.now(UTC) + timedelta(seconds=settings.refresh_token_ttl_s),
+        )
+    )
+    access = encode_access_token(
+        AccessClaims(user.id, organisation_id, user.token_version, family),
+        secret=settings.secret_key.get_secret_value(),
+        ttl_s=settings.access_token_ttl_s,
+    )
+    return TokenPair(access, refresh, settings.access_token_ttl_s, organisation_id)
+
+
+def sign_up(
+    session: Session, *, settings: Settings, organisation_name: str, slug: str, timezone: str,
+    locale: str, admin_name: str, email: str, password: str,
+) -> TokenPair:
+    """Create an organisation with its first admin, who is logged in at once."""
+    if session.scalar(select(Organisation.id).where(Organisation.slug == slug)) is not None:
+        raise Conflict(f"the address '{slug}' is taken; choose another")
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict("an account with this e-mail exists; log in to create another organisation")
+    organisation = Organisation(slug=slug, name=organisation_name, timezone=timezone, locale=locale)
+    user = User(email=email, password_hash=hash_password(password, rounds=settings.bcrypt_rounds))
+    session.add_all([organisation, user])
+    session.flush()
+    session.add_all([
+        Membership(organisation_id=organisation.id, user_id=user.id, role=MemberRole.ADMIN),
+        Person(organisation_id=organisation.id, user_id=user.id, name=admin_name, email=email,
+               language=locale),
+    ])
+    record(session, organisation_id=organisation.id, actor_user_id=user.id, action="create",
+           entity="organisation", entity_id=organisation.id, changes={"slug": slug})
+    return issue_tokens(session, user=user, organisation_id=organisation.id, settings=settings)
+
+
+def log_in(
+    session: Session, *, settings: Settings, email: str, password: str,
+    organisation_slug: str | None,
+) -> TokenPair:
+    user = session.scalars(select(User).where(User.email == email)).one_or_none()
+    if not verify_password(password, user.password_hash if user else None) or user is None:
+        raise Unauthenticated("wrong e-mail or password")
+    stmt = (
+        select(Membership.organisation_id)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(Membership.user_id == user.id)
+        .order_by(Membership.id)
+    )
+    if organisation_slug:
+        stmt = stmt.where(Organisation.slug == organisation_slug)
+    organisation_id = session.scalars(stmt.limit(1)).first()
+    if organisation_id is None:
+        raise Unauthenticated("no membership in that organisation")
+    return issue_tokens(session, user=user, organisation_id=organisation_id, settings=settings)
+
+
+def rotate_refresh_token(session: Session, *, settings: Settings, refresh_token: str) -> TokenPair:
+    """Exchange a refresh token for a new pair. Presenting one that was already used means it
+    was stolen or replayed: the whole session (family) is revoked."""
+    now = datetime.now(UTC)
+    token = session.scalars(
+        select(RefreshToken).where(RefreshToken.token_hash == digest(refresh_token))
+    ).one_or_none()
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        raise Unauthenticated("refresh token is invalid or expired")
+    # Conditional update: of two concurrent refreshes with one token, exactly one wins.
+    claimed = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+    ).rowcount  # type: ignore[attr-defined]
+    if claimed == 0:
+        revoke_family(session, family=token.family)
+        raise RefreshTokenReused
+    user = session.get_one(User, token.user_id)
+    membership = session.scalar(
+        scoped(select(Membership.id).where(Membership.user_id == user.id), Membership,
+               token.organisation_id)
+    )
+    if membership is None:
+        raise Unauthenticated("membership has ended")
+    return issue_tokens(
+        session, user=user, organisation_id=token.organisation_id, settings=settings,
+        family=token.family,
+    )
+
+
+def revoke_family(session: Session, *, family: str) -> None:
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+
+
+def log_out(session: Session, *, family: str) -> None:
+    revoke_family(session, family=family)
+
+
+def change_password(
+    session: Session, *, settings: Settings, user_id: int, organisation_id: int,
+    current_password: str, new_password: str,
+) -> TokenPair:
+    """Every other session ends: access tokens by the version bump, refresh tokens revoked."""
+    user = session.get_one(User, user_id)
+    if not verify_password(current_password, user.password_hash):
+        raise Unauthenticated("current password is wrong")
+    user.password_hash = hash_password(new_password, rounds=settings.bcrypt_rounds)
+    user.token_version += 1
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    record(session, organisation_id=organisation_id, actor_user_id=user.id,
+           action="change_password", entity="user", entity_id=user.id)
+    session.flush()
+    return issue_tokens(session, user=user, organisation_id=organisation_id, settings=settings)

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from datetime import date, time
+
+from pydantic import Field, model_validator
+
+from signupflow.schemas import ApiModel, ReadModel, ShortText
+
+
+class WindowCreate(ApiModel):
+    weekday: int = Field(ge=0, le=6, description="0 = Monday … 6 = Sunday")
+    start_time: time = Field(description="Local time in the organisation's time zone")
+    end_time: time
+
+    @model_validator(mode="after")
+    def _check(self) -> WindowCreate:
+        if self.start_time.tzinfo is not None or self.end_time.tzinfo is not None:
+            raise ValueError("times are local wall-clock times; give them without an offset")
+        if self.end_time <= self.start_time:
+            raise ValueError("end_time must be after start_time")
+        return self
+
+
+class WindowRead(ReadModel):
+    id: int
+    person_id: int
+    weekday: int
+    start_time: time
+    end_time: time
+
+
+class TimeOffCreate(ApiModel):
+    starts_on: date = Field(ge=date(2000, 1, 1), le=date(2200, 12, 31))
+    ends_on: date = Field(ge=date(2000, 1, 1), le=date(2200, 12, 31))
+    reason: ShortText = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> TimeOffCreate:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on must not be before starts_on")
+        return self
+
+
+class TimeOffRead(ReadModel):
+    id: int
+    person_id: int
+    starts_on: date
+    ends_on: date
+    reason: str
+
+
+class Availability(ReadModel):
+    windows: list[WindowRead]
+    time_off: list[TimeOffRead]

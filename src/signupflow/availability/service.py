@@ -1,0 +1,81 @@
+"""Weekly availability windows and time off. People manage their own; schedulers anyone's."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from signupflow.audit.service import record
+from signupflow.availability.models import AvailabilityWindow, TimeOff
+from signupflow.availability.schemas import TimeOffCreate, WindowCreate
+from signupflow.deps import Principal
+from signupflow.errors import PermissionDenied
+from signupflow.people.models import MemberRole, Person
+from signupflow.tenancy import get_scoped, scoped
+
+Row = TypeVar("Row", AvailabilityWindow, TimeOff)
+
+
+def _check_access(session: Session, principal: Principal, person_id: int) -> Person:
+    person = get_scoped(session, Person, person_id, principal.organisation_id)
+    if person.id != principal.person_id and not principal.at_least(MemberRole.SCHEDULER):
+        raise PermissionDenied("you can only manage your own availability")
+    return person
+
+
+def availability_of(
+    session: Session, principal: Principal, person_id: int
+) -> tuple[list[AvailabilityWindow], list[TimeOff]]:
+    _check_access(session, principal, person_id)
+    windows = session.scalars(
+        scoped(select(AvailabilityWindow), AvailabilityWindow, principal.organisation_id)
+        .where(AvailabilityWindow.person_id == person_id)
+        .order_by(AvailabilityWindow.weekday, AvailabilityWindow.start_time)
+    ).all()
+    time_off = session.scalars(
+        scoped(select(TimeOff), TimeOff, principal.organisation_id)
+        .where(TimeOff.person_id == person_id)
+        .order_by(TimeOff.starts_on)
+    ).all()
+    return list(windows), list(time_off)
+
+
+def _add(session: Session, principal: Principal, row: Row, entity: str, changes: dict[str, str]) -> Row:
+    session.add(row)
+    session.flush()
+    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
+           action="create", entity=entity, entity_id=row.id, changes=changes)
+    return row
+
+
+def add_window(
+    session: Session, principal: Principal, person_id: int, data: WindowCreate
+) -> AvailabilityWindow:
+    _check_access(session, principal, person_id)
+    window = AvailabilityWindow(
+        organisation_id=principal.organisation_id, person_id=person_id, weekday=data.weekday,
+        start_time=data.start_time, end_time=data.end_time,
+    )
+    return _add(session, principal, window, "availability_window", data.model_dump(mode="json"))
+
+
+def add_time_off(
+    session: Session, principal: Principal, person_id: int, data: TimeOffCreate
+) -> TimeOff:
+    _check_access(session, principal, person_id)
+    time_off = TimeOff(
+        organisation_id=principal.organisation_id, person_id=person_id,
+        starts_on=data.starts_on, ends_on=data.ends_on, reason=data.reason,
+    )
+    return _add(session, principal, time_off, "time_off", data.model_dump(mode="json"))
+
+
+def remove(session: Session, principal: Principal, model: type[Row], row_id: int) -> None:
+    row = get_scoped(session, model, row_id, principal.organisation_id)
+    _check_access(session, principal, row.person_id)
+    session.delete(row)
+    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
+           action="delete", entity=model.__tablename__, entity_id=row_id)
+    session.flush()

@@ -1,0 +1,129 @@
+"""The dependencies every route uses: DbSession, CurrentPrincipal and role requirements.
+
+Routes and dependencies that touch the synchronous session are plain `def`, so FastAPI runs
+them in its thread pool and the event loop never blocks on the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from signupflow.auth.models import RefreshToken, User
+from signupflow.auth.tokens import decode_access_token
+from signupflow.db.session import unit_of_work
+from signupflow.errors import PermissionDenied, Unauthenticated
+from signupflow.organisations.models import Organisation
+from signupflow.people.models import MemberRole, Membership, Person
+from signupflow.settings import Settings
+from signupflow.tenancy import scoped
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with unit_of_work(request.app.state.session_factory) as session:
+        yield session
+
+
+AppSettings = Annotated[Settings, Depends(get_settings)]
+# scope="function": the commit happens before the response is sent, so a failed commit can
+# never be answered with a 2xx.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: a user acting inside one organisation with one role."""
+
+    user_id: int
+    organisation: Organisation
+    role: MemberRole
+    person_id: int | None
+    session_family: str
+
+    @property
+    def organisation_id(self) -> int:
+        return self.organisation.id
+
+    def at_least(self, role: MemberRole) -> bool:
+        return self.role.rank >= role.rank
+
+
+def current_principal(
+    session: DbSession,
+    settings: AppSettings,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("missing bearer token")
+    claims = decode_access_token(
+        credentials.credentials, secret=settings.secret_key.get_secret_value()
+    )
+    # The organisation comes from a membership that still exists, never from the URL.
+    row = session.execute(
+        select(User.token_version, Membership.role, Organisation)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(User.id == claims.user_id, Organisation.id == claims.organisation_id)
+    ).one_or_none()
+    if row is None or row.token_version != claims.token_version:
+        raise Unauthenticated("session is no longer valid")
+    revoked = session.scalar(
+        select(RefreshToken.id)
+        .where(RefreshToken.family == claims.session_family, RefreshToken.revoked_at.is_not(None))
+        .limit(1)
+    )
+    if revoked is not None:
+        raise Unauthenticated("session has been logged out")
+    person_id = session.scalar(
+        scoped(select(Person.id).where(Person.user_id == claims.user_id), Person, claims.organisation_id)
+    )
+    return Principal(
+        user_id=claims.user_id, organisation=row.Organisation, role=row.role, person_id=person_id,
+        session_family=claims.session_family,
+    )
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(role: MemberRole) -> Callable[[Principal], Principal]:
+    def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.at_least(role):
+            raise PermissionDenied(f"requires the {role.value} role or higher")
+        return principal
+
+    return dependency
+
+
+Member = CurrentPrincipal
+Scheduler = Annotated[Principal, Depends(require(MemberRole.SCHEDULER))]
+Admin = Annotated[Principal, Depends(require(MemberRole.ADMIN))]
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    offset: int
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=500, description="Items per page")] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip")] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+Pagination = Annotated[PageParams, Depends(page_params)]

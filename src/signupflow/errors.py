@@ -1,0 +1,112 @@
+"""Domain errors carry their HTTP status and problem type; one handler renders every error,
+including framework ones, as RFC 9457 application/problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status: ClassVar[int] = 400
+    type: ClassVar[str] = "about:blank"
+    title: ClassVar[str] = "Bad request"
+    # True when the work done before the error must still be committed (e.g. a revocation).
+    keeps_changes: ClassVar[bool] = False
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        self.detail = detail or self.title
+        self.extra = extra
+        super().__init__(self.detail)
+
+
+class NotFound(DomainError):
+    status, type, title = 404, "/problems/not-found", "Not found"
+
+
+class Conflict(DomainError):
+    status, type, title = 409, "/problems/conflict", "Conflict"
+
+
+class InvalidInput(DomainError):
+    status, type, title = 422, "/problems/invalid-input", "Invalid input"
+
+
+class Unauthenticated(DomainError):
+    status, type, title = 401, "/problems/unauthenticated", "Authentication required"
+
+
+class PermissionDenied(DomainError):
+    status, type, title = 403, "/problems/forbidden", "Permission denied"
+
+
+class SlotFull(DomainError):
+    status, type, title = 409, "/problems/slot-full", "This role slot is already full"
+
+
+class AlreadyAssigned(DomainError):
+    status, type, title = 409, "/problems/already-assigned", "Already assigned to this event"
+
+
+class ServiceUnavailable(DomainError):
+    status, type, title = 503, "/problems/unavailable", "Service temporarily unavailable"
+
+
+def problem(
+    status: int, title: str, detail: str | None = None, type_: str = "about:blank", **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.detail, exc.type, **exc.extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed"}
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return problem(exc.status_code, titles.get(exc.status_code, "HTTP error"), detail)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type")}
+            for err in exc.errors()
+        ]
+        return problem(
+            422, "Invalid input", "The request did not validate.", "/problems/invalid-input",
+            errors=errors,
+        )
+
+    @app.exception_handler(PoolTimeoutError)
+    @app.exception_handler(OperationalError)
+    def _database_down(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return problem(503, "Service temporarily unavailable", "The database is unreachable.",
+                       "/problems/unavailable")
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(Exception)
+    def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return problem(500, "Internal server error", None, "/problems/internal")

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from pydantic import AwareDatetime
+
+from signupflow.deps import DbSession, Member, Pagination, Scheduler
+from signupflow.events import service
+from signupflow.events.models import EventStatus
+from signupflow.events.schemas import EventCreate, EventRead, EventUpdate
+from signupflow.schemas import Id, Page
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+
+@router.get("", response_model=Page[EventRead])
+def list_events(
+    session: DbSession, principal: Member, page: Pagination,
+    status: EventStatus | None = None,
+    starts_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    starts_before: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    team_id: Id | None = None,
+) -> Page[EventRead]:
+    """Events in start order. Volunteers see published and cancelled events only."""
+    items, total = service.list_events(
+        session, principal, status=status, starts_from=starts_from, starts_before=starts_before,
+        team_id=team_id, limit=page.limit, offset=page.offset,
+    )
+    tz = principal.organisation.timezone
+    return Page(items=[EventRead.of(e, tz) for e in items], total=total,
+                limit=page.limit, offset=page.offset)
+
+
+@router.post("", response_model=EventRead, status_code=status.HTTP_201_CREATED)
+def create_event(session: DbSession, principal: Scheduler, data: EventCreate) -> EventRead:
+    """Create an event with the roles it needs (`slots`). Times are ISO 8601 with offset."""
+    event = service.create_event(session, principal, data)
+    return EventRead.of(event, principal.organisation.timezone)
+
+
+@router.get("/{event_id}", response_model=EventRead)
+def get_event(session: DbSession, principal: Member, event_id: Id) -> EventRead:
+    event = service.get_event(session, principal, event_id)
+    return EventRead.of(event, principal.organisation.timezone)
+
+
+@router.patch("/{event_id}", response_model=EventRead)
+def update_event(
+    session: DbSession, principal: Scheduler, event_id: Id, data: EventUpdate
+) -> EventRead:
+    """Change an event. `slots`, when given, replaces the role list; a slot cannot shrink
+    below the people already signed up."""
+    event = service.update_event(session, principal, event_id, data)
+    return EventRead.of(event, principal.organisation.timezone)
+
+
+@router.delete("/{event_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_event(session: DbSession, principal: Scheduler, event_id: Id) -> None:
+    service.delete_event(session, principal, event_id)

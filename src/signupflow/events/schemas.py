@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from signupflow.events.models import Event, EventStatus
+from signupflow.schemas import ApiModel, Id, LongText, Name, RoleName, ShortText
+
+MAX_EVENT_HOURS = 24 * 14
+
+
+class SlotSpec(ApiModel):
+    role: RoleName
+    capacity: int = Field(ge=1, le=1000)
+
+
+def _unique_roles(slots: list[SlotSpec] | None) -> None:
+    if slots is not None and len({slot.role for slot in slots}) != len(slots):
+        raise ValueError("each role may appear only once in slots")
+
+
+class EventCreate(ApiModel):
+    title: Name
+    description: LongText = ""
+    location: ShortText = ""
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    team_id: Id | None = None
+    status: EventStatus = EventStatus.DRAFT
+    slots: list[SlotSpec] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _check(self) -> EventCreate:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if (self.ends_at - self.starts_at).total_seconds() > MAX_EVENT_HOURS * 3600:
+            raise ValueError(f"an event lasts at most {MAX_EVENT_HOURS} hours")
+        _unique_roles(self.slots)
+        return self
+
+
+class EventUpdate(ApiModel):
+    title: Name | None = None
+    description: LongText | None = None
+    location: ShortText | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    team_id: Id | None = None
+    status: EventStatus | None = None
+    slots: list[SlotSpec] | None = Field(default=None, max_length=50)
+
+    @model_validator(mode="after")
+    def _check(self) -> EventUpdate:
+        _unique_roles(self.slots)
+        return self
+
+
+class SlotRead(ApiModel):
+    id: int
+    role: str
+    capacity: int
+    filled: int
+    open: int
+
+
+class EventRead(ApiModel):
+    id: int
+    title: str
+    description: str
+    location: str
+    status: EventStatus
+    team_id: int | None
+    starts_at: datetime = Field(description="UTC")
+    ends_at: datetime = Field(description="UTC")
+    timezone: str = Field(description="The organisation's time zone")
+    starts_at_local: datetime = Field(description="In the organisation's time zone")
+    ends_at_local: datetime = Field(description="In the organisation's time zone")
+    slots: list[SlotRead]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, event: Event, timezone: str) -> EventRead:
+        zone = ZoneInfo(timezone)
+        return cls(
+            id=event.id, title=event.title, description=event.description,
+            location=event.location, status=event.status, team_id=event.team_id,
+            starts_at=event.starts_at, ends_at=event.ends_at, timezone=timezone,
+            starts_at_local=event.starts_at.astimezone(zone),
+            ends_at_local=event.ends_at.astimezone(zone),
+            slots=[
+                SlotRead(id=s.id, role=s.role, capacity=s.capacity, filled=s.filled,
+                         open=s.capacity - s.filled)
+                for s in event.slots
+            ],
+            created_at=event.created_at,
+        )

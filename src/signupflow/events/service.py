@@ -1,0 +1,127 @@
+"""Events and the role slots they need."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from signupflow.audit.service import record
+from signupflow.db.pagination import paginate
+from signupflow.deps import Principal
+from signupflow.errors import Conflict, InvalidInput, NotFound
+from signupflow.events.models import Event, EventSlot, EventStatus
+from signupflow.events.schemas import EventCreate, EventUpdate, SlotSpec
+from signupflow.people.models import MemberRole
+from signupflow.teams.models import Team
+from signupflow.tenancy import get_scoped, scoped
+
+WITH_SLOTS = (selectinload(Event.slots),)
+
+
+def _visible_statuses(principal: Principal) -> tuple[EventStatus, ...]:
+    # Volunteers never see drafts: a draft may still change or disappear.
+    if principal.at_least(MemberRole.SCHEDULER):
+        return tuple(EventStatus)
+    return (EventStatus.PUBLISHED, EventStatus.CANCELLED)
+
+
+def get_event(session: Session, principal: Principal, event_id: int) -> Event:
+    event = get_scoped(session, Event, event_id, principal.organisation_id, options=WITH_SLOTS)
+    if event.status not in _visible_statuses(principal):
+        raise NotFound(f"event {event_id} not found")
+    return event
+
+
+def list_events(
+    session: Session, principal: Principal, *, status: EventStatus | None,
+    starts_from: datetime | None, starts_before: datetime | None, team_id: int | None,
+    limit: int, offset: int,
+) -> tuple[list[Event], int]:
+    stmt = scoped(select(Event), Event, principal.organisation_id).options(*WITH_SLOTS)
+    stmt = stmt.where(Event.status.in_(_visible_statuses(principal)))
+    if status is not None:
+        stmt = stmt.where(Event.status == status)
+    if starts_from is not None:
+        stmt = stmt.where(Event.starts_at >= starts_from)
+    if starts_before is not None:
+        stmt = stmt.where(Event.starts_at < starts_before)
+    if team_id is not None:
+        stmt = stmt.where(Event.team_id == team_id)
+    return paginate(session, stmt.order_by(Event.starts_at, Event.id), limit=limit, offset=offset)
+
+
+def _check_team(session: Session, principal: Principal, team_id: int | None) -> None:
+    if team_id is not None:
+        get_scoped(session, Team, team_id, principal.organisation_id)
+
+
+def create_event(session: Session, principal: Principal, data: EventCreate) -> Event:
+    _check_team(session, principal, data.team_id)
+    event = Event(
+        organisation_id=principal.organisation_id, title=data.title,
+        description=data.description, location=data.location, starts_at=data.starts_at,
+        ends_at=data.ends_at, team_id=data.team_id, status=data.status,
+        slots=[
+            EventSlot(organisation_id=principal.organisation_id, role=s.role, capacity=s.capacity)
+            for s in data.slots
+        ],
+    )
+    session.add(event)
+    session.flush()
+    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
+           action="create", entity="event", entity_id=event.id,
+           changes=data.model_dump(mode="json"))
+    return event
+
+
+def _replace_slots(event: Event, specs: list[SlotSpec]) -> None:
+    """Keep slots whose role stays (their sign-ups stay too); refuse to shrink below sign-ups."""
+    wanted = {spec.role: spec.capacity for spec in specs}
+    for slot in list(event.slots):
+        if slot.role not in wanted:
+            if slot.filled:
+                raise Conflict(f"role '{slot.role}' has {slot.filled} sign-ups; cancel them first")
+            event.slots.remove(slot)
+        elif wanted[slot.role] < slot.filled:
+            raise Conflict(
+                f"role '{slot.role}' already has {slot.filled} sign-ups; capacity cannot go lower"
+            )
+        else:
+            slot.capacity = wanted.pop(slot.role)
+    for role, capacity in wanted.items():
+        event.slots.append(
+            EventSlot(organisation_id=event.organisation_id, role=role, capacity=capacity)
+        )
+
+
+def update_event(
+    session: Session, principal: Principal, event_id: int, data: EventUpdate
+) -> Event:
+    event = get_event(session, principal, event_id)
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True, mode="json")
+    if "team_id" in changes:
+        _check_team(session, principal, data.team_id)
+        event.team_id = data.team_id
+    for field in ("title", "description", "location", "starts_at", "ends_at", "status"):
+        value = getattr(data, field)
+        if value is not None:
+            setattr(event, field, value)
+    if event.ends_at <= event.starts_at:
+        raise InvalidInput("ends_at must be after starts_at")
+    if data.slots is not None:
+        _replace_slots(event, data.slots)
+    session.flush()
+    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
+           action="update", entity="event", entity_id=event.id, changes=changes)
+    return event
+
+
+def delete_event(session: Session, principal: Principal, event_id: int) -> None:
+    event = get_event(session, principal, event_id)
+    session.delete(event)
+    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
+           action="delete", entity="event", entity_id=event_id, changes={"title": event.title})
+    session.flush()

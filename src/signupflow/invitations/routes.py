@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from signupflow.auth.schemas import TokenResponse
+from signupflow.deps import Admin, AppSettings, DbSession, Pagination
+from signupflow.invitations import service
+from signupflow.invitations.models import Invitation
+from signupflow.invitations.schemas import (
+    InvitationAccept,
+    InvitationCreate,
+    InvitationCreated,
+    InvitationRead,
+)
+from signupflow.schemas import Id, Page
+
+router = APIRouter(prefix="/invitations", tags=["invitations"])
+
+
+def _read(invitation: Invitation) -> InvitationRead:
+    return InvitationRead(
+        id=invitation.id, email=invitation.email, role=invitation.role,
+        person_id=invitation.person_id, state=service.state_of(invitation),  # type: ignore[arg-type]
+        expires_at=invitation.expires_at, created_at=invitation.created_at,
+    )
+
+
+@router.post("", response_model=InvitationCreated, status_code=status.HTTP_201_CREATED)
+def create_invitation(
+    session: DbSession, principal: Admin, settings: AppSettings, data: InvitationCreate
+) -> InvitationCreated:
+    """Invite someone by e-mail. The response carries the token and link once; a new
+    invitation for the same person revokes the previous one."""
+    created = service.create_invitation(session, principal, data, settings)
+    return InvitationCreated(
+        **_read(created.invitation).model_dump(), token=created.token,
+        accept_url=f"{settings.public_url.rstrip('/')}/#/accept?token={created.token}",
+    )
+
+
+@router.get("", response_model=Page[InvitationRead])
+def list_invitations(session: DbSession, principal: Admin, page: Pagination) -> Page[InvitationRead]:
+    items, total = service.list_invitations(session, principal, limit=page.limit,
+                                            offset=page.offset)
+    return Page(items=[_read(i) for i in items], total=total, limit=page.limit,
+                offset=page.offset)
+
+
+@router.delete("/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_invitation(session: DbSession, principal: Admin, invitation_id: Id) -> None:
+    service.revoke_invitation(session, principal, invitation_id)
+
+
+@router.post("/accept", response_model=TokenResponse)
+def accept_invitation(
+    session: DbSession, settings: AppSettings, data: InvitationAccept
+) -> TokenResponse:
+    """Accept an invitation (no login needed): sets the password, or links an existing
+    account when its current password is given. Logs the new member in."""
+    pair = service.accept_invitation(session, token=data.token, password=data.password,
+                                     settings=settings)
+    return TokenResponse.of(pair)

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from signupflow.people.models import MemberRole
+from signupflow.people.schemas import Roles
+from signupflow.schemas import ApiModel, Email, Name, Password, ReadModel
+
+InvitationState = Literal["pending", "accepted", "revoked", "expired"]
+
+
+class InvitationCreate(ApiModel):
+    email: Email
+    name: Name
+    role: MemberRole = MemberRole.VOLUNTEER
+    roles: Roles = Field(default_factory=list, max_length=50, description="Roles they can fill")
+
+
+class InvitationRead(ReadModel):
+    id: int
+    email: str
+    role: MemberRole
+    person_id: int
+    state: InvitationState
+    expires_at: datetime
+    created_at: datetime
+
+
+class InvitationCreated(InvitationRead):
+    token: str = Field(description="Shown once; only its hash is stored")
+    accept_url: str
+
+
+class InvitationAccept(ApiModel):
+    token: str = Field(min_length=16, max_length=128)
+    password: Password = Field(
+        description="A new password, or the current one when the e-mail already has an account"
+    )

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from signupflow.auth.models import User
+from signupflow.deps import Admin, DbSession, Member
+from signupflow.organisations import service
+from signupflow.organisations.schemas import Me, OrganisationRead, OrganisationUpdate
+from signupflow.people import service as people
+from signupflow.people.schemas import PersonRead, ProfileUpdate
+
+router = APIRouter(tags=["organisation"])
+
+
+@router.get("/organisation", response_model=OrganisationRead)
+def get_organisation(principal: Member) -> OrganisationRead:
+    """The organisation you are acting in."""
+    return OrganisationRead.model_validate(principal.organisation)
+
+
+@router.patch("/organisation", response_model=OrganisationRead)
+def update_organisation(
+    session: DbSession, principal: Admin, data: OrganisationUpdate
+) -> OrganisationRead:
+    return OrganisationRead.model_validate(service.update_organisation(session, principal, data))
+
+
+def _me(session: DbSession, principal: Member) -> Me:
+    user = session.get_one(User, principal.user_id)
+    person = (
+        PersonRead.model_validate(people.get_person(session, principal, principal.person_id))
+        if principal.person_id is not None else None
+    )
+    return Me(user_id=user.id, email=user.email, role=principal.role,
+              organisation=OrganisationRead.model_validate(principal.organisation), person=person)
+
+
+@router.get("/me", response_model=Me)
+def get_me(session: DbSession, principal: Member) -> Me:
+    """Who you are, your role and your volunteer profile."""
+    return _me(session, principal)
+
+
+@router.patch("/me", response_model=Me)
+def update_me(session: DbSession, principal: Member, data: ProfileUpdate) -> Me:
+    """Change your own name or language."""
+    if principal.person_id is not None:
+        people.update_person(session, principal, principal.person_id, data)
+    return _me(session, principal)

@@ -1,0 +1,136 @@
+"""People of an organisation: their profile, the roles they can fill, their membership role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from signupflow.assignments.service import release_all_for_person
+from signupflow.audit.service import record
+from signupflow.db.pagination import paginate
+from signupflow.deps import Principal
+from signupflow.errors import Conflict, NotFound
+from signupflow.people.models import MemberRole, Membership, Person, PersonSkill
+from signupflow.people.schemas import PersonCreate, PersonUpdate, ProfileUpdate
+from signupflow.tenancy import get_scoped, scoped
+
+WITH_SKILLS = (selectinload(Person.skills),)
+
+
+def get_person(session: Session, principal: Principal, person_id: int) -> Person:
+    return get_scoped(session, Person, person_id, principal.organisation_id, options=WITH_SKILLS)
+
+
+def _email_taken(session: Session, organisation_id: int, email: str, *, exclude: int | None) -> bool:
+    stmt = scoped(select(Person.id).where(Person.email == email), Person, organisation_id)
+    if exclude is not None:
+        stmt = stmt.where(Person.id != exclude)
+    return session.scalar(stmt) is not None
+
+
+def _set_roles(person: Person, roles: list[str]) -> None:
+    wanted = sorted(set(roles))
+    person.skills = [PersonSkill(role=role) for role in wanted]
+
+
+def create_person(session: Session, principal: Principal, data: PersonCreate) -> Person:
+    if _email_taken(session, principal.organisation_id, data.email, exclude=None):
+        raise Conflict(f"{data.email} is already a member of this organisation")
+    person = Person(
+        organisation_id=principal.organisation_id, name=data.name, email=data.email,
+        language=data.language, active=data.active, skills=[],
+    )
+    _set_roles(person, data.roles)
+    session.add(person)
+    session.flush()
+    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
+           action="create", entity="person", entity_id=person.id,
+           changes={"name": data.name, "roles": sorted(set(data.roles))})
+    return person
+
+
+def list_people(
+    session: Session, principal: Principal, *, q: str | None, role: str | None,
+    active: bool | None, limit: int, offset: int,
+) -> tuple[list[Person], int]:
+    stmt = scoped(select(Person), Person, principal.organisation_id).options(*WITH_SKILLS)
+    if q:
+        pattern = f"%{q.lower()}%"
+        stmt = stmt.where(func.lower(Person.name).like(pattern) | Person.email.like(pattern))
+    if role:
+        stmt = stmt.where(Person.skills.any(PersonSkill.role == role))
+    if active is not None:
+        stmt = stmt.where(Person.active.is_(active))
+    return paginate(session, stmt.order_by(Person.name, Person.id), limit=limit, offset=offset)
+
+
+def update_person(
+    session: Session, principal: Principal, person_id: int, data: PersonUpdate | ProfileUpdate
+) -> Person:
+    person = get_person(session, principal, person_id)
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    if changes.get("email") and _email_taken(
+        session, principal.organisation_id, changes["email"], exclude=person.id
+    ):
+        raise Conflict(f"{changes['email']} is already a member of this organisation")
+    for field in ("name", "email", "language", "active"):
+        if changes.get(field) is not None:
+            setattr(person, field, changes[field])
+    if changes.get("roles") is not None:
+        _set_roles(person, changes["roles"])
+    session.flush()
+    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
+           action="update", entity="person", entity_id=person.id, changes=changes)
+    return person
+
+
+def _membership_of(session: Session, principal: Principal, person: Person) -> Membership:
+    if person.user_id is None:
+        raise NotFound("this person has no login; invite them first")
+    membership = session.scalars(
+        scoped(select(Membership).where(Membership.user_id == person.user_id), Membership,
+               principal.organisation_id)
+    ).one_or_none()
+    if membership is None:
+        raise NotFound("this person is not a member")
+    return membership
+
+
+def _ensure_another_admin(session: Session, principal: Principal, membership: Membership) -> None:
+    if membership.role != MemberRole.ADMIN:
+        return
+    admins = session.scalar(
+        scoped(select(func.count()).select_from(Membership), Membership, principal.organisation_id)
+        .where(Membership.role == MemberRole.ADMIN)
+    )
+    if (admins or 0) <= 1:
+        raise Conflict("an organisation must keep at least one admin")
+
+
+def set_member_role(
+    session: Session, principal: Principal, person_id: int, role: MemberRole
+) -> Person:
+    person = get_person(session, principal, person_id)
+    membership = _membership_of(session, principal, person)
+    if role != MemberRole.ADMIN:
+        _ensure_another_admin(session, principal, membership)
+    membership.role = role
+    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
+           action="set_role", entity="person", entity_id=person.id, changes={"role": role.value})
+    return person
+
+
+def delete_person(session: Session, principal: Principal, person_id: int) -> None:
+    """Removes the person, their assignments and availability, and their membership."""
+    person = get_person(session, principal, person_id)
+    if person.user_id is not None:
+        membership = _membership_of(session, principal, person)
+        _ensure_another_admin(session, principal, membership)
+        session.execute(delete(Membership).where(Membership.id == membership.id))
+    release_all_for_person(session, principal.organisation_id, person.id)
+    session.delete(person)
+    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
+           action="delete", entity="person", entity_id=person_id, changes={"name": person.name})
+    session.flush()

@@ -1,0 +1,201 @@
+"""Typed settings from the environment, a `.env` file and `<NAME>_FILE` secrets.
+
+One variable, `APP_ENV`, chooses the profile. Staging and production refuse to start unless
+every value that matters is present and sane; all problems are reported together so an
+operator fixes them in one pass rather than one restart per mistake.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+Profile = Literal["development", "test", "staging", "production"]
+STRICT_PROFILES: frozenset[str] = frozenset({"staging", "production"})
+DEV_SECRET_KEY = "development-only-secret-key-never-use-in-production"  # noqa: S105
+MIN_SECRET_KEY_LENGTH = 32
+PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "please-change", DEV_SECRET_KEY})
+
+
+class ConfigError(Exception):
+    """Configuration is unusable; `problems` names every bad value."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class FileSecretsSource(PydanticBaseSettingsSource):
+    """`SECRET_KEY_FILE=/run/secrets/key` reads the value from that file (Docker/K8s secrets)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: dict[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.environ = environ
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        path = self.environ.get(f"{field_name.upper()}_FILE")
+        if not path:
+            return None, field_name, False
+        try:
+            return Path(path).read_text().strip(), field_name, False
+        except OSError as exc:
+            raise ConfigError([f"{field_name.upper()}_FILE: cannot read {path}: {exc.strerror}"]) from exc
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, name)
+            if value is not None:
+                values[key] = value
+        return values
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    app_env: Profile = "development"
+    debug: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
+
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    database_url: SecretStr = SecretStr("sqlite:///./var/signupflow.db")
+    redis_url: SecretStr | None = None
+
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "testserver"])
+    cors_origins: list[str] = Field(default_factory=list)
+    public_url: str = "http://127.0.0.1:8000"
+
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_pool_timeout_s: float = Field(default=10.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+
+    access_token_ttl_s: int = Field(default=900, ge=30, le=86_400)
+    refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=300)
+    invitation_ttl_s: int = Field(default=7 * 86_400, ge=300)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+
+    auto_migrate: bool | None = None
+    load_demo: bool | None = None
+
+    @field_validator("allowed_hosts", "cors_origins", mode="before")
+    @classmethod
+    def _split_csv(cls, value: Any) -> Any:
+        # Operators write `ALLOWED_HOSTS=a.example,b.example`; JSON lists also work.
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        environ = dict(os.environ)
+        if isinstance(env_settings, EnvSettingsSource):
+            environ = {k.upper(): v for k, v in env_settings.env_vars.items()}
+        return (init_settings, env_settings, FileSecretsSource(settings_cls, environ), dotenv_settings)
+
+    @property
+    def is_strict(self) -> bool:
+        return self.app_env in STRICT_PROFILES
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.get_secret_value().startswith("sqlite")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        # Development and tests migrate at start-up; production runs `signupflow db upgrade`
+        # as a separate one-shot step so replicas never race a schema change.
+        return self.auto_migrate if self.auto_migrate is not None else not self.is_strict
+
+    @property
+    def should_load_demo(self) -> bool:
+        return self.load_demo if self.load_demo is not None else self.app_env == "development"
+
+    @property
+    def effective_log_level(self) -> str:
+        if self.log_level:
+            return self.log_level
+        return {"development": "DEBUG", "test": "WARNING"}.get(self.app_env, "INFO")
+
+    def problems(self) -> list[str]:
+        """Every reason this configuration must not serve, in one list."""
+        found: list[str] = []
+        if not self.is_strict:
+            return found
+        key = self.secret_key.get_secret_value()
+        if key.lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_KEY_LENGTH:
+            found.append(
+                f"SECRET_KEY: must be a random value of at least {MIN_SECRET_KEY_LENGTH} "
+                "characters (not the development default or a placeholder)"
+            )
+        elif len(set(key)) < 10:
+            found.append("SECRET_KEY: too little variety; generate it with `openssl rand -hex 32`")
+        if not self.database_url.get_secret_value().startswith(("postgresql", "postgres")):
+            found.append("DATABASE_URL: must be a PostgreSQL URL (postgresql+psycopg://...)")
+        if not self.allowed_hosts or "*" in self.allowed_hosts:
+            found.append("ALLOWED_HOSTS: must list the public host names explicitly")
+        if self.redis_url is None or not self.redis_url.get_secret_value():
+            found.append("REDIS_URL: required so instances share rate limits and revocations")
+        if self.debug:
+            found.append("DEBUG: must be false")
+        if self.bcrypt_rounds < 12:
+            found.append("BCRYPT_ROUNDS: must be at least 12")
+        return found
+
+    def validated(self) -> Settings:
+        problems = self.problems()
+        if problems:
+            raise ConfigError(problems)
+        return self
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration, safe to print: secrets and URL passwords hidden."""
+        shown: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                raw = value.get_secret_value()
+                value = _mask_url(raw) if "://" in raw else "********"
+            shown[name.upper()] = value
+        return shown
+
+
+def _mask_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:********@{host}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate settings; raise ConfigError naming every bad value."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]).upper() or "SETTINGS"
+            problems.append(f"{field}: {error['msg']}")
+        raise ConfigError(problems) from None
+    return settings.validated()

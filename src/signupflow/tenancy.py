@@ -1,0 +1,43 @@
+"""The only place where organisation ids are compared: every tenant-owned query goes through
+`scoped`, and every lookup by id through `get_scoped`, so a caller can never reach another
+organisation's rows (they are simply not found)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from signupflow.errors import NotFound
+
+T = TypeVar("T")
+_Row = TypeVar("_Row", bound=tuple[Any, ...])
+
+
+def _org_column(model: type[Any]) -> InstrumentedAttribute[int]:
+    column: InstrumentedAttribute[int] = model.organisation_id
+    return column
+
+
+def scoped(stmt: Select[_Row], model: type[Any], organisation_id: int) -> Select[_Row]:
+    """Restrict `stmt` to rows of `model` owned by the organisation."""
+    return stmt.where(_org_column(model) == organisation_id)
+
+
+def belongs_to(obj: Any, organisation_id: int) -> bool:
+    return bool(obj.organisation_id == organisation_id)
+
+
+def get_scoped(
+    session: Session, model: type[T], obj_id: int, organisation_id: int, *, options: Any = ()
+) -> T:
+    """Load one row by id inside the organisation, or raise NotFound (never 403: the
+    existence of another tenant's row is not disclosed)."""
+    stmt = scoped(select(model).where(model.id == obj_id), model, organisation_id)  # type: ignore[attr-defined]
+    if options:
+        stmt = stmt.options(*options)
+    found = session.scalars(stmt).one_or_none()
+    if found is None:
+        raise NotFound(f"{model.__name__.lower()} {obj_id} not found")
+    return found
