@@ -15,6 +15,15 @@ from signupflow.teams.routes import router as teams
 API_PREFIX = "/api/v1"
 
 api_router = APIRouter(prefix=API_PREFIX)
-for router in (auth, organisations, people, teams, events, availability, assignments,
-               invitations, audit):
+for router in (
+    auth,
+    organisations,
+    people,
+    teams,
+    events,
+    availability,
+    assignments,
+    invitations,
+    audit,
+):
     api_router.include_router(router)

@@ -34,6 +34,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     if settings.should_load_demo:
+
         def _load() -> None:
             with unit_of_work(app.state.session_factory) as session:
                 load_demo_if_empty(session, settings)
@@ -71,7 +72,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=False,
             allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         )

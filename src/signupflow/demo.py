@@ -44,45 +44,83 @@ class Workload:
 
 
 def seed_workload(
-    session: Session, settings: Settings, *, slug: str, admin_email: str, password: str,
-    volunteers: int = 200, events: int = 50, time_off: int = 40,
-    start: datetime | None = None, timezone: str = "America/New_York",
+    session: Session,
+    settings: Settings,
+    *,
+    slug: str,
+    admin_email: str,
+    password: str,
+    volunteers: int = 200,
+    events: int = 50,
+    time_off: int = 40,
+    start: datetime | None = None,
+    timezone: str = "America/New_York",
 ) -> Workload:
     """One organisation, one admin, `volunteers` people holding two roles each, `events`
     events (one every two days, two hours, four role slots each) and `time_off` 7-day leaves."""
     start = start or datetime(2030, 1, 6, 15, 0, tzinfo=UTC)
-    sign_up(session, settings=settings, organisation_name=f"{slug.title()} Community", slug=slug,
-            timezone=timezone, locale="en", admin_name="Admin", email=admin_email,
-            password=password)
+    sign_up(
+        session,
+        settings=settings,
+        organisation_name=f"{slug.title()} Community",
+        slug=slug,
+        timezone=timezone,
+        locale="en",
+        admin_name="Admin",
+        email=admin_email,
+        password=password,
+    )
     session.flush()
     organisation = session.scalars(select(Organisation).where(Organisation.slug == slug)).one()
     admin_id = session.scalars(select(User.id).where(User.email == admin_email)).one()
-    admin = Principal(user_id=admin_id, organisation=organisation, role=MemberRole.ADMIN,
-                      person_id=None, session_family="seed")
+    admin = Principal(
+        user_id=admin_id,
+        organisation=organisation,
+        role=MemberRole.ADMIN,
+        person_id=None,
+        session_family="seed",
+    )
     person_ids = []
     for i in range(volunteers):
         roles = [ROLES[i % len(ROLES)], ROLES[(i + 1 + i // len(ROLES)) % len(ROLES)]]
         if roles[0] == roles[1]:
             roles[1] = ROLES[(i + 2) % len(ROLES)]
-        person = create_person(session, admin, PersonCreate(
-            name=f"Volunteer {i + 1:03d}", email=f"volunteer{i + 1:03d}@{slug}.example.org",
-            roles=roles,
-        ))
+        person = create_person(
+            session,
+            admin,
+            PersonCreate(
+                name=f"Volunteer {i + 1:03d}",
+                email=f"volunteer{i + 1:03d}@{slug}.example.org",
+                roles=roles,
+            ),
+        )
         person_ids.append(person.id)
     event_ids = []
     for i in range(events):
         starts_at = start + timedelta(days=2 * i)
         slots = [SlotSpec(role=ROLES[(i + k) % len(ROLES)], capacity=1) for k in range(4)]
-        event = create_event(session, admin, EventCreate(
-            title=f"Service {i + 1:02d}", location="Main hall", starts_at=starts_at,
-            ends_at=starts_at + timedelta(hours=2), status=EventStatus.PUBLISHED, slots=slots,
-        ))
+        event = create_event(
+            session,
+            admin,
+            EventCreate(
+                title=f"Service {i + 1:02d}",
+                location="Main hall",
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(hours=2),
+                status=EventStatus.PUBLISHED,
+                slots=slots,
+            ),
+        )
         event_ids.append(event.id)
     first_day = start.date()
     for i in range(min(time_off, volunteers)):
         begins = first_day + timedelta(days=(i * 3) % max(2 * events, 1))
-        add_time_off(session, admin, person_ids[i], TimeOffCreate(
-            starts_on=begins, ends_on=begins + timedelta(days=6), reason="away"))
+        add_time_off(
+            session,
+            admin,
+            person_ids[i],
+            TimeOffCreate(starts_on=begins, ends_on=begins + timedelta(days=6), reason="away"),
+        )
     return Workload(organisation.id, admin_email, person_ids, event_ids)
 
 
@@ -91,7 +129,17 @@ def load_demo_if_empty(session: Session, settings: Settings) -> None:
         return
     today = date.today()
     start = datetime(today.year, today.month, today.day, 15, 0, tzinfo=UTC) + timedelta(days=1)
-    seed_workload(session, settings, slug=DEMO_SLUG, admin_email=DEMO_EMAIL,
-                  password=DEMO_PASSWORD, volunteers=24, events=10, time_off=4, start=start)
-    log.info("demo organisation loaded: log in as %s with the password %s", DEMO_EMAIL,
-             DEMO_PASSWORD)
+    seed_workload(
+        session,
+        settings,
+        slug=DEMO_SLUG,
+        admin_email=DEMO_EMAIL,
+        password=DEMO_PASSWORD,
+        volunteers=24,
+        events=10,
+        time_off=4,
+        start=start,
+    )
+    log.info(
+        "demo organisation loaded: log in as %s with the password %s", DEMO_EMAIL, DEMO_PASSWORD
+    )

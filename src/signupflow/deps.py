@@ -88,10 +88,17 @@ def current_principal(
     if revoked is not None:
         raise Unauthenticated("session has been logged out")
     person_id = session.scalar(
-        scoped(select(Person.id).where(Person.user_id == claims.user_id), Person, claims.organisation_id)
+        scoped(
+            select(Person.id).where(Person.user_id == claims.user_id),
+            Person,
+            claims.organisation_id,
+        )
     )
     return Principal(
-        user_id=claims.user_id, organisation=row.Organisation, role=row.role, person_id=person_id,
+        user_id=claims.user_id,
+        organisation=row.Organisation,
+        role=row.role,
+        person_id=person_id,
         session_family=claims.session_family,
     )
 

@@ -94,7 +94,10 @@ def install_error_handlers(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         return problem(
-            422, "Invalid input", "The request did not validate.", "/problems/invalid-input",
+            422,
+            "Invalid input",
+            "The request did not validate.",
+            "/problems/invalid-input",
             errors=errors,
         )
 
@@ -102,8 +105,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     def _database_down(_request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", type(exc).__name__)
-        return problem(503, "Service temporarily unavailable", "The database is unreachable.",
-                       "/problems/unavailable")
+        return problem(
+            503,
+            "Service temporarily unavailable",
+            "The database is unreachable.",
+            "/problems/unavailable",
+        )
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(Exception)

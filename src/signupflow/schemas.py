@@ -69,15 +69,21 @@ ShortText = Annotated[str, StringConstraints(max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=10_000)]
 RoleName = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=64, strip_whitespace=True, pattern=r"^[^\x00-\x1f]+$"),
+    StringConstraints(
+        min_length=1, max_length=64, strip_whitespace=True, pattern=r"^[^\x00-\x1f]+$"
+    ),
 ]
 Email = Annotated[EmailStr, AfterValidator(_lower)]
 TimeZone = Annotated[str, AfterValidator(_valid_timezone)]
-Locale = Annotated[str, Field(json_schema_extra={"enum": list(SUPPORTED_LOCALES)}),
-                   AfterValidator(lambda v: _one_of(v, SUPPORTED_LOCALES))]
+Locale = Annotated[
+    str,
+    Field(json_schema_extra={"enum": list(SUPPORTED_LOCALES)}),
+    AfterValidator(lambda v: _one_of(v, SUPPORTED_LOCALES)),
+]
 # bcrypt only reads 72 bytes; longer passwords are refused rather than silently truncated.
-Password = Annotated[str, StringConstraints(min_length=8, max_length=72),
-                     AfterValidator(lambda v: _max_bytes(v, 72))]
+Password = Annotated[
+    str, StringConstraints(min_length=8, max_length=72), AfterValidator(lambda v: _max_bytes(v, 72))
+]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 

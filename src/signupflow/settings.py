@@ -24,7 +24,9 @@ Profile = Literal["development", "test", "staging", "production"]
 STRICT_PROFILES: frozenset[str] = frozenset({"staging", "production"})
 DEV_SECRET_KEY = "development-only-secret-key-never-use-in-production"  # noqa: S105
 MIN_SECRET_KEY_LENGTH = 32
-PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "please-change", DEV_SECRET_KEY})
+PLACEHOLDER_SECRETS = frozenset(
+    {"changeme", "change-me", "secret", "please-change", DEV_SECRET_KEY}
+)
 
 
 class ConfigError(Exception):
@@ -49,7 +51,9 @@ class FileSecretsSource(PydanticBaseSettingsSource):
         try:
             return Path(path).read_text().strip(), field_name, False
         except OSError as exc:
-            raise ConfigError([f"{field_name.upper()}_FILE: cannot read {path}: {exc.strerror}"]) from exc
+            raise ConfigError(
+                [f"{field_name.upper()}_FILE: cannot read {path}: {exc.strerror}"]
+            ) from exc
 
     def __call__(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -73,7 +77,9 @@ class Settings(BaseSettings):
     database_url: SecretStr = SecretStr("sqlite:///./var/signupflow.db")
     redis_url: SecretStr | None = None
 
-    allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "testserver"])
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "testserver"]
+    )
     cors_origins: list[str] = Field(default_factory=list)
     public_url: str = "http://127.0.0.1:8000"
 
@@ -109,8 +115,13 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         environ = dict(os.environ)
         if isinstance(env_settings, EnvSettingsSource):
-            environ = {k.upper(): v for k, v in env_settings.env_vars.items()}
-        return (init_settings, env_settings, FileSecretsSource(settings_cls, environ), dotenv_settings)
+            environ = {k.upper(): v for k, v in env_settings.env_vars.items() if v is not None}
+        return (
+            init_settings,
+            env_settings,
+            FileSecretsSource(settings_cls, environ),
+            dotenv_settings,
+        )
 
     @property
     def is_strict(self) -> bool:
@@ -151,7 +162,11 @@ class Settings(BaseSettings):
             found.append("SECRET_KEY: too little variety; generate it with `openssl rand -hex 32`")
         if not self.database_url.get_secret_value().startswith(("postgresql", "postgres")):
             found.append("DATABASE_URL: must be a PostgreSQL URL (postgresql+psycopg://...)")
-        if not self.allowed_hosts or "*" in self.allowed_hosts:
+        if (
+            "allowed_hosts" not in self.model_fields_set
+            or not self.allowed_hosts
+            or "*" in self.allowed_hosts
+        ):
             found.append("ALLOWED_HOSTS: must list the public host names explicitly")
         if self.redis_url is None or not self.redis_url.get_secret_value():
             found.append("REDIS_URL: required so instances share rate limits and revocations")
@@ -188,14 +203,18 @@ def _mask_url(url: str) -> str:
     return f"{scheme}://{user}:********@{host}"
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Read and validate settings; raise ConfigError naming every bad value."""
+def read_settings(**overrides: Any) -> Settings:
+    """Read settings; raise ConfigError naming every value that does not parse."""
     try:
-        settings = Settings(**overrides)
+        return Settings(**overrides)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"]).upper() or "SETTINGS"
             problems.append(f"{field}: {error['msg']}")
         raise ConfigError(problems) from None
-    return settings.validated()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings and apply the profile's rules; raise ConfigError naming every bad value."""
+    return read_settings(**overrides).validated()

@@ -4,7 +4,7 @@ organisation's rows (they are simply not found)."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -12,7 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from signupflow.errors import NotFound
 
 T = TypeVar("T")
-_Row = TypeVar("_Row", bound=tuple[Any, ...])
+_Ts = TypeVarTuple("_Ts")
 
 
 def _org_column(model: type[Any]) -> InstrumentedAttribute[int]:
@@ -20,7 +20,7 @@ def _org_column(model: type[Any]) -> InstrumentedAttribute[int]:
     return column
 
 
-def scoped(stmt: Select[_Row], model: type[Any], organisation_id: int) -> Select[_Row]:
+def scoped(stmt: Select[*_Ts], model: type[Any], organisation_id: int) -> Select[*_Ts]:
     """Restrict `stmt` to rows of `model` owned by the organisation."""
     return stmt.where(_org_column(model) == organisation_id)
 

@@ -63,8 +63,17 @@ class PostgresCluster:
             owner = pwd.getpwnam("postgres")
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
         self._run(
-            str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-A", "trust",
-            "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
+            str(self.bin_dir / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
         )
         conf = {
             "port": str(self.port),
@@ -80,13 +89,28 @@ class PostgresCluster:
 
     def start(self) -> None:
         self._run(
-            str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l",
-            str(self.root / "server.log"), "-w", "-t", "60", "start",
+            str(self.bin_dir / "pg_ctl"),
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
         )
 
     def stop(self, mode: str = "fast") -> None:
-        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop",
-                  check=False)
+        self._run(
+            str(self.bin_dir / "pg_ctl"),
+            "-D",
+            str(self.data_dir),
+            "-m",
+            mode,
+            "-w",
+            "stop",
+            check=False,
+        )
 
     def destroy(self) -> None:
         self.stop("immediate")

@@ -39,8 +39,16 @@ class Assignment(IdMixin, TimestampMixin, Base):
     )
     role: Mapped[str] = mapped_column(String(64))
     status: Mapped[AssignmentStatus] = mapped_column(
-        Enum(AssignmentStatus, name="assignment_status", values_callable=lambda e: [m.value for m in e])
+        Enum(
+            AssignmentStatus,
+            name="assignment_status",
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     source: Mapped[AssignmentSource] = mapped_column(
-        Enum(AssignmentSource, name="assignment_source", values_callable=lambda e: [m.value for m in e])
+        Enum(
+            AssignmentSource,
+            name="assignment_source",
+            values_callable=lambda e: [m.value for m in e],
+        )
     )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -15,21 +16,29 @@ from signupflow.schemas import Id, Page
 router = APIRouter(tags=["assignments"])
 
 
-def _page(items: list[object], total: int, page: Pagination) -> Page[AssignmentRead]:
-    return Page(items=[AssignmentRead.model_validate(a) for a in items], total=total,
-                limit=page.limit, offset=page.offset)
+def _page(items: Sequence[object], total: int, page: Pagination) -> Page[AssignmentRead]:
+    return Page(
+        items=[AssignmentRead.model_validate(a) for a in items],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
-@router.post("/events/{event_id}/signups", response_model=AssignmentRead,
-             status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/events/{event_id}/signups", response_model=AssignmentRead, status_code=status.HTTP_201_CREATED
+)
 def sign_up(session: DbSession, principal: Member, event_id: Id, data: SignUp) -> AssignmentRead:
     """Take an open place in a published event for a role you hold. 409 `slot-full` when
     every place is taken, `already-assigned` when you already serve at this event."""
     return AssignmentRead.model_validate(service.sign_up(session, principal, event_id, data.role))
 
 
-@router.post("/events/{event_id}/assignments", response_model=AssignmentRead,
-             status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/events/{event_id}/assignments",
+    response_model=AssignmentRead,
+    status_code=status.HTTP_201_CREATED,
+)
 def assign(
     session: DbSession, principal: Scheduler, event_id: Id, data: AssignmentCreate
 ) -> AssignmentRead:
@@ -43,15 +52,23 @@ def list_event_assignments(
     session: DbSession, principal: Member, event_id: Id, page: Pagination
 ) -> Page[AssignmentRead]:
     items, total = service.list_assignments(
-        session, principal, event_id=event_id, person_id=None, starts_from=None,
-        starts_before=None, limit=page.limit, offset=page.offset,
+        session,
+        principal,
+        event_id=event_id,
+        person_id=None,
+        starts_from=None,
+        starts_before=None,
+        limit=page.limit,
+        offset=page.offset,
     )
     return _page(items, total, page)
 
 
 @router.get("/assignments", response_model=Page[AssignmentRead])
 def list_assignments(
-    session: DbSession, principal: Member, page: Pagination,
+    session: DbSession,
+    principal: Member,
+    page: Pagination,
     person_id: Id | None = None,
     starts_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
     starts_before: Annotated[AwareDatetime | None, Query(alias="to")] = None,
@@ -61,8 +78,14 @@ def list_assignments(
     if not principal.at_least(MemberRole.SCHEDULER) and person_id != principal.person_id:
         raise PermissionDenied("volunteers can list only their own assignments")
     items, total = service.list_assignments(
-        session, principal, event_id=None, person_id=person_id, starts_from=starts_from,
-        starts_before=starts_before, limit=page.limit, offset=page.offset,
+        session,
+        principal,
+        event_id=None,
+        person_id=person_id,
+        starts_from=starts_from,
+        starts_before=starts_before,
+        limit=page.limit,
+        offset=page.offset,
     )
     return _page(items, total, page)
 

@@ -22,8 +22,13 @@ from signupflow.tenancy import get_scoped, scoped
 
 
 def _person(session: Session, principal: Principal, person_id: int) -> Person:
-    return get_scoped(session, Person, person_id, principal.organisation_id,
-                      options=(selectinload(Person.skills),))
+    return get_scoped(
+        session,
+        Person,
+        person_id,
+        principal.organisation_id,
+        options=(selectinload(Person.skills),),
+    )
 
 
 def _claim_seat(session: Session, slot: EventSlot) -> None:
@@ -46,8 +51,13 @@ def _release_seat(session: Session, slot_id: int) -> None:
 
 
 def _assign(
-    session: Session, principal: Principal, event: Event, person: Person, role: str,
-    source: AssignmentSource, status: AssignmentStatus,
+    session: Session,
+    principal: Principal,
+    event: Event,
+    person: Person,
+    role: str,
+    source: AssignmentSource,
+    status: AssignmentStatus,
 ) -> Assignment:
     if not person.active:
         raise Conflict(f"{person.name} is inactive")
@@ -57,25 +67,41 @@ def _assign(
     if slot is None:
         raise NotFound(f"this event has no '{role}' slot")
     already = session.scalar(
-        select(Assignment.id).where(Assignment.event_id == event.id,
-                                    Assignment.person_id == person.id)
+        select(Assignment.id).where(
+            Assignment.event_id == event.id, Assignment.person_id == person.id
+        )
     )
     if already is not None:
         raise AlreadyAssigned(f"{person.name} is already assigned to this event")
     _claim_seat(session, slot)
     assignment = Assignment(
-        organisation_id=principal.organisation_id, event_id=event.id, slot_id=slot.id,
-        person_id=person.id, role=role, status=status, source=source,
+        organisation_id=principal.organisation_id,
+        event_id=event.id,
+        slot_id=slot.id,
+        person_id=person.id,
+        role=role,
+        status=status,
+        source=source,
     )
     session.add(assignment)
     try:
         session.flush()
     except IntegrityError as exc:  # a concurrent request assigned the same person first
         raise AlreadyAssigned(f"{person.name} is already assigned to this event") from exc
-    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
-           action="assign", entity="assignment", entity_id=assignment.id,
-           changes={"event_id": event.id, "person_id": person.id, "role": role,
-                    "source": source.value})
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action="assign",
+        entity="assignment",
+        entity_id=assignment.id,
+        changes={
+            "event_id": event.id,
+            "person_id": person.id,
+            "role": role,
+            "source": source.value,
+        },
+    )
     return assignment
 
 
@@ -89,8 +115,15 @@ def sign_up(session: Session, principal: Principal, event_id: int, role: str) ->
     if event.starts_at <= datetime.now(UTC):
         raise Conflict("this event has already started")
     person = _person(session, principal, principal.person_id)
-    return _assign(session, principal, event, person, role, AssignmentSource.SELF_SIGNUP,
-                   AssignmentStatus.CONFIRMED)
+    return _assign(
+        session,
+        principal,
+        event,
+        person,
+        role,
+        AssignmentSource.SELF_SIGNUP,
+        AssignmentStatus.CONFIRMED,
+    )
 
 
 def assign(
@@ -101,33 +134,37 @@ def assign(
     if event.status == EventStatus.CANCELLED:
         raise Conflict("this event is cancelled")
     person = _person(session, principal, person_id)
-    return _assign(session, principal, event, person, role, AssignmentSource.MANUAL,
-                   AssignmentStatus.PENDING)
+    return _assign(
+        session, principal, event, person, role, AssignmentSource.MANUAL, AssignmentStatus.PENDING
+    )
 
 
 def cancel(session: Session, principal: Principal, assignment_id: int) -> None:
     """Give the place back. Volunteers cancel their own; schedulers anyone's."""
     assignment = get_scoped(session, Assignment, assignment_id, principal.organisation_id)
-    if assignment.person_id != principal.person_id and not principal.at_least(
-        MemberRole.SCHEDULER
-    ):
+    if assignment.person_id != principal.person_id and not principal.at_least(MemberRole.SCHEDULER):
         raise PermissionDenied("you can only cancel your own assignments")
-    deleted = session.execute(
-        delete(Assignment).where(Assignment.id == assignment.id)
-    ).rowcount  # type: ignore[attr-defined]
+    deleted = session.execute(delete(Assignment).where(Assignment.id == assignment.id)).rowcount  # type: ignore[attr-defined]
     if deleted == 0:  # a concurrent cancellation won; the seat was released once, by it
         raise NotFound(f"assignment {assignment_id} not found")
     _release_seat(session, assignment.slot_id)
-    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
-           action="cancel", entity="assignment", entity_id=assignment_id,
-           changes={"event_id": assignment.event_id, "person_id": assignment.person_id})
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action="cancel",
+        entity="assignment",
+        entity_id=assignment_id,
+        changes={"event_id": assignment.event_id, "person_id": assignment.person_id},
+    )
 
 
 def release_all_for_person(session: Session, organisation_id: int, person_id: int) -> None:
     """Before a person is deleted: give back every place they held."""
     slot_ids = session.scalars(
-        scoped(select(Assignment.slot_id), Assignment, organisation_id)
-        .where(Assignment.person_id == person_id)
+        scoped(select(Assignment.slot_id), Assignment, organisation_id).where(
+            Assignment.person_id == person_id
+        )
     ).all()
     for slot_id in slot_ids:
         _release_seat(session, slot_id)
@@ -135,8 +172,15 @@ def release_all_for_person(session: Session, organisation_id: int, person_id: in
 
 
 def list_assignments(
-    session: Session, principal: Principal, *, event_id: int | None, person_id: int | None,
-    starts_from: datetime | None, starts_before: datetime | None, limit: int, offset: int,
+    session: Session,
+    principal: Principal,
+    *,
+    event_id: int | None,
+    person_id: int | None,
+    starts_from: datetime | None,
+    starts_before: datetime | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[Assignment], int]:
     stmt = scoped(select(Assignment), Assignment, principal.organisation_id)
     if event_id is not None:
@@ -153,9 +197,7 @@ def list_assignments(
     if not principal.at_least(MemberRole.SCHEDULER):
         # Volunteers see who serves at published events, never draft plans.
         stmt = stmt.where(
-            Assignment.event_id.in_(
-                select(Event.id).where(Event.status != EventStatus.DRAFT)
-            )
+            Assignment.event_id.in_(select(Event.id).where(Event.status != EventStatus.DRAFT))
         )
     ordered = stmt.order_by(Assignment.event_id, Assignment.role, Assignment.id)
     return paginate(session, ordered, limit=limit, offset=offset)

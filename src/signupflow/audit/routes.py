@@ -14,13 +14,22 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 
 @router.get("", response_model=Page[AuditRead])
 def list_audit(
-    session: DbSession, principal: Admin, page: Pagination,
+    session: DbSession,
+    principal: Admin,
+    page: Pagination,
     entity: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_]+$")] = None,
 ) -> Page[AuditRead]:
     """Who changed what, newest first. Admins only; the log cannot be edited."""
     items, total = service.list_entries(
-        session, organisation_id=principal.organisation_id, entity=entity, limit=page.limit,
+        session,
+        organisation_id=principal.organisation_id,
+        entity=entity,
+        limit=page.limit,
         offset=page.offset,
     )
-    return Page(items=[AuditRead.model_validate(e) for e in items], total=total,
-                limit=page.limit, offset=page.offset)
+    return Page(
+        items=[AuditRead.model_validate(e) for e in items],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )

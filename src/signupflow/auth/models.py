@@ -24,7 +24,9 @@ class RefreshToken(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "refresh_tokens"
 
-    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     organisation_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("organisations.id", ondelete="CASCADE")
     )

@@ -19,8 +19,14 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 def sign_up(session: DbSession, settings: AppSettings, data: SignUpRequest) -> TokenResponse:
     """Create an organisation and its first admin, and log that admin in."""
     pair = service.sign_up(
-        session, settings=settings, organisation_name=data.organisation_name, slug=data.slug,
-        timezone=data.timezone, locale=data.locale, admin_name=data.name, email=data.email,
+        session,
+        settings=settings,
+        organisation_name=data.organisation_name,
+        slug=data.slug,
+        timezone=data.timezone,
+        locale=data.locale,
+        admin_name=data.name,
+        email=data.email,
         password=data.password,
     )
     return TokenResponse.of(pair)
@@ -29,16 +35,22 @@ def sign_up(session: DbSession, settings: AppSettings, data: SignUpRequest) -> T
 @router.post("/login", response_model=TokenResponse)
 def log_in(session: DbSession, settings: AppSettings, data: LoginRequest) -> TokenResponse:
     """Exchange e-mail and password for an access token (short-lived) and a refresh token."""
-    pair = service.log_in(session, settings=settings, email=data.email, password=data.password,
-                          organisation_slug=data.organisation)
+    pair = service.log_in(
+        session,
+        settings=settings,
+        email=data.email,
+        password=data.password,
+        organisation_slug=data.organisation,
+    )
     return TokenResponse.of(pair)
 
 
 @router.post("/refresh", response_model=TokenResponse)
 def refresh(session: DbSession, settings: AppSettings, data: RefreshRequest) -> TokenResponse:
     """Rotate a refresh token. Each works once; replaying a used one ends the session."""
-    pair = service.rotate_refresh_token(session, settings=settings,
-                                        refresh_token=data.refresh_token)
+    pair = service.rotate_refresh_token(
+        session, settings=settings, refresh_token=data.refresh_token
+    )
     return TokenResponse.of(pair)
 
 
@@ -54,8 +66,11 @@ def change_password(
 ) -> TokenResponse:
     """Change your password. Every session, on every device, ends; a new one is returned."""
     pair = service.change_password(
-        session, settings=settings, user_id=principal.user_id,
-        organisation_id=principal.organisation_id, current_password=data.current_password,
+        session,
+        settings=settings,
+        user_id=principal.user_id,
+        organisation_id=principal.organisation_id,
+        current_password=data.current_password,
         new_password=data.new_password,
     )
     return TokenResponse.of(pair)

@@ -38,11 +38,15 @@ class PasswordChange(ApiModel):
 class TokenResponse(ApiModel):
     access_token: str
     refresh_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 -- the OAuth2 token type name
     expires_in: int
     organisation_id: int
 
     @classmethod
     def of(cls, pair: TokenPair) -> TokenResponse:
-        return cls(access_token=pair.access_token, refresh_token=pair.refresh_token,
-                   expires_in=pair.expires_in, organisation_id=pair.organisation_id)
+        return cls(
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            expires_in=pair.expires_in,
+            organisation_id=pair.organisation_id,
+        )

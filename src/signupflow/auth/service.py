@@ -36,7 +36,11 @@ class TokenPair:
 
 
 def issue_tokens(
-    session: Session, *, user: User, organisation_id: int, settings: Settings,
+    session: Session,
+    *,
+    user: User,
+    organisation_id: int,
+    settings: Settings,
     family: str | None = None,
 ) -> TokenPair:
     family = family or new_opaque_token()
@@ -59,8 +63,16 @@ def issue_tokens(
 
 
 def sign_up(
-    session: Session, *, settings: Settings, organisation_name: str, slug: str, timezone: str,
-    locale: str, admin_name: str, email: str, password: str,
+    session: Session,
+    *,
+    settings: Settings,
+    organisation_name: str,
+    slug: str,
+    timezone: str,
+    locale: str,
+    admin_name: str,
+    email: str,
+    password: str,
 ) -> TokenPair:
     """Create an organisation with its first admin, who is logged in at once."""
     if session.scalar(select(Organisation.id).where(Organisation.slug == slug)) is not None:
@@ -71,18 +83,36 @@ def sign_up(
     user = User(email=email, password_hash=hash_password(password, rounds=settings.bcrypt_rounds))
     session.add_all([organisation, user])
     session.flush()
-    session.add_all([
-        Membership(organisation_id=organisation.id, user_id=user.id, role=MemberRole.ADMIN),
-        Person(organisation_id=organisation.id, user_id=user.id, name=admin_name, email=email,
-               language=locale),
-    ])
-    record(session, organisation_id=organisation.id, actor_user_id=user.id, action="create",
-           entity="organisation", entity_id=organisation.id, changes={"slug": slug})
+    session.add_all(
+        [
+            Membership(organisation_id=organisation.id, user_id=user.id, role=MemberRole.ADMIN),
+            Person(
+                organisation_id=organisation.id,
+                user_id=user.id,
+                name=admin_name,
+                email=email,
+                language=locale,
+            ),
+        ]
+    )
+    record(
+        session,
+        organisation_id=organisation.id,
+        actor_user_id=user.id,
+        action="create",
+        entity="organisation",
+        entity_id=organisation.id,
+        changes={"slug": slug},
+    )
     return issue_tokens(session, user=user, organisation_id=organisation.id, settings=settings)
 
 
 def log_in(
-    session: Session, *, settings: Settings, email: str, password: str,
+    session: Session,
+    *,
+    settings: Settings,
+    email: str,
+    password: str,
     organisation_slug: str | None,
 ) -> TokenPair:
     user = session.scalars(select(User).where(User.email == email)).one_or_none()
@@ -122,13 +152,19 @@ def rotate_refresh_token(session: Session, *, settings: Settings, refresh_token:
         raise RefreshTokenReused
     user = session.get_one(User, token.user_id)
     membership = session.scalar(
-        scoped(select(Membership.id).where(Membership.user_id == user.id), Membership,
-               token.organisation_id)
+        scoped(
+            select(Membership.id).where(Membership.user_id == user.id),
+            Membership,
+            token.organisation_id,
+        )
     )
     if membership is None:
         raise Unauthenticated("membership has ended")
     return issue_tokens(
-        session, user=user, organisation_id=token.organisation_id, settings=settings,
+        session,
+        user=user,
+        organisation_id=token.organisation_id,
+        settings=settings,
         family=token.family,
     )
 
@@ -146,8 +182,13 @@ def log_out(session: Session, *, family: str) -> None:
 
 
 def change_password(
-    session: Session, *, settings: Settings, user_id: int, organisation_id: int,
-    current_password: str, new_password: str,
+    session: Session,
+    *,
+    settings: Settings,
+    user_id: int,
+    organisation_id: int,
+    current_password: str,
+    new_password: str,
 ) -> TokenPair:
     """Every other session ends: access tokens by the version bump, refresh tokens revoked."""
     user = session.get_one(User, user_id)
@@ -160,7 +201,13 @@ def change_password(
         .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=datetime.now(UTC))
     )
-    record(session, organisation_id=organisation_id, actor_user_id=user.id,
-           action="change_password", entity="user", entity_id=user.id)
+    record(
+        session,
+        organisation_id=organisation_id,
+        actor_user_id=user.id,
+        action="change_password",
+        entity="user",
+        entity_id=user.id,
+    )
     session.flush()
     return issue_tokens(session, user=user, organisation_id=organisation_id, settings=settings)

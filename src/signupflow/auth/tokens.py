@@ -49,7 +49,10 @@ def encode_access_token(claims: AccessClaims, *, secret: str, ttl_s: int) -> str
 def decode_access_token(token: str, *, secret: str) -> AccessClaims:
     try:
         payload = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
             options={"require": ["exp", "iat", "sub", "iss"]},
         )
         return AccessClaims(

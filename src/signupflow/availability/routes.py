@@ -27,9 +27,14 @@ def get_availability(session: DbSession, principal: Member, person_id: Id) -> Av
     )
 
 
-@router.post("/people/{person_id}/availability", response_model=WindowRead,
-             status_code=status.HTTP_201_CREATED)
-def add_window(session: DbSession, principal: Member, person_id: Id, data: WindowCreate) -> WindowRead:
+@router.post(
+    "/people/{person_id}/availability",
+    response_model=WindowRead,
+    status_code=status.HTTP_201_CREATED,
+)
+def add_window(
+    session: DbSession, principal: Member, person_id: Id, data: WindowCreate
+) -> WindowRead:
     """Add a weekly window, in the organisation's local time."""
     return WindowRead.model_validate(service.add_window(session, principal, person_id, data))
 
@@ -39,8 +44,9 @@ def remove_window(session: DbSession, principal: Member, window_id: Id) -> None:
     service.remove(session, principal, AvailabilityWindow, window_id)
 
 
-@router.post("/people/{person_id}/time-off", response_model=TimeOffRead,
-             status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/people/{person_id}/time-off", response_model=TimeOffRead, status_code=status.HTTP_201_CREATED
+)
 def add_time_off(
     session: DbSession, principal: Member, person_id: Id, data: TimeOffCreate
 ) -> TimeOffRead:

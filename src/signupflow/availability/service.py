@@ -42,11 +42,20 @@ def availability_of(
     return list(windows), list(time_off)
 
 
-def _add(session: Session, principal: Principal, row: Row, entity: str, changes: dict[str, str]) -> Row:
+def _add(
+    session: Session, principal: Principal, row: Row, entity: str, changes: dict[str, str]
+) -> Row:
     session.add(row)
     session.flush()
-    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
-           action="create", entity=entity, entity_id=row.id, changes=changes)
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action="create",
+        entity=entity,
+        entity_id=row.id,
+        changes=changes,
+    )
     return row
 
 
@@ -55,8 +64,11 @@ def add_window(
 ) -> AvailabilityWindow:
     _check_access(session, principal, person_id)
     window = AvailabilityWindow(
-        organisation_id=principal.organisation_id, person_id=person_id, weekday=data.weekday,
-        start_time=data.start_time, end_time=data.end_time,
+        organisation_id=principal.organisation_id,
+        person_id=person_id,
+        weekday=data.weekday,
+        start_time=data.start_time,
+        end_time=data.end_time,
     )
     return _add(session, principal, window, "availability_window", data.model_dump(mode="json"))
 
@@ -66,8 +78,11 @@ def add_time_off(
 ) -> TimeOff:
     _check_access(session, principal, person_id)
     time_off = TimeOff(
-        organisation_id=principal.organisation_id, person_id=person_id,
-        starts_on=data.starts_on, ends_on=data.ends_on, reason=data.reason,
+        organisation_id=principal.organisation_id,
+        person_id=person_id,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+        reason=data.reason,
     )
     return _add(session, principal, time_off, "time_off", data.model_dump(mode="json"))
 
@@ -76,6 +91,12 @@ def remove(session: Session, principal: Principal, model: type[Row], row_id: int
     row = get_scoped(session, model, row_id, principal.organisation_id)
     _check_access(session, principal, row.person_id)
     session.delete(row)
-    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
-           action="delete", entity=model.__tablename__, entity_id=row_id)
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action="delete",
+        entity=model.__tablename__,
+        entity_id=row_id,
+    )
     session.flush()

@@ -16,7 +16,9 @@ router = APIRouter(prefix="/events", tags=["events"])
 
 @router.get("", response_model=Page[EventRead])
 def list_events(
-    session: DbSession, principal: Member, page: Pagination,
+    session: DbSession,
+    principal: Member,
+    page: Pagination,
     status: EventStatus | None = None,
     starts_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
     starts_before: Annotated[AwareDatetime | None, Query(alias="to")] = None,
@@ -24,12 +26,22 @@ def list_events(
 ) -> Page[EventRead]:
     """Events in start order. Volunteers see published and cancelled events only."""
     items, total = service.list_events(
-        session, principal, status=status, starts_from=starts_from, starts_before=starts_before,
-        team_id=team_id, limit=page.limit, offset=page.offset,
+        session,
+        principal,
+        status=status,
+        starts_from=starts_from,
+        starts_before=starts_before,
+        team_id=team_id,
+        limit=page.limit,
+        offset=page.offset,
     )
     tz = principal.organisation.timezone
-    return Page(items=[EventRead.of(e, tz) for e in items], total=total,
-                limit=page.limit, offset=page.offset)
+    return Page(
+        items=[EventRead.of(e, tz) for e in items],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.post("", response_model=EventRead, status_code=status.HTTP_201_CREATED)

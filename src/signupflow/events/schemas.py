@@ -84,14 +84,25 @@ class EventRead(ApiModel):
     def of(cls, event: Event, timezone: str) -> EventRead:
         zone = ZoneInfo(timezone)
         return cls(
-            id=event.id, title=event.title, description=event.description,
-            location=event.location, status=event.status, team_id=event.team_id,
-            starts_at=event.starts_at, ends_at=event.ends_at, timezone=timezone,
+            id=event.id,
+            title=event.title,
+            description=event.description,
+            location=event.location,
+            status=event.status,
+            team_id=event.team_id,
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            timezone=timezone,
             starts_at_local=event.starts_at.astimezone(zone),
             ends_at_local=event.ends_at.astimezone(zone),
             slots=[
-                SlotRead(id=s.id, role=s.role, capacity=s.capacity, filled=s.filled,
-                         open=s.capacity - s.filled)
+                SlotRead(
+                    id=s.id,
+                    role=s.role,
+                    capacity=s.capacity,
+                    filled=s.filled,
+                    open=s.capacity - s.filled,
+                )
                 for s in event.slots
             ],
             created_at=event.created_at,

@@ -36,9 +36,15 @@ def get_event(session: Session, principal: Principal, event_id: int) -> Event:
 
 
 def list_events(
-    session: Session, principal: Principal, *, status: EventStatus | None,
-    starts_from: datetime | None, starts_before: datetime | None, team_id: int | None,
-    limit: int, offset: int,
+    session: Session,
+    principal: Principal,
+    *,
+    status: EventStatus | None,
+    starts_from: datetime | None,
+    starts_before: datetime | None,
+    team_id: int | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[Event], int]:
     stmt = scoped(select(Event), Event, principal.organisation_id).options(*WITH_SLOTS)
     stmt = stmt.where(Event.status.in_(_visible_statuses(principal)))
@@ -61,9 +67,14 @@ def _check_team(session: Session, principal: Principal, team_id: int | None) -> 
 def create_event(session: Session, principal: Principal, data: EventCreate) -> Event:
     _check_team(session, principal, data.team_id)
     event = Event(
-        organisation_id=principal.organisation_id, title=data.title,
-        description=data.description, location=data.location, starts_at=data.starts_at,
-        ends_at=data.ends_at, team_id=data.team_id, status=data.status,
+        organisation_id=principal.organisation_id,
+        title=data.title,
+        description=data.description,
+        location=data.location,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        team_id=data.team_id,
+        status=data.status,
         slots=[
             EventSlot(organisation_id=principal.organisation_id, role=s.role, capacity=s.capacity)
             for s in data.slots
@@ -71,9 +82,15 @@ def create_event(session: Session, principal: Principal, data: EventCreate) -> E
     )
     session.add(event)
     session.flush()
-    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
-           action="create", entity="event", entity_id=event.id,
-           changes=data.model_dump(mode="json"))
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action="create",
+        entity="event",
+        entity_id=event.id,
+        changes=data.model_dump(mode="json"),
+    )
     return event
 
 
@@ -97,9 +114,7 @@ def _replace_slots(event: Event, specs: list[SlotSpec]) -> None:
         )
 
 
-def update_event(
-    session: Session, principal: Principal, event_id: int, data: EventUpdate
-) -> Event:
+def update_event(session: Session, principal: Principal, event_id: int, data: EventUpdate) -> Event:
     event = get_event(session, principal, event_id)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True, mode="json")
     if "team_id" in changes:
@@ -114,14 +129,28 @@ def update_event(
     if data.slots is not None:
         _replace_slots(event, data.slots)
     session.flush()
-    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
-           action="update", entity="event", entity_id=event.id, changes=changes)
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action="update",
+        entity="event",
+        entity_id=event.id,
+        changes=changes,
+    )
     return event
 
 
 def delete_event(session: Session, principal: Principal, event_id: int) -> None:
     event = get_event(session, principal, event_id)
     session.delete(event)
-    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
-           action="delete", entity="event", entity_id=event_id, changes={"title": event.title})
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action="delete",
+        entity="event",
+        entity_id=event_id,
+        changes={"title": event.title},
+    )
     session.flush()

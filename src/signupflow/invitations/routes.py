@@ -19,9 +19,13 @@ router = APIRouter(prefix="/invitations", tags=["invitations"])
 
 def _read(invitation: Invitation) -> InvitationRead:
     return InvitationRead(
-        id=invitation.id, email=invitation.email, role=invitation.role,
-        person_id=invitation.person_id, state=service.state_of(invitation),  # type: ignore[arg-type]
-        expires_at=invitation.expires_at, created_at=invitation.created_at,
+        id=invitation.id,
+        email=invitation.email,
+        role=invitation.role,
+        person_id=invitation.person_id,
+        state=service.state_of(invitation),
+        expires_at=invitation.expires_at,
+        created_at=invitation.created_at,
     )
 
 
@@ -33,17 +37,20 @@ def create_invitation(
     invitation for the same person revokes the previous one."""
     created = service.create_invitation(session, principal, data, settings)
     return InvitationCreated(
-        **_read(created.invitation).model_dump(), token=created.token,
+        **_read(created.invitation).model_dump(),
+        token=created.token,
         accept_url=f"{settings.public_url.rstrip('/')}/#/accept?token={created.token}",
     )
 
 
 @router.get("", response_model=Page[InvitationRead])
-def list_invitations(session: DbSession, principal: Admin, page: Pagination) -> Page[InvitationRead]:
-    items, total = service.list_invitations(session, principal, limit=page.limit,
-                                            offset=page.offset)
-    return Page(items=[_read(i) for i in items], total=total, limit=page.limit,
-                offset=page.offset)
+def list_invitations(
+    session: DbSession, principal: Admin, page: Pagination
+) -> Page[InvitationRead]:
+    items, total = service.list_invitations(
+        session, principal, limit=page.limit, offset=page.offset
+    )
+    return Page(items=[_read(i) for i in items], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.delete("/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -57,6 +64,7 @@ def accept_invitation(
 ) -> TokenResponse:
     """Accept an invitation (no login needed): sets the password, or links an existing
     account when its current password is given. Logs the new member in."""
-    pair = service.accept_invitation(session, token=data.token, password=data.password,
-                                     settings=settings)
+    pair = service.accept_invitation(
+        session, token=data.token, password=data.password, settings=settings
+    )
     return TokenResponse.of(pair)

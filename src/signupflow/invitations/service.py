@@ -18,13 +18,13 @@ from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
 from signupflow.errors import Conflict, NotFound, Unauthenticated
 from signupflow.invitations.models import Invitation
-from signupflow.invitations.schemas import InvitationCreate
+from signupflow.invitations.schemas import InvitationCreate, InvitationState
 from signupflow.people.models import Membership, Person, PersonSkill
 from signupflow.settings import Settings
 from signupflow.tenancy import get_scoped, scoped
 
 
-def state_of(invitation: Invitation, now: datetime | None = None) -> str:
+def state_of(invitation: Invitation, now: datetime | None = None) -> InvitationState:
     now = now or datetime.now(UTC)
     if invitation.accepted_at is not None:
         return "accepted"
@@ -43,14 +43,17 @@ def create_invitation(
     session: Session, principal: Principal, data: InvitationCreate, settings: Settings
 ) -> CreatedInvitation:
     person = session.scalars(
-        scoped(select(Person).where(Person.email == data.email), Person, principal.organisation_id)
-        .options(selectinload(Person.skills))
+        scoped(
+            select(Person).where(Person.email == data.email), Person, principal.organisation_id
+        ).options(selectinload(Person.skills))
     ).one_or_none()
     if person is not None and person.user_id is not None:
         raise Conflict(f"{data.email} is already a member")
     if person is None:
         person = Person(
-            organisation_id=principal.organisation_id, name=data.name, email=data.email,
+            organisation_id=principal.organisation_id,
+            name=data.name,
+            email=data.email,
             language=principal.organisation.locale,
             skills=[PersonSkill(role=r) for r in sorted(set(data.roles))],
         )
@@ -59,22 +62,34 @@ def create_invitation(
     # A new invitation replaces any still-pending one for the same person.
     session.execute(
         update(Invitation)
-        .where(Invitation.person_id == person.id, Invitation.accepted_at.is_(None),
-               Invitation.revoked_at.is_(None))
+        .where(
+            Invitation.person_id == person.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
         .values(revoked_at=datetime.now(UTC))
     )
     token = new_opaque_token()
     invitation = Invitation(
-        organisation_id=principal.organisation_id, person_id=person.id,
-        invited_by_user_id=principal.user_id, email=data.email, role=data.role,
+        organisation_id=principal.organisation_id,
+        person_id=person.id,
+        invited_by_user_id=principal.user_id,
+        email=data.email,
+        role=data.role,
         token_hash=digest(token),
         expires_at=datetime.now(UTC) + timedelta(seconds=settings.invitation_ttl_s),
     )
     session.add(invitation)
     session.flush()
-    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
-           action="invite", entity="invitation", entity_id=invitation.id,
-           changes={"person_id": person.id, "role": data.role.value})
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action="invite",
+        entity="invitation",
+        entity_id=invitation.id,
+        changes={"person_id": person.id, "role": data.role.value},
+    )
     return CreatedInvitation(invitation, token)
 
 
@@ -90,8 +105,14 @@ def revoke_invitation(session: Session, principal: Principal, invitation_id: int
     if state_of(invitation) != "pending":
         raise Conflict(f"this invitation is already {state_of(invitation)}")
     invitation.revoked_at = datetime.now(UTC)
-    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
-           action="revoke", entity="invitation", entity_id=invitation.id)
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action="revoke",
+        entity="invitation",
+        entity_id=invitation.id,
+    )
     session.flush()
 
 
@@ -109,28 +130,40 @@ def accept_invitation(
         raise Unauthenticated("this e-mail has an account: give its current password")
     claimed = session.execute(
         update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None),
-               Invitation.revoked_at.is_(None))
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
         .values(accepted_at=now)
     ).rowcount  # type: ignore[attr-defined]
     if claimed == 0:
         raise NotFound("this invitation is unknown, used, revoked or expired")
     if user is None:
-        user = User(email=invitation.email,
-                    password_hash=hash_password(password, rounds=settings.bcrypt_rounds))
+        user = User(
+            email=invitation.email,
+            password_hash=hash_password(password, rounds=settings.bcrypt_rounds),
+        )
         session.add(user)
         session.flush()
     organisation_id = invitation.organisation_id
     existing = session.scalar(
-        scoped(select(Membership.id).where(Membership.user_id == user.id), Membership,
-               organisation_id)
+        scoped(
+            select(Membership.id).where(Membership.user_id == user.id), Membership, organisation_id
+        )
     )
     if existing is not None:
         raise Conflict("you are already a member of this organisation")
     session.add(Membership(organisation_id=organisation_id, user_id=user.id, role=invitation.role))
     person = session.get_one(Person, invitation.person_id)
     person.user_id = user.id
-    record(session, organisation_id=organisation_id, actor_user_id=user.id, action="accept",
-           entity="invitation", entity_id=invitation.id)
+    record(
+        session,
+        organisation_id=organisation_id,
+        actor_user_id=user.id,
+        action="accept",
+        entity="invitation",
+        entity_id=invitation.id,
+    )
     session.flush()
     return issue_tokens(session, user=user, organisation_id=organisation_id, settings=settings)

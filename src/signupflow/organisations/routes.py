@@ -29,10 +29,16 @@ def _me(session: DbSession, principal: Member) -> Me:
     user = session.get_one(User, principal.user_id)
     person = (
         PersonRead.model_validate(people.get_person(session, principal, principal.person_id))
-        if principal.person_id is not None else None
+        if principal.person_id is not None
+        else None
     )
-    return Me(user_id=user.id, email=user.email, role=principal.role,
-              organisation=OrganisationRead.model_validate(principal.organisation), person=person)
+    return Me(
+        user_id=user.id,
+        email=user.email,
+        role=principal.role,
+        organisation=OrganisationRead.model_validate(principal.organisation),
+        person=person,
+    )
 
 
 @router.get("/me", response_model=Me)

@@ -15,7 +15,14 @@ def update_organisation(
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     for field, value in changes.items():
         setattr(organisation, field, value)
-    record(session, organisation_id=organisation.id, actor_user_id=principal.user_id,
-           action="update", entity="organisation", entity_id=organisation.id, changes=changes)
+    record(
+        session,
+        organisation_id=organisation.id,
+        actor_user_id=principal.user_id,
+        action="update",
+        entity="organisation",
+        entity_id=organisation.id,
+        changes=changes,
+    )
     session.flush()
     return organisation

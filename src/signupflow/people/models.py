@@ -27,7 +27,9 @@ class Membership(IdMixin, TimestampMixin, Base):
     organisation_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("organisations.id", ondelete="CASCADE"), index=True
     )
-    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     role: Mapped[MemberRole] = mapped_column(
         Enum(MemberRole, name="member_role", values_callable=lambda e: [m.value for m in e])
     )

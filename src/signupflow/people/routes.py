@@ -14,7 +14,9 @@ router = APIRouter(prefix="/people", tags=["people"])
 
 @router.get("", response_model=Page[PersonRead])
 def list_people(
-    session: DbSession, principal: Scheduler, page: Pagination,
+    session: DbSession,
+    principal: Scheduler,
+    page: Pagination,
     q: Annotated[str | None, Query(max_length=200, description="Name or e-mail contains")] = None,
     role: Annotated[RoleName | None, Query(description="Can fill this role")] = None,
     active: bool | None = None,
@@ -23,8 +25,12 @@ def list_people(
     items, total = service.list_people(
         session, principal, q=q, role=role, active=active, limit=page.limit, offset=page.offset
     )
-    return Page(items=[PersonRead.model_validate(p) for p in items], total=total,
-                limit=page.limit, offset=page.offset)
+    return Page(
+        items=[PersonRead.model_validate(p) for p in items],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.post("", response_model=PersonRead, status_code=status.HTTP_201_CREATED)

@@ -23,7 +23,9 @@ def get_person(session: Session, principal: Principal, person_id: int) -> Person
     return get_scoped(session, Person, person_id, principal.organisation_id, options=WITH_SKILLS)
 
 
-def _email_taken(session: Session, organisation_id: int, email: str, *, exclude: int | None) -> bool:
+def _email_taken(
+    session: Session, organisation_id: int, email: str, *, exclude: int | None
+) -> bool:
     stmt = scoped(select(Person.id).where(Person.email == email), Person, organisation_id)
     if exclude is not None:
         stmt = stmt.where(Person.id != exclude)
@@ -39,21 +41,37 @@ def create_person(session: Session, principal: Principal, data: PersonCreate) ->
     if _email_taken(session, principal.organisation_id, data.email, exclude=None):
         raise Conflict(f"{data.email} is already a member of this organisation")
     person = Person(
-        organisation_id=principal.organisation_id, name=data.name, email=data.email,
-        language=data.language, active=data.active, skills=[],
+        organisation_id=principal.organisation_id,
+        name=data.name,
+        email=data.email,
+        language=data.language,
+        active=data.active,
+        skills=[],
     )
     _set_roles(person, data.roles)
     session.add(person)
     session.flush()
-    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
-           action="create", entity="person", entity_id=person.id,
-           changes={"name": data.name, "roles": sorted(set(data.roles))})
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action="create",
+        entity="person",
+        entity_id=person.id,
+        changes={"name": data.name, "roles": sorted(set(data.roles))},
+    )
     return person
 
 
 def list_people(
-    session: Session, principal: Principal, *, q: str | None, role: str | None,
-    active: bool | None, limit: int, offset: int,
+    session: Session,
+    principal: Principal,
+    *,
+    q: str | None,
+    role: str | None,
+    active: bool | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[Person], int]:
     stmt = scoped(select(Person), Person, principal.organisation_id).options(*WITH_SKILLS)
     if q:
@@ -81,8 +99,15 @@ def update_person(
     if changes.get("roles") is not None:
         _set_roles(person, changes["roles"])
     session.flush()
-    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
-           action="update", entity="person", entity_id=person.id, changes=changes)
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action="update",
+        entity="person",
+        entity_id=person.id,
+        changes=changes,
+    )
     return person
 
 
@@ -90,8 +115,11 @@ def _membership_of(session: Session, principal: Principal, person: Person) -> Me
     if person.user_id is None:
         raise NotFound("this person has no login; invite them first")
     membership = session.scalars(
-        scoped(select(Membership).where(Membership.user_id == person.user_id), Membership,
-               principal.organisation_id)
+        scoped(
+            select(Membership).where(Membership.user_id == person.user_id),
+            Membership,
+            principal.organisation_id,
+        )
     ).one_or_none()
     if membership is None:
         raise NotFound("this person is not a member")
@@ -102,8 +130,9 @@ def _ensure_another_admin(session: Session, principal: Principal, membership: Me
     if membership.role != MemberRole.ADMIN:
         return
     admins = session.scalar(
-        scoped(select(func.count()).select_from(Membership), Membership, principal.organisation_id)
-        .where(Membership.role == MemberRole.ADMIN)
+        scoped(
+            select(func.count()).select_from(Membership), Membership, principal.organisation_id
+        ).where(Membership.role == MemberRole.ADMIN)
     )
     if (admins or 0) <= 1:
         raise Conflict("an organisation must keep at least one admin")
@@ -117,8 +146,15 @@ def set_member_role(
     if role != MemberRole.ADMIN:
         _ensure_another_admin(session, principal, membership)
     membership.role = role
-    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
-           action="set_role", entity="person", entity_id=person.id, changes={"role": role.value})
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action="set_role",
+        entity="person",
+        entity_id=person.id,
+        changes={"role": role.value},
+    )
     return person
 
 
@@ -131,6 +167,13 @@ def delete_person(session: Session, principal: Principal, person_id: int) -> Non
         session.execute(delete(Membership).where(Membership.id == membership.id))
     release_all_for_person(session, principal.organisation_id, person.id)
     session.delete(person)
-    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
-           action="delete", entity="person", entity_id=person_id, changes={"name": person.name})
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action="delete",
+        entity="person",
+        entity_id=person_id,
+        changes={"name": person.name},
+    )
     session.flush()

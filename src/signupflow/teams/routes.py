@@ -13,8 +13,12 @@ router = APIRouter(prefix="/teams", tags=["teams"])
 @router.get("", response_model=Page[TeamRead])
 def list_teams(session: DbSession, principal: Member, page: Pagination) -> Page[TeamRead]:
     items, total = service.list_teams(session, principal, limit=page.limit, offset=page.offset)
-    return Page(items=[TeamRead.model_validate(t) for t in items], total=total,
-                limit=page.limit, offset=page.offset)
+    return Page(
+        items=[TeamRead.model_validate(t) for t in items],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.post("", response_model=TeamRead, status_code=status.HTTP_201_CREATED)
@@ -28,7 +32,9 @@ def get_team(session: DbSession, principal: Member, team_id: Id) -> TeamRead:
 
 
 @router.patch("/{team_id}", response_model=TeamRead)
-def update_team(session: DbSession, principal: Scheduler, team_id: Id, data: TeamUpdate) -> TeamRead:
+def update_team(
+    session: DbSession, principal: Scheduler, team_id: Id, data: TeamUpdate
+) -> TeamRead:
     """Rename a team or replace its members (`member_ids`)."""
     return TeamRead.model_validate(service.update_team(session, principal, team_id, data))
 

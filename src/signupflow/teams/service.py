@@ -49,13 +49,23 @@ def list_teams(
 def create_team(session: Session, principal: Principal, data: TeamCreate) -> Team:
     if _name_taken(session, principal, data.name, None):
         raise Conflict(f"a team named '{data.name}' exists")
-    team = Team(organisation_id=principal.organisation_id, name=data.name,
-                description=data.description,
-                members=_people(session, principal, data.member_ids))
+    team = Team(
+        organisation_id=principal.organisation_id,
+        name=data.name,
+        description=data.description,
+        members=_people(session, principal, data.member_ids),
+    )
     session.add(team)
     session.flush()
-    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
-           action="create", entity="team", entity_id=team.id, changes=data.model_dump())
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action="create",
+        entity="team",
+        entity_id=team.id,
+        changes=data.model_dump(),
+    )
     return team
 
 
@@ -71,14 +81,28 @@ def update_team(session: Session, principal: Principal, team_id: int, data: Team
     if data.member_ids is not None:
         team.members = _people(session, principal, data.member_ids)
     session.flush()
-    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
-           action="update", entity="team", entity_id=team.id, changes=changes)
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action="update",
+        entity="team",
+        entity_id=team.id,
+        changes=changes,
+    )
     return team
 
 
 def delete_team(session: Session, principal: Principal, team_id: int) -> None:
     team = get_team(session, principal, team_id)
     session.delete(team)
-    record(session, organisation_id=principal.organisation_id, actor_user_id=principal.user_id,
-           action="delete", entity="team", entity_id=team_id, changes={"name": team.name})
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action="delete",
+        entity="team",
+        entity_id=team_id,
+        changes={"name": team.name},
+    )
     session.flush()

@@ -1,0 +1,54 @@
+# The same commands locally and in CI.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DATA_DIR ?= ./var
+PYTEST_ARGS ?=
+
+.PHONY: run install test test-sqlite test-postgresql check lint typecheck tenancy-check bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve on http://$(HOST):$(PORT) with an embedded SQLite database and a demo organisation.
+run: $(STAMP)
+	mkdir -p $(DATA_DIR)
+	DATABASE_URL=$${DATABASE_URL:-sqlite:///$(DATA_DIR)/signupflow.db} \
+		$(BIN)/signupflow serve --host $(HOST) --port $(PORT)
+
+## The whole suite, once on SQLite and once on a real PostgreSQL server.
+test: test-sqlite test-postgresql
+
+test-sqlite: $(STAMP)
+	TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgresql: $(STAMP)
+	TEST_DATABASE=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+
+check: lint typecheck tenancy-check
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## Organisation filters are written only in tenancy.py (see docs/conventions.md).
+tenancy-check:
+	@! grep -rnE 'organi[sz]ation_id *==' src --include='*.py' | grep -v 'src/signupflow/tenancy.py' \
+		|| (echo "organisation filters outside tenancy.py (use tenancy.scoped)"; exit 1)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.http_bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

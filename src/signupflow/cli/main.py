@@ -1,0 +1,20 @@
+"""`signupflow`: one command group per module; each is a thin wrapper over plain functions."""
+
+from __future__ import annotations
+
+import click
+
+from signupflow.cli.config import config
+from signupflow.cli.db import db
+from signupflow.cli.serve import serve
+
+
+@click.group()
+@click.version_option(package_name="signupflow")
+def cli() -> None:
+    """SignUpFlow volunteer scheduling."""
+
+
+cli.add_command(serve)
+cli.add_command(db)
+cli.add_command(config)

@@ -1,0 +1,88 @@
+"""Test configuration. `TEST_DATABASE=sqlite|postgresql` picks the backend for the whole run;
+`make test` runs the suite once for each. The schema is built by the real migrations.
+
+Isolation: every test makes its own organisation(s), and tenancy scopes every query, so tests
+assert exact results without sharing state, while commits stay real (several tests need real
+concurrent transactions)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from signupflow.app import create_app
+from signupflow.settings import Settings
+from tests.support.postgres import PostgresCluster, start_cluster
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
+
+
+def require_service(reason: str) -> None:
+    """Outside CI a missing service skips, saying why; in CI it fails."""
+    if IN_CI:
+        pytest.fail(f"required service missing in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    cluster = start_cluster()
+    if cluster is None:
+        require_service("PostgreSQL server binaries (initdb) are not installed")
+    assert cluster is not None
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if BACKEND == "postgresql":
+        external = os.environ.get("TEST_POSTGRES_URL")
+        if external:
+            return external
+        cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
+        return cluster.create_database("signupflow_test")
+    if BACKEND != "sqlite":
+        pytest.fail(f"unknown TEST_DATABASE={BACKEND!r}; use sqlite or postgresql")
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'signupflow.db'}"
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "app_env": "test",
+        "database_url": database_url,
+        "bcrypt_rounds": 4,
+        "load_demo": False,
+        "auto_migrate": True,
+        "db_pool_size": 20,
+        "db_max_overflow": 20,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,135 @@
+"""Small factories that build data through the public API, as a client would."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+PASSWORD = "correct horse battery"
+_counter = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{next(_counter)}-{uuid.uuid4().hex[:8]}"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, f"{response.status_code}: {response.text}"
+    return response.json() if response.content else None
+
+
+@dataclass
+class Org:
+    client: TestClient
+    id: int
+    slug: str
+    email: str
+    tokens: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get(path, headers=self.headers, **kw)
+
+    def post(self, path: str, **kw: Any) -> Any:
+        return self.client.post(path, headers=self.headers, **kw)
+
+    def patch(self, path: str, **kw: Any) -> Any:
+        return self.client.patch(path, headers=self.headers, **kw)
+
+    def put(self, path: str, **kw: Any) -> Any:
+        return self.client.put(path, headers=self.headers, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.client.delete(path, headers=self.headers, **kw)
+
+
+def new_org(client: TestClient, *, timezone: str = "Europe/London") -> Org:
+    slug = unique("org")
+    email = f"admin@{slug}.example.org"
+    tokens = ok(
+        client.post(
+            "/api/v1/auth/signup",
+            json={
+                "organisation_name": f"Org {slug}",
+                "slug": slug,
+                "timezone": timezone,
+                "name": "Admin",
+                "email": email,
+                "password": PASSWORD,
+            },
+        ),
+        201,
+    )
+    return Org(
+        client, tokens["organisation_id"], slug, email, tokens, bearer(tokens["access_token"])
+    )
+
+
+def add_person(org: Org, *, roles: list[str] | None = None, name: str = "Volunteer") -> Any:
+    return ok(
+        org.post(
+            "/api/v1/people",
+            json={
+                "name": name,
+                "email": f"{unique('p')}@example.org",
+                "roles": roles or ["usher"],
+            },
+        ),
+        201,
+    )
+
+
+def add_event(
+    org: Org,
+    *,
+    slots: list[dict[str, Any]] | None = None,
+    status: str = "published",
+    starts_in: timedelta = timedelta(days=7),
+    **extra: Any,
+) -> Any:
+    starts = datetime.now(UTC).replace(microsecond=0) + starts_in
+    body = {
+        "title": "Sunday service",
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + timedelta(hours=2)).isoformat(),
+        "status": status,
+        "slots": slots if slots is not None else [{"role": "usher", "capacity": 2}],
+        **extra,
+    }
+    return ok(org.post("/api/v1/events", json=body), 201)
+
+
+def invite_member(org: Org, *, role: str = "volunteer", roles: list[str] | None = None) -> Org:
+    """Invite someone and accept as them; returns their logged-in view of the organisation."""
+    email = f"{unique('member')}@example.org"
+    invitation = ok(
+        org.post(
+            "/api/v1/invitations",
+            json={
+                "email": email,
+                "name": "Member",
+                "role": role,
+                "roles": roles or ["usher"],
+            },
+        ),
+        201,
+    )
+    tokens = ok(
+        org.client.post(
+            "/api/v1/invitations/accept",
+            json={
+                "token": invitation["token"],
+                "password": PASSWORD,
+            },
+        )
+    )
+    return Org(org.client, org.id, org.slug, email, tokens, bearer(tokens["access_token"]))
