@@ -7,17 +7,21 @@ operator fixes them in one pass rather than one restart per mistake.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 Profile = Literal["development", "test", "staging", "production"]
@@ -77,10 +81,11 @@ class Settings(BaseSettings):
     database_url: SecretStr = SecretStr("sqlite:///./var/signupflow.db")
     redis_url: SecretStr | None = None
 
-    allowed_hosts: list[str] = Field(
+    # NoDecode: pydantic-settings would otherwise insist on JSON and reject `a.example,b.example`.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["localhost", "127.0.0.1", "testserver"]
     )
-    cors_origins: list[str] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     public_url: str = "http://127.0.0.1:8000"
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
@@ -100,7 +105,9 @@ class Settings(BaseSettings):
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         # Operators write `ALLOWED_HOSTS=a.example,b.example`; JSON lists also work.
-        if isinstance(value, str) and not value.strip().startswith("["):
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
@@ -113,9 +120,13 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        environ = dict(os.environ)
-        if isinstance(env_settings, EnvSettingsSource):
-            environ = {k.upper(): v for k, v in env_settings.env_vars.items() if v is not None}
+        # `<NAME>_FILE` may come from the environment or from `.env`; the environment wins.
+        environ: dict[str, str] = {}
+        for source in (dotenv_settings, env_settings):
+            if isinstance(source, EnvSettingsSource):
+                environ.update({k.upper(): v for k, v in source.env_vars.items() if v is not None})
+        if not isinstance(env_settings, EnvSettingsSource):
+            environ.update(os.environ)
         return (
             init_settings,
             env_settings,
@@ -189,18 +200,24 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 raw = value.get_secret_value()
-                value = _mask_url(raw) if "://" in raw else "********"
+                value = _mask_url(raw) if name.endswith("_url") else "********"
             shown[name.upper()] = value
         return shown
 
 
+_QUERY_PASSWORD = re.compile(r"([?&][^=&]*password[^=&]*=)[^&]*", re.IGNORECASE)
+
+
 def _mask_url(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    if "@" not in rest:
-        return url
-    credentials, _, host = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:********@{host}"
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return "********"
+    if "@" in rest:
+        credentials, _, rest = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        rest = f"{user}:********@{rest}"
+    # libpq also accepts `?password=...`.
+    return f"{scheme}://" + _QUERY_PASSWORD.sub(r"\1********", rest)
 
 
 def read_settings(**overrides: Any) -> Settings:
@@ -213,6 +230,8 @@ def read_settings(**overrides: Any) -> Settings:
             field = ".".join(str(part) for part in error["loc"]).upper() or "SETTINGS"
             problems.append(f"{field}: {error['msg']}")
         raise ConfigError(problems) from None
+    except SettingsError as exc:
+        raise ConfigError([str(exc)]) from None
 
 
 def load_settings(**overrides: Any) -> Settings:

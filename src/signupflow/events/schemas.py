@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, Field, model_validator
@@ -90,8 +90,8 @@ class EventRead(ApiModel):
             location=event.location,
             status=event.status,
             team_id=event.team_id,
-            starts_at=event.starts_at,
-            ends_at=event.ends_at,
+            starts_at=event.starts_at.astimezone(UTC),
+            ends_at=event.ends_at.astimezone(UTC),
             timezone=timezone,
             starts_at_local=event.starts_at.astimezone(zone),
             ends_at_local=event.ends_at.astimezone(zone),

@@ -1,0 +1,384 @@
+"""`make bench`: the standard workload (shared notes, benchmarks.md) over HTTP, measured by wrk.
+
+For each database (SQLite, PostgreSQL) a fresh database is seeded through the service layer,
+its 200 slots are filled through the API, and a real `signupflow serve` process is measured
+with 1 worker and with one worker per core, at 1 and 64 connections, per endpoint.
+
+Environment: BENCH_DURATION (seconds per run, default 20), BENCH_DATABASES (`sqlite,postgresql`),
+BENCH_WORKERS (`1,<nproc>`). Results are printed and written to bench/results/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import json
+import os
+import platform
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from bench.server import Server, running_server
+from bench.wrk import WrkResult, run_wrk, shown, wrk_binary, wrk_command
+from signupflow.db import migrate
+from signupflow.db.engine import make_engine
+from signupflow.db.session import make_session_factory, unit_of_work
+from signupflow.demo import seed_workload
+from signupflow.settings import Settings
+from tests.support.postgres import start_cluster
+
+RESULTS_DIR = Path(__file__).with_name("results")
+DATABASES = ("sqlite", "postgresql")
+CONNECTIONS = (1, 64)
+DEFAULT_DURATION_S = 20
+WARM_UP_S = 2  # fills the connection pools and lets every worker start before measuring
+SLUG = "bench"
+ADMIN_EMAIL = "admin@bench.example.org"
+PASSWORD = "bench-password-not-secret"
+# 200 volunteers + the admin, who is a person of the organisation too.
+PEOPLE = 201
+EVENTS = 50
+SLOTS = 200
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    path: str
+    rows: int  # items the endpoint returns, checked before it is measured
+    authenticated: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    duration_s: int
+    databases: tuple[str, ...]
+    workers: tuple[int, ...]
+
+    @classmethod
+    def from_environment(cls) -> Config:
+        cores = len(os.sched_getaffinity(0))
+        duration = int(os.environ.get("BENCH_DURATION", DEFAULT_DURATION_S))
+        databases = _csv(os.environ.get("BENCH_DATABASES")) or DATABASES
+        unknown = set(databases) - set(DATABASES)
+        if unknown or duration < 1:
+            raise SystemExit(
+                f"BENCH_DATABASES takes {','.join(DATABASES)} (got {sorted(unknown)}); "
+                f"BENCH_DURATION must be >= 1 (got {duration})"
+            )
+        workers = tuple(int(w) for w in _csv(os.environ.get("BENCH_WORKERS"))) or tuple(
+            dict.fromkeys((1, cores))
+        )
+        return cls(duration_s=duration, databases=databases, workers=workers)
+
+
+@dataclass(frozen=True)
+class Row:
+    database: str
+    workers: int
+    endpoint: str
+    rows: int
+    connections: int
+    command: str
+    result: WrkResult
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine_facts() -> dict[str, str]:
+    meminfo = Path("/proc/meminfo").read_text()
+    mem_kib = int(next(line.split()[1] for line in meminfo.splitlines() if "MemTotal" in line))
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line),
+        platform.processor() or "unknown",
+    )
+    wrk_version = subprocess.run(
+        ["wrk", "--version"], capture_output=True, text=True, timeout=10, check=False
+    ).stdout.split("Copyright")[0]
+    return {
+        "nproc": str(len(os.sched_getaffinity(0))),
+        "memory": f"{mem_kib / 1024 / 1024:.1f} GiB",
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "wrk": wrk_version.strip(),
+        "fastapi": _version("fastapi"),
+        "starlette": _version("starlette"),
+        "uvicorn": _version("uvicorn"),
+        "sqlalchemy": _version("sqlalchemy"),
+        "psycopg": _version("psycopg"),
+    }
+
+
+def seed(database_url: str) -> str:
+    """Migrate and seed the standard workload; the database server's version."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        app_env="test",
+        database_url=database_url,
+        bcrypt_rounds=4,  # the admin's hash only; login speed is not what is measured
+        load_demo=False,
+    )
+    engine = make_engine(settings)
+    try:
+        migrate.upgrade(engine)
+        with unit_of_work(make_session_factory(engine)) as session:
+            seed_workload(session, settings, slug=SLUG, admin_email=ADMIN_EMAIL, password=PASSWORD)
+        with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                return str(connection.execute(text("SHOW server_version")).scalar_one())
+            return str(connection.execute(text("SELECT sqlite_version()")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def log_in(client: httpx.Client) -> str:
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"email": ADMIN_EMAIL, "password": PASSWORD, "organisation": SLUG},
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def _get(client: httpx.Client, path: str, token: str) -> Any:
+    response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+    response.raise_for_status()
+    return response.json()
+
+
+def fill_slots(client: httpx.Client, token: str) -> int:
+    """Assign someone who holds the role to every open slot, as the admin, through the API.
+    People take turns per role, so the assignments spread over the whole organisation."""
+    events = _get(client, f"/api/v1/events?limit={EVENTS}", token)["items"]
+    people = _get(client, "/api/v1/people?limit=500", token)["items"]
+    by_role: dict[str, list[int]] = {}
+    for person in people:
+        for role in person["roles"]:
+            by_role.setdefault(role, []).append(person["id"])
+    turn = dict.fromkeys(by_role, 0)
+    made = 0
+    for event in events:
+        serving: set[int] = set()
+        for slot in event["slots"]:
+            candidates = by_role.get(slot["role"], [])
+            for _ in range(slot["open"]):
+                for _attempt in range(len(candidates)):
+                    person_id = candidates[turn[slot["role"]] % len(candidates)]
+                    turn[slot["role"]] += 1
+                    if person_id not in serving:
+                        break
+                else:
+                    raise RuntimeError(f"nobody free for {slot['role']} at event {event['id']}")
+                response = client.post(
+                    f"/api/v1/events/{event['id']}/assignments",
+                    json={"person_id": person_id, "role": slot["role"]},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                if response.status_code != 201:
+                    raise RuntimeError(f"assigning failed: {response.status_code} {response.text}")
+                serving.add(person_id)
+                made += 1
+    return made
+
+
+def endpoints(client: httpx.Client, token: str) -> list[Endpoint]:
+    """The measured endpoints, each checked to answer 200 with the rows it should."""
+    first_event = _get(client, "/api/v1/events?limit=1", token)["items"][0]
+    candidates = [
+        Endpoint("health", "/health", 0, authenticated=False),
+        Endpoint("list events", f"/api/v1/events?limit={EVENTS}", EVENTS),
+        Endpoint("list people", "/api/v1/people?limit=200", 200),
+        Endpoint(
+            "event assignments",
+            f"/api/v1/events/{first_event['id']}/assignments",
+            len(first_event["slots"]),
+        ),
+        Endpoint("org assignments", f"/api/v1/assignments?limit={SLOTS}", SLOTS),
+    ]
+    for endpoint in candidates:
+        body = _get(client, endpoint.path, token)
+        got = len(body["items"]) if "items" in body else 0
+        if got != endpoint.rows:
+            raise RuntimeError(f"{endpoint.path} returned {got} rows, expected {endpoint.rows}")
+    return candidates
+
+
+def measure_server(
+    server: Server, database: str, config: Config, *, fill: bool, rows: list[Row]
+) -> None:
+    wrk = wrk_binary() or "wrk"
+    with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
+        token = log_in(client)
+        if fill:
+            made = fill_slots(client, token)
+            print(f"  filled {made} slots through POST /api/v1/events/{{id}}/assignments")
+        measured = endpoints(client, token)
+    for endpoint in measured:
+        bearer = token if endpoint.authenticated else None
+        url = server.base_url + endpoint.path
+        run_wrk(
+            wrk_command(url, connections=64, duration_s=WARM_UP_S, token=bearer, wrk=wrk),
+            duration_s=WARM_UP_S,
+        )
+        for connections in CONNECTIONS:
+            if endpoint.authenticated:
+                # A fresh token per run: runs can outlast the access token's lifetime.
+                with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
+                    bearer = log_in(client)
+            command = wrk_command(
+                url, connections=connections, duration_s=config.duration_s, token=bearer, wrk=wrk
+            )
+            result, _ = run_wrk(command, duration_s=config.duration_s)
+            row = Row(
+                database=database,
+                workers=server.workers,
+                endpoint=endpoint.name,
+                rows=endpoint.rows,
+                connections=connections,
+                command=shown(command).replace(server.base_url, "http://127.0.0.1:$PORT"),
+                result=result,
+            )
+            rows.append(row)
+            print("  " + _table_line(row), flush=True)
+
+
+@contextlib.contextmanager
+def fresh_database(database: str, workdir: Path) -> Iterator[str]:
+    if database == "sqlite":
+        yield f"sqlite:///{workdir / 'bench.db'}"
+        return
+    cluster = start_cluster()
+    if cluster is None:
+        raise SystemExit(
+            "PostgreSQL server binaries (initdb) are not installed; "
+            "install postgresql or set BENCH_DATABASES=sqlite"
+        )
+    try:
+        yield cluster.create_database("signupflow_bench")
+    finally:
+        cluster.destroy()
+
+
+HEADER = (
+    "| database | workers | endpoint | rows | connections | requests/s | p50 ms | p99 ms "
+    "| requests | non-2xx | socket errors |",
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+)
+
+
+def _errors(result: WrkResult) -> str:
+    if result.socket_errors == 0:
+        return "0"
+    return (
+        f"connect {result.connect_errors}, read {result.read_errors}, "
+        f"write {result.write_errors}, timeout {result.timeouts}"
+    )
+
+
+def _table_line(row: Row) -> str:
+    r = row.result
+    return (
+        f"| {row.database} | {row.workers} | {row.endpoint} | {row.rows} | {row.connections} "
+        f"| {r.requests_per_s:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.requests:,} "
+        f"| {r.non_2xx} | {_errors(r)} |"
+    )
+
+
+def report(
+    rows: list[Row], facts: dict[str, str], versions: dict[str, str], config: Config
+) -> str:
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"# SignUpFlow HTTP benchmark, {started}", ""]
+    lines += [f"- {key}: {value}" for key, value in facts.items()]
+    lines += [f"- {name} server: {version}" for name, version in versions.items()]
+    lines += [
+        f"- {config.duration_s} s per run after a {WARM_UP_S} s warm-up at 64 connections; "
+        "wrk and the server share the machine's cores",
+        "- server: `APP_ENV=test LOAD_DEMO=false DATABASE_URL=... signupflow serve "
+        "--host 127.0.0.1 --port $PORT --workers $WORKERS` (default pool: 10 + 10 overflow)",
+        "",
+        *HEADER,
+        *(_table_line(row) for row in rows),
+        "",
+        "wrk commands (`$TOKEN` from POST /api/v1/auth/login as the admin):",
+        "",
+        *(f"    {command}" for command in dict.fromkeys(row.command for row in rows)),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _stop_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main() -> int:
+    if wrk_binary() is None:
+        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
+        return 1
+    config = Config.from_environment()
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGHUP, _stop_on_sigterm)
+    facts = machine_facts()
+    print("\n".join(f"{key}: {value}" for key, value in facts.items()))
+    print(f"databases {config.databases}, workers {config.workers}, {config.duration_s} s per run")
+    rows: list[Row] = []
+    versions: dict[str, str] = {}
+    started = time.monotonic()
+    try:
+        with tempfile.TemporaryDirectory(prefix="sf-bench-") as tmp:
+            for database in config.databases:
+                workdir = Path(tmp) / database
+                workdir.mkdir()
+                with fresh_database(database, workdir) as url:
+                    print(f"{database}: seeding the standard workload", flush=True)
+                    versions[database] = seed(url)
+                    for index, workers in enumerate(config.workers):
+                        print(f"{database}: {workers} worker(s)", flush=True)
+                        with running_server(url, workdir=workdir, workers=workers) as server:
+                            measure_server(server, database, config, fill=index == 0, rows=rows)
+    finally:
+        if rows:
+            text_report = report(rows, facts, versions, config)
+            RESULTS_DIR.mkdir(exist_ok=True)
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            (RESULTS_DIR / f"http-{stamp}.md").write_text(text_report)
+            (RESULTS_DIR / f"http-{stamp}.json").write_text(
+                json.dumps(
+                    {"facts": facts, "versions": versions, "rows": [asdict(r) for r in rows]},
+                    indent=2,
+                )
+            )
+            print("\n" + text_report)
+            print(f"written to {RESULTS_DIR / f'http-{stamp}.md'}")
+    print(f"done in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
