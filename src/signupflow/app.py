@@ -10,7 +10,6 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from signupflow import __version__
 from signupflow.api import api_router
@@ -19,8 +18,18 @@ from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.demo import load_demo_if_empty
 from signupflow.errors import PROBLEM_JSON, install_error_handlers
+from signupflow.ops.error_reporting import init_error_reporting
 from signupflow.ops.health import router as health_router
+from signupflow.ops.logging import configure_logging
+from signupflow.ops.metrics import PoolCollector
+from signupflow.ops.metrics_route import router as metrics_router
+from signupflow.ops.middleware import (
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+    TrustedHostMiddleware,
+)
 from signupflow.settings import Settings, load_settings
+from signupflow.state.store import make_store
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +42,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(migrate.upgrade, engine)
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.pool_collector = PoolCollector(
+        engine, settings.db_pool_size + settings.db_max_overflow
+    )
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    app.state.store = make_store(redis_url)
     if settings.should_load_demo:
 
         def _load() -> None:
@@ -44,10 +58,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # connection pool means requests queue in the event loop instead of timing out on the pool.
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = settings.db_pool_size + settings.db_max_overflow
+    log.info(
+        "started",
+        extra={
+            "environment": settings.app_env,
+            "version": __version__,
+            "database": engine.dialect.name,
+            "store": app.state.store.backend,
+        },
+    )
     try:
         yield
     finally:
+        app.state.store.close()
         engine.dispose()
+        log.info("stopped")
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -65,11 +90,14 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(health_router)
+    app.include_router(metrics_router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/docs")
 
+    # Added innermost first: the request context wraps everything, so even a rejected host
+    # is logged with its request id.
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -79,9 +107,14 @@ def create_app(settings: Settings) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         )
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_strict)
+    app.add_middleware(RequestContextMiddleware)
     return app
 
 
 def app_from_environment() -> FastAPI:
     """Uvicorn factory: read the environment, refuse to start when it is invalid."""
-    return create_app(load_settings())
+    settings = load_settings()
+    configure_logging(level=settings.effective_log_level, fmt=settings.log_format)
+    init_error_reporting(settings)
+    return create_app(settings)

@@ -15,13 +15,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from signupflow.auth.models import RefreshToken, User
+from signupflow.auth.models import User
+from signupflow.auth.revocation import is_revoked
 from signupflow.auth.tokens import decode_access_token
 from signupflow.db.session import unit_of_work
 from signupflow.errors import PermissionDenied, Unauthenticated
 from signupflow.organisations.models import Organisation
 from signupflow.people.models import MemberRole, Membership, Person
 from signupflow.settings import Settings
+from signupflow.state.ratelimit import enforce
+from signupflow.state.store import SharedStore
 from signupflow.tenancy import scoped
 
 
@@ -61,16 +64,31 @@ class Principal:
         return self.role.rank >= role.rank
 
 
+def get_store(request: Request) -> SharedStore:
+    store: SharedStore = request.app.state.store
+    return store
+
+
+Store = Annotated[SharedStore, Depends(get_store)]
+
+
+def client_address(request: Request) -> str:
+    """The client's address; behind the edge, Uvicorn takes it from X-Forwarded-For, but
+    only when the connection comes from a trusted proxy (TRUSTED_PROXIES)."""
+    return request.client.host if request.client else "unknown"
+
+
 def current_principal(
+    request: Request,
     session: DbSession,
     settings: AppSettings,
+    store: Store,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer token")
-    claims = decode_access_token(
-        credentials.credentials, secret=settings.secret_key.get_secret_value()
-    )
+    claims = decode_access_token(credentials.credentials, keys=settings.verification_keys)
+    enforce(store, f"api:{claims.user_id}", per_minute=settings.api_requests_per_minute)
     # The organisation comes from a membership that still exists, never from the URL.
     row = session.execute(
         select(User.token_version, Membership.role, Organisation)
@@ -80,12 +98,7 @@ def current_principal(
     ).one_or_none()
     if row is None or row.token_version != claims.token_version:
         raise Unauthenticated("session is no longer valid")
-    revoked = session.scalar(
-        select(RefreshToken.id)
-        .where(RefreshToken.family == claims.session_family, RefreshToken.revoked_at.is_not(None))
-        .limit(1)
-    )
-    if revoked is not None:
+    if is_revoked(session, store, claims.session_family):
         raise Unauthenticated("session has been logged out")
     person_id = session.scalar(
         scoped(
@@ -94,6 +107,9 @@ def current_principal(
             claims.organisation_id,
         )
     )
+    # For the request log line (read by the logging middleware from the shared scope state).
+    request.state.user_id = claims.user_id
+    request.state.organisation_id = claims.organisation_id
     return Principal(
         user_id=claims.user_id,
         organisation=row.Organisation,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
+import sentry_sdk
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -59,6 +60,10 @@ class AlreadyAssigned(DomainError):
     status, type, title = 409, "/problems/already-assigned", "Already assigned to this event"
 
 
+class RateLimited(DomainError):
+    status, type, title = 429, "/problems/rate-limited", "Too many requests"
+
+
 class ServiceUnavailable(DomainError):
     status, type, title = 503, "/problems/unavailable", "Service temporarily unavailable"
 
@@ -70,7 +75,9 @@ def problem(
     if detail:
         body["detail"] = detail
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if "retry_after" in body:
+        headers["Retry-After"] = str(body["retry_after"])
     return JSONResponse(
         jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )
@@ -115,5 +122,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     @app.exception_handler(Exception)
     def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
+        log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+        sentry_sdk.capture_exception(exc)  # a no-op unless SENTRY_DSN configured the SDK
         return problem(500, "Internal server error", None, "/problems/internal")

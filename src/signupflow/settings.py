@@ -101,7 +101,26 @@ class Settings(BaseSettings):
     auto_migrate: bool | None = None
     load_demo: bool | None = None
 
-    @field_validator("allowed_hosts", "cors_origins", mode="before")
+    # Key rotation: the new SECRET_KEY signs; these (comma-separated) still verify until the
+    # tokens they signed expire.
+    previous_secret_keys: SecretStr | None = None
+    log_format: Literal["json", "console"] = "json"
+    # Graceful shutdown: serve this long after SIGTERM (longer than the edge's health-check
+    # interval), then give in-flight requests this long. Together under the usual 30 s grace.
+    drain_delay_s: float = Field(default=5.0, ge=0, le=60)
+    shutdown_timeout_s: float = Field(default=20.0, ge=1, le=120)
+    probe_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    # Local data (SQLite database, backups): its disk usage is part of /health.
+    storage_path: str = "./var"
+    # Proxies whose X-Forwarded-For/Proto are believed (addresses or CIDR ranges).
+    trusted_proxies: list[str] = Field(default_factory=list)
+    metrics_token: SecretStr | None = None
+    sentry_dsn: SecretStr | None = None
+    release: str | None = None
+    login_attempts_per_minute: int = Field(default=10, ge=1, le=10_000)
+    api_requests_per_minute: int = Field(default=1200, ge=1, le=1_000_000)
+
+    @field_validator("allowed_hosts", "cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         # Operators write `ALLOWED_HOSTS=a.example,b.example`; JSON lists also work.
@@ -133,6 +152,14 @@ class Settings(BaseSettings):
             FileSecretsSource(settings_cls, environ),
             dotenv_settings,
         )
+
+    @property
+    def verification_keys(self) -> list[str]:
+        """The current key first, then the previous ones still accepted."""
+        previous = self.previous_secret_keys.get_secret_value() if self.previous_secret_keys else ""
+        return [self.secret_key.get_secret_value()] + [
+            key.strip() for key in previous.split(",") if key.strip()
+        ]
 
     @property
     def is_strict(self) -> bool:
@@ -183,6 +210,11 @@ class Settings(BaseSettings):
             found.append("REDIS_URL: required so instances share rate limits and revocations")
         if self.debug:
             found.append("DEBUG: must be false")
+        if self.drain_delay_s + self.shutdown_timeout_s >= 30:
+            found.append(
+                "DRAIN_DELAY_S + SHUTDOWN_TIMEOUT_S: must stay under the 30 s grace period that "
+                "orchestrators give before SIGKILL"
+            )
         if self.bcrypt_rounds < 12:
             found.append("BCRYPT_ROUNDS: must be at least 12")
         return found

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from signupflow.auth import service
 from signupflow.auth.schemas import (
@@ -10,7 +10,8 @@ from signupflow.auth.schemas import (
     SignUpRequest,
     TokenResponse,
 )
-from signupflow.deps import AppSettings, DbSession, Member
+from signupflow.deps import AppSettings, DbSession, Member, Store, client_address
+from signupflow.state.ratelimit import enforce, subject
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -33,8 +34,14 @@ def sign_up(session: DbSession, settings: AppSettings, data: SignUpRequest) -> T
 
 
 @router.post("/login", response_model=TokenResponse)
-def log_in(session: DbSession, settings: AppSettings, data: LoginRequest) -> TokenResponse:
-    """Exchange e-mail and password for an access token (short-lived) and a refresh token."""
+def log_in(
+    request: Request, session: DbSession, settings: AppSettings, store: Store, data: LoginRequest
+) -> TokenResponse:
+    """Exchange e-mail and password for an access token (short-lived) and a refresh token.
+    Attempts are limited per e-mail address and per client address (429 with Retry-After)."""
+    limit = settings.login_attempts_per_minute
+    enforce(store, f"login:email:{subject(data.email)}", per_minute=limit)
+    enforce(store, f"login:ip:{subject(client_address(request))}", per_minute=limit * 10)
     pair = service.log_in(
         session,
         settings=settings,
@@ -46,18 +53,21 @@ def log_in(session: DbSession, settings: AppSettings, data: LoginRequest) -> Tok
 
 
 @router.post("/refresh", response_model=TokenResponse)
-def refresh(session: DbSession, settings: AppSettings, data: RefreshRequest) -> TokenResponse:
+def refresh(
+    session: DbSession, settings: AppSettings, store: Store, data: RefreshRequest
+) -> TokenResponse:
     """Rotate a refresh token. Each works once; replaying a used one ends the session."""
     pair = service.rotate_refresh_token(
-        session, settings=settings, refresh_token=data.refresh_token
+        session, settings=settings, store=store, refresh_token=data.refresh_token
     )
     return TokenResponse.of(pair)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def log_out(session: DbSession, principal: Member) -> None:
-    """End this session: its refresh tokens and access tokens stop working."""
-    service.log_out(session, family=principal.session_family)
+def log_out(session: DbSession, settings: AppSettings, store: Store, principal: Member) -> None:
+    """End this session: its refresh tokens and access tokens stop working, on every
+    instance."""
+    service.log_out(session, settings=settings, store=store, family=principal.session_family)
 
 
 @router.post("/password", response_model=TokenResponse)

@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 from signupflow.audit.service import record
 from signupflow.auth.models import RefreshToken, User
 from signupflow.auth.passwords import hash_password, verify_password
+from signupflow.auth.revocation import publish_revocation
 from signupflow.auth.tokens import AccessClaims, digest, encode_access_token, new_opaque_token
 from signupflow.errors import Conflict, Unauthenticated
 from signupflow.organisations.models import Organisation
 from signupflow.people.models import MemberRole, Membership, Person
 from signupflow.settings import Settings
+from signupflow.state.store import SharedStore
 from signupflow.tenancy import scoped
 
 
@@ -132,7 +134,9 @@ def log_in(
     return issue_tokens(session, user=user, organisation_id=organisation_id, settings=settings)
 
 
-def rotate_refresh_token(session: Session, *, settings: Settings, refresh_token: str) -> TokenPair:
+def rotate_refresh_token(
+    session: Session, *, settings: Settings, store: SharedStore, refresh_token: str
+) -> TokenPair:
     """Exchange a refresh token for a new pair. Presenting one that was already used means it
     was stolen or replayed: the whole session (family) is revoked."""
     now = datetime.now(UTC)
@@ -149,6 +153,7 @@ def rotate_refresh_token(session: Session, *, settings: Settings, refresh_token:
     ).rowcount  # type: ignore[attr-defined]
     if claimed == 0:
         revoke_family(session, family=token.family)
+        publish_revocation(store, token.family, ttl_s=settings.access_token_ttl_s, required=False)
         raise RefreshTokenReused
     user = session.get_one(User, token.user_id)
     membership = session.scalar(
@@ -177,8 +182,9 @@ def revoke_family(session: Session, *, family: str) -> None:
     )
 
 
-def log_out(session: Session, *, family: str) -> None:
+def log_out(session: Session, *, settings: Settings, store: SharedStore, family: str) -> None:
     revoke_family(session, family=family)
+    publish_revocation(store, family, ttl_s=settings.access_token_ttl_s, required=True)
 
 
 def change_password(

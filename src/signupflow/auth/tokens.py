@@ -46,7 +46,18 @@ def encode_access_token(claims: AccessClaims, *, secret: str, ttl_s: int) -> str
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
-def decode_access_token(token: str, *, secret: str) -> AccessClaims:
+def decode_access_token(token: str, *, keys: list[str]) -> AccessClaims:
+    """Verify with the current key, then with previous ones (rotation without logouts)."""
+    for key in keys[:-1]:
+        try:
+            return _decode(token, key)
+        except Unauthenticated as exc:
+            if not isinstance(exc.__cause__, jwt.InvalidSignatureError):
+                raise
+    return _decode(token, keys[-1])
+
+
+def _decode(token: str, secret: str) -> AccessClaims:
     try:
         payload = jwt.decode(
             token,

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import os
+import tempfile
+
 import click
 import uvicorn
 
 from signupflow.cli.common import settings_or_exit
-
-# Below the usual 30 s orchestrator grace period, so in-flight requests finish before SIGKILL.
-GRACEFUL_SHUTDOWN_S = 25
+from signupflow.ops.logging import configure_logging
+from signupflow.ops.server import run_server
 
 
 @click.command()
@@ -15,18 +17,37 @@ GRACEFUL_SHUTDOWN_S = 25
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 @click.option("--reload", is_flag=True, help="Restart on code changes (development only)")
 def serve(host: str, port: int, workers: int, reload: bool) -> None:
-    """Serve the API. Refuses to start when the configuration is invalid."""
+    """Serve the API. Refuses to start when the configuration is invalid. On SIGTERM it
+    drains (DRAIN_DELAY_S), finishes in-flight requests (SHUTDOWN_TIMEOUT_S) and exits 0."""
     settings = settings_or_exit()
-    if reload and settings.is_strict:
-        raise click.UsageError("--reload is for development only")
-    uvicorn.run(
+    configure_logging(level=settings.effective_log_level, fmt=settings.log_format)
+    if reload:
+        if settings.is_strict:
+            raise click.UsageError("--reload is for development only")
+        uvicorn.run(
+            "signupflow.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            reload=True,
+            log_config=None,
+        )
+        return
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Workers write their metrics here so that any worker's /metrics covers all of them.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="signupflow-metrics-")
+    config = uvicorn.Config(
         "signupflow.app:app_from_environment",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        reload=reload,
-        log_level=settings.effective_log_level.lower(),
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        log_config=None,  # our JSON logging, configured in each process
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=",".join(settings.trusted_proxies),
         server_header=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
+        timeout_keep_alive=5,
     )
+    raise SystemExit(run_server(config, workers=workers, drain_delay_s=settings.drain_delay_s))

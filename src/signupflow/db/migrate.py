@@ -3,6 +3,8 @@ starting at once migrate exactly once (the others wait, then find nothing to do)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -33,23 +35,35 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+@contextmanager
+def _migration_session(engine: Engine) -> Iterator[Connection]:
+    """A connection holding the migration lock, free of the request statement timeout: a
+    migration, and a replica waiting for another's, may rightly take longer than a request."""
     with engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-            connection.commit()
+        if connection.dialect.name != "postgresql":
+            yield connection
+            return
+        connection.execute(text("SET statement_timeout = 0"))
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        connection.commit()
         try:
-            command.upgrade(alembic_config(connection), revision)
-            connection.commit()
+            yield connection
         finally:
-            if connection.dialect.name == "postgresql":
-                connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
-                )
-                connection.commit()
+            connection.rollback()
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+            # Back to the connection's own default: the engine may be the app's, and this
+            # connection returns to its pool.
+            connection.execute(text("RESET statement_timeout"))
+            connection.commit()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    with _migration_session(engine) as connection:
+        command.upgrade(alembic_config(connection), revision)
+        connection.commit()
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with engine.connect() as connection:
+    with _migration_session(engine) as connection:
         command.downgrade(alembic_config(connection), revision)
         connection.commit()

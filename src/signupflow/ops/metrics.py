@@ -1,0 +1,69 @@
+"""Prometheus metrics. With several worker processes, PROMETHEUS_MULTIPROC_DIR makes every
+scrape see the whole server (prometheus_client's multiprocess mode)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine
+from sqlalchemy.pool import QueuePool
+
+REQUESTS = Counter("signupflow_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "signupflow_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+ERRORS = Counter("signupflow_http_errors_total", "Responses with status 5xx", ["route"])
+
+__all__ = ["CONTENT_TYPE_LATEST", "ERRORS", "LATENCY", "REQUESTS", "observe", "render"]
+
+
+def observe(method: str, route: str, status: int, seconds: float) -> None:
+    REQUESTS.labels(method, route, str(status)).inc()
+    LATENCY.labels(method, route).observe(seconds)
+    if status >= 500:
+        ERRORS.labels(route).inc()
+
+
+class PoolCollector(Collector):
+    """Connection-pool usage of this process, read at scrape time."""
+
+    def __init__(self, engine: Engine, maximum: int) -> None:
+        self.engine = engine
+        self.maximum = maximum
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        pool = self.engine.pool
+        gauge = GaugeMetricFamily(
+            "signupflow_db_pool_connections", "Database connections", labels=["state", "pid"]
+        )
+        pid = str(os.getpid())
+        if isinstance(pool, QueuePool):
+            gauge.add_metric(["active", pid], pool.checkedout())
+            gauge.add_metric(["idle", pid], pool.checkedin())
+        gauge.add_metric(["max", pid], self.maximum)
+        yield gauge
+
+
+def render(pool_collector: PoolCollector) -> bytes:
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        for collector in (REQUESTS, LATENCY, ERRORS):
+            registry.register(collector)
+    registry.register(pool_collector)
+    return generate_latest(registry)

@@ -1,0 +1,148 @@
+"""Pure ASGI middleware (never BaseHTTPMiddleware: it breaks context variables)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from signupflow.errors import problem
+from signupflow.ops import metrics
+from signupflow.ops.logging import request_id_var
+from signupflow.ops.shutdown import DRAIN
+
+log = logging.getLogger("signupflow.request")
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+QUIET_ROUTES = frozenset({"/health", "/health/live", "/health/ready", "/metrics"})
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "unmatched"
+
+
+class RequestContextMiddleware:
+    """Request id (from X-Request-ID or generated, always returned), one log line and the
+    metrics for every request. Logs carry the route template, never the raw path."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                if DRAIN.draining:  # clients reconnect, and the edge picks another instance
+                    headers.append((b"connection", b"close"))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            metrics.observe(scope["method"], route, status, elapsed)
+            state: dict[str, Any] = scope.get("state", {})
+            level = logging.DEBUG if route in QUIET_ROUTES and status < 500 else logging.INFO
+            log.log(
+                level,
+                "%s %s %s",
+                scope["method"],
+                route,
+                status,
+                extra={
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status,
+                    "latency_ms": round(elapsed * 1000, 2),
+                    "client": (scope.get("client") or ("unknown",))[0],
+                    "organisation_id": state.get("organisation_id"),
+                    "user_id": state.get("user_id"),
+                },
+            )
+            request_id_var.reset(token)
+
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+# API responses are data: nothing in them may load or run anything.
+API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_api = scope["path"].startswith("/api/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.extend(SECURITY_HEADERS)
+                if is_api:
+                    headers.append(API_CSP)
+                if self.hsts:
+                    headers.append(HSTS)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class TrustedHostMiddleware:
+    """Refuse requests whose Host is not in ALLOWED_HOSTS (DNS-rebinding and host-header
+    attacks), with the same problem+json body as every other error."""
+
+    def __init__(self, app: ASGIApp, *, allowed_hosts: list[str]) -> None:
+        self.app = app
+        self.any = "*" in allowed_hosts
+        self.exact = {h.lower() for h in allowed_hosts if not h.startswith("*.")}
+        self.suffixes = tuple(h[1:].lower() for h in allowed_hosts if h.startswith("*."))
+
+    def _allowed(self, host: str) -> bool:
+        return (
+            self.any or host in self.exact or bool(self.suffixes and host.endswith(self.suffixes))
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        raw = dict(scope["headers"]).get(b"host", b"").decode("latin-1").lower()
+        host = raw.rsplit(":", 1)[0] if not raw.endswith("]") else raw
+        if self._allowed(host):
+            await self.app(scope, receive, send)
+            return
+        response = problem(
+            400, "Invalid host", "This host name is not served here.", "/problems/invalid-host"
+        )
+        await response(scope, receive, send)
