@@ -1,4 +1,5 @@
-"""The versioned REST API: every domain router under /api/v1."""
+"""The versioned REST API: every domain router, each already under /api/v1 (a full prefix on
+each router keeps the route template, as logs and metrics see it, complete)."""
 
 from fastapi import APIRouter
 
@@ -12,10 +13,7 @@ from signupflow.organisations.routes import router as organisations
 from signupflow.people.routes import router as people
 from signupflow.teams.routes import router as teams
 
-API_PREFIX = "/api/v1"
-
-api_router = APIRouter(prefix=API_PREFIX)
-for router in (
+ROUTERS: tuple[APIRouter, ...] = (
     auth,
     organisations,
     people,
@@ -25,5 +23,4 @@ for router in (
     assignments,
     invitations,
     audit,
-):
-    api_router.include_router(router)
+)

@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
 from signupflow import __version__
-from signupflow.api import api_router
+from signupflow.api import ROUTERS
 from signupflow.db import migrate
 from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
@@ -54,10 +54,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 load_demo_if_empty(session, settings)
 
         await anyio.to_thread.run_sync(_load)
-    # Every sync route holds at most one connection, so a thread pool no larger than the
-    # connection pool means requests queue in the event loop instead of timing out on the pool.
+    # A request's session keeps its connection across several thread-pool steps (each sync
+    # dependency, then the route). Limiting threads alone let 64 clients take every connection
+    # while their next step waited for a thread held by requests waiting for a connection: no
+    # progress until pool_timeout (tests/test_load.py). Sessions are therefore admitted in the
+    # event loop, one fewer than the pool holds, so health probes always find a connection.
+    capacity = settings.db_pool_size + settings.db_max_overflow
     limiter = anyio.to_thread.current_default_thread_limiter()
-    limiter.total_tokens = settings.db_pool_size + settings.db_max_overflow
+    limiter.total_tokens = capacity
+    app.state.session_slots = anyio.Semaphore(max(1, capacity - 1))
     log.info(
         "started",
         extra={
@@ -88,7 +93,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.include_router(api_router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.include_router(health_router)
     app.include_router(metrics_router)
 

@@ -6,7 +6,7 @@ them in its thread pool and the event loop never blocks on the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -27,13 +27,23 @@ from signupflow.state.ratelimit import enforce
 from signupflow.state.store import SharedStore
 from signupflow.tenancy import scoped
 
+API_PREFIX = "/api/v1"
+
 
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def _session_slot(request: Request) -> AsyncIterator[None]:
+    # Waits in the event loop, holding no thread and no connection (see app.py's lifespan).
+    async with request.app.state.session_slots:
+        yield
+
+
+def get_session(
+    request: Request, _slot: Annotated[None, Depends(_session_slot, scope="function")]
+) -> Iterator[Session]:
     with unit_of_work(request.app.state.session_factory) as session:
         yield session
 

@@ -113,7 +113,7 @@ class Settings(BaseSettings):
     # Local data (SQLite database, backups): its disk usage is part of /health.
     storage_path: str = "./var"
     # Proxies whose X-Forwarded-For/Proto are believed (addresses or CIDR ranges).
-    trusted_proxies: list[str] = Field(default_factory=list)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     metrics_token: SecretStr | None = None
     sentry_dsn: SecretStr | None = None
     release: str | None = None

@@ -8,12 +8,12 @@ from pydantic import AwareDatetime
 
 from signupflow.assignments import service
 from signupflow.assignments.schemas import AssignmentCreate, AssignmentRead, SignUp
-from signupflow.deps import DbSession, Member, Pagination, Scheduler
+from signupflow.deps import API_PREFIX, DbSession, Member, Pagination, Scheduler
 from signupflow.errors import PermissionDenied
 from signupflow.people.models import MemberRole
 from signupflow.schemas import Id, Page
 
-router = APIRouter(tags=["assignments"])
+router = APIRouter(prefix=API_PREFIX, tags=["assignments"])
 
 
 def _page(items: Sequence[object], total: int, page: Pagination) -> Page[AssignmentRead]:

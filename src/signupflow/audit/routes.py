@@ -6,10 +6,10 @@ from fastapi import APIRouter, Query
 
 from signupflow.audit import service
 from signupflow.audit.schemas import AuditRead
-from signupflow.deps import Admin, DbSession, Pagination
+from signupflow.deps import API_PREFIX, Admin, DbSession, Pagination
 from signupflow.schemas import Page
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix=f"{API_PREFIX}/audit", tags=["audit"])
 
 
 @router.get("", response_model=Page[AuditRead])

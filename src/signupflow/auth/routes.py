@@ -10,10 +10,10 @@ from signupflow.auth.schemas import (
     SignUpRequest,
     TokenResponse,
 )
-from signupflow.deps import AppSettings, DbSession, Member, Store, client_address
+from signupflow.deps import API_PREFIX, AppSettings, DbSession, Member, Store, client_address
 from signupflow.state.ratelimit import enforce, subject
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
 
 
 @router.post("/signup", response_model=TokenResponse, status_code=status.HTTP_201_CREATED)

@@ -11,10 +11,10 @@ from signupflow.availability.schemas import (
     WindowCreate,
     WindowRead,
 )
-from signupflow.deps import DbSession, Member
+from signupflow.deps import API_PREFIX, DbSession, Member
 from signupflow.schemas import Id
 
-router = APIRouter(tags=["availability"])
+router = APIRouter(prefix=API_PREFIX, tags=["availability"])
 
 
 @router.get("/people/{person_id}/availability", response_model=Availability)

@@ -5,13 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime
 
-from signupflow.deps import DbSession, Member, Pagination, Scheduler
+from signupflow.deps import API_PREFIX, DbSession, Member, Pagination, Scheduler
 from signupflow.events import service
 from signupflow.events.models import EventStatus
 from signupflow.events.schemas import EventCreate, EventRead, EventUpdate
 from signupflow.schemas import Id, Page
 
-router = APIRouter(prefix="/events", tags=["events"])
+router = APIRouter(prefix=f"{API_PREFIX}/events", tags=["events"])
 
 
 @router.get("", response_model=Page[EventRead])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from signupflow.auth.schemas import TokenResponse
-from signupflow.deps import Admin, AppSettings, DbSession, Pagination
+from signupflow.deps import API_PREFIX, Admin, AppSettings, DbSession, Pagination
 from signupflow.invitations import service
 from signupflow.invitations.models import Invitation
 from signupflow.invitations.schemas import (
@@ -14,7 +14,7 @@ from signupflow.invitations.schemas import (
 )
 from signupflow.schemas import Id, Page
 
-router = APIRouter(prefix="/invitations", tags=["invitations"])
+router = APIRouter(prefix=f"{API_PREFIX}/invitations", tags=["invitations"])
 
 
 def _read(invitation: Invitation) -> InvitationRead:

@@ -101,8 +101,10 @@ def _supervise(config: uvicorn.Config, *, workers: int, drain_delay_s: float) ->
     for process in processes:
         if process.is_alive():
             process.terminate()  # SIGTERM: each worker drains on its own
+    # The workers hold their own copies of the listening socket; once they close theirs after
+    # the drain, new connections must be refused, not left queueing on ours.
+    sock.close()
     for process in processes:
         process.join()
-    sock.close()
     codes = [process.exitcode for process in processes]
     return 0 if all(code == 0 for code in codes) else 1

@@ -3,13 +3,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from signupflow.auth.models import User
-from signupflow.deps import Admin, DbSession, Member
+from signupflow.deps import API_PREFIX, Admin, DbSession, Member
 from signupflow.organisations import service
 from signupflow.organisations.schemas import Me, OrganisationRead, OrganisationUpdate
 from signupflow.people import service as people
 from signupflow.people.schemas import PersonRead, ProfileUpdate
 
-router = APIRouter(tags=["organisation"])
+router = APIRouter(prefix=API_PREFIX, tags=["organisation"])
 
 
 @router.get("/organisation", response_model=OrganisationRead)

@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from signupflow.deps import Admin, DbSession, Pagination, Scheduler
+from signupflow.deps import API_PREFIX, Admin, DbSession, Pagination, Scheduler
 from signupflow.people import service
 from signupflow.people.schemas import MemberRoleUpdate, PersonCreate, PersonRead, PersonUpdate
 from signupflow.schemas import Id, Page, RoleName
 
-router = APIRouter(prefix="/people", tags=["people"])
+router = APIRouter(prefix=f"{API_PREFIX}/people", tags=["people"])
 
 
 @router.get("", response_model=Page[PersonRead])

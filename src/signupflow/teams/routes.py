@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from signupflow.deps import DbSession, Member, Pagination, Scheduler
+from signupflow.deps import API_PREFIX, DbSession, Member, Pagination, Scheduler
 from signupflow.schemas import Id, Page
 from signupflow.teams import service
 from signupflow.teams.schemas import TeamCreate, TeamRead, TeamUpdate
 
-router = APIRouter(prefix="/teams", tags=["teams"])
+router = APIRouter(prefix=f"{API_PREFIX}/teams", tags=["teams"])
 
 
 @router.get("", response_model=Page[TeamRead])
