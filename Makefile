@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
 
-.PHONY: run install test test-sqlite test-postgresql check lint typecheck tenancy-check bench clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime check lint typecheck tenancy-check bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,14 +24,18 @@ run: $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-sqlite:///$(DATA_DIR)/signupflow.db} \
 		$(BIN)/signupflow serve --host $(HOST) --port $(PORT)
 
-## The whole suite, once on SQLite and once on a real PostgreSQL server.
-test: test-sqlite test-postgresql
+## The whole suite: once on SQLite, once on a real PostgreSQL server, then the runtime tests
+## (real server processes in the production profile, with PostgreSQL and Redis they own).
+test: test-sqlite test-postgresql test-runtime
 
 test-sqlite: $(STAMP)
-	TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+	TEST_DATABASE=sqlite $(BIN)/pytest --ignore=tests/runtime $(PYTEST_ARGS)
 
 test-postgresql: $(STAMP)
-	TEST_DATABASE=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+	TEST_DATABASE=postgresql $(BIN)/pytest --ignore=tests/runtime $(PYTEST_ARGS)
+
+test-runtime: $(STAMP)
+	TEST_DATABASE=postgresql $(BIN)/pytest tests/runtime $(PYTEST_ARGS)
 
 check: lint typecheck tenancy-check
 

@@ -15,8 +15,14 @@ def init_error_reporting(settings: Settings) -> bool:
         dsn=settings.sentry_dsn.get_secret_value(),
         environment=settings.app_env,
         release=settings.release or f"signupflow@{__version__}",
-        send_default_pii=False,  # no e-mails, IPs or cookies leave the service
         traces_sample_rate=0.0,
-        max_request_body_size="never",
+        # Nothing personal or secret leaves the service: no user data, bodies, cookies, SQL
+        # parameters, or local variables (a frame's locals can hold a password).
+        data_collection={
+            "user_info": False,
+            "http_bodies": [],
+            "database_query_data": False,
+            "stack_frame_variables": False,
+        },
     )
     return True
