@@ -17,7 +17,7 @@ from signupflow.db import migrate
 from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.demo import load_demo_if_empty
-from signupflow.errors import PROBLEM_JSON, install_error_handlers
+from signupflow.errors import PROBLEM_JSON, PROBLEM_RESPONSES, install_error_handlers
 from signupflow.ops.error_reporting import init_error_reporting
 from signupflow.ops.health import router as health_router
 from signupflow.ops.logging import configure_logging
@@ -94,7 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=PROBLEM_RESPONSES)
     app.include_router(health_router)
     app.include_router(metrics_router)
 

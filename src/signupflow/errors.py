@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -66,6 +67,32 @@ class RateLimited(DomainError):
 
 class ServiceUnavailable(DomainError):
     status, type, title = 503, "/problems/unavailable", "Service temporarily unavailable"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; validation errors add `errors`."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+
+
+# Documented on every operation, so clients (and schema-driven tests) know the error shape.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": "Validation error (RFC 9457 problem details with `errors`)",
+        "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+    },
+    "4XX": {
+        "description": "Client error (RFC 9457 problem details)",
+        "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+    },
+    "5XX": {
+        "description": "Server or dependency failure (RFC 9457 problem details)",
+        "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+    },
+}
 
 
 def problem(
