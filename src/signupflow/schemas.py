@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Annotated, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
+    Strict,
     StringConstraints,
     model_validator,
 )
@@ -85,6 +89,51 @@ Password = Annotated[
     str, StringConstraints(min_length=8, max_length=72), AfterValidator(lambda v: _max_bytes(v, 72))
 ]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# In a JSON body an id is a JSON integer; `Id` also reads the text of paths and query strings.
+JsonId = Annotated[int, Strict(), Field(ge=1, le=2**63 - 1)]
+
+# The calendar the API accepts: far from datetime's limits (years 1 and 9999), where converting
+# to UTC or to an organisation's time zone overflows.
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2200, 12, 31)
+
+
+def _iso_8601_only(value: object) -> object:
+    # pydantic reads 1700000000 or "0.5" as Unix time; the published schema says ISO 8601 text.
+    if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
+        raise ValueError("give an ISO 8601 date or date-time, not a number")
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _within_calendar(value: datetime) -> datetime:
+    earliest = datetime.combine(EARLIEST_DAY, datetime.min.time(), UTC)
+    latest = datetime.combine(LATEST_DAY, datetime.max.time(), UTC)
+    if not earliest <= value <= latest:
+        raise ValueError(f"must be between {EARLIEST_DAY} and {LATEST_DAY}")
+    return value
+
+
+Instant = Annotated[
+    AwareDatetime, BeforeValidator(_iso_8601_only), AfterValidator(_within_calendar)
+]
+Day = Annotated[date, BeforeValidator(_iso_8601_only)]
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL refuses NUL in every text parameter, a search term included.
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
+SearchText = Annotated[str, AfterValidator(_no_nul)]
 
 
 def _one_of(value: str, allowed: tuple[str, ...]) -> str:

@@ -8,6 +8,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 import sentry_sdk
@@ -19,9 +20,9 @@ from tests.conftest import make_settings
 
 
 class Collector(BaseHTTPRequestHandler):
-    received: list[bytes] = []
+    received: ClassVar[list[bytes]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 -- the http.server API
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
         if self.headers.get("content-encoding") == "gzip":
             body = gzip.decompress(body)
@@ -66,7 +67,9 @@ def test_unhandled_errors_are_reported_with_environment_and_release(database_url
     assert "kaboom" not in response.text
     sentry_sdk.flush(timeout=10)
     events = [
-        json.loads(line) for envelope in received for line in envelope.splitlines()
+        json.loads(line)
+        for envelope in received
+        for line in envelope.splitlines()
         if line.startswith(b"{") and b'"exception"' in line
     ]
     assert events, f"no event received: {received!r}"

@@ -31,10 +31,14 @@ def test_responses_carry_security_headers(client):
 def test_cors_allows_only_configured_origins(database_url):
     settings = make_settings(database_url, cors_origins="https://app.example.org")
     with TestClient(create_app(settings)) as client:
-        allowed = client.options("/api/v1/me", headers={
-            "origin": "https://app.example.org", "access-control-request-method": "GET"})
-        denied = client.options("/api/v1/me", headers={
-            "origin": "https://evil.example", "access-control-request-method": "GET"})
+        allowed = client.options(
+            "/api/v1/me",
+            headers={"origin": "https://app.example.org", "access-control-request-method": "GET"},
+        )
+        denied = client.options(
+            "/api/v1/me",
+            headers={"origin": "https://evil.example", "access-control-request-method": "GET"},
+        )
     assert allowed.headers["access-control-allow-origin"] == "https://app.example.org"
     assert "access-control-allow-origin" not in denied.headers
 

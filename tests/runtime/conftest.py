@@ -41,8 +41,9 @@ def prod_env(own_pg: PostgresCluster, own_redis: RedisServer, request: pytest.Fi
     if own_redis.process is None:
         own_redis.start()
     own_redis.flush()  # each test has a fresh database, so user ids (and limit keys) repeat
-    database = own_pg.create_database(f"rt_{request.node.name[:40].lower()}".replace("[", "_")
-                                      .replace("]", "_").replace("-", "_"))
+    database = own_pg.create_database(
+        f"rt_{request.node.name[:40].lower()}".replace("[", "_").replace("]", "_").replace("-", "_")
+    )
     env = production_env(database, own_redis.url)
     migrate(env)
     return env

@@ -18,9 +18,7 @@ LIMIT_S = 30.0
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_sigterm_drains_then_finishes_in_flight_requests_and_exits_zero(
-    prod_env, launch, workers
-):
+def test_sigterm_drains_then_finishes_in_flight_requests_and_exits_zero(prod_env, launch, workers):
     app = launch(prod_env, workers=workers, app="tests.runtime.slow_app:create")
     all_sent = threading.Barrier(IN_FLIGHT + 1)
 

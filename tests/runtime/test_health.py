@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-HEALTH_KEYS = {"status", "timestamp", "version", "uptime", "components", "checks"}
+HEALTH_KEYS = {"status", "timestamp", "version", "release", "uptime", "components", "checks"}
 
 
 def _health(url: str) -> httpx.Response:
@@ -36,8 +36,13 @@ def test_health_reports_every_component_and_hides_internals(prod_env, launch):
     assert 0 <= components["storage"]["disk_usage_percent"] <= 100
     assert set(body["checks"]) == {"database", "diskSpace", "memory"}
     text = response.text
-    for secret in (prod_env["SECRET_KEY"], prod_env["DATABASE_URL"], prod_env["REDIS_URL"],
-                   "127.0.0.1", "postgres@"):
+    for secret in (
+        prod_env["SECRET_KEY"],
+        prod_env["DATABASE_URL"],
+        prod_env["REDIS_URL"],
+        "127.0.0.1",
+        "postgres@",
+    ):
         assert secret not in text
     assert httpx.get(f"{app.url}/health/live").json()["status"] == "alive"
     assert httpx.get(f"{app.url}/health/ready").status_code == 200
@@ -53,9 +58,16 @@ def test_redis_outage_degrades_but_keeps_serving_then_recovers(prod_env, launch,
         assert body["status"] == "degraded"
         assert body["components"]["redis"]["status"] == "unhealthy"
         assert httpx.get(f"{app.url}/health/ready").status_code == 200
-        signup = httpx.post(f"{app.url}/api/v1/auth/signup", json={
-            "organisation_name": "Redisless", "slug": "redisless", "name": "A",
-            "email": "a@redisless.example.org", "password": "correct horse battery"})
+        signup = httpx.post(
+            f"{app.url}/api/v1/auth/signup",
+            json={
+                "organisation_name": "Redisless",
+                "slug": "redisless",
+                "name": "A",
+                "email": "a@redisless.example.org",
+                "password": "correct horse battery",
+            },
+        )
         assert signup.status_code == 201  # rate limits fail open; the database is the record
     finally:
         own_redis.start()
@@ -77,8 +89,9 @@ def test_database_outage_is_503_everywhere_but_liveness_then_recovers(prod_env, 
         assert body["checks"]["database"] == "fail"
         assert httpx.get(f"{app.url}/health/live").status_code == 200
         assert httpx.get(f"{app.url}/health/ready").status_code == 503
-        api = httpx.post(f"{app.url}/api/v1/auth/login",
-                         json={"email": "x@example.org", "password": "whatever1"})
+        api = httpx.post(
+            f"{app.url}/api/v1/auth/login", json={"email": "x@example.org", "password": "whatever1"}
+        )
         assert api.status_code == 503
         assert api.headers["content-type"] == "application/problem+json"
         assert "Traceback" not in api.text
@@ -86,4 +99,5 @@ def test_database_outage_is_503_everywhere_but_liveness_then_recovers(prod_env, 
         own_pg.start()
     _wait_for(lambda: _health(app.url).status_code == 200)
     assert _health(app.url).json()["status"] == "healthy"
-    assert app.process.pid == pid and app.process.poll() is None
+    assert app.process.pid == pid
+    assert app.process.poll() is None

@@ -27,8 +27,13 @@ def test_postgres_restart_under_load_gives_only_503s_and_recovers(prod_env, laun
         with httpx.Client(base_url=app.url, headers=headers, timeout=10) as client:
             while not stop.is_set() and time.monotonic() - t0 < LOAD_S:
                 response = client.get("/api/v1/events")
-                outcomes.append((time.monotonic() - t0, response.status_code,
-                                 response.headers.get("content-type", "")))
+                outcomes.append(
+                    (
+                        time.monotonic() - t0,
+                        response.status_code,
+                        response.headers.get("content-type", ""),
+                    )
+                )
 
     workers = [threading.Thread(target=hammer) for _ in range(4)]
     for worker in workers:
@@ -44,10 +49,12 @@ def test_postgres_restart_under_load_gives_only_503s_and_recovers(prod_env, laun
 
     statuses = Counter(status for _, status, _ in outcomes)
     assert set(statuses) <= {200, 503}, statuses
-    assert statuses[503] > 0 and statuses[200] > 0
+    assert statuses[503] > 0
+    assert statuses[200] > 0
     failures = [(t, ctype) for t, status, ctype in outcomes if status == 503]
     assert all(ctype == "application/problem+json" for _, ctype in failures)
     assert all(OUTAGE_AT_S - 0.5 <= t <= restarted_at + 3 for t, _ in failures), failures[-3:]
     assert any(status == 200 and t > restarted_at for t, status, _ in outcomes)
-    assert app.process.pid == pid and app.process.poll() is None
+    assert app.process.pid == pid
+    assert app.process.poll() is None
     assert httpx.get(f"{app.url}/api/v1/events", headers=headers).status_code == 200

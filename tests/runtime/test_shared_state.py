@@ -9,9 +9,17 @@ PASSWORD = "correct horse battery"
 
 
 def sign_up(url: str, slug: str) -> dict[str, str]:
-    response = httpx.post(f"{url}/api/v1/auth/signup", json={
-        "organisation_name": slug.title(), "slug": slug, "name": "Admin",
-        "email": f"admin@{slug}.example.org", "password": PASSWORD}, timeout=30)
+    response = httpx.post(
+        f"{url}/api/v1/auth/signup",
+        json={
+            "organisation_name": slug.title(),
+            "slug": slug,
+            "name": "Admin",
+            "email": f"admin@{slug}.example.org",
+            "password": PASSWORD,
+        },
+        timeout=30,
+    )
     assert response.status_code == 201, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,29 +22,33 @@ STRONG_KEY = "3f1c9a7e5b2d8f4061a9c3e7b5d2f8a4c6e1b9d7f3a5c8e2"
 
 def production_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     env = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if not k.startswith(("APP_", "DATABASE_", "REDIS_", "SECRET_", "PROMETHEUS_"))
     }
-    env.update({
-        "APP_ENV": "production",
-        "SECRET_KEY": STRONG_KEY,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "BCRYPT_ROUNDS": "12",
-        "DB_POOL_SIZE": "10",
-        "DB_MAX_OVERFLOW": "10",
-        "PROBE_TIMEOUT_S": "1",
-        "DRAIN_DELAY_S": "2",
-        "SHUTDOWN_TIMEOUT_S": "15",
-    })
+    env.update(
+        {
+            "APP_ENV": "production",
+            "SECRET_KEY": STRONG_KEY,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "BCRYPT_ROUNDS": "12",
+            "DB_POOL_SIZE": "10",
+            "DB_MAX_OVERFLOW": "10",
+            "PROBE_TIMEOUT_S": "1",
+            "DRAIN_DELAY_S": "2",
+            "SHUTDOWN_TIMEOUT_S": "15",
+        }
+    )
     env.update(extra)
     return env
 
 
 def migrate(env: dict[str, str]) -> None:
-    subprocess.run([str(SIGNUPFLOW), "db", "upgrade"], env=env, check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [str(SIGNUPFLOW), "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120
+    )
 
 
 @dataclass
@@ -96,12 +99,10 @@ def start_app(
     """`app`: an import string of an app factory to run instead of the real one, served by
     the same GracefulServer machinery (for endpoints only tests need, such as a slow one)."""
     port = free_port()
-    if app is None:
-        command = [str(SIGNUPFLOW), "serve", "--port", str(port), "--workers", str(workers)]
-    else:
-        command = [sys.executable, "-m", "tests.support.serve_test_app", app, str(port),
-                   str(workers)]
+    command = [str(SIGNUPFLOW), "serve", "--port", str(port), "--workers", str(workers)]
+    if app is not None:
+        command += ["--app", app]
+        env = {**env, "PYTHONPATH": str(REPO)}
     handle = log_path.open("wb")
-    process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                               cwd=REPO)
+    process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=REPO)
     return AppProcess(process, port, log_path, handle)

@@ -4,14 +4,13 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import AwareDatetime
 
 from signupflow.assignments import service
 from signupflow.assignments.schemas import AssignmentCreate, AssignmentRead, SignUp
 from signupflow.deps import API_PREFIX, DbSession, Member, Pagination, Scheduler
 from signupflow.errors import PermissionDenied
 from signupflow.people.models import MemberRole
-from signupflow.schemas import Id, Page
+from signupflow.schemas import Id, Instant, Page
 
 router = APIRouter(prefix=API_PREFIX, tags=["assignments"])
 
@@ -70,8 +69,8 @@ def list_assignments(
     principal: Member,
     page: Pagination,
     person_id: Id | None = None,
-    starts_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    starts_before: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    starts_from: Annotated[Instant | None, Query(alias="from")] = None,
+    starts_before: Annotated[Instant | None, Query(alias="to")] = None,
 ) -> Page[AssignmentRead]:
     """Assignments across events, grouped by event. Volunteers may only ask for their own
     (`person_id` = their own id)."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from signupflow.assignments.models import AssignmentSource, AssignmentStatus
-from signupflow.schemas import ApiModel, Id, ReadModel, RoleName
+from signupflow.schemas import ApiModel, JsonId, ReadModel, RoleName
 
 
 class SignUp(ApiModel):
@@ -11,7 +11,7 @@ class SignUp(ApiModel):
 
 
 class AssignmentCreate(ApiModel):
-    person_id: Id
+    person_id: JsonId
     role: RoleName
 
 

@@ -4,11 +4,11 @@ from datetime import date, time
 
 from pydantic import Field, model_validator
 
-from signupflow.schemas import ApiModel, ReadModel, ShortText
+from signupflow.schemas import ApiModel, Day, ReadModel, ShortText
 
 
 class WindowCreate(ApiModel):
-    weekday: int = Field(ge=0, le=6, description="0 = Monday … 6 = Sunday")
+    weekday: int = Field(ge=0, le=6, strict=True, description="0 = Monday … 6 = Sunday")
     start_time: time = Field(description="Local time in the organisation's time zone")
     end_time: time
 
@@ -30,8 +30,8 @@ class WindowRead(ReadModel):
 
 
 class TimeOffCreate(ApiModel):
-    starts_on: date = Field(ge=date(2000, 1, 1), le=date(2200, 12, 31))
-    ends_on: date = Field(ge=date(2000, 1, 1), le=date(2200, 12, 31))
+    starts_on: Day = Field(ge=date(2000, 1, 1), le=date(2200, 12, 31))
+    ends_on: Day = Field(ge=date(2000, 1, 1), le=date(2200, 12, 31))
     reason: ShortText = ""
 
     @model_validator(mode="after")

@@ -10,13 +10,29 @@ from signupflow.cli.common import settings_or_exit
 from signupflow.ops.logging import configure_logging
 from signupflow.ops.server import run_server
 
+APP_FACTORY = "signupflow.app:app_from_environment"
+
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    envvar="WEB_CONCURRENCY",
+    help="Worker processes (env WEB_CONCURRENCY)",
+)
 @click.option("--reload", is_flag=True, help="Restart on code changes (development only)")
-def serve(host: str, port: int, workers: int, reload: bool) -> None:
+@click.option(
+    "--app",
+    "app_factory",
+    default=APP_FACTORY,
+    show_default=True,
+    help="ASGI app factory to serve with the same server machinery (diagnostics)",
+)
+def serve(host: str, port: int, workers: int, reload: bool, app_factory: str) -> None:
     """Serve the API. Refuses to start when the configuration is invalid. On SIGTERM it
     drains (DRAIN_DELAY_S), finishes in-flight requests (SHUTDOWN_TIMEOUT_S) and exits 0."""
     settings = settings_or_exit()
@@ -25,7 +41,7 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
         if settings.is_strict:
             raise click.UsageError("--reload is for development only")
         uvicorn.run(
-            "signupflow.app:app_from_environment",
+            app_factory,
             factory=True,
             host=host,
             port=port,
@@ -37,7 +53,7 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
         # Workers write their metrics here so that any worker's /metrics covers all of them.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="signupflow-metrics-")
     config = uvicorn.Config(
-        "signupflow.app:app_from_environment",
+        app_factory,
         factory=True,
         host=host,
         port=port,

@@ -3,13 +3,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import AwareDatetime
 
 from signupflow.deps import API_PREFIX, DbSession, Member, Pagination, Scheduler
 from signupflow.events import service
 from signupflow.events.models import EventStatus
 from signupflow.events.schemas import EventCreate, EventRead, EventUpdate
-from signupflow.schemas import Id, Page
+from signupflow.schemas import Id, Instant, Page
 
 router = APIRouter(prefix=f"{API_PREFIX}/events", tags=["events"])
 
@@ -20,8 +19,8 @@ def list_events(
     principal: Member,
     page: Pagination,
     status: EventStatus | None = None,
-    starts_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    starts_before: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    starts_from: Annotated[Instant | None, Query(alias="from")] = None,
+    starts_before: Annotated[Instant | None, Query(alias="to")] = None,
     team_id: Id | None = None,
 ) -> Page[EventRead]:
     """Events in start order. Volunteers see published and cancelled events only."""

@@ -3,17 +3,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
 from signupflow.events.models import Event, EventStatus
-from signupflow.schemas import ApiModel, Id, LongText, Name, RoleName, ShortText
+from signupflow.schemas import ApiModel, Instant, JsonId, LongText, Name, RoleName, ShortText
 
 MAX_EVENT_HOURS = 24 * 14
 
 
 class SlotSpec(ApiModel):
     role: RoleName
-    capacity: int = Field(ge=1, le=1000)
+    capacity: int = Field(ge=1, le=1000, strict=True)
 
 
 def _unique_roles(slots: list[SlotSpec] | None) -> None:
@@ -25,9 +25,9 @@ class EventCreate(ApiModel):
     title: Name
     description: LongText = ""
     location: ShortText = ""
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    team_id: Id | None = None
+    starts_at: Instant
+    ends_at: Instant
+    team_id: JsonId | None = None
     status: EventStatus = EventStatus.DRAFT
     slots: list[SlotSpec] = Field(default_factory=list, max_length=50)
 
@@ -45,9 +45,9 @@ class EventUpdate(ApiModel):
     title: Name | None = None
     description: LongText | None = None
     location: ShortText | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
-    team_id: Id | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
+    team_id: JsonId | None = None
     status: EventStatus | None = None
     slots: list[SlotSpec] | None = Field(default=None, max_length=50)
 

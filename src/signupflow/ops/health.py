@@ -90,14 +90,19 @@ def memory_percent() -> float:
     return round(100 * (1 - info["MemAvailable"] / info["MemTotal"]), 1)
 
 
+def _release(request: Request) -> str:
+    settings: Settings = request.app.state.settings
+    return settings.release or __version__
+
+
 def _status(ok: bool) -> str:
     return "healthy" if ok else "unhealthy"
 
 
 @router.get("/health/live")
-async def live() -> dict[str, str]:
+async def live(request: Request) -> dict[str, str]:
     """The process is up."""
-    return {"status": "alive", "version": __version__}
+    return {"status": "alive", "version": __version__, "release": _release(request)}
 
 
 @router.get("/health/ready")
@@ -138,6 +143,7 @@ async def health(request: Request) -> JSONResponse:
         "status": status,
         "timestamp": datetime.now(UTC).isoformat(),
         "version": __version__,
+        "release": _release(request),
         "uptime": round(time.monotonic() - _STARTED, 1),
         "components": {
             "api": {"status": "healthy", "draining": DRAIN.draining},

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, status
 from signupflow.deps import API_PREFIX, Admin, DbSession, Pagination, Scheduler
 from signupflow.people import service
 from signupflow.people.schemas import MemberRoleUpdate, PersonCreate, PersonRead, PersonUpdate
-from signupflow.schemas import Id, Page, RoleName
+from signupflow.schemas import Id, Page, RoleName, SearchText
 
 router = APIRouter(prefix=f"{API_PREFIX}/people", tags=["people"])
 
@@ -17,7 +17,9 @@ def list_people(
     session: DbSession,
     principal: Scheduler,
     page: Pagination,
-    q: Annotated[str | None, Query(max_length=200, description="Name or e-mail contains")] = None,
+    q: Annotated[
+        SearchText | None, Query(max_length=200, description="Name or e-mail contains")
+    ] = None,
     role: Annotated[RoleName | None, Query(description="Can fill this role")] = None,
     active: bool | None = None,
 ) -> Page[PersonRead]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from signupflow.people.models import MemberRole
 from signupflow.schemas import ApiModel, Email, Locale, Name, ReadModel, RoleName
@@ -14,7 +14,7 @@ class PersonCreate(ApiModel):
     name: Name
     email: Email
     language: Locale = "en"
-    active: bool = True
+    active: StrictBool = True
     roles: Roles = Field(default_factory=list, max_length=50)
 
 
@@ -22,7 +22,7 @@ class PersonUpdate(ApiModel):
     name: Name | None = None
     email: Email | None = None
     language: Locale | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
     roles: Roles | None = Field(default=None, max_length=50)
 
 
