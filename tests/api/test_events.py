@@ -7,29 +7,62 @@ from tests.factories import add_event, invite_member, new_org, ok
 
 def test_event_times_are_stored_in_utc_and_shown_in_the_organisation_time_zone(client):
     org = new_org(client, timezone="America/New_York")
-    event = ok(org.post("/api/v1/events", json={
-        "title": "Summer", "starts_at": "2031-07-06T10:00:00-04:00",
-        "ends_at": "2031-07-06T12:00:00-04:00",
-    }), 201)
+    event = ok(
+        org.post(
+            "/api/v1/events",
+            json={
+                "title": "Summer",
+                "starts_at": "2031-07-06T10:00:00-04:00",
+                "ends_at": "2031-07-06T12:00:00-04:00",
+            },
+        ),
+        201,
+    )
     assert event["starts_at"] == "2031-07-06T14:00:00Z"
     assert event["starts_at_local"] == "2031-07-06T10:00:00-04:00"
-    winter = ok(org.post("/api/v1/events", json={
-        "title": "Winter", "starts_at": "2031-01-05T15:00:00Z", "ends_at": "2031-01-05T17:00:00Z",
-    }), 201)
+    winter = ok(
+        org.post(
+            "/api/v1/events",
+            json={
+                "title": "Winter",
+                "starts_at": "2031-01-05T15:00:00Z",
+                "ends_at": "2031-01-05T17:00:00Z",
+            },
+        ),
+        201,
+    )
     assert winter["starts_at_local"] == "2031-01-05T10:00:00-05:00"
 
 
 def test_naive_or_reversed_event_times_are_rejected(client):
     org = new_org(client)
-    naive = org.post("/api/v1/events", json={
-        "title": "Naive", "starts_at": "2031-01-05T15:00:00", "ends_at": "2031-01-05T17:00:00"})
+    naive = org.post(
+        "/api/v1/events",
+        json={
+            "title": "Naive",
+            "starts_at": "2031-01-05T15:00:00",
+            "ends_at": "2031-01-05T17:00:00",
+        },
+    )
     assert naive.status_code == 422
-    reversed_ = org.post("/api/v1/events", json={
-        "title": "Back", "starts_at": "2031-01-05T17:00:00Z", "ends_at": "2031-01-05T15:00:00Z"})
+    reversed_ = org.post(
+        "/api/v1/events",
+        json={
+            "title": "Back",
+            "starts_at": "2031-01-05T17:00:00Z",
+            "ends_at": "2031-01-05T15:00:00Z",
+        },
+    )
     assert reversed_.status_code == 422
-    duplicate_roles = org.post("/api/v1/events", json={
-        "title": "Dup", "starts_at": "2031-01-05T15:00:00Z", "ends_at": "2031-01-05T17:00:00Z",
-        "slots": [{"role": "usher", "capacity": 1}, {"role": "usher", "capacity": 2}]})
+    duplicate_roles = org.post(
+        "/api/v1/events",
+        json={
+            "title": "Dup",
+            "starts_at": "2031-01-05T15:00:00Z",
+            "ends_at": "2031-01-05T17:00:00Z",
+            "slots": [{"role": "usher", "capacity": 1}, {"role": "usher", "capacity": 2}],
+        },
+    )
     assert duplicate_roles.status_code == 422
 
 
@@ -61,12 +94,19 @@ def test_slots_can_grow_but_not_shrink_below_signups(client):
     event = add_event(org, slots=[{"role": "usher", "capacity": 2}])
     volunteer = invite_member(org, roles=["usher"])
     ok(volunteer.post(f"/api/v1/events/{event['id']}/signups", json={"role": "usher"}), 201)
-    grown = ok(org.patch(f"/api/v1/events/{event['id']}", json={"slots": [
-        {"role": "usher", "capacity": 1}, {"role": "greeter", "capacity": 3}]}))
+    grown = ok(
+        org.patch(
+            f"/api/v1/events/{event['id']}",
+            json={"slots": [{"role": "usher", "capacity": 1}, {"role": "greeter", "capacity": 3}]},
+        )
+    )
     assert {(s["role"], s["capacity"], s["filled"]) for s in grown["slots"]} == {
-        ("usher", 1, 1), ("greeter", 3, 0)}
-    refused = org.patch(f"/api/v1/events/{event['id']}",
-                        json={"slots": [{"role": "greeter", "capacity": 3}]})
+        ("usher", 1, 1),
+        ("greeter", 3, 0),
+    }
+    refused = org.patch(
+        f"/api/v1/events/{event['id']}", json={"slots": [{"role": "greeter", "capacity": 3}]}
+    )
     assert refused.status_code == 409
 
 

@@ -7,8 +7,13 @@ from tests.factories import PASSWORD, add_event, add_person, invite_member, new_
 
 def test_an_invitation_is_single_use(client):
     org = new_org(client)
-    invitation = ok(org.post("/api/v1/invitations", json={
-        "email": f"{unique('inv')}@example.org", "name": "New", "roles": ["usher"]}), 201)
+    invitation = ok(
+        org.post(
+            "/api/v1/invitations",
+            json={"email": f"{unique('inv')}@example.org", "name": "New", "roles": ["usher"]},
+        ),
+        201,
+    )
     assert invitation["state"] == "pending"
     assert invitation["token"] in invitation["accept_url"]
     body = {"token": invitation["token"], "password": PASSWORD}
@@ -24,27 +29,43 @@ def test_a_revoked_or_replaced_invitation_cannot_be_accepted(client):
     email = f"{unique('inv')}@example.org"
     first = ok(org.post("/api/v1/invitations", json={"email": email, "name": "N"}), 201)
     second = ok(org.post("/api/v1/invitations", json={"email": email, "name": "N"}), 201)
-    assert client.post("/api/v1/invitations/accept", json={
-        "token": first["token"], "password": PASSWORD}).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/invitations/accept", json={"token": first["token"], "password": PASSWORD}
+        ).status_code
+        == 404
+    )
     assert org.delete(f"/api/v1/invitations/{second['id']}").status_code == 204
     assert org.delete(f"/api/v1/invitations/{second['id']}").status_code == 409
-    assert client.post("/api/v1/invitations/accept", json={
-        "token": second["token"], "password": PASSWORD}).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/invitations/accept", json={"token": second["token"], "password": PASSWORD}
+        ).status_code
+        == 404
+    )
 
 
 def test_inviting_an_existing_person_links_their_profile(client):
     org = new_org(client)
     person = add_person(org, roles=["greeter"])
-    invitation = ok(org.post("/api/v1/invitations",
-                             json={"email": person["email"], "name": "ignored"}), 201)
+    invitation = ok(
+        org.post("/api/v1/invitations", json={"email": person["email"], "name": "ignored"}), 201
+    )
     assert invitation["person_id"] == person["id"]
-    tokens = ok(client.post("/api/v1/invitations/accept",
-                            json={"token": invitation["token"], "password": PASSWORD}))
+    tokens = ok(
+        client.post(
+            "/api/v1/invitations/accept", json={"token": invitation["token"], "password": PASSWORD}
+        )
+    )
     me = ok(client.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}))
     assert me["person"]["id"] == person["id"]
     assert me["person"]["roles"] == ["greeter"]
-    assert org.post("/api/v1/invitations", json={"email": person["email"],
-                                                 "name": "again"}).status_code == 409
+    assert (
+        org.post(
+            "/api/v1/invitations", json={"email": person["email"], "name": "again"}
+        ).status_code
+        == 409
+    )
 
 
 def test_a_volunteer_cannot_sign_up_for_a_full_slot(client):
@@ -58,8 +79,9 @@ def test_a_volunteer_cannot_sign_up_for_a_full_slot(client):
 
 def test_sign_up_rules(client):
     org = new_org(client)
-    event = add_event(org, slots=[{"role": "usher", "capacity": 3},
-                                  {"role": "greeter", "capacity": 3}])
+    event = add_event(
+        org, slots=[{"role": "usher", "capacity": 3}, {"role": "greeter", "capacity": 3}]
+    )
     volunteer = invite_member(org, roles=["usher", "greeter"])
     path = f"/api/v1/events/{event['id']}/signups"
     assert volunteer.post(path, json={"role": "musician"}).status_code == 409  # role not held
@@ -67,11 +89,15 @@ def test_sign_up_rules(client):
     again = volunteer.post(path, json={"role": "greeter"})
     assert (again.status_code, again.json()["type"]) == (409, "/problems/already-assigned")
     draft = add_event(org, status="draft")
-    assert volunteer.post(f"/api/v1/events/{draft['id']}/signups",
-                          json={"role": "usher"}).status_code == 404
+    assert (
+        volunteer.post(f"/api/v1/events/{draft['id']}/signups", json={"role": "usher"}).status_code
+        == 404
+    )
     past = add_event(org, starts_in=timedelta(days=-1))
-    assert volunteer.post(f"/api/v1/events/{past['id']}/signups",
-                          json={"role": "usher"}).status_code == 409
+    assert (
+        volunteer.post(f"/api/v1/events/{past['id']}/signups", json={"role": "usher"}).status_code
+        == 409
+    )
     me = ok(volunteer.get("/api/v1/me"))["person"]
     mine = ok(volunteer.get("/api/v1/assignments", params={"person_id": me["id"]}))
     assert [a["id"] for a in mine["items"]] == [created["id"]]

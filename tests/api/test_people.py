@@ -5,9 +5,18 @@ from tests.factories import add_event, add_person, invite_member, new_org, ok, u
 
 def test_people_are_created_listed_filtered_and_updated(client):
     org = new_org(client)
-    alice = ok(org.post("/api/v1/people", json={
-        "name": "Alice Zhou", "email": f"{unique('alice')}@Example.org",
-        "roles": ["usher", "greeter", "usher"], "language": "zh-CN"}), 201)
+    alice = ok(
+        org.post(
+            "/api/v1/people",
+            json={
+                "name": "Alice Zhou",
+                "email": f"{unique('alice')}@Example.org",
+                "roles": ["usher", "greeter", "usher"],
+                "language": "zh-CN",
+            },
+        ),
+        201,
+    )
     assert alice["email"].islower()
     assert alice["roles"] == ["greeter", "usher"]
     add_person(org, roles=["musician"], name="Bob")
@@ -15,8 +24,9 @@ def test_people_are_created_listed_filtered_and_updated(client):
     assert [p["id"] for p in ushers["items"]] == [alice["id"]]
     found = ok(org.get("/api/v1/people", params={"q": "zhou"}))
     assert [p["id"] for p in found["items"]] == [alice["id"]]
-    updated = ok(org.patch(f"/api/v1/people/{alice['id']}",
-                           json={"active": False, "roles": ["musician"]}))
+    updated = ok(
+        org.patch(f"/api/v1/people/{alice['id']}", json={"active": False, "roles": ["musician"]})
+    )
     assert (updated["active"], updated["roles"]) == (False, ["musician"])
     inactive = ok(org.get("/api/v1/people", params={"active": "false"}))
     assert [p["id"] for p in inactive["items"]] == [alice["id"]]
@@ -33,8 +43,10 @@ def test_an_email_is_unique_within_an_organisation_only(client):
 
 def test_unknown_fields_and_bad_values_are_reported(client):
     org = new_org(client)
-    response = org.post("/api/v1/people", json={"name": "A", "email": "not-an-email",
-                                                 "colour": "blue", "language": "xx"})
+    response = org.post(
+        "/api/v1/people",
+        json={"name": "A", "email": "not-an-email", "colour": "blue", "language": "xx"},
+    )
     assert response.status_code == 422
     fields = {tuple(e["loc"])[-1] for e in response.json()["errors"]}
     assert {"email", "colour", "language"} <= fields
@@ -43,8 +55,10 @@ def test_unknown_fields_and_bad_values_are_reported(client):
 def test_the_last_admin_cannot_step_down_or_be_deleted(client):
     org = new_org(client)
     me = ok(org.get("/api/v1/me"))["person"]
-    assert org.put(f"/api/v1/people/{me['id']}/member-role",
-                   json={"role": "volunteer"}).status_code == 409
+    assert (
+        org.put(f"/api/v1/people/{me['id']}/member-role", json={"role": "volunteer"}).status_code
+        == 409
+    )
     assert org.delete(f"/api/v1/people/{me['id']}").status_code == 409
     second = invite_member(org, role="volunteer")
     second_person = ok(second.get("/api/v1/me"))["person"]
@@ -79,5 +93,7 @@ def test_every_change_is_in_the_audit_log(client):
     ok(org.patch(f"/api/v1/people/{person['id']}", json={"name": "Changed"}))
     entries = ok(org.get("/api/v1/audit", params={"entity": "person"}))["items"]
     assert [(e["action"], e["entity_id"]) for e in entries] == [
-        ("update", person["id"]), ("create", person["id"])]
+        ("update", person["id"]),
+        ("create", person["id"]),
+    ]
     assert entries[0]["changes"] == {"name": "Changed"}
