@@ -13,10 +13,14 @@ NEW_KEY = "new-signing-key-zyxwvutsrqponmlkjihgfedcba987654"
 
 
 def test_unknown_host_headers_are_refused_with_problem_json(client):
-    response = client.get("/health/live", headers={"host": "evil.example"})
+    response = client.get("/api/v1/me", headers={"host": "evil.example"})
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
-    assert client.get("/health/live", headers={"host": "localhost:8000"}).status_code == 200
+    assert client.get("/api/v1/me", headers={"host": "localhost:8000"}).status_code == 401
+
+
+def test_probes_answer_whatever_address_they_are_sent_to(client):
+    assert client.get("/health/live", headers={"host": "172.18.0.5:8000"}).status_code == 200
 
 
 def test_responses_carry_security_headers(client):

@@ -18,6 +18,7 @@ from signupflow.ops.shutdown import DRAIN
 log = logging.getLogger("signupflow.request")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 QUIET_ROUTES = frozenset({"/health", "/health/live", "/health/ready", "/metrics"})
+PROBE_PATHS = ("/health", "/metrics")
 
 
 def _route_template(scope: Scope) -> str:
@@ -135,6 +136,11 @@ class TrustedHostMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith(PROBE_PATHS):
+            # Probes come from the edge, the orchestrator or the container itself, addressed
+            # by IP; they reveal nothing a host-header attack could use.
             await self.app(scope, receive, send)
             return
         raw = dict(scope["headers"]).get(b"host", b"").decode("latin-1").lower()
