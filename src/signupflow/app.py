@@ -19,6 +19,7 @@ from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.demo import load_demo_if_empty
 from signupflow.errors import PROBLEM_JSON, PROBLEM_RESPONSES, install_error_handlers
 from signupflow.ops.error_reporting import init_error_reporting
+from signupflow.ops.health import ProbeCache
 from signupflow.ops.health import router as health_router
 from signupflow.ops.logging import configure_logging
 from signupflow.ops.metrics import PoolCollector
@@ -47,6 +48,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     app.state.store = make_store(redis_url)
+    app.state.probe_cache = ProbeCache()
     if settings.should_load_demo:
 
         def _load() -> None:

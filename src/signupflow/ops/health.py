@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ DISK_LIMIT_PERCENT = 90.0
 MEMORY_LIMIT_PERCENT = 85.0
 _PROBES = anyio.CapacityLimiter(4)
 _STARTED = time.monotonic()
+PROBE_CACHE_S = 1.0  # below any sensible poll interval; bounds probe load under heavy polling
 
 
 async def _timed(timeout_s: float, probe: Any, *args: Any) -> tuple[bool, float, Any]:
@@ -123,18 +125,70 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=503 if reasons else 200)
 
 
-@router.get("/health")
-async def health(request: Request) -> JSONResponse:
-    """The full health report (no authentication, no secrets, no internal addresses)."""
+@dataclass(frozen=True)
+class ProbeResults:
+    at: float
+    database: tuple[bool, float, Any]
+    redis: tuple[bool, float, Any]
+    disk: tuple[bool, float, Any]
+    memory: tuple[bool, float, Any]
+
+
+class ProbeCache:
+    """Dependency probes run at most once per PROBE_CACHE_S per process, concurrently, and
+    one caller runs them while the others wait for that result (single flight). Monitors and
+    edges that poll hard then cost the database one query per second, not one per request."""
+
+    def __init__(self) -> None:
+        self._lock = anyio.Lock()
+        self._latest: ProbeResults | None = None
+
+    async def get(self, request: Request) -> ProbeResults:
+        if self._fresh():
+            assert self._latest is not None
+            return self._latest
+        async with self._lock:
+            if not self._fresh():
+                self._latest = await _run_probes(request)
+        assert self._latest is not None
+        return self._latest
+
+    def _fresh(self) -> bool:
+        return self._latest is not None and time.monotonic() - self._latest.at < PROBE_CACHE_S
+
+
+async def _run_probes(request: Request) -> ProbeResults:
     settings: Settings = request.app.state.settings
     engine: Engine = request.app.state.engine
     store: SharedStore = request.app.state.store
     timeout = settings.probe_timeout_s
-    db_ok, db_ms, _ = await _timed(timeout, _select_one, engine)
-    redis_ok, redis_ms, _ = await _timed(timeout, store.ping)
-    storage_path = Path(settings.storage_path)
-    disk_ok, _, disk = await _timed(timeout, _disk_percent, storage_path)
-    mem_ok, _, memory = await _timed(timeout, memory_percent)
+    found: dict[str, tuple[bool, float, Any]] = {}
+
+    async def probe(name: str, func: Any, *args: Any) -> None:
+        found[name] = await _timed(timeout, func, *args)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(probe, "database", _select_one, engine)
+        group.start_soon(probe, "redis", store.ping)
+        group.start_soon(probe, "disk", _disk_percent, Path(settings.storage_path))
+        group.start_soon(probe, "memory", memory_percent)
+    return ProbeResults(
+        time.monotonic(), found["database"], found["redis"], found["disk"], found["memory"]
+    )
+
+
+@router.get("/health")
+async def health(request: Request) -> JSONResponse:
+    """The full health report (no authentication, no secrets, no internal addresses).
+    Dependency results are at most PROBE_CACHE_S old."""
+    settings: Settings = request.app.state.settings
+    engine: Engine = request.app.state.engine
+    store: SharedStore = request.app.state.store
+    probes = await request.app.state.probe_cache.get(request)
+    db_ok, db_ms, _ = probes.database
+    redis_ok, redis_ms, _ = probes.redis
+    disk_ok, _, disk = probes.disk
+    mem_ok, _, memory = probes.memory
     disk_pass = disk_ok and disk < DISK_LIMIT_PERCENT
     memory_pass = mem_ok and memory < MEMORY_LIMIT_PERCENT
     degraded = not (redis_ok and disk_pass and memory_pass)
