@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
 
-.PHONY: run install test test-sqlite test-postgresql test-runtime check lint typecheck tenancy-check bench clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,17 +25,22 @@ run: $(STAMP)
 		$(BIN)/signupflow serve --host $(HOST) --port $(PORT)
 
 ## The whole suite: once on SQLite, once on a real PostgreSQL server, then the runtime tests
-## (real server processes in the production profile, with PostgreSQL and Redis they own).
-test: test-sqlite test-postgresql test-runtime
+## (real server processes in the production profile, with PostgreSQL and Redis they own), then
+## the container tests.
+test: test-sqlite test-postgresql test-runtime test-deploy
 
 test-sqlite: $(STAMP)
-	TEST_DATABASE=sqlite $(BIN)/pytest --ignore=tests/runtime $(PYTEST_ARGS)
+	TEST_DATABASE=sqlite $(BIN)/pytest --ignore=tests/runtime --ignore=tests/deploy $(PYTEST_ARGS)
 
 test-postgresql: $(STAMP)
-	TEST_DATABASE=postgresql $(BIN)/pytest --ignore=tests/runtime $(PYTEST_ARGS)
+	TEST_DATABASE=postgresql $(BIN)/pytest --ignore=tests/runtime --ignore=tests/deploy $(PYTEST_ARGS)
 
 test-runtime: $(STAMP)
 	TEST_DATABASE=postgresql $(BIN)/pytest tests/runtime $(PYTEST_ARGS)
+
+## Images, Compose stacks and deploys on a real Docker engine (stand-in base images, no registry).
+test-deploy: $(STAMP)
+	$(BIN)/pytest tests/deploy $(PYTEST_ARGS)
 
 check: lint typecheck tenancy-check
 

@@ -208,3 +208,18 @@ def test_failed_migration_raises_its_own_error_and_releases_the_lock(
         assert row == (0,)
     finally:
         engine.dispose()
+
+
+def test_concurrent_sqlite_upgrades_of_a_fresh_file_migrate_once(tmp_path):
+    """Several workers starting on one new SQLite file must not race to create the schema."""
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    script = (
+        "import sys; from sqlalchemy import create_engine; "
+        "from signupflow.db.migrate import upgrade; upgrade(create_engine(sys.argv[1]))"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script, url], stderr=subprocess.PIPE)
+        for _ in range(6)
+    ]
+    results = [(p.wait(timeout=120), p.communicate()[1].decode()) for p in processes]
+    assert [code for code, _ in results] == [0] * 6, results

@@ -1,8 +1,10 @@
-"""Apply Alembic migrations safely: on PostgreSQL under an advisory lock, so several replicas
-starting at once migrate exactly once (the others wait, then find nothing to do)."""
+"""Apply Alembic migrations safely: under a lock (PostgreSQL advisory lock; a file lock for
+SQLite), so several replicas or workers starting at once migrate exactly once (the others
+wait, then find nothing to do)."""
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,13 +38,33 @@ def current_revision(engine: Engine) -> str | None:
 
 
 @contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """SQLite has no advisory locks: several worker processes starting on one fresh database
+    file would each try to create the schema. An exclusive lock on a sibling file serialises
+    them."""
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    lock_path = Path(database).with_name(Path(database).name + ".migrate.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
 def _migration_session(engine: Engine) -> Iterator[Connection]:
     """A connection holding the migration lock, free of the request statement timeout: a
     migration, and a replica waiting for another's, may rightly take longer than a request."""
-    with engine.connect() as connection:
-        if connection.dialect.name != "postgresql":
+    if engine.dialect.name == "sqlite":
+        with _sqlite_file_lock(engine), engine.connect() as connection:
             yield connection
-            return
+        return
+    with engine.connect() as connection:
         connection.execute(text("SET statement_timeout = 0"))
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
         connection.commit()
