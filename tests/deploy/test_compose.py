@@ -1,0 +1,476 @@
+"""The Compose files: Compose itself accepts them (alone and with the edge overlays), they
+validate against the Compose specification, every service rotates its logs and restarts,
+no secret value is written in them, and the production stack (without the edge, for which
+no image exists here) really starts: secrets, migration, two ready replicas, crash restart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.conftest import require_service
+from tests.deploy.compose_support import (
+    CADDY,
+    COMPOSE_DIR,
+    DEV,
+    ENV_EXAMPLE,
+    PEBBLE,
+    PROD,
+    SECRETS_SCRIPT,
+    TRAEFIK_RENDER,
+    compose_stack,
+    free_edge_subnet,
+    resolved_config,
+)
+from tests.deploy.conftest import REPO, AppImage, report
+
+EDGE_DIR = REPO / "deploy" / "edge"
+DOMAINS = "signup.example.org,volunteer.example.net"
+PROD_ENV = {
+    "APP_IMAGE": "signupflow:under-test",
+    "DOMAINS": DOMAINS,
+    "PUBLIC_URL": "https://signup.example.org",
+    "EDGE_SUBNET": "172.31.200.0/24",
+}
+COMBINATIONS = {
+    "dev": (DEV,),
+    "prod": (PROD,),
+    "prod+caddy": (PROD, CADDY),
+    "prod+caddy+pebble": (PROD, CADDY, PEBBLE),
+}
+LOG_OPTIONS = {"max-size", "max-file"}
+ONE_SHOT = {"migrate"}
+# The Pebble overlay's test CA: a restarted Pebble has a new root, so restarting it would not
+# repair a test anyway. Its logs still rotate.
+TEST_ONLY = {"pebble", "challtestsrv"}
+REPLICA_READY_TIMEOUT_S = 180
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104  (what the edge and the app must bind)
+SERVE = ["serve", "--host", ALL_INTERFACES, "--port", "8000"]
+CRASH_RECOVERY_S = 30
+
+
+def files_of(name: str) -> tuple[Path, ...]:
+    files = COMBINATIONS[name]
+    missing = [path.name for path in files if not path.exists()]
+    if missing:
+        require_service(f"{', '.join(missing)} not written yet (owned by the Caddy/deploy work)")
+    return files
+
+
+def config_of(name: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    files = files_of(name)
+    env_file = ENV_EXAMPLE if PROD in files else None
+    return resolved_config(files, env={**PROD_ENV, **(env or {})}, env_file=env_file)
+
+
+# --- Compose accepts them ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("combination", list(COMBINATIONS))
+def test_compose_accepts_the_files(combination: str) -> None:
+    config = config_of(combination)
+    assert config["services"], f"{combination}: no services"
+    # Warnings such as "variable is not set, defaulting to a blank string" are mistakes too.
+    assert not config["x-stderr"].strip(), config["x-stderr"]
+
+
+class ComposeLoader(yaml.SafeLoader):
+    """YAML with Compose's merge tags: `!reset` and `!override` only steer how Compose merges
+    files, so the value under the tag is what the specification has to accept."""
+
+
+def _merge_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+for _tag in ("!reset", "!override"):
+    ComposeLoader.add_constructor(_tag, _merge_tag)
+
+
+@pytest.mark.parametrize("path", [PROD, DEV, CADDY, PEBBLE], ids=lambda p: p.name)
+def test_compose_file_matches_the_compose_specification(path: Path, tmp_path: Path) -> None:
+    if not path.exists():
+        require_service(f"{path.name} not written yet (owned by the Caddy/deploy work)")
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    if not checker.exists():
+        require_service("check-jsonschema is not installed (pip install check-jsonschema)")
+    document = tmp_path / f"{path.stem}.json"
+    document.write_text(json.dumps(yaml.load(path.read_text(), Loader=ComposeLoader)))  # noqa: S506
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.compose-spec", str(document)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, f"{path.name}: {result.stdout}{result.stderr}"
+
+
+def test_production_file_requires_image_domains_and_public_url() -> None:
+    for missing in ("APP_IMAGE", "DOMAINS", "PUBLIC_URL"):
+        env = {k: v for k, v in PROD_ENV.items() if k != missing}
+        with pytest.raises(AssertionError, match=f"required variable {missing} is missing"):
+            resolved_config((PROD,), env={**env, missing: ""})
+
+
+# --- every service: logs rotate, containers restart -------------------------------------------
+
+
+@pytest.mark.parametrize("combination", list(COMBINATIONS))
+def test_every_service_rotates_its_logs(combination: str) -> None:
+    for name, service in config_of(combination)["services"].items():
+        logging = service.get("logging") or {}
+        assert logging.get("driver") == "json-file", f"{combination}: {name} has no log driver"
+        missing = LOG_OPTIONS - set(logging.get("options") or {})
+        assert not missing, f"{combination}: {name} logs without {missing}"
+
+
+@pytest.mark.parametrize("combination", list(COMBINATIONS))
+def test_every_long_running_service_restarts(combination: str) -> None:
+    for name, service in config_of(combination)["services"].items():
+        if name in ONE_SHOT:
+            assert service.get("restart") == "no", f"{name} must run once"
+        elif name not in TEST_ONLY:
+            assert service.get("restart") in {"unless-stopped", "always"}, (
+                f"{combination}: {name} is not restarted after a crash"
+            )
+
+
+# --- no secret values --------------------------------------------------------------------------
+
+SECRET_NAME = re.compile(r"(?i)(password|passwd|secret|token|api_?key|private_?key|dsn)")
+CREDENTIALS_IN_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@${}]*:[^@\s/${}]+@")
+PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+LONG_RANDOM = re.compile(
+    r"(?<![\w/.-])(?=[A-Za-z0-9+/_=-]*\d)(?=[A-Za-z0-9+/_=-]*[A-Za-z])[A-Za-z0-9+/_=-]{32,}"
+)
+ASSIGNMENT = re.compile(r"^\s*-?\s*([A-Za-z_][\w.-]*)\s*[:=]\s*(.*?)\s*$")
+
+
+def secret_looking_lines(text: str) -> list[str]:
+    """Lines that hold what looks like a secret value rather than a reference to one: a
+    credential in a URL, a private key, a long random token, or a literal value for a
+    password/secret/token-like name (`${VAR}` and `*_FILE` paths are references)."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("#"):
+            continue
+        problem = None
+        if CREDENTIALS_IN_URL.search(line):
+            problem = "credentials in a URL"
+        elif PRIVATE_KEY.search(line):
+            problem = "a private key"
+        elif LONG_RANDOM.search(line):
+            problem = "a long random-looking value"
+        elif match := ASSIGNMENT.match(line):
+            name, value = match.groups()
+            value = value.strip("\"'")
+            is_reference = (
+                not value
+                or value.startswith(
+                    ("${", "*", "&", "./", "/")
+                )  # variable, YAML alias/anchor, path
+                or name.upper().endswith(("_FILE", "_DIR"))
+            )
+            if SECRET_NAME.search(name) and not is_reference:
+                problem = f"a literal value for {name}"
+        if problem:
+            found.append(f"line {number}: {problem}: {line.strip()}")
+    return found
+
+
+def scanned_files() -> list[Path]:
+    # What the repository ships; a deployment's own .env, secrets/ and traefik/ are not ours.
+    files = [*COMPOSE_DIR.glob("compose*.yml"), ENV_EXAMPLE, COMPOSE_DIR / "README.md"]
+    files += [path for path in EDGE_DIR.rglob("*") if path.is_file() and path.suffix != ".py"]
+    return sorted(path for path in files if "__pycache__" not in path.parts)
+
+
+def test_no_secret_values_in_the_compose_and_edge_files() -> None:
+    problems = {
+        str(path.relative_to(REPO)): found
+        for path in scanned_files()
+        if (found := secret_looking_lines(path.read_text()))
+    }
+    assert not problems
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "      POSTGRES_PASSWORD: hunter2-is-not-a-password",
+        "      DATABASE_URL: postgresql+psycopg://signupflow:s3cr3t@postgres/signupflow",
+        "SECRET_KEY=0123456789abcdef0123456789abcdef",
+        "      METRICS_TOKEN: 'letmein'",
+        "      token: Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo",
+        "-----BEGIN EC PRIVATE KEY-----",
+    ],
+)
+def test_secret_scan_finds_a_planted_secret(planted: str) -> None:
+    text = PROD.read_text() + "\n" + planted + "\n"
+    assert secret_looking_lines(text), f"not flagged: {planted}"
+
+
+@pytest.mark.parametrize("combination", list(COMBINATIONS))
+def test_no_secret_reaches_a_container_environment(combination: str) -> None:
+    for name, service in config_of(combination)["services"].items():
+        for key, value in (service.get("environment") or {}).items():
+            value = value or ""
+            assert not CREDENTIALS_IN_URL.search(value), f"{name}: {key} carries credentials"
+            if SECRET_NAME.search(key) and not key.endswith("_FILE"):
+                # A password-like variable may only say how to authenticate, not with what.
+                assert key == "POSTGRES_HOST_AUTH_METHOD" or not value, f"{name}: {key}={value}"
+
+
+# --- the production contract -------------------------------------------------------------------
+
+
+def test_production_images_default_to_the_real_ones_and_can_be_replaced() -> None:
+    defaults = {name: s["image"] for name, s in config_of("prod")["services"].items()}
+    assert defaults["edge"].startswith("traefik:v3")
+    assert defaults["postgres"] == "postgres:15-bookworm"
+    assert defaults["redis"] == "redis:7-bookworm"
+    assert defaults["app"] == defaults["migrate"] == PROD_ENV["APP_IMAGE"]
+    replaced = config_of(
+        "prod",
+        {
+            "TRAEFIK_IMAGE": "local/traefik:test",
+            "POSTGRES_IMAGE": "signupflow-base/postgres:15",
+            "REDIS_IMAGE": "signupflow-base/redis:7",
+        },
+    )["services"]
+    assert replaced["edge"]["image"] == "local/traefik:test"
+    assert replaced["postgres"]["image"] == "signupflow-base/postgres:15"
+    assert replaced["redis"]["image"] == "signupflow-base/redis:7"
+
+
+def test_production_app_runs_two_draining_replicas_behind_the_migration() -> None:
+    config = config_of("prod", {"APP_RELEASE": "abc123"})
+    app = config["services"]["app"]
+    assert app["deploy"]["replicas"] == 2
+    # Either said here or left to the image's CMD (the runtime test checks what runs).
+    assert app.get("command") in (None, SERVE)
+    assert app["stop_grace_period"] == "30s"
+    assert app["restart"] == "unless-stopped"
+    env = app["environment"]
+    assert env["APP_ENV"] == "production"
+    assert env["RELEASE"] == "abc123"
+    assert env["ALLOWED_HOSTS"] == DOMAINS
+    assert env["TRUSTED_PROXIES"] == PROD_ENV["EDGE_SUBNET"]
+    for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "METRICS_TOKEN"):
+        assert name not in env
+        assert env[f"{name}_FILE"] == f"/run/secrets/{name.lower()}"
+    depends = {name: spec["condition"] for name, spec in app["depends_on"].items()}
+    assert depends["migrate"] == "service_completed_successfully"
+    assert depends["redis"] == "service_healthy"
+    migrate = config["services"]["migrate"]
+    assert migrate["command"] == ["db", "upgrade"]
+    assert migrate["image"] == app["image"]
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "deploy" not in migrate or migrate["deploy"].get("replicas", 1) == 1
+
+
+def test_production_networks_keep_the_data_services_internal() -> None:
+    config = config_of("prod")
+    networks = config["networks"]
+    assert networks["backend"].get("internal") is True
+    assert networks["edge"]["ipam"]["config"] == [{"subnet": PROD_ENV["EDGE_SUBNET"]}]
+    attached = {name: set(s.get("networks") or {}) for name, s in config["services"].items()}
+    assert attached == {
+        "edge": {"edge"},
+        "app": {"edge", "backend"},
+        "migrate": {"backend"},
+        "postgres": {"backend"},
+        "redis": {"backend"},
+    }
+    published = {name for name, s in config["services"].items() if s.get("ports")}
+    assert published == {"edge"}
+
+
+def test_production_edge_publishes_http_and_https_where_told() -> None:
+    edge = config_of("prod", {"EDGE_BIND": "127.0.0.1", "HTTP_PORT": "8080", "HTTPS_PORT": "8443"})
+    ports = {(p["host_ip"], p["published"], p["target"]) for p in edge["services"]["edge"]["ports"]}
+    assert ports == {("127.0.0.1", "8080", 80), ("127.0.0.1", "8443", 443)}
+    default = config_of("prod")["services"]["edge"]["ports"]
+    assert {(p["host_ip"], p["published"]) for p in default} == {
+        (ALL_INTERFACES, "80"),
+        (ALL_INTERFACES, "443"),
+    }
+
+
+def test_production_secrets_are_files_in_the_secrets_directory(tmp_path: Path) -> None:
+    config = config_of("prod", {"SECRETS_DIR": str(tmp_path)})
+    sources = {name: Path(spec["file"]) for name, spec in config["secrets"].items()}
+    assert sources
+    assert all(path.parent == tmp_path for path in sources.values()), sources
+    assert config["services"]["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"] == (
+        "/run/secrets/postgres_password"
+    )
+    # Redis gets its password from the ACL file, never from its command line.
+    redis = config["services"]["redis"]
+    assert "--aclfile" in redis["command"]
+    assert not any("pass" in part.lower() for part in redis["command"])
+
+
+def test_development_stack_listens_on_loopback_only() -> None:
+    config = config_of("dev")
+    for name, service in config["services"].items():
+        for port in service.get("ports") or []:
+            assert port.get("host_ip") == "127.0.0.1", f"{name} publishes {port}"
+    app = config["services"]["app"]
+    assert Path(app["build"]["context"]) == REPO
+    assert app["build"]["dockerfile"] == "deploy/docker/Dockerfile"
+    assert "--reload" in app["command"]
+    assert app["environment"]["APP_ENV"] == "development"
+    mounts = {m["target"]: Path(m["source"]) for m in app.get("volumes") or []}
+    assert mounts.get("/app/src") == REPO / "src"
+
+
+# --- the production stack, running (everything but the edge) -----------------------------------
+
+
+def create_secrets(directory: Path) -> dict[str, str]:
+    result = subprocess.run(
+        [sys.executable, str(SECRETS_SCRIPT), str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return {path.name: path.read_text().strip() for path in directory.iterdir()}
+
+
+def edge_address(stack_inspect: dict[str, Any], network: str) -> str:
+    networks = stack_inspect["NetworkSettings"]["Networks"]
+    return str(networks[network]["IPAddress"])
+
+
+def wait_ready(base: str, *, deadline: float) -> dict[str, Any]:
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(f"{base}/health/ready", timeout=2)
+            if response.status_code == 200:
+                return dict(response.json())
+            last = response.text
+        except httpx.HTTPError as exc:
+            last = exc
+        time.sleep(0.5)
+    raise AssertionError(f"{base}/health/ready never answered 200: {last}")
+
+
+def test_production_stack_serves_two_ready_replicas_and_restarts_a_crashed_one(
+    app_image: AppImage, base_images: dict[str, str], tmp_path: Path
+) -> None:
+    if os.geteuid() != 0:
+        require_service("the secrets must belong to the containers' users: run as root")
+    secrets = create_secrets(tmp_path / "secrets")
+    subnet = free_edge_subnet()
+    env = {
+        **PROD_ENV,
+        "APP_IMAGE": app_image.tag,
+        "POSTGRES_IMAGE": base_images["postgres"],
+        "REDIS_IMAGE": base_images["redis"],
+        "SECRETS_DIR": str(tmp_path / "secrets"),
+        "TRAEFIK_CONFIG_DIR": str(tmp_path / "traefik"),
+        "EDGE_SUBNET": subnet,
+        "APP_RELEASE": "compose-test",
+    }
+    with compose_stack((PROD,), prefix="sf-prod", env=env, env_file=ENV_EXAMPLE) as stack:
+        started = time.monotonic()
+        wait = ("--wait", "--wait-timeout", str(REPLICA_READY_TIMEOUT_S))
+        up = stack.compose(
+            "up", "--detach", *wait, "app", timeout=REPLICA_READY_TIMEOUT_S + 60, check=False
+        )
+        assert up.returncode == 0, f"{up.stderr[-3000:]}\n{stack.logs()}"
+
+        migrate = stack.container_ids("migrate")
+        assert len(migrate) == 1
+        assert stack.inspect(migrate[0])["State"]["ExitCode"] == 0
+        replicas = stack.container_ids("app")
+        assert len(replicas) == 2
+        assert [stack.inspect(c)["Config"]["Cmd"] for c in replicas] == [SERVE, SERVE]
+        deadline = time.monotonic() + REPLICA_READY_TIMEOUT_S
+        for container in replicas:
+            base = f"http://{edge_address(stack.inspect(container), f'{stack.project}_edge')}:8000"
+            wait_ready(base, deadline=deadline)
+            health = httpx.get(f"{base}/health", headers={"Host": "signup.example.org"}, timeout=5)
+            assert health.status_code == 200
+            body = health.json()
+            assert body["release"] == "compose-test"
+            assert body["components"]["database"]["status"] == "healthy"
+            assert body["components"]["redis"]["status"] == "healthy"
+            assert body["components"]["redis"]["backend"] == "redis"
+            refused = httpx.get(f"{base}/", headers={"Host": "evil.example"}, timeout=5)
+            assert refused.status_code == 400
+        ready_after = time.monotonic() - started
+
+        # No secret value in any container's environment, command or labels.
+        for service in ("app", "migrate", "postgres", "redis"):
+            for container in stack.container_ids(service):
+                config = str(stack.inspect(container)["Config"])
+                for name, value in secrets.items():
+                    for line in value.splitlines():
+                        assert line not in config, f"{name} visible in {service}'s config"
+
+        # A crash (SIGKILL to the server, not `docker stop`) is repaired by the restart policy.
+        victim = replicas[0]
+        before = stack.inspect(victim)
+        os.kill(int(before["State"]["Pid"]), signal.SIGKILL)
+        crashed = time.monotonic()
+        while True:
+            state = stack.inspect(victim)
+            back = (
+                state["RestartCount"] > before["RestartCount"]
+                and state["State"]["Running"]
+                and state["State"].get("Health", {}).get("Status") == "healthy"
+            )
+            if back:
+                break
+            assert time.monotonic() - crashed < CRASH_RECOVERY_S, (
+                f"not back within {CRASH_RECOVERY_S} s: {state['State']}"
+            )
+            time.sleep(0.5)
+        recovered_after = time.monotonic() - crashed
+    report(
+        f"prod stack (no edge): replicas ready in {ready_after:.1f} s, "
+        f"crashed replica healthy again in {recovered_after:.1f} s"
+    )
+
+
+def test_rendered_edge_configuration_is_what_the_edge_mounts(tmp_path: Path) -> None:
+    out = tmp_path / "traefik"
+    subprocess.run(
+        [sys.executable, str(TRAEFIK_RENDER), "--out", str(out), "--domains", DOMAINS],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    edge = config_of("prod", {"TRAEFIK_CONFIG_DIR": str(out)})["services"]["edge"]
+    mount = next(v for v in edge["volumes"] if v["target"] == "/etc/traefik")
+    assert Path(mount["source"]) == out
+    assert mount["read_only"] is True
+    assert (Path(mount["source"]) / "traefik.yml").is_file()
+    assert (Path(mount["source"]) / "dynamic" / "routers.yml").is_file()
+
+
+def test_secrets_directory_default_is_beside_the_compose_file() -> None:
+    secrets = config_of("prod")["secrets"]
+    assert {Path(spec["file"]).parent for spec in secrets.values()} == {COMPOSE_DIR / "secrets"}
