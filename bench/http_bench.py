@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import text
+from tests.support.postgres import start_cluster
 
 from bench.server import Server, running_server
 from bench.wrk import WrkResult, run_wrk, shown, wrk_binary, wrk_command
@@ -38,7 +39,6 @@ from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.demo import seed_workload
 from signupflow.settings import Settings
-from tests.support.postgres import start_cluster
 
 RESULTS_DIR = Path(__file__).with_name("results")
 DATABASES = ("sqlite", "postgresql")
@@ -48,8 +48,6 @@ WARM_UP_S = 2  # fills the connection pools and lets every worker start before m
 SLUG = "bench"
 ADMIN_EMAIL = "admin@bench.example.org"
 PASSWORD = "bench-password-not-secret"
-# 200 volunteers + the admin, who is a person of the organisation too.
-PEOPLE = 201
 EVENTS = 50
 SLOTS = 200
 
@@ -118,7 +116,17 @@ def machine_facts() -> dict[str, str]:
     wrk_version = subprocess.run(
         ["wrk", "--version"], capture_output=True, text=True, timeout=10, check=False
     ).stdout.split("Copyright")[0]
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+        cwd=Path(__file__).parent,
+    ).stdout.strip()
     return {
+        "code": f"signupflow {_version('signupflow')}, git {commit or 'unknown'}",
+        "load average at start": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
         "nproc": str(len(os.sched_getaffinity(0))),
         "memory": f"{mem_kib / 1024 / 1024:.1f} GiB",
         "cpu": cpu,
@@ -136,7 +144,7 @@ def machine_facts() -> dict[str, str]:
 
 def seed(database_url: str) -> str:
     """Migrate and seed the standard workload; the database server's version."""
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         app_env="test",
         database_url=database_url,
@@ -156,13 +164,26 @@ def seed(database_url: str) -> str:
         engine.dispose()
 
 
-def log_in(client: httpx.Client) -> str:
-    response = client.post(
-        "/api/v1/auth/login",
-        json={"email": ADMIN_EMAIL, "password": PASSWORD, "organisation": SLUG},
-    )
-    response.raise_for_status()
-    return str(response.json()["access_token"])
+class AdminToken:
+    """The admin's access token, renewed only when a run could outlast it: logins are
+    rate-limited per account, so one per run would soon be refused."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+        self.value = ""
+        self.expires_at = 0.0
+
+    def valid_for(self, seconds: float) -> str:
+        if self.expires_at - time.monotonic() < seconds + 10:
+            response = self.client.post(
+                "/api/v1/auth/login",
+                json={"email": ADMIN_EMAIL, "password": PASSWORD, "organisation": SLUG},
+            )
+            response.raise_for_status()
+            body = response.json()
+            self.value = str(body["access_token"])
+            self.expires_at = time.monotonic() + float(body["expires_in"])
+        return self.value
 
 
 def _get(client: httpx.Client, path: str, token: str) -> Any:
@@ -212,6 +233,7 @@ def endpoints(client: httpx.Client, token: str) -> list[Endpoint]:
     candidates = [
         Endpoint("health", "/health", 0, authenticated=False),
         Endpoint("list events", f"/api/v1/events?limit={EVENTS}", EVENTS),
+        # 200 of 201 people: the admin is a person of the organisation too.
         Endpoint("list people", "/api/v1/people?limit=200", 200),
         Endpoint(
             "event assignments",
@@ -228,43 +250,48 @@ def endpoints(client: httpx.Client, token: str) -> list[Endpoint]:
     return candidates
 
 
+def measure(
+    admin: AdminToken, url: str, endpoint: Endpoint, *, connections: int, duration_s: int
+) -> tuple[list[str], WrkResult]:
+    """One wrk run against `url`; the command (token included) and its result."""
+    token = admin.valid_for(duration_s) if endpoint.authenticated else None
+    command = wrk_command(
+        url, connections=connections, duration_s=duration_s, token=token, wrk=wrk_binary() or "wrk"
+    )
+    result = run_wrk(command, duration_s=duration_s)[0]
+    # wrk stops without waiting for the answers still queued in the server. One request of
+    # our own comes back only after them, so the next run starts on an idle server.
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    admin.client.get(url, headers=headers).raise_for_status()
+    return command, result
+
+
 def measure_server(
     server: Server, database: str, config: Config, *, fill: bool, rows: list[Row]
 ) -> None:
-    wrk = wrk_binary() or "wrk"
     with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
-        token = log_in(client)
+        admin = AdminToken(client)
         if fill:
-            made = fill_slots(client, token)
+            made = fill_slots(client, admin.valid_for(60))
             print(f"  filled {made} slots through POST /api/v1/events/{{id}}/assignments")
-        measured = endpoints(client, token)
-    for endpoint in measured:
-        bearer = token if endpoint.authenticated else None
-        url = server.base_url + endpoint.path
-        run_wrk(
-            wrk_command(url, connections=64, duration_s=WARM_UP_S, token=bearer, wrk=wrk),
-            duration_s=WARM_UP_S,
-        )
-        for connections in CONNECTIONS:
-            if endpoint.authenticated:
-                # A fresh token per run: runs can outlast the access token's lifetime.
-                with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
-                    bearer = log_in(client)
-            command = wrk_command(
-                url, connections=connections, duration_s=config.duration_s, token=bearer, wrk=wrk
-            )
-            result, _ = run_wrk(command, duration_s=config.duration_s)
-            row = Row(
-                database=database,
-                workers=server.workers,
-                endpoint=endpoint.name,
-                rows=endpoint.rows,
-                connections=connections,
-                command=shown(command).replace(server.base_url, "http://127.0.0.1:$PORT"),
-                result=result,
-            )
-            rows.append(row)
-            print("  " + _table_line(row), flush=True)
+        for endpoint in endpoints(client, admin.valid_for(60)):
+            url = server.base_url + endpoint.path
+            measure(admin, url, endpoint, connections=64, duration_s=WARM_UP_S)
+            for connections in CONNECTIONS:
+                command, result = measure(
+                    admin, url, endpoint, connections=connections, duration_s=config.duration_s
+                )
+                row = Row(
+                    database=database,
+                    workers=server.workers,
+                    endpoint=endpoint.name,
+                    rows=endpoint.rows,
+                    connections=connections,
+                    command=shown(command).replace(server.base_url, "http://127.0.0.1:$PORT"),
+                    result=result,
+                )
+                rows.append(row)
+                print("  " + _table_line(row), flush=True)
 
 
 @contextlib.contextmanager
@@ -309,13 +336,14 @@ def _table_line(row: Row) -> str:
     )
 
 
-def report(
-    rows: list[Row], facts: dict[str, str], versions: dict[str, str], config: Config
-) -> str:
+def report(rows: list[Row], facts: dict[str, str], versions: dict[str, str], config: Config) -> str:
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"# SignUpFlow HTTP benchmark, {started}", ""]
     lines += [f"- {key}: {value}" for key, value in facts.items()]
     lines += [f"- {name} server: {version}" for name, version in versions.items()]
+    lines.append(
+        "- load average at end: " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    )
     lines += [
         f"- {config.duration_s} s per run after a {WARM_UP_S} s warm-up at 64 connections; "
         "wrk and the server share the machine's cores",
@@ -381,4 +409,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted: servers and databases were stopped", file=sys.stderr)
+        sys.exit(130)

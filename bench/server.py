@@ -105,6 +105,11 @@ def server_environment(
             "LOAD_DEMO": "false",
             "SECRET_KEY": os.urandom(32).hex(),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # One token drives every wrk connection: the per-user limit (1,200 a minute) would
+            # answer 429, which measures the limiter instead of the server's capacity.
+            "API_REQUESTS_PER_MINUTE": "1000000",
+            # Nothing routes traffic here, so nothing needs time to notice the drain.
+            "DRAIN_DELAY_S": "0",
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -126,6 +131,12 @@ def running_server(
     checkout changes its settings."""
     port = free_port()
     log_path = workdir / f"server-{port}.log"
+    extra = dict(extra_env or {})
+    if workers > 1:
+        # Otherwise `serve` makes its own metrics directory in /tmp and leaves it there.
+        metrics_dir = workdir / f"metrics-{port}"
+        metrics_dir.mkdir()
+        extra.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     command = [
         signupflow_executable(),
         "serve",
@@ -140,7 +151,7 @@ def running_server(
         process = subprocess.Popen(
             command,
             cwd=workdir,
-            env=server_environment(database_url, extra=extra_env),
+            env=server_environment(database_url, extra=extra),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -3,6 +3,7 @@ from __future__ import annotations
 import click
 
 from signupflow.cli.common import settings_or_exit
+from signupflow.cli.transfer import migrate_sqlite
 from signupflow.db import migrate
 from signupflow.db.engine import make_engine
 
@@ -10,6 +11,9 @@ from signupflow.db.engine import make_engine
 @click.group()
 def db() -> None:
     """Database schema management."""
+
+
+db.add_command(migrate_sqlite)
 
 
 @db.command("upgrade")
