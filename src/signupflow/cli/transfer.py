@@ -105,27 +105,28 @@ def migrate_sqlite(
     dry_run: bool,
     quiet: bool,
 ) -> None:
-    """Copy a SQLite SignUpFlow database (SOURCE: a file or sqlite:/// URL) into a PostgreSQL
-    database (TARGET, env TARGET_DATABASE_URL, or --target-file), keeping every id.
+    """Copy a SQLite SignUpFlow database (SOURCE: a file or sqlite:/// URL) into a
+    PostgreSQL database (TARGET, env TARGET_DATABASE_URL, or --target-file), keeping
+    every id.
 
-    \b
-    Stop the app first. The source is opened read-only and read as one snapshot; it must be
-    at this version's schema revision. The target is brought to that revision
-    (`db upgrade`), then filled in a single transaction and verified before commit: per
-    table, the row count and an order-independent checksum of every row must match the
-    source. Any failure, or the process being killed, leaves the target's tables as they
-    were. A target holding rows is refused unless --replace, which deletes them in the
-    same transaction (so they survive a failed copy).
+    Stop the app first. The source is opened read-only and read as one snapshot; it
+    must be at this version's schema revision. The target is first brought to that
+    revision (as `db upgrade` does), then filled in a single transaction that is
+    verified before it commits: per table, the row count and an order-independent
+    checksum of every row must equal the source's. A failure, or the process being
+    killed, leaves the target's tables as they were. A target holding rows is refused
+    unless --replace, which deletes them inside the same transaction (so a failed copy
+    keeps them). Progress goes to stderr, the per-table fingerprints to stdout.
 
     \b
     Exit codes:
-      0  copied and verified (or, with --dry-run, every row readable and convertible)
+      0  copied and verified (--dry-run: every row readable and convertible)
       2  usage or configuration error
-      3  source problem: missing, unreadable, wrong schema revision, or rows PostgreSQL
-         cannot store (all listed by --dry-run)
+      3  source problem: missing, unreadable, another schema revision, or rows
+         PostgreSQL cannot store (--dry-run lists them all)
       4  the target holds data and --replace was not given
       5  verification mismatch; nothing was committed
-      6  copy failed (target unreachable, busy or refusing a row); nothing was committed
+      6  copy failed (target unreachable, busy, or refusing a row); nothing committed
     """
     url = _target_url(ctx, target, target_file)
     try:

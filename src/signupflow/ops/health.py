@@ -180,7 +180,7 @@ async def _run_probes(request: Request) -> ProbeResults:
 @router.get("/health")
 async def health(request: Request) -> JSONResponse:
     """The full health report (no authentication, no secrets, no internal addresses).
-    Dependency results are at most PROBE_CACHE_S old."""
+    Dependency results are at most one second old."""
     settings: Settings = request.app.state.settings
     engine: Engine = request.app.state.engine
     store: SharedStore = request.app.state.store

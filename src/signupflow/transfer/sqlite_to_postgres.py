@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from alembic.runtime.migration import MigrationContext
 from alembic.util.exc import CommandError
@@ -117,9 +118,9 @@ def open_source(source: str) -> Engine:
     path = source_path(source)
     if not path.is_file():
         raise SourceProblem(f"no SQLite database at {path}")
-    # mode=ro: the copy must never change (or create) the source.
+    # mode=ro: the copy must never change (or create) the source. A URI path is %-encoded.
     url = URL.create(
-        "sqlite", database=f"file:{path.resolve()}", query={"mode": "ro", "uri": "true"}
+        "sqlite", database=f"file:{quote(str(path.resolve()))}", query={"mode": "ro", "uri": "true"}
     )
     engine = create_engine(url, poolclass=NullPool, hide_parameters=True)
 
