@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
-from signupflow.audit.service import record
+from signupflow.audit.service import record_for
 from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
 from signupflow.errors import AlreadyAssigned, Conflict, NotFound, PermissionDenied, SlotFull
@@ -88,10 +88,9 @@ def _assign(
         session.flush()
     except IntegrityError as exc:  # a concurrent request assigned the same person first
         raise AlreadyAssigned(f"{person.name} is already assigned to this event") from exc
-    record(
+    record_for(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        principal,
         action="assign",
         entity="assignment",
         entity_id=assignment.id,
@@ -148,10 +147,9 @@ def cancel(session: Session, principal: Principal, assignment_id: int) -> None:
     if deleted == 0:  # a concurrent cancellation won; the seat was released once, by it
         raise NotFound(f"assignment {assignment_id} not found")
     _release_seat(session, assignment.slot_id)
-    record(
+    record_for(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        principal,
         action="cancel",
         entity="assignment",
         entity_id=assignment_id,

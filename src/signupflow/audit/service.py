@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from signupflow.audit.models import AuditEntry
 from signupflow.db.pagination import paginate
+from signupflow.deps import Principal
 from signupflow.tenancy import scoped
 
 
@@ -30,6 +31,27 @@ def record(
             entity_id=entity_id,
             changes=changes or {},
         )
+    )
+
+
+def record_for(
+    session: Session,
+    principal: Principal,
+    *,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """Append what the calling member changed in their organisation."""
+    record(
+        session,
+        organisation_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        changes=changes,
     )
 
 

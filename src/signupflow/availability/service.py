@@ -7,7 +7,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from signupflow.audit.service import record
+from signupflow.audit.service import record_for
 from signupflow.availability.models import AvailabilityWindow, TimeOff
 from signupflow.availability.schemas import TimeOffCreate, WindowCreate
 from signupflow.deps import Principal
@@ -47,10 +47,9 @@ def _add(
 ) -> Row:
     session.add(row)
     session.flush()
-    record(
+    record_for(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        principal,
         action="create",
         entity=entity,
         entity_id=row.id,
@@ -91,10 +90,9 @@ def remove(session: Session, principal: Principal, model: type[Row], row_id: int
     row = get_scoped(session, model, row_id, principal.organisation_id)
     _check_access(session, principal, row.person_id)
     session.delete(row)
-    record(
+    record_for(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        principal,
         action="delete",
         entity=model.__tablename__,
         entity_id=row_id,

@@ -10,6 +10,7 @@ from sqlalchemy.exc import ArgumentError
 from signupflow.db.engine import normalise_url
 from signupflow.transfer import (
     DEFAULT_BATCH_SIZE,
+    SilentReporter,
     TransferError,
     TransferReport,
     migrate_sqlite_to_postgres,
@@ -25,14 +26,6 @@ class StderrReporter:
     def table_progress(self, table: str, done: int, total: int) -> None:
         state = " done" if done == total else ""
         click.echo(f"{table}: {done}/{total} rows{state}", err=True)
-
-
-class QuietReporter:
-    def step(self, message: str) -> None:
-        pass
-
-    def table_progress(self, table: str, done: int, total: int) -> None:
-        pass
 
 
 def _target_url(ctx: click.Context, target: str | None, target_file: Path | None) -> str | None:
@@ -136,7 +129,7 @@ def migrate_sqlite(
             batch_size=batch_size,
             replace=replace,
             dry_run=dry_run,
-            reporter=QuietReporter() if quiet else StderrReporter(),
+            reporter=SilentReporter() if quiet else StderrReporter(),
         )
     except TransferError as exc:
         click.echo(f"error: {exc}", err=True)

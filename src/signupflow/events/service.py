@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from signupflow.audit.service import record
+from signupflow.audit.service import record_for
 from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
 from signupflow.errors import Conflict, InvalidInput, NotFound
@@ -82,10 +82,9 @@ def create_event(session: Session, principal: Principal, data: EventCreate) -> E
     )
     session.add(event)
     session.flush()
-    record(
+    record_for(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        principal,
         action="create",
         entity="event",
         entity_id=event.id,
@@ -129,10 +128,9 @@ def update_event(session: Session, principal: Principal, event_id: int, data: Ev
     if data.slots is not None:
         _replace_slots(event, data.slots)
     session.flush()
-    record(
+    record_for(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        principal,
         action="update",
         entity="event",
         entity_id=event.id,
@@ -144,10 +142,9 @@ def update_event(session: Session, principal: Principal, event_id: int, data: Ev
 def delete_event(session: Session, principal: Principal, event_id: int) -> None:
     event = get_event(session, principal, event_id)
     session.delete(event)
-    record(
+    record_for(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        principal,
         action="delete",
         entity="event",
         entity_id=event_id,

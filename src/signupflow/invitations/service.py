@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from signupflow.audit.service import record
+from signupflow.audit.service import record, record_for
 from signupflow.auth.models import User
 from signupflow.auth.passwords import hash_password, verify_password
 from signupflow.auth.service import TokenPair, issue_tokens
@@ -81,10 +81,9 @@ def create_invitation(
     )
     session.add(invitation)
     session.flush()
-    record(
+    record_for(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        principal,
         action="invite",
         entity="invitation",
         entity_id=invitation.id,
@@ -105,10 +104,9 @@ def revoke_invitation(session: Session, principal: Principal, invitation_id: int
     if state_of(invitation) != "pending":
         raise Conflict(f"this invitation is already {state_of(invitation)}")
     invitation.revoked_at = datetime.now(UTC)
-    record(
+    record_for(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        principal,
         action="revoke",
         entity="invitation",
         entity_id=invitation.id,

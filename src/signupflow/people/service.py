@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from signupflow.assignments.service import release_all_for_person
-from signupflow.audit.service import record
+from signupflow.audit.service import record_for
 from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
 from signupflow.errors import Conflict, NotFound
@@ -51,10 +51,9 @@ def create_person(session: Session, principal: Principal, data: PersonCreate) ->
     _set_roles(person, data.roles)
     session.add(person)
     session.flush()
-    record(
+    record_for(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        principal,
         action="create",
         entity="person",
         entity_id=person.id,
@@ -99,10 +98,9 @@ def update_person(
     if changes.get("roles") is not None:
         _set_roles(person, changes["roles"])
     session.flush()
-    record(
+    record_for(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        principal,
         action="update",
         entity="person",
         entity_id=person.id,
@@ -146,10 +144,9 @@ def set_member_role(
     if role != MemberRole.ADMIN:
         _ensure_another_admin(session, principal, membership)
     membership.role = role
-    record(
+    record_for(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        principal,
         action="set_role",
         entity="person",
         entity_id=person.id,
@@ -167,10 +164,9 @@ def delete_person(session: Session, principal: Principal, person_id: int) -> Non
         session.execute(delete(Membership).where(Membership.id == membership.id))
     release_all_for_person(session, principal.organisation_id, person.id)
     session.delete(person)
-    record(
+    record_for(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        principal,
         action="delete",
         entity="person",
         entity_id=person_id,

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from signupflow.audit.service import record
+from signupflow.audit.service import record_for
 from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
 from signupflow.errors import Conflict, NotFound
@@ -57,10 +57,9 @@ def create_team(session: Session, principal: Principal, data: TeamCreate) -> Tea
     )
     session.add(team)
     session.flush()
-    record(
+    record_for(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        principal,
         action="create",
         entity="team",
         entity_id=team.id,
@@ -81,10 +80,9 @@ def update_team(session: Session, principal: Principal, team_id: int, data: Team
     if data.member_ids is not None:
         team.members = _people(session, principal, data.member_ids)
     session.flush()
-    record(
+    record_for(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        principal,
         action="update",
         entity="team",
         entity_id=team.id,
@@ -96,10 +94,9 @@ def update_team(session: Session, principal: Principal, team_id: int, data: Team
 def delete_team(session: Session, principal: Principal, team_id: int) -> None:
     team = get_team(session, principal, team_id)
     session.delete(team)
-    record(
+    record_for(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        principal,
         action="delete",
         entity="team",
         entity_id=team_id,

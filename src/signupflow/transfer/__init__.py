@@ -11,6 +11,7 @@ from signupflow.transfer.errors import (
 from signupflow.transfer.sqlite_to_postgres import (
     DEFAULT_BATCH_SIZE,
     Reporter,
+    SilentReporter,
     TransferReport,
     migrate_sqlite_to_postgres,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "CopyFailed",
     "Reporter",
+    "SilentReporter",
     "SourceProblem",
     "TargetNotEmpty",
     "TransferError",

@@ -276,7 +276,8 @@ class _Copier:
                 self.target.execute(statement, rows)
             done += len(batch)
             self.reporter.table_progress(table.name, done, total)
-        self.converted[table.name] = converted.result()
+        if self.target is None:
+            self.converted[table.name] = converted.result()
         return read.result()
 
     def _batches(self, table: Table) -> Iterator[list[Any]]:
@@ -399,7 +400,10 @@ def _copy(
     with target_engine.connect() as target, target.begin():
         replaced = _prepare_target(target, metadata, replace=replace)
         if replaced:
-            reporter.step(f"deleted the target's rows in {', '.join(replaced)}")
+            reporter.step(
+                f"replacing the rows in {', '.join(replaced)} (the deletion commits only "
+                "with the copy)"
+            )
         copier = _Copier(source, target, batch_size=batch_size, reporter=reporter)
         expected = {table.name: copier.copy_table(table) for table in metadata.sorted_tables}
         _reset_sequences(target, metadata)
