@@ -1,0 +1,88 @@
+"""The backup alert rules and their unit tests, through promtool; and the metrics they read."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import yaml
+
+from tests.conftest import BACKEND, require_service
+
+pytestmark = pytest.mark.skipif(
+    BACKEND != "postgresql",
+    reason="backup and PITR checks run once, in the TEST_DATABASE=postgresql pass",
+)
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+RULES = DEPLOY / "monitoring" / "backup-alerts.yml"
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    if shutil.which("promtool") is None:
+        require_service("promtool is not installed (apt-get install -y prometheus)")
+    return subprocess.run(
+        ["promtool", *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def metrics_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "backup_metrics", DEPLOY / "pgbackrest" / "backup_metrics.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_backup_alert_rules_are_valid() -> None:
+    done = promtool("check", "rules", str(RULES))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_backup_alerts_fire_on_failing_or_lagging_archiving_and_old_backups() -> None:
+    done = promtool("test", "rules", str(RULES.with_name("backup-alerts.test.yml")))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_metric_the_alerts_read_is_one_the_collector_writes() -> None:
+    module = metrics_module()
+    info = [
+        {
+            "name": "signupflow",
+            "status": {"code": 0},
+            "backup": [{"type": "full", "error": False, "timestamp": {"start": 1, "stop": 2}}],
+        }
+    ]
+    written = module.render(
+        [
+            *module.backup_metrics(info, "signupflow", 10.0),
+            *module.archiver_metrics(["1", "0", "5", "0", "0", "0"], 10.0),
+            module.Metric(
+                "pgbackrest_metrics_collected_timestamp_seconds", "h", "gauge", (({}, 10.0),)
+            ),
+        ]
+    )
+    names = {line.split("{")[0].split(" ")[0] for line in written.splitlines() if line[0] != "#"}
+    groups = yaml.safe_load(RULES.read_text())["groups"]
+    exprs = " ".join(rule["expr"] for group in groups for rule in group["rules"])
+    used = set(re.findall(r"\b(?:pg_archiver|pgbackrest)_[a-z_]+", exprs))
+    assert used
+    assert used <= names, f"alerts read metrics nobody writes: {used - names}"
+
+
+def test_a_failed_pgbackrest_info_reports_down_and_no_backup() -> None:
+    module = metrics_module()
+    written = module.render(module.backup_metrics(None, "signupflow", 10.0))
+    assert 'pgbackrest_info_up{stanza="signupflow"} 0' in written
+    assert 'pgbackrest_last_good_backup_age_seconds{stanza="signupflow"} +Inf' in written
+    assert "pgbackrest_last_backup_timestamp_seconds{" not in written
