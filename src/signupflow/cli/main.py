@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from signupflow.cli.backup import backup
 from signupflow.cli.config import config
 from signupflow.cli.db import db
 from signupflow.cli.serve import serve
@@ -18,3 +19,4 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(db)
 cli.add_command(config)
+cli.add_command(backup)

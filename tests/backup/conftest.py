@@ -1,0 +1,119 @@
+"""Backups need PostgreSQL (pg_dump/pg_restore), so those tests run in the
+TEST_DATABASE=postgresql pass; retention and S3 tests need no database and run in both."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pyrage  # type: ignore[import-untyped]
+import pytest
+from fastapi.testclient import TestClient
+from moto.server import ThreadedMotoServer
+
+from signupflow.app import create_app
+from signupflow.backup.archive import Backups
+from signupflow.backup.postgres import Database
+from signupflow.backup.settings import BackupSettings
+from signupflow.db.fingerprint import TableFingerprint, fingerprint
+from signupflow.db.models import Base
+from tests.conftest import BACKEND, make_settings
+from tests.factories import add_event, add_person, invite_member, new_org
+from tests.support.postgres import PostgresCluster, free_port
+
+POSTGRESQL_PASS_ONLY = pytest.mark.skipif(
+    BACKEND != "postgresql",
+    reason="pg_dump/pg_restore need PostgreSQL; runs in the TEST_DATABASE=postgresql pass",
+)
+BUCKET = "signupflow-backups"
+
+
+@dataclass(frozen=True)
+class AgeKey:
+    recipient: str
+    identity_file: Path
+
+
+def make_key(directory: Path) -> AgeKey:
+    identity = pyrage.x25519.Identity.generate()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{uuid.uuid4().hex[:8]}.key"
+    path.write_text(f"# test key\n{identity}\n")
+    return AgeKey(str(identity.to_public()), path)
+
+
+@pytest.fixture
+def key(tmp_path: Path) -> AgeKey:
+    return make_key(tmp_path / "keys")
+
+
+@pytest.fixture
+def seeded_url(pg_cluster: PostgresCluster) -> str:
+    """A PostgreSQL database migrated and filled through the real API."""
+    url = pg_cluster.create_database(f"backup_{uuid.uuid4().hex[:12]}")
+    with TestClient(create_app(make_settings(url)), raise_server_exceptions=False) as client:
+        for _ in range(2):
+            org = new_org(client)
+            for index in range(15):
+                add_person(org, name=f"Volunteer {index}", roles=["usher", "reader"])
+            for _ in range(4):
+                add_event(org, slots=[{"role": "usher", "capacity": 3}])
+            invite_member(org)
+    return url
+
+
+def backup_settings(directory: Path, key: AgeKey, **overrides: Any) -> BackupSettings:
+    values: dict[str, Any] = {
+        "backup_dir": str(directory),
+        "backup_age_recipient": key.recipient,
+        "backup_age_identity_file": str(key.identity_file),
+    }
+    values.update(overrides)
+    return BackupSettings.model_validate(values)
+
+
+@pytest.fixture
+def backups(tmp_path: Path, key: AgeKey, seeded_url: str) -> Backups:
+    return Backups(backup_settings(tmp_path / "backups", key), seeded_url)
+
+
+def fingerprints_of(url: str) -> dict[str, TableFingerprint]:
+    engine = Database.from_url(url).engine()
+    try:
+        with engine.connect() as connection:
+            return fingerprint(connection, Base.metadata)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture
+def s3_settings(s3_endpoint: str) -> dict[str, object]:
+    bucket = f"{BUCKET}-{uuid.uuid4().hex[:8]}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    client.create_bucket(Bucket=bucket)
+    return {
+        "backup_s3_bucket": bucket,
+        "backup_s3_endpoint_url": s3_endpoint,
+        "backup_s3_access_key_id": "test",
+        "backup_s3_secret_access_key": "test",
+    }
