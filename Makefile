@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
 
-.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check bench clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check bench bench-deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ tenancy-check:
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.http_bench
+
+## N consecutive rolling deploys under load (BENCH_DEPLOYS, default 20) on a real Docker engine.
+bench-deploy: $(STAMP)
+	$(BIN)/python -m bench.deploy_bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -11,9 +11,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # An arbitrary, fixed 64-bit key: "signupfl" in ASCII.
@@ -33,8 +32,26 @@ def head_revision() -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    # A plain query: readiness asks every second, and Alembic's context logs on each configure.
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def schema_is_compatible(revision: str | None) -> bool:
+    """May this code serve a database at `revision`? Yes at the code's head, and also at a
+    revision this code does not know: a newer release migrated first (expand, then contract,
+    so the running version keeps working while the new one rolls out). No when the database
+    is behind: a known, older revision, or none."""
+    if revision is None:
+        return False
+    script = ScriptDirectory.from_config(alembic_config())
+    try:
+        known = script.get_revision(revision)
+    except Exception:  # alembic raises several types for an unknown id
+        return True
+    return known is not None and revision == script.get_current_head()
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.pool import QueuePool
 
 from signupflow import __version__
-from signupflow.db.migrate import current_revision, head_revision
+from signupflow.db.migrate import current_revision, schema_is_compatible
 from signupflow.ops.shutdown import DRAIN
 from signupflow.settings import Settings
 from signupflow.state.store import SharedStore
@@ -119,8 +119,8 @@ async def ready(request: Request) -> JSONResponse:
         ok, _, revision = await _timed(settings.probe_timeout_s, current_revision, engine)
         if not ok:
             reasons.append("database unreachable")
-        elif revision != head_revision():
-            reasons.append("database schema is not at the migration head")
+        elif not schema_is_compatible(revision):
+            reasons.append("database schema is behind this release (run `signupflow db upgrade`)")
     body = {"status": "ready" if not reasons else "not ready", "reasons": reasons}
     return JSONResponse(body, status_code=503 if reasons else 200)
 

