@@ -30,14 +30,19 @@ def require_service(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PostgresCluster]:
+def started_cluster() -> Iterator[PostgresCluster]:
+    """A fresh cluster for a fixture's scope, destroyed afterwards."""
     cluster = start_cluster()
     if cluster is None:
         require_service("PostgreSQL server binaries (initdb) are not installed")
     assert cluster is not None
     yield cluster
     cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    yield from started_cluster()
 
 
 @pytest.fixture(scope="session")

@@ -8,20 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_service
+from tests.conftest import require_service, started_cluster
 from tests.support.app_server import AppProcess, migrate, production_env, start_app
-from tests.support.postgres import PostgresCluster, start_cluster
+from tests.support.postgres import PostgresCluster
 from tests.support.redis_server import RedisServer, start_redis
 
 
 @pytest.fixture(scope="module")
 def own_pg() -> Iterator[PostgresCluster]:
-    cluster = start_cluster()
-    if cluster is None:
-        require_service("PostgreSQL server binaries (initdb) are not installed")
-    assert cluster is not None
-    yield cluster
-    cluster.destroy()
+    """Owned by the module: these tests stop and start it."""
+    yield from started_cluster()
 
 
 @pytest.fixture(scope="module")
