@@ -100,10 +100,11 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for router in ROUTERS:
-        app.include_router(router, responses=PROBLEM_RESPONSES)
+    # Probes first: the edge asks every second, so they should not wait behind API matching.
     app.include_router(health_router)
     app.include_router(metrics_router)
+    for router in ROUTERS:
+        app.include_router(router, responses=PROBLEM_RESPONSES)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
