@@ -25,10 +25,6 @@ def scoped(stmt: Select[*_Ts], model: type[Any], organisation_id: int) -> Select
     return stmt.where(_org_column(model) == organisation_id)
 
 
-def belongs_to(obj: Any, organisation_id: int) -> bool:
-    return bool(obj.organisation_id == organisation_id)
-
-
 def get_scoped(
     session: Session, model: type[T], obj_id: int, organisation_id: int, *, options: Any = ()
 ) -> T:

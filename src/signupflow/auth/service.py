@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from signupflow.audit.service import record
@@ -174,12 +174,16 @@ def rotate_refresh_token(
     )
 
 
-def revoke_family(session: Session, *, family: str) -> None:
+def _revoke_refresh_tokens(session: Session, which: ColumnElement[bool]) -> None:
     session.execute(
         update(RefreshToken)
-        .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
+        .where(which, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=datetime.now(UTC))
     )
+
+
+def revoke_family(session: Session, *, family: str) -> None:
+    _revoke_refresh_tokens(session, RefreshToken.family == family)
 
 
 def log_out(session: Session, *, settings: Settings, store: SharedStore, family: str) -> None:
@@ -202,11 +206,7 @@ def change_password(
         raise Unauthenticated("current password is wrong")
     user.password_hash = hash_password(new_password, rounds=settings.bcrypt_rounds)
     user.token_version += 1
-    session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
-    )
+    _revoke_refresh_tokens(session, RefreshToken.user_id == user.id)
     record(
         session,
         organisation_id=organisation_id,
