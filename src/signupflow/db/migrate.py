@@ -5,6 +5,7 @@ wait, then find nothing to do)."""
 from __future__ import annotations
 
 import fcntl
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,8 +28,14 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    # Parsed once per process: readiness consults it every second.
+    return ScriptDirectory.from_config(alembic_config())
+
+
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return _scripts().get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -46,7 +53,7 @@ def schema_is_compatible(revision: str | None) -> bool:
     is behind: a known, older revision, or none."""
     if revision is None:
         return False
-    script = ScriptDirectory.from_config(alembic_config())
+    script = _scripts()
     try:
         known = script.get_revision(revision)
     except Exception:  # alembic raises several types for an unknown id
