@@ -20,8 +20,7 @@ from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.demo import load_demo_if_empty
 from signupflow.errors import PROBLEM_JSON, PROBLEM_RESPONSES, install_error_handlers
 from signupflow.ops.error_reporting import init_error_reporting
-from signupflow.ops.health import ProbeCache
-from signupflow.ops.health import router as health_router
+from signupflow.ops.health import ProbeCache, ProbeEndpoints
 from signupflow.ops.logging import configure_logging
 from signupflow.ops.metrics import PoolCollector
 from signupflow.ops.metrics_route import router as metrics_router
@@ -100,8 +99,6 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    # Probes first: the edge asks every second, so they should not wait behind API matching.
-    app.include_router(health_router)
     app.include_router(metrics_router)
     for router in ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)
@@ -123,6 +120,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_strict)
     app.add_middleware(RequestContextMiddleware)
+    # Outermost: the probes answer before any other layer (see ProbeEndpoints).
+    app.add_middleware(ProbeEndpoints, state=app.state)
     return app
 
 

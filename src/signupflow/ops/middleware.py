@@ -17,8 +17,15 @@ from signupflow.ops.shutdown import DRAIN
 
 log = logging.getLogger("signupflow.request")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-QUIET_ROUTES = frozenset({"/health", "/health/live", "/health/ready", "/metrics"})
-PROBE_PATHS = ("/health", "/metrics")
+QUIET_ROUTES = frozenset({"/metrics"})  # scraped every few seconds
+# Health probes never get here: ProbeEndpoints answers them first.
+PROBE_PATHS = ("/metrics",)
+
+
+def request_id_for(scope: Scope) -> str:
+    """The caller's X-Request-ID when it is a sane token, else a new one."""
+    incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+    return incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
 
 def _route_template(scope: Scope) -> str:
@@ -38,8 +45,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_for(scope)
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
