@@ -5,7 +5,8 @@ its 200 slots are filled through the API, and a real `signupflow serve` process 
 with 1 worker and with one worker per core, at 1 and 64 connections, per endpoint.
 
 Environment: BENCH_DURATION (seconds per run, default 20), BENCH_DATABASES (`sqlite,postgresql`),
-BENCH_WORKERS (`1,<nproc>`). Results are printed and written to bench/results/.
+BENCH_WORKERS (`1,<nproc>`), BENCH_ENDPOINTS (names, e.g. `health,list events`; default all).
+Results are printed and written to bench/results/.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ ADMIN_EMAIL = "admin@bench.example.org"
 PASSWORD = "bench-password-not-secret"
 EVENTS = 50
 SLOTS = 200
+ENDPOINT_NAMES = ("health", "list events", "list people", "event assignments", "org assignments")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Config:
     duration_s: int
     databases: tuple[str, ...]
     workers: tuple[int, ...]
+    endpoints: tuple[str, ...]
 
     @classmethod
     def from_environment(cls) -> Config:
@@ -80,7 +83,10 @@ class Config:
         workers = tuple(int(w) for w in _csv(os.environ.get("BENCH_WORKERS"))) or tuple(
             dict.fromkeys((1, cores))
         )
-        return cls(duration_s=duration, databases=databases, workers=workers)
+        names = _csv(os.environ.get("BENCH_ENDPOINTS")) or ENDPOINT_NAMES
+        if set(names) - set(ENDPOINT_NAMES):
+            raise SystemExit(f"BENCH_ENDPOINTS takes {','.join(ENDPOINT_NAMES)} (got {names})")
+        return cls(duration_s=duration, databases=databases, workers=workers, endpoints=names)
 
 
 @dataclass(frozen=True)
@@ -275,6 +281,8 @@ def measure_server(
             made = fill_slots(client, admin.valid_for(60))
             print(f"  filled {made} slots through POST /api/v1/events/{{id}}/assignments")
         for endpoint in endpoints(client, admin.valid_for(60)):
+            if endpoint.name not in config.endpoints:
+                continue
             url = server.base_url + endpoint.path
             measure(admin, url, endpoint, connections=64, duration_s=WARM_UP_S)
             for connections in CONNECTIONS:

@@ -5,6 +5,7 @@
     python3 deploy/deploy.py rollback                  # back to the release before the current one
     python3 deploy/deploy.py history                   # what was deployed when, and how it went
     python3 deploy/deploy.py reload-edge               # point the edge at the ready replicas
+    python3 deploy/deploy.py watch                     # restart containers stopped outside a deploy
 
 Python 3.11+, standard library only, so a server needs nothing but Docker and python3. The
 stack is compose.prod.yml + compose.caddy.yml (the defaults; -f to choose). Run from anywhere.
@@ -42,6 +43,14 @@ Timing: the edge probes /health/ready every second, and a draining replica answe
 once, so a replica that stops by other means (docker compose stop, a host shutdown) is out of
 rotation within about 1 s, well inside its DRAIN_DELAY_S of 5 s; a crashed one refuses
 connections, and the edge retries elsewhere (lb_try_duration 10 s) until its check drops it.
+
+`watch` (run it as a service: deploy/systemd/signupflow-watch.service) closes a gap in Docker's
+restart policies: a container stopped by `docker kill` or `docker stop` counts as deliberately
+stopped, and the engine leaves it down. Every --interval seconds the watcher starts any
+container of the project whose restart policy says it should run (always, unless-stopped) and
+that is not running, except while a deploy holds the lock (a deploy stops containers on
+purpose). A crashed replica is restarted by the engine itself; a killed one by the watcher,
+within seconds. Stop the watcher before stopping services by hand for maintenance.
 
 Any failure before step 7 is undone automatically: the new replicas are removed and, if the
 edge had switched, it switches back first. Every command has a timeout, so the undo finishes
@@ -391,6 +400,12 @@ class DeployLock:
         partial = self.path.with_name(self.path.name + f".{os.getpid()}")
         partial.write_text(json.dumps(asdict(self.mine)) + "\n")
         partial.replace(self.path)
+
+    def current_holder(self) -> LockRecord | None:
+        """The live holder, if any (an expired lock holds nothing)."""
+        with self._guarded():
+            current = self._read()
+        return current if current is not None and current.expires_at > time.time() else None
 
     def try_acquire(self) -> LockRecord | None:
         """None when acquired; otherwise the record of the live holder."""
@@ -823,6 +838,74 @@ class Deployer:
 # --- command line -------------------------------------------------------------------------------
 
 
+# --- the watcher ------------------------------------------------------------------------------
+
+RESTART_POLICIES = frozenset({"always", "unless-stopped"})
+
+
+def log_event(event: str, **fields: Any) -> None:
+    print(json.dumps({"time": now_iso(), "event": event, **fields}), flush=True)
+
+
+def stopped_but_meant_to_run(runner: Runner, project: str) -> list[dict[str, Any]]:
+    ids = runner.docker_run(
+        "ps",
+        "--all",
+        "--quiet",
+        "--no-trunc",
+        "--filter",
+        f"label=com.docker.compose.project={project}",
+    ).split()
+    if not ids:
+        return []
+    return [
+        item
+        for item in json.loads(runner.docker_run("inspect", *ids))
+        if item["HostConfig"]["RestartPolicy"]["Name"] in RESTART_POLICIES
+        and not item["State"]["Running"]
+        and not item["State"]["Restarting"]
+        and not item["State"].get("Dead")
+    ]
+
+
+def watch_once(runner: Runner, settings: Settings) -> list[str]:
+    """Start what should run and does not; the names started. Nothing while a deploy runs."""
+    lock = DeployLock(settings.state_dir / "deploy.lock", ttl=settings.lock_ttl, command="watch")
+    holder = lock.current_holder()
+    if holder is not None:
+        return []
+    started = []
+    for item in stopped_but_meant_to_run(runner, settings.project):
+        name = item["Name"].lstrip("/")
+        result = runner.run([*runner.docker, "start", item["Id"]], timeout=60, check=False)
+        ok = result.returncode == 0
+        log_event(
+            "started" if ok else "start failed",
+            container=name,
+            exit_code=item["State"].get("ExitCode"),
+            finished_at=item["State"].get("FinishedAt"),
+            error=None if ok else (result.stderr.strip()[-500:] or None),
+        )
+        if ok:
+            started.append(name)
+    return started
+
+
+def watch(runner: Runner, settings: Settings, *, interval: float) -> int:
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    log_event("watching", project=settings.project, interval_s=interval)
+    while not stop.is_set():
+        try:
+            watch_once(runner, settings)
+        except DeployError as exc:  # docker briefly unavailable: say so, try again
+            log_event("error", error=str(exc)[-500:])
+        stop.wait(interval)
+    log_event("stopped")
+    return 0
+
+
 def read_env_file(path: Path) -> dict[str, str]:
     """KEY=VALUE lines as Compose reads them (comments, blank lines, optional quotes)."""
     values: dict[str, str] = {}
@@ -935,6 +1018,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     history.add_argument("--limit", type=int, default=20)
     history.add_argument("--json", action="store_true", help="one JSON object per line")
     commands.add_parser("reload-edge", help="point the edge at every ready replica, then reload")
+    watcher = commands.add_parser(
+        "watch", help="start containers that should run but were stopped outside a deploy"
+    )
+    watcher.add_argument("--interval", type=float, default=2.0)
     return parser.parse_args(argv)
 
 
@@ -1018,6 +1105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "history":
         print_history(deployer.records, limit=args.limit, as_json=args.json)
         return 0
+    if args.command == "watch":
+        return watch(runner, settings, interval=args.interval)
 
     def interrupted(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt(f"received signal {signum}")

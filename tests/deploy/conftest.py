@@ -164,20 +164,25 @@ class AppImage:
 
 
 @pytest.fixture(scope="session")
-def app_image(
-    docker: str, base_images: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> AppImage:
-    """The application image, built from a clean copy of the repository on the stand-in base."""
+def image_context(tmp_path_factory: pytest.TempPathFactory) -> Path:
     context = tmp_path_factory.mktemp("image-context")
     copy_clean_tree(context)
+    return context
+
+
+def build_image(
+    docker: str, context: Path, python_base: str, *, name: str, extras: str = ""
+) -> AppImage:
+    """Build the Dockerfile from a clean copy of the repository on the stand-in base."""
     revision = git("rev-parse", "HEAD")
     dirty = bool(git("status", "--porcelain"))
-    tag = f"signupflow:test-{revision[:12]}{'-dirty' if dirty else ''}"
+    tag = f"{name}:test-{revision[:12]}{'-dirty' if dirty else ''}"
     version = tomllib.loads((context / "pyproject.toml").read_text())["project"]["version"]
     # The commit's time, not the clock: an unchanged tree then rebuilds entirely from cache.
     created = git("log", "-1", "--format=%cI")
     build_args = {
-        "BASE_IMAGE": base_images["python"],
+        "BASE_IMAGE": python_base,
+        "EXTRAS": extras,
         "VERSION": version,
         "GIT_REVISION": revision,
         "CREATED": created,
@@ -195,13 +200,27 @@ def app_image(
     try:
         result = docker_cmd(*command, str(context), timeout=APP_BUILD_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"building the app image took more than {APP_BUILD_TIMEOUT_S} s")
+        pytest.fail(f"building {tag} took more than {APP_BUILD_TIMEOUT_S} s")
     if result.returncode != 0:
         pytest.fail(f"docker build failed:\n{result.stdout[-5000:]}\n{result.stderr[-3000:]}")
     elapsed = time.monotonic() - started
     cached = result.stdout.count("Using cache")
-    report(f"app image {tag}: built in {elapsed:.1f} s ({cached} steps from cache)")
+    report(f"image {tag}: built in {elapsed:.1f} s ({cached} steps from cache)")
     return AppImage(tag=tag, version=version, revision=revision, created=created)
+
+
+@pytest.fixture(scope="session")
+def app_image(docker: str, base_images: dict[str, str], image_context: Path) -> AppImage:
+    """The web image: the app without the optional solver."""
+    return build_image(docker, image_context, base_images["python"], name="signupflow")
+
+
+@pytest.fixture(scope="session")
+def worker_image(docker: str, base_images: dict[str, str], image_context: Path) -> AppImage:
+    """The worker image: the same build with the CP-SAT solver (EXTRAS=solver)."""
+    return build_image(
+        docker, image_context, base_images["python"], name="signupflow-worker", extras="solver"
+    )
 
 
 # --- running containers ------------------------------------------------------------------------

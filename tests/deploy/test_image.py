@@ -30,6 +30,7 @@ from tests.deploy.conftest import (
     start_container,
 )
 
+MAX_WORKER_IMAGE_BYTES = 450_000_000  # OR-Tools, numpy and pandas: a budget, not a goal
 MAX_IMAGE_BYTES = 250 * 1000 * 1000  # "250 MB" as `docker images` counts
 # The image's HEALTHCHECK runs every 10 s; two intervals and a margin.
 HEALTH_TIMEOUT_S = 45
@@ -58,6 +59,28 @@ def test_image_is_smaller_than_250_mb(app_image: AppImage) -> None:
     report(f"app image {app_image.tag}: {size / 1e6:.1f} MB ({size / 2**20:.1f} MiB)")
     print(f"image size: {size / 1e6:.1f} MB")
     assert size < MAX_IMAGE_BYTES
+
+
+def test_web_image_has_no_solver_and_worker_image_runs_cp_sat_as_non_root(
+    app_image: AppImage, worker_image: AppImage
+) -> None:
+    web = docker_cmd(
+        "run", "--rm", "--entrypoint", "python", app_image.tag, "-c", "import ortools", check=False
+    )
+    assert web.returncode != 0
+    assert "ModuleNotFoundError" in web.stderr, web.stderr
+    solve = (
+        "import os\n"
+        "from ortools.sat.python import cp_model\n"
+        "m = cp_model.CpModel(); x = m.new_int_var(0, 10, 'x'); m.add(x >= 7); m.minimize(x)\n"
+        "s = cp_model.CpSolver(); assert s.solve(m) == cp_model.OPTIMAL\n"
+        "print(os.getuid(), s.value(x))\n"
+    )
+    result = docker_cmd("run", "--rm", "--entrypoint", "python", worker_image.tag, "-c", solve)
+    assert result.stdout.split() == ["10001", "7"]
+    size = int(str(inspect(worker_image.tag)["Size"]))
+    report(f"worker image {worker_image.tag}: {size / 1e6:.1f} MB")
+    assert size < MAX_WORKER_IMAGE_BYTES
 
 
 def test_image_runs_the_app_as_pid_1_as_a_non_root_user(app_image: AppImage) -> None:

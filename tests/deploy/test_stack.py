@@ -19,9 +19,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -166,28 +167,26 @@ def test_broken_release_is_rolled_back_automatically_without_failed_requests(
     assert {c["Config"]["Image"] for c in stack.containers("app")} == {images.v2}
 
 
-def test_crashed_replica_fails_only_requests_in_flight_and_serves_again(
-    stack: ProductionStack,
+def kill_one_replica_under_load(
+    stack: ProductionStack, how: str, kill: Callable[[dict[str, Any]], None]
 ) -> None:
-    # `docker kill` would not do: the engine records it as a deliberate stop and the restart
-    # policy then leaves the container down (Docker 20.10). SIGKILL to the container's main
-    # process is what a crash or the kernel's OOM killer does.
+    """Kill one replica under load: only requests in flight on it may fail, and it serves
+    again within RECOVERY_LIMIT_S."""
     victim = stack.running_replicas()[0]
     name = victim["Name"].lstrip("/")
-    restarts = victim["RestartCount"]
+    first_start = victim["State"]["StartedAt"]
     with Load(stack) as load:
         time.sleep(SETTLE_S)
         killed_at = time.time()
-        os.kill(victim["State"]["Pid"], signal.SIGKILL)
+        kill(victim)
 
         def serves_again() -> bool:
-            # Restarted, ready, and answering requests the edge sends it (the app logs
-            # every non-probe request it serves).
-            state = json.loads(docker_cmd("inspect", name).stdout)[0]
-            if state["RestartCount"] == restarts or not state["State"]["Running"]:
+            # Started again, and answering requests the edge sends it (the app logs every
+            # non-probe request it serves).
+            state = json.loads(docker_cmd("inspect", name).stdout)[0]["State"]
+            if state["StartedAt"] == first_start or not state["Running"]:
                 return False
-            since = state["State"]["StartedAt"]
-            logs = docker_cmd("logs", "--since", since, name).stdout
+            logs = docker_cmd("logs", "--since", state["StartedAt"], name).stdout
             return '"route": "/api/v1/events"' in logs or '"route": "/test/slow"' in logs
 
         recovered = wait_until(serves_again, timeout=RECOVERY_LIMIT_S + 15)
@@ -195,7 +194,7 @@ def test_crashed_replica_fails_only_requests_in_flight_and_serves_again(
         traffic = load.stop()
     in_flight = [o for o in traffic.outcomes if o.started <= killed_at <= o.ended]
     report(
-        f"crash of one replica: serving again after {recovered:.1f} s; "
+        f"{how} of one replica: serving again after {recovered:.1f} s; "
         f"{len(traffic.failures)} failed of {len(in_flight)} in flight; load: {traffic.summary()}"
     )
     assert recovered < RECOVERY_LIMIT_S
@@ -204,6 +203,42 @@ def test_crashed_replica_fails_only_requests_in_flight_and_serves_again(
         assert failure.started <= killed_at + 0.5, traffic.describe_failures()
         assert failure.ended >= killed_at, traffic.describe_failures()
     assert traffic.releases == {"v2"}
+
+
+def test_crashed_replica_fails_only_requests_in_flight_and_serves_again(
+    stack: ProductionStack,
+) -> None:
+    # SIGKILL to the container's main process is what a crash or the kernel's OOM killer
+    # does; the engine's restart policy brings it back.
+    kill_one_replica_under_load(
+        stack, "crash (SIGKILL)", lambda victim: os.kill(victim["State"]["Pid"], signal.SIGKILL)
+    )
+
+
+def test_docker_killed_replica_is_started_again_by_the_watcher(
+    stack: ProductionStack, tmp_path: Path
+) -> None:
+    # The engine records `docker kill` as a deliberate stop and its restart policy leaves the
+    # container down; `deploy.py watch` (a systemd service in production) starts it again.
+    log = tmp_path / "watch.log"
+    with log.open("w") as output:
+        watcher = subprocess.Popen(
+            stack.deploy_command("watch", "--interval", "1"),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=stack.deploy_env(),
+        )
+    try:
+        wait_until(lambda: '"event": "watching"' in log.read_text(), timeout=30)
+        kill_one_replica_under_load(
+            stack, "docker kill", lambda victim: docker_cmd("kill", victim["Id"])
+        )
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        watcher.wait(timeout=30)
+    events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert watcher.returncode == 0, events
+    assert [e["event"] for e in events] == ["watching", "started", "stopped"], events
 
 
 def test_edge_reload_under_load_drops_no_request(stack: ProductionStack) -> None:
