@@ -11,6 +11,7 @@ from signupflow.events.routes import router as events
 from signupflow.invitations.routes import router as invitations
 from signupflow.organisations.routes import router as organisations
 from signupflow.people.routes import router as people
+from signupflow.swaps.routes import router as swaps
 from signupflow.teams.routes import router as teams
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -22,5 +23,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     availability,
     assignments,
     invitations,
+    swaps,
     audit,
 )

@@ -16,4 +16,6 @@ class Organisation(IdMixin, TimestampMixin, Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     locale: Mapped[str] = mapped_column(String(16), default="en")
     # Whether a taken swap offer waits for an admin before the assignment moves.
-    swaps_need_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    swaps_need_approval: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
