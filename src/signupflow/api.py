@@ -8,6 +8,7 @@ from signupflow.audit.routes import router as audit
 from signupflow.auth.routes import router as auth
 from signupflow.availability.routes import router as availability
 from signupflow.events.routes import router as events
+from signupflow.events.routes import series_router as event_series
 from signupflow.invitations.routes import router as invitations
 from signupflow.organisations.routes import router as organisations
 from signupflow.people.routes import router as people
@@ -20,6 +21,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     people,
     teams,
     events,
+    event_series,
     availability,
     assignments,
     invitations,
