@@ -104,7 +104,9 @@ def test_a_decline_promotes_the_first_person_on_the_waitlist(client):
         ok(member.post(f"{API}/events/{event['id']}/waitlist", json={"role": "usher"}), 201)
     ok(assigned.post(f"{API}/assignments/{assignment['id']}/decline"))
     listed = ok(org.get(f"{API}/events/{event['id']}/assignments"))["items"]
-    active = [(a["person_id"], a["status"], a["source"]) for a in listed if a["status"] != "declined"]
+    active = [
+        (a["person_id"], a["status"], a["source"]) for a in listed if a["status"] != "declined"
+    ]
     assert active == [(person_id_of(first), "confirmed", "self_signup")]
     assert slot_of(org, event["id"])["filled"] == 1
     line = ok(org.get(f"{API}/events/{event['id']}/waitlist"))["items"]
