@@ -133,3 +133,21 @@ def invite_member(org: Org, *, role: str = "volunteer", roles: list[str] | None 
         )
     )
     return Org(org.client, org.id, org.slug, email, tokens, bearer(tokens["access_token"]))
+
+
+def person_id_of(member: Org) -> int:
+    person_id: int = ok(member.get("/api/v1/me"))["person"]["id"]
+    return person_id
+
+
+def problem_type(response: Any, status: int = 409) -> str:
+    """The problem type of an error answer, after checking its status and media type."""
+    assert response.status_code == status, f"{response.status_code}: {response.text}"
+    assert response.headers["content-type"] == "application/problem+json"
+    kind: str = response.json()["type"]
+    return kind
+
+
+def slot_of(org: Org, event_id: int, role: str = "usher") -> Any:
+    event = ok(org.get(f"/api/v1/events/{event_id}"))
+    return next(s for s in event["slots"] if s["role"] == role)

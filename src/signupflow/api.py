@@ -8,9 +8,11 @@ from signupflow.audit.routes import router as audit
 from signupflow.auth.routes import router as auth
 from signupflow.availability.routes import router as availability
 from signupflow.events.routes import router as events
+from signupflow.events.routes import series_router as event_series
 from signupflow.invitations.routes import router as invitations
 from signupflow.organisations.routes import router as organisations
 from signupflow.people.routes import router as people
+from signupflow.swaps.routes import router as swaps
 from signupflow.teams.routes import router as teams
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -19,8 +21,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     people,
     teams,
     events,
+    event_series,
     availability,
     assignments,
     invitations,
+    swaps,
     audit,
 )

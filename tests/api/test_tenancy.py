@@ -14,6 +14,7 @@ import functools
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -51,6 +52,8 @@ RESOURCE_VARIANTS: dict[str, tuple[str, ...]] = {
     "window_id": ("window",),
     "time_off_id": ("time_off",),
     "invitation_id": ("pending",),
+    "waitlist_entry_id": ("waiting",),
+    "swap_id": ("open",),
 }
 
 # "admin" of A; a "volunteer" of A; a user who is a scheduler in A and an admin in B, acting in A.
@@ -96,12 +99,19 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "TimeOffCreate": lambda _w: TIME_OFF,
     "SignUp": lambda _w: {"role": "usher"},
     "AssignmentCreate": lambda w: {"person_id": w.offline_person_id, "role": "usher"},
+    "SwapOfferCreate": lambda _w: {"note": "away that weekend"},
+    "SwapTake": lambda w: {"person_id": w.ids["person_id"]["with_login"]},
 }
 
 # What the same request answers with the caller's own ids, where that is not a 2xx.
 OWN_ROW_STATUS: dict[tuple[str, str, str], int] = {
     # A person without a login has no membership, so there is no member role to change.
     ("PUT", f"{API}/people/{{person_id}}/member-role", "without_login"): 404,
+    # The world's usher slot has room: sign up instead of queueing.
+    ("POST", f"{API}/events/{{event_id}}/waitlist", "published"): 409,
+    # The world's offer is open; only a taken offer (awaiting approval) can be decided.
+    ("POST", f"{API}/swaps/{{swap_id}}/approve", "open"): 409,
+    ("POST", f"{API}/swaps/{{swap_id}}/reject", "open"): 409,
 }
 
 
@@ -208,6 +218,18 @@ def build_world(org: Org) -> World:
         ),
         201,
     )
+    # A full event a day later: the volunteer waits for the place the offline person holds
+    # and offers to swap.
+    full = add_event(org, slots=[{"role": "usher", "capacity": 1}], starts_in=timedelta(days=8))
+    held = ok(
+        org.post(
+            f"{API}/events/{full['id']}/assignments",
+            json={"person_id": offline["id"], "role": "usher"},
+        ),
+        201,
+    )
+    entry = ok(volunteer.post(f"{API}/events/{full['id']}/waitlist", json={"role": "usher"}), 201)
+    swap = ok(org.post(f"{API}/assignments/{held['id']}/swap-offers", json={}), 201)
     ids = {
         "person_id": {"with_login": volunteer_person, "without_login": offline["id"]},
         "team_id": {"team": team["id"]},
@@ -216,6 +238,8 @@ def build_world(org: Org) -> World:
         "window_id": {"window": window["id"]},
         "time_off_id": {"time_off": time_off["id"]},
         "invitation_id": {"pending": invitation["id"]},
+        "waitlist_entry_id": {"waiting": entry["id"]},
+        "swap_id": {"open": swap["id"]},
     }
     return World(org, volunteer, ids)
 
@@ -342,7 +366,8 @@ def test_organisation_b_holds_every_kind_of_row(tenants: Tenants) -> None:
     assert {p["has_login"] for p in people} == {True, False}
     assert seen[f"{API}/teams"][1]["total"] == 1
     assert seen[f"{API}/events"][1]["items"][0]["slots"]
-    assert seen[f"{API}/assignments"][1]["total"] == 1
+    assert seen[f"{API}/assignments"][1]["total"] == 2
+    assert seen[f"{API}/swaps"][1]["total"] == 1
     assert {i["state"] for i in seen[f"{API}/invitations"][1]["items"]} >= {"pending", "accepted"}
     assert seen[f"{API}/audit"][1]["total"] >= 10
     volunteer = tenants.b.ids["person_id"]["with_login"]

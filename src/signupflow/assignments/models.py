@@ -52,3 +52,24 @@ class Assignment(IdMixin, TimestampMixin, Base):
             values_callable=lambda e: [m.value for m in e],
         )
     )
+
+
+class WaitlistEntry(IdMixin, TimestampMixin, Base):
+    """A person waiting for a place in a full slot; the lowest id is first in line."""
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (UniqueConstraint("slot_id", "person_id"),)
+
+    organisation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    slot_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("event_slots.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(64))

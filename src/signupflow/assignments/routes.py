@@ -5,8 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from signupflow.assignments import service
-from signupflow.assignments.schemas import AssignmentCreate, AssignmentRead, SignUp
+from signupflow.assignments import service, waitlist
+from signupflow.assignments.models import WaitlistEntry
+from signupflow.assignments.schemas import (
+    AssignmentCreate,
+    AssignmentRead,
+    SignUp,
+    WaitlistEntryRead,
+)
 from signupflow.deps import API_PREFIX, DbSession, Member, Pagination, Scheduler
 from signupflow.errors import PermissionDenied
 from signupflow.people.models import MemberRole
@@ -91,5 +97,84 @@ def list_assignments(
 
 @router.delete("/assignments/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT)
 def cancel(session: DbSession, principal: Member, assignment_id: Id) -> None:
-    """Cancel an assignment and free its place."""
+    """Cancel an assignment and free its place; the first eligible person on the slot's
+    waitlist takes it at once. Deleting a declined assignment only removes it from history."""
     service.cancel(session, principal, assignment_id)
+
+
+@router.post("/assignments/{assignment_id}/accept", response_model=AssignmentRead)
+def accept(session: DbSession, principal: Member, assignment_id: Id) -> AssignmentRead:
+    """Confirm a pending assignment (yours, or anyone's for schedulers and admins). 409
+    `assignment-not-pending` when it was already confirmed or declined."""
+    return AssignmentRead.model_validate(
+        service.respond(session, principal, assignment_id, accept=True)
+    )
+
+
+@router.post("/assignments/{assignment_id}/decline", response_model=AssignmentRead)
+def decline(session: DbSession, principal: Member, assignment_id: Id) -> AssignmentRead:
+    """Decline a pending assignment. The row stays (status `declined`) and its place goes to
+    the first eligible person on the slot's waitlist. A declined person may sign up, or be
+    assigned, again later: the same row comes back to life."""
+    return AssignmentRead.model_validate(
+        service.respond(session, principal, assignment_id, accept=False)
+    )
+
+
+def _entries(
+    rows: Sequence[tuple[WaitlistEntry, int]], total: int, page: Pagination
+) -> Page[WaitlistEntryRead]:
+    return Page(
+        items=[WaitlistEntryRead.of(entry, position) for entry, position in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.post(
+    "/events/{event_id}/waitlist",
+    response_model=WaitlistEntryRead,
+    status_code=status.HTTP_201_CREATED,
+)
+def join_waitlist(
+    session: DbSession, principal: Member, event_id: Id, data: SignUp
+) -> WaitlistEntryRead:
+    """Queue for a place in a full role slot. When a place frees up, the first eligible
+    person in line is assigned (confirmed) automatically. 409 `slot-has-room` when the slot
+    still has places (sign up instead), `already-waitlisted`, `already-assigned`."""
+    entry, position = waitlist.join(session, principal, event_id, data.role)
+    return WaitlistEntryRead.of(entry, position)
+
+
+@router.get("/events/{event_id}/waitlist", response_model=Page[WaitlistEntryRead])
+def list_event_waitlist(
+    session: DbSession, principal: Member, event_id: Id, page: Pagination
+) -> Page[WaitlistEntryRead]:
+    """The event's waitlists in line order. Volunteers see only their own places in line."""
+    rows, total = waitlist.list_entries(
+        session,
+        principal,
+        event_id=event_id,
+        only_mine=False,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return _entries(rows, total, page)
+
+
+@router.get("/waitlist", response_model=Page[WaitlistEntryRead])
+def list_my_waitlist(
+    session: DbSession, principal: Member, page: Pagination
+) -> Page[WaitlistEntryRead]:
+    """Your places in line, across events, with your position in each."""
+    rows, total = waitlist.list_entries(
+        session, principal, event_id=None, only_mine=True, limit=page.limit, offset=page.offset
+    )
+    return _entries(rows, total, page)
+
+
+@router.delete("/waitlist/{waitlist_entry_id}", status_code=status.HTTP_204_NO_CONTENT)
+def leave_waitlist(session: DbSession, principal: Member, waitlist_entry_id: Id) -> None:
+    """Leave a waitlist (yours; schedulers may remove anyone's place)."""
+    waitlist.leave(session, principal, waitlist_entry_id)

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from signupflow.assignments.models import AssignmentSource, AssignmentStatus
+from pydantic import Field
+
+from signupflow.assignments.models import AssignmentSource, AssignmentStatus, WaitlistEntry
 from signupflow.schemas import ApiModel, JsonId, ReadModel, RoleName
 
 
@@ -24,3 +26,25 @@ class AssignmentRead(ReadModel):
     status: AssignmentStatus
     source: AssignmentSource
     created_at: datetime
+
+
+class WaitlistEntryRead(ApiModel):
+    id: int
+    event_id: int
+    slot_id: int
+    person_id: int
+    role: str
+    position: int = Field(description="1 is next in line for this role slot")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry: WaitlistEntry, position: int) -> WaitlistEntryRead:
+        return cls(
+            id=entry.id,
+            event_id=entry.event_id,
+            slot_id=entry.slot_id,
+            person_id=entry.person_id,
+            role=entry.role,
+            position=position,
+            created_at=entry.created_at,
+        )

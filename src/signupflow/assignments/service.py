@@ -1,16 +1,26 @@
 """Sign-ups and assignments. Capacity lives in `EventSlot.filled`, changed only by conditional
 UPDATEs: the database serialises concurrent sign-ups on the slot row (a row lock on
-PostgreSQL, the write lock on SQLite), so a slot can never be overbooked."""
+PostgreSQL, the write lock on SQLite), so a slot can never be overbooked.
+
+A place that comes free (a decline, a cancellation) goes to the first eligible person on the
+slot's waitlist in the same transaction, after the slot row is locked: promotions see every
+earlier promotion, so a waitlisted person is promoted once and the counter stays exact."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
+from signupflow.assignments.errors import AssignmentNotActive, AssignmentNotPending, SlotHasRoom
+from signupflow.assignments.models import (
+    Assignment,
+    AssignmentSource,
+    AssignmentStatus,
+    WaitlistEntry,
+)
 from signupflow.audit.service import record_for
 from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
@@ -18,7 +28,15 @@ from signupflow.errors import AlreadyAssigned, Conflict, NotFound, PermissionDen
 from signupflow.events.models import Event, EventSlot, EventStatus
 from signupflow.events.service import get_event
 from signupflow.people.models import MemberRole, Person
+from signupflow.swaps.models import SwapRequest, SwapState
 from signupflow.tenancy import get_scoped, scoped
+
+# Rows that hold a place; declined rows stay as history and hold none.
+ACTIVE = (AssignmentStatus.PENDING, AssignmentStatus.CONFIRMED)
+
+
+def load_person(session: Session, principal: Principal, person_id: int) -> Person:
+    return _person(session, principal, person_id)
 
 
 def _person(session: Session, principal: Principal, person_id: int) -> Person:
@@ -50,6 +68,40 @@ def _release_seat(session: Session, slot_id: int) -> None:
     )
 
 
+def lock_full_slot(session: Session, slot: EventSlot) -> None:
+    """Lock the slot row if, and only if, it is full (a write that changes nothing). Whoever
+    joins a waitlist holds this lock, so no place can free up unseen in the meantime."""
+    locked = session.execute(
+        update(EventSlot)
+        .where(EventSlot.id == slot.id, EventSlot.filled >= EventSlot.capacity)
+        .values(filled=EventSlot.filled)
+    ).rowcount  # type: ignore[attr-defined]
+    if locked == 0:
+        raise SlotHasRoom(f"'{slot.role}' still has open places: sign up instead")
+
+
+def active_at_event(session: Session, event_id: int, person_id: int) -> bool:
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Assignment.event_id == event_id,
+                    Assignment.person_id == person_id,
+                    Assignment.status.in_(ACTIVE),
+                )
+            )
+        )
+    )
+
+
+def _reload(session: Session, assignment_id: int) -> Assignment:
+    return session.scalars(
+        select(Assignment)
+        .where(Assignment.id == assignment_id)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def _assign(
     session: Session,
     principal: Principal,
@@ -66,28 +118,46 @@ def _assign(
     slot = next((s for s in event.slots if s.role == role), None)
     if slot is None:
         raise NotFound(f"this event has no '{role}' slot")
-    already = session.scalar(
-        select(Assignment.id).where(
+    existing = session.execute(
+        select(Assignment.id, Assignment.status).where(
             Assignment.event_id == event.id, Assignment.person_id == person.id
         )
-    )
-    if already is not None:
+    ).one_or_none()
+    if existing is not None and existing.status in ACTIVE:
         raise AlreadyAssigned(f"{person.name} is already assigned to this event")
     _claim_seat(session, slot)
-    assignment = Assignment(
-        organisation_id=principal.organisation_id,
-        event_id=event.id,
-        slot_id=slot.id,
-        person_id=person.id,
-        role=role,
-        status=status,
-        source=source,
+    if existing is None:
+        assignment = Assignment(
+            organisation_id=principal.organisation_id,
+            event_id=event.id,
+            slot_id=slot.id,
+            person_id=person.id,
+            role=role,
+            status=status,
+            source=source,
+        )
+        session.add(assignment)
+        try:
+            session.flush()
+        except IntegrityError as exc:  # a concurrent request assigned the same person first
+            raise AlreadyAssigned(f"{person.name} is already assigned to this event") from exc
+    else:
+        # Someone who declined may come back: their row (one per person and event) is reused,
+        # and the decline stays in the audit log.
+        revived = session.execute(
+            update(Assignment)
+            .where(Assignment.id == existing.id, Assignment.status == AssignmentStatus.DECLINED)
+            .values(slot_id=slot.id, role=role, status=status, source=source)
+        ).rowcount  # type: ignore[attr-defined]
+        if revived == 0:
+            raise AlreadyAssigned(f"{person.name} is already assigned to this event")
+        assignment = _reload(session, existing.id)
+    # Nobody is both assigned to an event and waiting for a place at it.
+    session.execute(
+        delete(WaitlistEntry).where(
+            WaitlistEntry.event_id == event.id, WaitlistEntry.person_id == person.id
+        )
     )
-    session.add(assignment)
-    try:
-        session.flush()
-    except IntegrityError as exc:  # a concurrent request assigned the same person first
-        raise AlreadyAssigned(f"{person.name} is already assigned to this event") from exc
     record_for(
         session,
         principal,
@@ -138,35 +208,194 @@ def assign(
     )
 
 
-def cancel(session: Session, principal: Principal, assignment_id: int) -> None:
-    """Give the place back. Volunteers cancel their own; schedulers anyone's."""
+def _may_act_for(principal: Principal, person_id: int, what: str) -> None:
+    if person_id != principal.person_id and not principal.at_least(MemberRole.SCHEDULER):
+        raise PermissionDenied(f"you can only {what} your own assignments")
+
+
+def _close_swap_offers(session: Session, assignment_id: int) -> None:
+    session.execute(
+        update(SwapRequest)
+        .where(
+            SwapRequest.assignment_id == assignment_id,
+            SwapRequest.state.in_((SwapState.OPEN, SwapState.AWAITING_APPROVAL)),
+        )
+        .values(state=SwapState.CANCELLED)
+    )
+
+
+def _fill_from_waitlist(session: Session, principal: Principal, slot_id: int) -> Assignment | None:
+    """Give one open place in the slot to the first eligible person waiting for it. Call only
+    while holding the slot row (after a write to it), so the waitlist read here is current."""
+    slot = session.scalars(
+        select(EventSlot).where(EventSlot.id == slot_id).execution_options(populate_existing=True)
+    ).one()
+    event = get_scoped(
+        session,
+        Event,
+        slot.event_id,
+        principal.organisation_id,
+        options=(selectinload(Event.slots),),
+    )
+    if slot.filled >= slot.capacity:
+        return None
+    if event.status != EventStatus.PUBLISHED or event.starts_at <= datetime.now(UTC):
+        return None
+    waiting = session.scalars(
+        select(WaitlistEntry).where(WaitlistEntry.slot_id == slot_id).order_by(WaitlistEntry.id)
+    ).all()
+    for entry in waiting:
+        person = _person(session, principal, entry.person_id)
+        if not person.active or slot.role not in person.roles:
+            continue  # keeps their place in line in case they qualify again
+        taken = session.execute(delete(WaitlistEntry).where(WaitlistEntry.id == entry.id)).rowcount  # type: ignore[attr-defined]
+        if taken == 0:  # they left the waitlist a moment ago
+            continue
+        if active_at_event(session, event.id, person.id):
+            continue  # assigned meanwhile (another role); the entry was stale
+        assignment = _assign(
+            session,
+            principal,
+            event,
+            person,
+            slot.role,
+            AssignmentSource.SELF_SIGNUP,
+            AssignmentStatus.CONFIRMED,
+        )
+        record_for(
+            session,
+            principal,
+            action="promote",
+            entity="assignment",
+            entity_id=assignment.id,
+            changes={"event_id": event.id, "person_id": person.id, "waitlist_entry_id": entry.id},
+        )
+        return assignment
+    return None
+
+
+def _free_place(session: Session, principal: Principal, slot_id: int) -> None:
+    _release_seat(session, slot_id)
+    _fill_from_waitlist(session, principal, slot_id)
+
+
+def fill_open_places(session: Session, principal: Principal, slot_id: int) -> None:
+    """After a slot grew: promote waiting people until it is full or nobody eligible waits."""
+    while _fill_from_waitlist(session, principal, slot_id) is not None:
+        pass
+
+
+def respond(
+    session: Session, principal: Principal, assignment_id: int, *, accept: bool
+) -> Assignment:
+    """The assigned person (or a scheduler for them) confirms or declines a pending
+    assignment. A decline frees the place, which goes to the waitlist if anyone waits."""
     assignment = get_scoped(session, Assignment, assignment_id, principal.organisation_id)
-    if assignment.person_id != principal.person_id and not principal.at_least(MemberRole.SCHEDULER):
-        raise PermissionDenied("you can only cancel your own assignments")
-    deleted = session.execute(delete(Assignment).where(Assignment.id == assignment.id)).rowcount  # type: ignore[attr-defined]
-    if deleted == 0:  # a concurrent cancellation won; the seat was released once, by it
+    _may_act_for(principal, assignment.person_id, "respond to")
+    new_status = AssignmentStatus.CONFIRMED if accept else AssignmentStatus.DECLINED
+    # The conditional UPDATE is the first write: it decides between concurrent responses.
+    changed = session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment.id, Assignment.status == AssignmentStatus.PENDING)
+        .values(status=new_status)
+    ).rowcount  # type: ignore[attr-defined]
+    if changed == 0:
+        current = _reload(session, assignment.id).status
+        raise AssignmentNotPending(f"assignment {assignment_id} is already {current.value}")
+    if not accept:
+        _close_swap_offers(session, assignment.id)
+        _free_place(session, principal, assignment.slot_id)
+    record_for(
+        session,
+        principal,
+        action="accept" if accept else "decline",
+        entity="assignment",
+        entity_id=assignment.id,
+        changes={"event_id": assignment.event_id, "person_id": assignment.person_id},
+    )
+    return _reload(session, assignment.id)
+
+
+def cancel(session: Session, principal: Principal, assignment_id: int) -> None:
+    """Give the place back (it goes to the waitlist if anyone waits). Volunteers cancel their
+    own; schedulers anyone's. Cancelling a declined row only removes it from the history."""
+    assignment = get_scoped(session, Assignment, assignment_id, principal.organisation_id)
+    _may_act_for(principal, assignment.person_id, "cancel")
+    slot_id, event_id, person_id = assignment.slot_id, assignment.event_id, assignment.person_id
+    _close_swap_offers(session, assignment.id)
+    status = session.execute(
+        delete(Assignment).where(Assignment.id == assignment.id).returning(Assignment.status)
+    ).scalar_one_or_none()
+    if status is None:  # a concurrent cancellation won; the seat was released once, by it
         raise NotFound(f"assignment {assignment_id} not found")
-    _release_seat(session, assignment.slot_id)
+    if status in ACTIVE:
+        _free_place(session, principal, slot_id)
     record_for(
         session,
         principal,
         action="cancel",
         entity="assignment",
         entity_id=assignment_id,
-        changes={"event_id": assignment.event_id, "person_id": assignment.person_id},
+        changes={"event_id": event_id, "person_id": person_id},
     )
 
 
-def release_all_for_person(session: Session, organisation_id: int, person_id: int) -> None:
-    """Before a person is deleted: give back every place they held."""
-    slot_ids = session.scalars(
-        scoped(select(Assignment.slot_id), Assignment, organisation_id).where(
-            Assignment.person_id == person_id
+def reassign(
+    session: Session, principal: Principal, assignment_id: int, from_person_id: int, to: Person
+) -> Assignment:
+    """Hand an active assignment to someone else (a swap): same slot, so no place changes
+    hands with the counter. Fails if the assignment changed since it was offered."""
+    event_id = session.scalar(select(Assignment.event_id).where(Assignment.id == assignment_id))
+    # The taker's declined row at this event would break the one-row-per-person rule.
+    session.execute(
+        delete(Assignment).where(
+            Assignment.event_id == event_id,
+            Assignment.person_id == to.id,
+            Assignment.status == AssignmentStatus.DECLINED,
         )
+    )
+    moved = session.execute(
+        update(Assignment)
+        .where(
+            Assignment.id == assignment_id,
+            Assignment.person_id == from_person_id,
+            Assignment.status.in_(ACTIVE),
+        )
+        .values(person_id=to.id, status=AssignmentStatus.CONFIRMED)
+    ).rowcount  # type: ignore[attr-defined]
+    if moved == 0:
+        raise AssignmentNotActive("the offered assignment was cancelled or declined meanwhile")
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise AlreadyAssigned(f"{to.name} is already assigned to this event") from exc
+    session.execute(
+        delete(WaitlistEntry).where(
+            WaitlistEntry.event_id == event_id, WaitlistEntry.person_id == to.id
+        )
+    )
+    record_for(
+        session,
+        principal,
+        action="reassign",
+        entity="assignment",
+        entity_id=assignment_id,
+        changes={"from_person_id": from_person_id, "to_person_id": to.id},
+    )
+    return _reload(session, assignment_id)
+
+
+def release_all_for_person(session: Session, principal: Principal, person_id: int) -> None:
+    """Before a person is deleted: give back every place they held (to the waitlists)."""
+    session.execute(delete(WaitlistEntry).where(WaitlistEntry.person_id == person_id))
+    held = session.execute(
+        scoped(select(Assignment.id, Assignment.slot_id), Assignment, principal.organisation_id)
+        .where(Assignment.person_id == person_id, Assignment.status.in_(ACTIVE))
+        .order_by(Assignment.id)
     ).all()
-    for slot_id in slot_ids:
-        _release_seat(session, slot_id)
     session.execute(delete(Assignment).where(Assignment.person_id == person_id))
+    for row in held:
+        _free_place(session, principal, row.slot_id)
 
 
 def list_assignments(

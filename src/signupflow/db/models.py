@@ -1,14 +1,15 @@
 """Imports every table so Alembic and tests see the whole schema."""
 
-from signupflow.assignments.models import Assignment
+from signupflow.assignments.models import Assignment, WaitlistEntry
 from signupflow.audit.models import AuditEntry
 from signupflow.auth.models import RefreshToken, User
 from signupflow.availability.models import AvailabilityWindow, TimeOff
 from signupflow.db.base import Base
-from signupflow.events.models import Event, EventSlot
+from signupflow.events.models import Event, EventSeries, EventSlot
 from signupflow.invitations.models import Invitation
 from signupflow.organisations.models import Organisation
 from signupflow.people.models import Membership, Person, PersonSkill
+from signupflow.swaps.models import SwapRequest
 from signupflow.teams.models import Team, team_members
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "AvailabilityWindow",
     "Base",
     "Event",
+    "EventSeries",
     "EventSlot",
     "Invitation",
     "Membership",
@@ -24,8 +26,10 @@ __all__ = [
     "Person",
     "PersonSkill",
     "RefreshToken",
+    "SwapRequest",
     "Team",
     "TimeOff",
     "User",
+    "WaitlistEntry",
     "team_members",
 ]

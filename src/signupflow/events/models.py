@@ -15,6 +15,19 @@ class EventStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class EventSeries(IdMixin, TimestampMixin, Base):
+    """The RFC 5545 rule a recurring event's occurrences were made from. The rule is read in
+    `timezone` (the organisation's at creation), so 10:00 stays 10:00 local across DST."""
+
+    __tablename__ = "event_series"
+
+    organisation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    rrule: Mapped[str] = mapped_column(String(500))
+    timezone: Mapped[str] = mapped_column(String(64))
+
+
 class Event(IdMixin, TimestampMixin, Base):
     __tablename__ = "events"
     __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
@@ -25,6 +38,10 @@ class Event(IdMixin, TimestampMixin, Base):
     team_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("teams.id", ondelete="SET NULL"), default=None
     )
+    # No foreign key: SQLite can only add one by rebuilding `events`, and dropping the old
+    # table would cascade-delete every slot and assignment. Series rows go only with their
+    # organisation, which takes the events with it.
+    series_id: Mapped[int | None] = mapped_column(BigId, index=True, default=None)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     location: Mapped[str] = mapped_column(String(200), default="")

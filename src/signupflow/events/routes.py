@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import enum
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -7,10 +8,36 @@ from fastapi import APIRouter, Query, status
 from signupflow.deps import API_PREFIX, DbSession, Member, Pagination, Scheduler
 from signupflow.events import service
 from signupflow.events.models import EventStatus
-from signupflow.events.schemas import EventCreate, EventRead, EventUpdate
+from signupflow.events.schemas import (
+    EventCreate,
+    EventRead,
+    EventUpdate,
+    SeriesCreate,
+    SeriesRead,
+)
 from signupflow.schemas import Id, Instant, Page
 
 router = APIRouter(prefix=f"{API_PREFIX}/events", tags=["events"])
+series_router = APIRouter(prefix=f"{API_PREFIX}/event-series", tags=["events"])
+
+
+class Scope(enum.StrEnum):
+    THIS = "this"
+    FOLLOWING = "following"
+
+
+@series_router.post("", response_model=SeriesRead, status_code=status.HTTP_201_CREATED)
+def create_series(session: DbSession, principal: Scheduler, data: SeriesCreate) -> SeriesRead:
+    """Create a recurring event: one event per occurrence of `rrule`, starting with
+    `starts_at`, each with the same slots. 422 for an unbounded, too long or invalid rule."""
+    series, events = service.create_series(session, principal, data)
+    tz = principal.organisation.timezone
+    return SeriesRead(
+        id=series.id,
+        rrule=series.rrule,
+        timezone=series.timezone,
+        occurrences=[EventRead.of(e, tz) for e in events],
+    )
 
 
 @router.get("", response_model=Page[EventRead])
@@ -67,5 +94,9 @@ def update_event(
 
 
 @router.delete("/{event_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_event(session: DbSession, principal: Scheduler, event_id: Id) -> None:
-    service.delete_event(session, principal, event_id)
+def delete_event(
+    session: DbSession, principal: Scheduler, event_id: Id, scope: Scope = Scope.THIS
+) -> None:
+    """Delete the event; `scope=following` also deletes the later occurrences of its
+    recurring series (for an event outside a series it is the same as `this`)."""
+    service.delete_event(session, principal, event_id, following=scope == Scope.FOLLOWING)

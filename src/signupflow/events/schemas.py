@@ -41,6 +41,19 @@ class EventCreate(ApiModel):
         return self
 
 
+class SeriesCreate(EventCreate):
+    """An event plus the RFC 5545 rule it repeats by; starts_at/ends_at are the first
+    occurrence."""
+
+    rrule: str = Field(
+        min_length=1,
+        max_length=500,
+        description="One RRULE line, e.g. FREQ=WEEKLY;BYDAY=SU;COUNT=10. COUNT or UNTIL is "
+        "required (at most 366 occurrences within 10 years); read in the organisation's time "
+        "zone, so local times hold across daylight saving changes.",
+    )
+
+
 class EventUpdate(ApiModel):
     title: Name | None = None
     description: LongText | None = None
@@ -72,6 +85,7 @@ class EventRead(ApiModel):
     location: str
     status: EventStatus
     team_id: int | None
+    series_id: int | None = Field(description="The recurring series this event belongs to")
     starts_at: datetime = Field(description="UTC")
     ends_at: datetime = Field(description="UTC")
     timezone: str = Field(description="The organisation's time zone")
@@ -90,6 +104,7 @@ class EventRead(ApiModel):
             location=event.location,
             status=event.status,
             team_id=event.team_id,
+            series_id=event.series_id,
             starts_at=event.starts_at.astimezone(UTC),
             ends_at=event.ends_at.astimezone(UTC),
             timezone=timezone,
@@ -107,3 +122,10 @@ class EventRead(ApiModel):
             ],
             created_at=event.created_at,
         )
+
+
+class SeriesRead(ApiModel):
+    id: int
+    rrule: str
+    timezone: str
+    occurrences: list[EventRead]

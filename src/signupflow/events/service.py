@@ -12,8 +12,9 @@ from signupflow.audit.service import record_for
 from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
 from signupflow.errors import Conflict, InvalidInput, NotFound
-from signupflow.events.models import Event, EventSlot, EventStatus
-from signupflow.events.schemas import EventCreate, EventUpdate, SlotSpec
+from signupflow.events.models import Event, EventSeries, EventSlot, EventStatus
+from signupflow.events.recurrence import expand, shifted_end
+from signupflow.events.schemas import EventCreate, EventUpdate, SeriesCreate, SlotSpec
 from signupflow.people.models import MemberRole
 from signupflow.teams.models import Team
 from signupflow.tenancy import get_scoped, scoped
@@ -128,6 +129,12 @@ def update_event(session: Session, principal: Principal, event_id: int, data: Ev
     if data.slots is not None:
         _replace_slots(event, data.slots)
     session.flush()
+    if data.slots is not None:
+        # Imported here: assignments builds on this module (get_event).
+        from signupflow.assignments.service import fill_open_places
+
+        for slot in event.slots:
+            fill_open_places(session, principal, slot.id)  # places added go to the waitlist
     record_for(
         session,
         principal,
@@ -139,15 +146,75 @@ def update_event(session: Session, principal: Principal, event_id: int, data: Ev
     return event
 
 
-def delete_event(session: Session, principal: Principal, event_id: int) -> None:
+def create_series(
+    session: Session, principal: Principal, data: SeriesCreate
+) -> tuple[EventSeries, list[Event]]:
+    """A recurring event: one ordinary event per occurrence of the rule, each with the same
+    role slots, all linked to the series."""
+    _check_team(session, principal, data.team_id)
+    timezone = principal.organisation.timezone
+    starts = expand(data.rrule, data.starts_at, timezone)
+    series = EventSeries(
+        organisation_id=principal.organisation_id, rrule=data.rrule, timezone=timezone
+    )
+    session.add(series)
+    session.flush()
+    events = [
+        Event(
+            organisation_id=principal.organisation_id,
+            series_id=series.id,
+            title=data.title,
+            description=data.description,
+            location=data.location,
+            starts_at=start,
+            ends_at=shifted_end(start, data.starts_at, data.ends_at),
+            team_id=data.team_id,
+            status=data.status,
+            slots=[
+                EventSlot(
+                    organisation_id=principal.organisation_id, role=s.role, capacity=s.capacity
+                )
+                for s in data.slots
+            ],
+        )
+        for start in starts
+    ]
+    session.add_all(events)
+    session.flush()
+    record_for(
+        session,
+        principal,
+        action="create",
+        entity="event_series",
+        entity_id=series.id,
+        changes={**data.model_dump(mode="json"), "occurrences": len(events)},
+    )
+    return series, events
+
+
+def _this_and_following(session: Session, principal: Principal, event: Event) -> list[Event]:
+    if event.series_id is None:
+        return [event]
+    stmt = scoped(select(Event), Event, principal.organisation_id).where(
+        Event.series_id == event.series_id, Event.starts_at >= event.starts_at
+    )
+    return list(session.scalars(stmt.options(*WITH_SLOTS).order_by(Event.starts_at)).all())
+
+
+def delete_event(
+    session: Session, principal: Principal, event_id: int, *, following: bool = False
+) -> None:
+    """Delete the event, or with `following` also the later occurrences of its series."""
     event = get_event(session, principal, event_id)
-    session.delete(event)
+    targets = _this_and_following(session, principal, event) if following else [event]
+    for target in targets:
+        session.delete(target)
     record_for(
         session,
         principal,
         action="delete",
         entity="event",
         entity_id=event_id,
-        changes={"title": event.title},
+        changes={"title": event.title, "deleted_ids": [t.id for t in targets]},
     )
     session.flush()

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
+
 from signupflow.people.models import MemberRole
 from signupflow.people.schemas import PersonRead
 from signupflow.schemas import ApiModel, Locale, Name, ReadModel, TimeZone
@@ -13,6 +15,7 @@ class OrganisationRead(ReadModel):
     name: str
     timezone: str
     locale: str
+    swaps_need_approval: bool
     created_at: datetime
 
 
@@ -20,6 +23,9 @@ class OrganisationUpdate(ApiModel):
     name: Name | None = None
     timezone: TimeZone | None = None
     locale: Locale | None = None
+    swaps_need_approval: bool | None = Field(
+        default=None, description="Taken swap offers wait for an admin's approval"
+    )
 
 
 class Me(ApiModel):

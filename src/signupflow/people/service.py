@@ -162,7 +162,7 @@ def delete_person(session: Session, principal: Principal, person_id: int) -> Non
         membership = _membership_of(session, principal, person)
         _ensure_another_admin(session, principal, membership)
         session.execute(delete(Membership).where(Membership.id == membership.id))
-    release_all_for_person(session, principal.organisation_id, person.id)
+    release_all_for_person(session, principal, person.id)
     session.delete(person)
     record_for(
         session,

@@ -1,0 +1,129 @@
+"""Waitlists: people waiting, in order, for a place in a full slot. Promotion happens in
+service.py, in the transaction that frees the place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from signupflow.assignments.errors import AlreadyWaitlisted
+from signupflow.assignments.models import WaitlistEntry
+from signupflow.assignments.service import active_at_event, load_person, lock_full_slot
+from signupflow.audit.service import record_for
+from signupflow.deps import Principal
+from signupflow.errors import AlreadyAssigned, Conflict, NotFound, PermissionDenied
+from signupflow.events.models import EventStatus
+from signupflow.events.service import get_event
+from signupflow.people.models import MemberRole
+from signupflow.tenancy import get_scoped, scoped
+
+
+def _with_position(stmt: Select[Any]) -> Select[Any]:
+    ahead = aliased(WaitlistEntry)
+    position = (
+        select(func.count(ahead.id))
+        .where(ahead.slot_id == WaitlistEntry.slot_id, ahead.id <= WaitlistEntry.id)
+        .correlate(WaitlistEntry)
+        .scalar_subquery()
+    )
+    return stmt.add_columns(position)
+
+
+def _positioned(session: Session, entry_id: int) -> tuple[WaitlistEntry, int]:
+    row: Any = session.execute(
+        _with_position(select(WaitlistEntry).where(WaitlistEntry.id == entry_id))
+    ).one()
+    return row[0], row[1]
+
+
+def join(
+    session: Session, principal: Principal, event_id: int, role: str
+) -> tuple[WaitlistEntry, int]:
+    """The caller queues for a place in a full slot; returns the entry and its position."""
+    if principal.person_id is None:
+        raise PermissionDenied("your account has no volunteer profile in this organisation")
+    event = get_event(session, principal, event_id)
+    if event.status != EventStatus.PUBLISHED:
+        raise Conflict("this event is not open for sign-up")
+    if event.starts_at <= datetime.now(UTC):
+        raise Conflict("this event has already started")
+    person = load_person(session, principal, principal.person_id)
+    if not person.active:
+        raise Conflict(f"{person.name} is inactive")
+    if role not in person.roles:
+        raise Conflict(f"{person.name} does not hold the role '{role}'")
+    slot = next((s for s in event.slots if s.role == role), None)
+    if slot is None:
+        raise NotFound(f"this event has no '{role}' slot")
+    if active_at_event(session, event.id, person.id):
+        raise AlreadyAssigned(f"{person.name} is already assigned to this event")
+    lock_full_slot(session, slot)
+    # Asked again under the slot's lock: an assignment committed since the first look counts.
+    if active_at_event(session, event.id, person.id):
+        raise AlreadyAssigned(f"{person.name} is already assigned to this event")
+    entry = WaitlistEntry(
+        organisation_id=principal.organisation_id,
+        event_id=event.id,
+        slot_id=slot.id,
+        person_id=person.id,
+        role=role,
+    )
+    session.add(entry)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise AlreadyWaitlisted(f"you are already waiting for '{role}' at this event") from exc
+    record_for(
+        session,
+        principal,
+        action="join",
+        entity="waitlist_entry",
+        entity_id=entry.id,
+        changes={"event_id": event.id, "person_id": person.id, "role": role},
+    )
+    return _positioned(session, entry.id)
+
+
+def leave(session: Session, principal: Principal, entry_id: int) -> None:
+    """Leave a waitlist: your own entry, or anyone's for schedulers."""
+    entry = get_scoped(session, WaitlistEntry, entry_id, principal.organisation_id)
+    if entry.person_id != principal.person_id and not principal.at_least(MemberRole.SCHEDULER):
+        raise PermissionDenied("you can only leave your own waitlist places")
+    left = session.execute(delete(WaitlistEntry).where(WaitlistEntry.id == entry.id)).rowcount  # type: ignore[attr-defined]
+    if left == 0:  # promoted or removed a moment ago
+        raise NotFound(f"waitlistentry {entry_id} not found")
+    record_for(
+        session,
+        principal,
+        action="leave",
+        entity="waitlist_entry",
+        entity_id=entry_id,
+        changes={"event_id": entry.event_id, "person_id": entry.person_id},
+    )
+
+
+def list_entries(
+    session: Session,
+    principal: Principal,
+    *,
+    event_id: int | None,
+    only_mine: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[WaitlistEntry, int]], int]:
+    """Entries in line order (by slot, then position) with their positions."""
+    stmt = scoped(select(WaitlistEntry), WaitlistEntry, principal.organisation_id)
+    if event_id is not None:
+        get_event(session, principal, event_id)  # 404 for unknown or invisible events
+        stmt = stmt.where(WaitlistEntry.event_id == event_id)
+    if only_mine or not principal.at_least(MemberRole.SCHEDULER):
+        # Volunteers see their own places in line, not who else waits.
+        stmt = stmt.where(WaitlistEntry.person_id == principal.person_id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    ordered = _with_position(stmt).order_by(WaitlistEntry.slot_id, WaitlistEntry.id)
+    rows: list[Any] = list(session.execute(ordered.limit(limit).offset(offset)).all())
+    return [(row[0], row[1]) for row in rows], total

@@ -1,0 +1,89 @@
+"""RFC 5545 recurrence rules, expanded in the organisation's time zone: a weekly 10:00 event
+stays at 10:00 local time when daylight saving time starts or ends."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+
+from signupflow.errors import InvalidInput
+
+MAX_OCCURRENCES = 366
+# Also bounds the work for rules that match rarely or never (FEBRUARY 30th).
+HORIZON = timedelta(days=366 * 10)
+# Sub-daily frequencies make no sense for events and make rule expansion expensive.
+FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+_UNTIL = re.compile(r"^(\d{8})(?:T(\d{6})(Z?))?$")
+
+
+def _until(value: str, zone: ZoneInfo) -> datetime:
+    match = _UNTIL.match(value)
+    if match is None:
+        raise InvalidInput("UNTIL must look like 20301231, 20301231T235959 or 20301231T235959Z")
+    day, clock, utc = match.groups()
+    try:
+        moment = datetime.strptime(day + (clock or "235959"), "%Y%m%d%H%M%S")
+    except ValueError as exc:
+        raise InvalidInput(f"UNTIL is not a valid date: {value}") from exc
+    return moment.replace(tzinfo=ZoneInfo("UTC") if utc else zone)
+
+
+def expand(rule: str, first_start: datetime, timezone: str) -> list[datetime]:
+    """Start times (aware, in `timezone`) of every occurrence. The rule needs COUNT or UNTIL
+    and at most MAX_OCCURRENCES occurrences within HORIZON of the first start."""
+    zone = ZoneInfo(timezone)
+    text = rule.strip().removeprefix("RRULE:")
+    if not text or any(c in text for c in "\r\n") or "DTSTART" in text.upper():
+        raise InvalidInput("give one RRULE line without DTSTART (starts_at is the start)")
+    parts: dict[str, str] = {}
+    for part in text.split(";"):
+        key, sep, value = part.partition("=")
+        if not sep or not value or key.upper() in parts:
+            raise InvalidInput(f"malformed RRULE part: {part!r}")
+        parts[key.upper()] = value
+    if parts.get("FREQ", "").upper() not in FREQUENCIES:
+        raise InvalidInput(f"FREQ must be one of {', '.join(FREQUENCIES)}")
+    count_text, until_text = parts.pop("COUNT", None), parts.pop("UNTIL", None)
+    if (count_text is None) == (until_text is None):
+        raise InvalidInput("the rule needs exactly one of COUNT or UNTIL (unbounded otherwise)")
+    count = MAX_OCCURRENCES
+    if count_text is not None:
+        if not count_text.isdigit() or not 1 <= int(count_text) <= MAX_OCCURRENCES:
+            raise InvalidInput(f"COUNT must be between 1 and {MAX_OCCURRENCES}")
+        count = int(count_text)
+    start = first_start.astimezone(zone).replace(tzinfo=zone)
+    horizon = start + HORIZON
+    until = _until(until_text, zone) if until_text is not None else horizon
+    if until > horizon:
+        raise InvalidInput(f"the rule must end within {HORIZON.days // 366} years")
+    try:
+        parsed = rrulestr(";".join(f"{k}={v}" for k, v in parts.items()), dtstart=start)
+        bounded = parsed.replace(until=until)  # type: ignore[union-attr]
+        starts: list[datetime] = []
+        for occurrence in bounded:
+            if len(starts) == count and count_text is not None:
+                break
+            starts.append(occurrence)
+            if len(starts) > count:
+                break
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InvalidInput(f"invalid RRULE: {exc}") from exc
+    if count_text is not None and len(starts) < count:
+        raise InvalidInput(f"COUNT={count} does not fit within {HORIZON.days // 366} years")
+    if len(starts) > count:
+        raise InvalidInput(f"the rule makes more than {MAX_OCCURRENCES} occurrences")
+    if not starts:
+        raise InvalidInput("the rule makes no occurrences")
+    return starts
+
+
+def shifted_end(start: datetime, first_start: datetime, first_end: datetime) -> datetime:
+    """An occurrence's end: the first occurrence's duration in local wall-clock time."""
+    zone = start.tzinfo
+    wall = first_end.astimezone(zone).replace(tzinfo=None) - first_start.astimezone(zone).replace(
+        tzinfo=None
+    )
+    return (start.replace(tzinfo=None) + wall).replace(tzinfo=zone)

@@ -1,0 +1,118 @@
+"""Recurring events: an RRULE read in the organisation's time zone, bounded, and each
+occurrence an ordinary event with the same slots."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import new_org, ok, problem_type
+
+API = "/api/v1"
+
+
+def _series(org, rrule, starts_at, ends_at, **extra):
+    body = {
+        "title": "Sunday service",
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "status": "published",
+        "slots": [{"role": "usher", "capacity": 2}, {"role": "greeter", "capacity": 1}],
+        "rrule": rrule,
+        **extra,
+    }
+    return org.post(f"{API}/event-series", json=body)
+
+
+def test_a_weekly_event_stays_at_ten_local_when_summer_time_ends_in_madrid(client):
+    org = new_org(client, timezone="Europe/Madrid")
+    # Summer time ends on Sunday 27 October 2030 in the EU.
+    series = ok(
+        _series(
+            org,
+            "FREQ=WEEKLY;COUNT=3",
+            "2030-10-20T10:00:00+02:00",
+            "2030-10-20T12:00:00+02:00",
+        ),
+        201,
+    )
+    occurrences = series["occurrences"]
+    assert [e["starts_at_local"] for e in occurrences] == [
+        "2030-10-20T10:00:00+02:00",
+        "2030-10-27T10:00:00+01:00",
+        "2030-11-03T10:00:00+01:00",
+    ]
+    assert [e["starts_at"] for e in occurrences] == [
+        "2030-10-20T08:00:00Z",
+        "2030-10-27T09:00:00Z",
+        "2030-11-03T09:00:00Z",
+    ]
+    assert {e["ends_at_local"][11:16] for e in occurrences} == {"12:00"}
+    assert {e["series_id"] for e in occurrences} == {series["id"]}
+    for event in occurrences:
+        assert sorted((s["role"], s["capacity"], s["filled"]) for s in event["slots"]) == [
+            ("greeter", 1, 0),
+            ("usher", 2, 0),
+        ]
+
+
+def test_a_weekly_event_stays_at_ten_local_when_summer_time_starts_in_new_york(client):
+    org = new_org(client, timezone="America/New_York")
+    # Daylight saving time starts on Sunday 10 March 2030 in the US.
+    series = ok(
+        _series(
+            org,
+            "RRULE:FREQ=WEEKLY;BYDAY=SU;UNTIL=20300317T235959Z",
+            "2030-03-03T15:00:00Z",
+            "2030-03-03T16:30:00Z",
+        ),
+        201,
+    )
+    assert [e["starts_at_local"][11:16] for e in series["occurrences"]] == ["10:00"] * 3
+    assert [e["starts_at"] for e in series["occurrences"]] == [
+        "2030-03-03T15:00:00Z",
+        "2030-03-10T14:00:00Z",
+        "2030-03-17T14:00:00Z",
+    ]
+    listed = ok(org.get(f"{API}/events", params={"from": "2030-03-01T00:00:00Z"}))
+    assert listed["total"] == 3
+
+
+@pytest.mark.parametrize(
+    "rrule",
+    [
+        "FREQ=WEEKLY",  # unbounded
+        "FREQ=DAILY;COUNT=367",  # over the cap
+        "FREQ=DAILY;UNTIL=20321231",  # 366 is the most
+        "FREQ=HOURLY;COUNT=3",
+        "FREQ=WEEKLY;COUNT=3;UNTIL=20301231",
+        "FREQ=WEEKLY;BYDAY=XX;COUNT=2",
+        "DTSTART:20300101T100000\nRRULE:FREQ=DAILY;COUNT=2",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;COUNT=2",  # never happens
+        "not a rule",
+    ],
+)
+def test_an_unbounded_or_invalid_rule_is_refused(client, rrule):
+    org = new_org(client)
+    response = _series(org, rrule, "2030-10-20T10:00:00+02:00", "2030-10-20T12:00:00+02:00")
+    assert problem_type(response, 422) == "/problems/invalid-input"
+    assert ok(org.get(f"{API}/events"))["total"] == 0
+
+
+def test_a_daily_rule_may_make_up_to_366_occurrences(client):
+    org = new_org(client)
+    response = _series(org, "FREQ=DAILY;COUNT=366", "2031-01-01T09:00:00Z", "2031-01-01T10:00:00Z")
+    assert len(ok(response, 201)["occurrences"]) == 366
+
+
+def test_deleting_this_and_following_occurrences_keeps_the_earlier_ones(client):
+    org = new_org(client)
+    series = ok(
+        _series(org, "FREQ=WEEKLY;COUNT=4", "2030-06-02T10:00:00Z", "2030-06-02T11:00:00Z"), 201
+    )
+    ids = [e["id"] for e in series["occurrences"]]
+    assert org.delete(f"{API}/events/{ids[3]}", params={"scope": "this"}).status_code == 204
+    assert org.delete(f"{API}/events/{ids[1]}", params={"scope": "following"}).status_code == 204
+    remaining = ok(org.get(f"{API}/events"))["items"]
+    assert [e["id"] for e in remaining] == [ids[0]]
+    bad_scope = org.delete(f"{API}/events/{ids[0]}", params={"scope": "all"})
+    assert problem_type(bad_scope, 422) == "/problems/invalid-input"

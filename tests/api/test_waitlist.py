@@ -1,0 +1,180 @@
+"""Waitlists: ordered places in line for a full slot, filled atomically when places free up,
+also under real concurrent requests."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from tests.factories import (
+    add_event,
+    invite_member,
+    new_org,
+    ok,
+    person_id_of,
+    problem_type,
+    slot_of,
+)
+
+API = "/api/v1"
+
+
+def _join(member, event):
+    return member.post(f"{API}/events/{event['id']}/waitlist", json={"role": "usher"})
+
+
+def _full_event(org, capacity=1):
+    event = add_event(org, slots=[{"role": "usher", "capacity": capacity}])
+    holders = [invite_member(org) for _ in range(capacity)]
+    signups = [
+        ok(h.post(f"{API}/events/{event['id']}/signups", json={"role": "usher"}), 201)
+        for h in holders
+    ]
+    return event, holders, signups
+
+
+def test_joining_the_waitlist_of_a_slot_with_room_is_refused(client):
+    org = new_org(client)
+    event = add_event(org, slots=[{"role": "usher", "capacity": 1}])
+    assert problem_type(_join(invite_member(org), event)) == "/problems/slot-has-room"
+
+
+def test_people_queue_in_order_once_each_and_only_for_roles_they_hold(client):
+    org = new_org(client)
+    event, holders, _ = _full_event(org)
+    first, second = invite_member(org), invite_member(org)
+    assert ok(_join(first, event), 201)["position"] == 1
+    assert ok(_join(second, event), 201)["position"] == 2
+    assert problem_type(_join(first, event)) == "/problems/already-waitlisted"
+    assert problem_type(_join(holders[0], event)) == "/problems/already-assigned"
+    greeter = invite_member(org, roles=["greeter"])
+    assert problem_type(_join(greeter, event)) == "/problems/conflict"
+    mine = ok(second.get(f"{API}/waitlist"))["items"]
+    assert [(e["event_id"], e["position"]) for e in mine] == [(event["id"], 2)]
+    # Volunteers see only their own place in line; schedulers see the whole line.
+    assert [
+        e["person_id"] for e in ok(second.get(f"{API}/events/{event['id']}/waitlist"))["items"]
+    ] == [person_id_of(second)]
+    assert ok(org.get(f"{API}/events/{event['id']}/waitlist"))["total"] == 2
+
+
+def test_leaving_the_waitlist_moves_the_people_behind_forward(client):
+    org = new_org(client)
+    event, _, _ = _full_event(org)
+    first, second = invite_member(org), invite_member(org)
+    entry = ok(_join(first, event), 201)
+    ok(_join(second, event), 201)
+    assert (
+        problem_type(second.delete(f"{API}/waitlist/{entry['id']}"), 403) == "/problems/forbidden"
+    )
+    assert first.delete(f"{API}/waitlist/{entry['id']}").status_code == 204
+    assert problem_type(first.delete(f"{API}/waitlist/{entry['id']}"), 404) == "/problems/not-found"
+    assert ok(second.get(f"{API}/waitlist"))["items"][0]["position"] == 1
+
+
+def test_a_cancellation_promotes_the_first_eligible_person(client):
+    org = new_org(client)
+    event, holders, signups = _full_event(org)
+    lapsed, eligible = invite_member(org), invite_member(org)
+    ok(_join(lapsed, event), 201)
+    ok(_join(eligible, event), 201)
+    # The first in line no longer holds the role: they keep their place but are skipped.
+    ok(org.patch(f"{API}/people/{person_id_of(lapsed)}", json={"roles": ["greeter"]}))
+    assert holders[0].delete(f"{API}/assignments/{signups[0]['id']}").status_code == 204
+    active = ok(org.get(f"{API}/events/{event['id']}/assignments"))["items"]
+    assert [(a["person_id"], a["status"], a["source"]) for a in active] == [
+        (person_id_of(eligible), "confirmed", "self_signup")
+    ]
+    assert slot_of(org, event["id"])["filled"] == 1
+    line = ok(org.get(f"{API}/events/{event['id']}/waitlist"))["items"]
+    assert [e["person_id"] for e in line] == [person_id_of(lapsed)]
+    actions = [e["action"] for e in ok(org.get(f"{API}/audit"))["items"]]
+    assert "promote" in actions
+
+
+def test_a_cancellation_with_nobody_waiting_reopens_the_place(client):
+    org = new_org(client)
+    event, holders, signups = _full_event(org)
+    assert holders[0].delete(f"{API}/assignments/{signups[0]['id']}").status_code == 204
+    assert slot_of(org, event["id"])["filled"] == 0
+
+
+def test_a_grown_slot_fills_from_the_waitlist(client):
+    org = new_org(client)
+    event, _, _ = _full_event(org)
+    waiting = [invite_member(org) for _ in range(3)]
+    for member in waiting:
+        ok(_join(member, event), 201)
+    ok(org.patch(f"{API}/events/{event['id']}", json={"slots": [{"role": "usher", "capacity": 3}]}))
+    slot = slot_of(org, event["id"])
+    assert (slot["filled"], slot["capacity"]) == (3, 3)
+    people = {
+        a["person_id"] for a in ok(org.get(f"{API}/events/{event['id']}/assignments"))["items"]
+    }
+    assert {person_id_of(m) for m in waiting[:2]} <= people
+    assert [
+        e["person_id"] for e in ok(org.get(f"{API}/events/{event['id']}/waitlist"))["items"]
+    ] == [person_id_of(waiting[2])]
+
+
+CAPACITY, WAITING, NEWCOMERS = 3, 10, 5
+
+
+def test_concurrent_cancellations_and_signups_never_over_or_under_fill(client, live_url):
+    """A full slot of 3 with 10 waiting: 3 cancellations, 5 newcomers signing up and 5 joining
+    the waitlist, all at once. Exactly 3 places stay filled, by the first people in line."""
+    org = new_org(client)
+    event, holders, signups = _full_event(org, CAPACITY)
+    waiting = [invite_member(org) for _ in range(WAITING)]
+    for member in waiting:
+        ok(_join(member, event), 201)
+    newcomers = [invite_member(org) for _ in range(NEWCOMERS)]
+    joiners = [invite_member(org) for _ in range(NEWCOMERS)]
+    calls = (
+        [
+            ("DELETE", f"{API}/assignments/{s['id']}", h.headers, None)
+            for h, s in zip(holders, signups, strict=True)
+        ]
+        + [
+            ("POST", f"{API}/events/{event['id']}/signups", n.headers, {"role": "usher"})
+            for n in newcomers
+        ]
+        + [
+            ("POST", f"{API}/events/{event['id']}/waitlist", j.headers, {"role": "usher"})
+            for j in joiners
+        ]
+    )
+    start = threading.Barrier(len(calls))
+
+    def send(call):
+        method, path, headers, body = call
+        with httpx.Client(base_url=live_url, timeout=60) as http:
+            start.wait()
+            response = http.request(method, path, headers=headers, json=body)
+        if response.status_code >= 400:
+            assert response.headers["content-type"] == "application/problem+json"
+        return response.status_code, response.json() if response.content else None
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        results = list(pool.map(send, calls))
+
+    assert [status for status, _ in results[:CAPACITY]] == [204] * CAPACITY
+    # Every freed place went straight to the waitlist: newcomers always found the slot full.
+    for status, body in results[CAPACITY : CAPACITY + NEWCOMERS]:
+        assert (status, body["type"]) == (409, "/problems/slot-full")
+    assert [status for status, _ in results[CAPACITY + NEWCOMERS :]] == [201] * NEWCOMERS
+
+    slot = slot_of(org, event["id"])
+    assigned = ok(org.get(f"{API}/events/{event['id']}/assignments"))["items"]
+    active = [a for a in assigned if a["status"] != "declined"]
+    assert slot["filled"] == len(active) == CAPACITY
+    promoted = {a["person_id"] for a in active}
+    assert promoted == {person_id_of(m) for m in waiting[:CAPACITY]}
+    line = ok(org.get(f"{API}/events/{event['id']}/waitlist"))["items"]
+    expected_line = [person_id_of(m) for m in waiting[CAPACITY:]]
+    assert [e["person_id"] for e in line][: len(expected_line)] == expected_line
+    assert [e["position"] for e in line] == list(range(1, len(line) + 1))
+    assert len(line) == WAITING - CAPACITY + NEWCOMERS
+    assert not promoted & {e["person_id"] for e in line}
