@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from signupflow.people.models import MemberRole
 from signupflow.people.schemas import PersonRead
@@ -23,7 +23,7 @@ class OrganisationUpdate(ApiModel):
     name: Name | None = None
     timezone: TimeZone | None = None
     locale: Locale | None = None
-    swaps_need_approval: bool | None = Field(
+    swaps_need_approval: StrictBool | None = Field(
         default=None, description="Taken swap offers wait for an admin's approval"
     )
 
