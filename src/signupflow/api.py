@@ -11,6 +11,7 @@ from signupflow.events.routes import router as events
 from signupflow.invitations.routes import router as invitations
 from signupflow.organisations.routes import router as organisations
 from signupflow.people.routes import router as people
+from signupflow.scheduling.routes import router as schedules
 from signupflow.teams.routes import router as teams
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -21,6 +22,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     events,
     availability,
     assignments,
+    schedules,
     invitations,
     audit,
 )

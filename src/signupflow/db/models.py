@@ -9,6 +9,7 @@ from signupflow.events.models import Event, EventSlot
 from signupflow.invitations.models import Invitation
 from signupflow.organisations.models import Organisation
 from signupflow.people.models import Membership, Person, PersonSkill
+from signupflow.scheduling.models import Schedule, ScheduleEntry
 from signupflow.teams.models import Team, team_members
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "Person",
     "PersonSkill",
     "RefreshToken",
+    "Schedule",
+    "ScheduleEntry",
     "Team",
     "TimeOff",
     "User",

@@ -49,6 +49,7 @@ def build_index(problem: Problem) -> Index:
     for person in sorted(problem.people, key=lambda p: p.id):
         for role in person.roles:
             by_role[role].append(person)
+    excluded = set(problem.excluded)
     candidates: dict[int, list[int]] = {}
     eligible: Counter[int] = Counter()
     preference: dict[Placement, int] = {}
@@ -58,7 +59,7 @@ def build_index(problem: Problem) -> Index:
             if unavailable_reason(person, local[slot.id]) is not None:
                 continue
             eligible[person.id] += 1
-            if any(
+            if Placement(slot.id, person.id) in excluded or any(
                 sid == slot.id or pair_conflict(person, slot, slots[sid])
                 for sid in fixed_of.get(person.id, ())
             ):

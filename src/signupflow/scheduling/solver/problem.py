@@ -72,6 +72,8 @@ class Problem:
     fixed: tuple[Placement, ...] = ()
     # The published schedule: kept where still valid (minimal change).
     previous: tuple[Placement, ...] = ()
+    # Never allowed, e.g. the slots of an event a person declined.
+    excluded: tuple[Placement, ...] = ()
     timezone: str = "UTC"
     time_limit_s: float = 5.0
     seed: int = 0

@@ -17,6 +17,7 @@ RULES = {
     "unknown": "the slot or person is not part of the problem",
     "duplicate": "the same person is placed twice in one slot",
     "role": "the person does not hold the slot's role",
+    "excluded": "the person declined this event",
     "availability": "outside the person's weekly availability",
     "time_off": "during the person's time off",
     "capacity": "more people than the slot's capacity",
@@ -72,10 +73,13 @@ def hard_violations(problem: Problem, placements: Iterable[Placement]) -> list[V
         if placement not in valid:
             add("unknown", placement)
     locals_ = {s.id: localise(s, zone) for s in problem.slots}
+    excluded = set(problem.excluded)
     for placement in valid:
         reason = unavailable_reason(people[placement.person_id], locals_[placement.slot_id])
         if reason:
             add(reason, placement)
+        elif placement in excluded:
+            add("excluded", placement)
 
     fixed = [p for p in problem.fixed if p.slot_id in slots and p.person_id in people]
     is_new = {p: True for p in valid} | {p: False for p in fixed}
