@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -29,7 +30,9 @@ def feasible_instances(draw: st.DrawFn, *, max_events: int = 6) -> tuple[Problem
         free = list(range(1, people_count + 1))
         for role in roles:
             capacity = draw(st.integers(1, min(2, len(free))))
-            slot = Slot(len(slots) + 1, event_id, role, starts, starts + timedelta(hours=2), capacity)
+            slot = Slot(
+                len(slots) + 1, event_id, role, starts, starts + timedelta(hours=2), capacity
+            )
             slots.append(slot)
             for _ in range(capacity):
                 person_id = draw(st.sampled_from(free))
@@ -60,7 +63,7 @@ def feasible_instances(draw: st.DrawFn, *, max_events: int = 6) -> tuple[Problem
             weeks[s.starts_at.isocalendar()[:2]] += 1
             months[(s.starts_at.year, s.starts_at.month)] += 1
         rest_ok = min(
-            ((b.starts_at - a.ends_at) for a, b in zip(mine, mine[1:], strict=False)),
+            ((b.starts_at - a.ends_at) for a, b in itertools.pairwise(mine)),
             default=timedelta(days=30),
         )
         people.append(

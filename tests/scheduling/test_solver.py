@@ -64,7 +64,9 @@ def test_resolving_after_someone_becomes_unavailable_moves_only_their_assignment
     busy = sorted({p.person_id for p in first.assignments})
     gone = data.draw(st.sampled_from(busy))
     people = tuple(
-        dataclasses.replace(p, time_off=(DayRange(DAY - timedelta(days=1), DAY + timedelta(days=60)),))
+        dataclasses.replace(
+            p, time_off=(DayRange(DAY - timedelta(days=1), DAY + timedelta(days=60)),)
+        )
         if p.id == gone
         else p
         for p in problem.people
