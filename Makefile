@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
 
-.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check bench bench-deploy clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check bench bench-solver bench-deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ tenancy-check:
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.http_bench
+
+## The solver on the standard workload and the large one (1,000 volunteers x 250 events).
+bench-solver: $(STAMP)
+	$(BIN)/python -m bench.solver_bench
 
 ## N consecutive rolling deploys under load (BENCH_DEPLOYS, default 20) on a real Docker engine.
 bench-deploy: $(STAMP)

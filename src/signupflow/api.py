@@ -12,6 +12,7 @@ from signupflow.events.routes import series_router as event_series
 from signupflow.invitations.routes import router as invitations
 from signupflow.organisations.routes import router as organisations
 from signupflow.people.routes import router as people
+from signupflow.scheduling.routes import router as schedules
 from signupflow.swaps.routes import router as swaps
 from signupflow.teams.routes import router as teams
 
@@ -24,6 +25,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     event_series,
     availability,
     assignments,
+    schedules,
     invitations,
     swaps,
     audit,

@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     release: str | None = None
     login_attempts_per_minute: int = Field(default=10, ge=1, le=10_000)
     api_requests_per_minute: int = Field(default=1200, ge=1, le=1_000_000)
+    # Solving runs inside the request for now, so this bounds how long it holds a worker.
+    solver_time_limit_s: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("allowed_hosts", "cors_origins", "trusted_proxies", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -54,6 +55,8 @@ RESOURCE_VARIANTS: dict[str, tuple[str, ...]] = {
     "invitation_id": ("pending",),
     "waitlist_entry_id": ("waiting",),
     "swap_id": ("open",),
+    "schedule_id": ("draft",),
+    "entry_id": ("entry",),
 }
 
 # "admin" of A; a "volunteer" of A; a user who is a scheduler in A and an admin in B, acting in A.
@@ -101,6 +104,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "AssignmentCreate": lambda w: {"person_id": w.offline_person_id, "role": "usher"},
     "SwapOfferCreate": lambda _w: {"note": "away that weekend"},
     "SwapTake": lambda w: {"person_id": w.ids["person_id"]["with_login"]},
+    "EntryCreate": lambda w: {"slot_id": w.ids["slot"]["open"], "person_id": w.offline_person_id},
 }
 
 # What the same request answers with the caller's own ids, where that is not a 2xx.
@@ -112,6 +116,9 @@ OWN_ROW_STATUS: dict[tuple[str, str, str], int] = {
     # The world's offer is open; only a taken offer (awaiting approval) can be decided.
     ("POST", f"{API}/swaps/{{swap_id}}/approve", "open"): 409,
     ("POST", f"{API}/swaps/{{swap_id}}/reject", "open"): 409,
+    # Only a published schedule can be unpublished, only an earlier one rolled back to.
+    ("POST", f"{API}/schedules/{{schedule_id}}/unpublish", "draft"): 409,
+    ("POST", f"{API}/schedules/{{schedule_id}}/rollback", "draft"): 409,
 }
 
 
@@ -228,9 +235,13 @@ def build_world(org: Org) -> World:
         ),
         201,
     )
-    entry = ok(volunteer.post(f"{API}/events/{full['id']}/waitlist", json={"role": "usher"}), 201)
+    waiting = ok(volunteer.post(f"{API}/events/{full['id']}/waitlist", json={"role": "usher"}), 201)
     swap = ok(org.post(f"{API}/assignments/{held['id']}/swap-offers", json={}), 201)
+    schedule, open_slot, entry = draft_schedule(org, offline["id"])
     ids = {
+        "schedule_id": {"draft": schedule},
+        "entry_id": {"entry": entry},
+        "slot": {"open": open_slot},  # not a path parameter: for the EntryCreate body
         "person_id": {"with_login": volunteer_person, "without_login": offline["id"]},
         "team_id": {"team": team["id"]},
         "event_id": {"published": event["id"]},
@@ -238,10 +249,33 @@ def build_world(org: Org) -> World:
         "window_id": {"window": window["id"]},
         "time_off_id": {"time_off": time_off["id"]},
         "invitation_id": {"pending": invitation["id"]},
-        "waitlist_entry_id": {"waiting": entry["id"]},
+        "waitlist_entry_id": {"waiting": waiting["id"]},
         "swap_id": {"open": swap["id"]},
     }
     return World(org, volunteer, ids)
+
+
+def draft_schedule(org: Org, offline_id: int) -> tuple[int, int, int]:
+    """A draft for an event at a time of its own, with one entry and one free seat that
+    `offline_id` may take."""
+    event = add_event(
+        org,
+        slots=[{"role": "usher", "capacity": 2}],
+        starts_in=timedelta(days=500, seconds=uuid.uuid4().int % 10_000_000),
+    )
+    draft = ok(
+        org.post(
+            f"{API}/schedules/solve",
+            json={"starts_at": event["starts_at"], "ends_at": event["ends_at"]},
+        ),
+        201,
+    )
+    entries = draft["entries"]
+    assert len(entries) == 2, draft["report"]
+    gone = next((e for e in entries if e["person_id"] == offline_id), entries[0])
+    ok(org.delete(f"{API}/schedules/{draft['id']}/entries/{gone['id']}"), 204)
+    kept = next(e for e in entries if e["id"] != gone["id"])
+    return draft["id"], event["slots"][0]["id"], kept["id"]
 
 
 def get_routes(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -428,3 +428,8 @@ def list_assignments(
         )
     ordered = stmt.order_by(Assignment.event_id, Assignment.role, Assignment.id)
     return paginate(session, ordered, limit=limit, offset=offset)
+
+
+# Publishing a schedule moves the same capacity counter, through these same UPDATEs.
+claim_seat = _claim_seat
+release_seat = _release_seat

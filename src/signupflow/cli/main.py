@@ -7,6 +7,7 @@ import click
 from signupflow.cli.backup import backup
 from signupflow.cli.config import config
 from signupflow.cli.db import db
+from signupflow.cli.schedule import schedule
 from signupflow.cli.serve import serve
 
 
@@ -20,3 +21,4 @@ cli.add_command(serve)
 cli.add_command(db)
 cli.add_command(config)
 cli.add_command(backup)
+cli.add_command(schedule)

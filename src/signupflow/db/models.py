@@ -9,6 +9,7 @@ from signupflow.events.models import Event, EventSeries, EventSlot
 from signupflow.invitations.models import Invitation
 from signupflow.organisations.models import Organisation
 from signupflow.people.models import Membership, Person, PersonSkill
+from signupflow.scheduling.models import Schedule, ScheduleEntry
 from signupflow.swaps.models import SwapRequest
 from signupflow.teams.models import Team, team_members
 
@@ -26,6 +27,8 @@ __all__ = [
     "Person",
     "PersonSkill",
     "RefreshToken",
+    "Schedule",
+    "ScheduleEntry",
     "SwapRequest",
     "Team",
     "TimeOff",

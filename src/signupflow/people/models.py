@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
-from sqlalchemy import Boolean, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from signupflow.db.base import Base, BigId, IdMixin, TimestampMixin
@@ -51,6 +52,12 @@ class Person(IdMixin, TimestampMixin, Base):
     email: Mapped[str] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(16), default="en")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Scheduling limits and wishes (the solver's per-person rules); None: no limit / no wish.
+    max_per_week: Mapped[int | None] = mapped_column(Integer, default=None)
+    max_per_month: Mapped[int | None] = mapped_column(Integer, default=None)
+    min_rest_hours: Mapped[int | None] = mapped_column(Integer, default=None)
+    preferred_roles: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    avoid_weekdays: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
 
     skills: Mapped[list[PersonSkill]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="PersonSkill.role"

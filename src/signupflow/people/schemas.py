@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import Field, StrictBool
 
@@ -24,6 +25,14 @@ class PersonUpdate(ApiModel):
     language: Locale | None = None
     active: StrictBool | None = None
     roles: Roles | None = Field(default=None, max_length=50)
+    # Scheduling limits and wishes; null clears one.
+    max_per_week: int | None = Field(default=None, ge=0, le=50, strict=True)
+    max_per_month: int | None = Field(default=None, ge=0, le=200, strict=True)
+    min_rest_hours: int | None = Field(default=None, ge=0, le=24 * 14, strict=True)
+    preferred_roles: Roles | None = Field(default=None, max_length=50)
+    avoid_weekdays: list[Annotated[int, Field(ge=0, le=6, strict=True)]] | None = Field(
+        default=None, max_length=7, description="0 = Monday … 6 = Sunday"
+    )
 
 
 class ProfileUpdate(ApiModel):
@@ -45,4 +54,9 @@ class PersonRead(ReadModel):
     active: bool
     roles: list[str]
     has_login: bool
+    max_per_week: int | None = None
+    max_per_month: int | None = None
+    min_rest_hours: int | None = None
+    preferred_roles: list[str] | None = None
+    avoid_weekdays: list[int] | None = None
     created_at: datetime

@@ -17,6 +17,13 @@ from signupflow.people.schemas import PersonCreate, PersonUpdate, ProfileUpdate
 from signupflow.tenancy import get_scoped, scoped
 
 WITH_SKILLS = (selectinload(Person.skills),)
+SCHEDULING_FIELDS = (
+    "max_per_week",
+    "max_per_month",
+    "min_rest_hours",
+    "preferred_roles",
+    "avoid_weekdays",
+)
 
 
 def get_person(session: Session, principal: Principal, person_id: int) -> Person:
@@ -97,6 +104,10 @@ def update_person(
             setattr(person, field, changes[field])
     if changes.get("roles") is not None:
         _set_roles(person, changes["roles"])
+    for field in SCHEDULING_FIELDS:
+        if field in changes:  # null is meaningful here: no limit
+            value = changes[field]
+            setattr(person, field, sorted(set(value)) if isinstance(value, list) else value)
     session.flush()
     record_for(
         session,

@@ -1,7 +1,7 @@
 """volunteer flows: waitlists, swap requests, recurring event series
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-25 15:24:41.896730
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

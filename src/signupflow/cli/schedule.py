@@ -1,0 +1,93 @@
+"""`signupflow schedule solve`: the same service function the API calls."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+from sqlalchemy import select
+
+from signupflow.cli.common import settings_or_exit
+from signupflow.db.engine import make_engine
+from signupflow.db.session import make_session_factory, unit_of_work
+from signupflow.errors import DomainError
+from signupflow.organisations.models import Organisation
+from signupflow.scheduling.publish import publish
+from signupflow.scheduling.solve import run_solver
+
+
+@click.group()
+def schedule() -> None:
+    """Solve and publish schedules."""
+
+
+def _day(_ctx: click.Context, _param: click.Parameter, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
+
+
+@schedule.command("solve")
+@click.option("--org", "slug", required=True, help="Organisation slug")
+@click.option("--from", "first", required=True, callback=_day, help="First day (local)")
+@click.option("--to", "last", required=True, callback=_day, help="Last day, inclusive")
+@click.option("--publish", "and_publish", is_flag=True, help="Publish the draft at once")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
+def solve_command(slug: str, first: date, last: date, and_publish: bool, as_json: bool) -> None:
+    """Fill the role slots of the events between two dates (in the organisation's time zone)."""
+    if last < first:
+        raise click.BadParameter("--to must not be before --from")
+    settings = settings_or_exit()
+    engine = make_engine(settings)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            organisation = session.scalars(
+                select(Organisation).where(Organisation.slug == slug)
+            ).one_or_none()
+            if organisation is None:
+                raise click.ClickException(f"no organisation with the slug '{slug}'")
+            zone = ZoneInfo(organisation.timezone)
+            starts = datetime.combine(first, time(0), zone).astimezone(UTC)
+            ends = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
+            try:
+                draft = run_solver(
+                    session,
+                    organisation_id=organisation.id,
+                    starts=starts,
+                    ends=ends,
+                    requested_by=None,
+                    time_limit_s=settings.solver_time_limit_s,
+                )
+                published: dict[str, Any] | None = None
+                if and_publish:
+                    outcome = publish(
+                        session,
+                        organisation_id=organisation.id,
+                        actor_user_id=None,
+                        schedule_id=draft.id,
+                    )
+                    published = {"added": len(outcome.added), "removed": len(outcome.removed)}
+            except DomainError as exc:
+                raise click.ClickException(exc.detail) from None
+            report = {"schedule_id": draft.id, "status": draft.status.value, **draft.report}
+            if published is not None:
+                report["published"] = published
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
+        return
+    fairness = report["fairness"]
+    click.echo(
+        f"schedule {report['schedule_id']} ({report['status']}): {report['filled']}/"
+        f"{report['seats']} seats filled, engine {report['engine']} ({report['engine_note']})\n"
+        f"hard violations: {len(report['violations'])}; assignments per person "
+        f"{fairness['min']}-{fairness['max']} (stdev {fairness['stdev']}); "
+        f"{report['timing']['total_s']} s"
+    )
+    for unfilled in report["unfilled"]:
+        click.echo(f"  unfilled slot {unfilled['slot_id']}: {unfilled['detail']}")

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from signupflow.errors import DomainError
+
+
+class ScheduleRuleBroken(DomainError):
+    """A hand edit or a publish would break a hard scheduling rule; `rule` names it."""
+
+    status, type, title = 409, "/problems/schedule-rule-broken", "A scheduling rule would break"
+
+
+class RoleNotHeld(DomainError):
+    status, type, title = 422, "/problems/schedule-rule-broken", "The person lacks this role"
+
+
+class ScheduleStateConflict(DomainError):
+    status, type, title = 409, "/problems/schedule-state", "Not possible in this schedule state"
+
+
+class PublishConflict(DomainError):
+    """Publishing would overfill a slot or clash with what changed since the draft was made;
+    nothing was changed."""
+
+    status, type, title = 409, "/problems/publish-conflict", "The schedule cannot be published"

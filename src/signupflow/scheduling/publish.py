@@ -1,0 +1,187 @@
+"""Publishing a draft turns its entries into real assignments (source solver, pending),
+changing only what differs from what is published; unpublish and roll back do the same in
+reverse. Capacity moves only through the conditional UPDATEs of assignments/service.py, so a
+self sign-up racing a publish can never overfill a slot: one of them gets the last seat and the
+other is refused, and a refused publish changes nothing (the unit of work rolls back)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
+from signupflow.assignments.service import claim_seat, release_seat
+from signupflow.audit.service import record
+from signupflow.errors import SlotFull
+from signupflow.scheduling.errors import PublishConflict, ScheduleStateConflict
+from signupflow.scheduling.models import Schedule, ScheduleStatus
+from signupflow.scheduling.snapshot import Snapshot
+from signupflow.scheduling.solve import (
+    broken_rules,
+    get_schedule,
+    planned,
+    published_for_range,
+    snapshot_for,
+)
+from signupflow.scheduling.solver import RULES, Placement
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    schedule: Schedule
+    added: list[Placement]
+    removed: list[Placement]
+
+    @property
+    def changed_person_ids(self) -> list[int]:
+        """Whose assignments changed: the people to notify."""
+        return sorted({p.person_id for p in [*self.added, *self.removed]})
+
+
+def _remove(session: Session, snapshot: Snapshot, placements: list[Placement]) -> None:
+    for placement in placements:
+        assignment = snapshot.movable[placement]
+        deleted = session.execute(
+            delete(Assignment).where(
+                Assignment.id == assignment.id,
+                Assignment.status == AssignmentStatus.PENDING,
+            )
+        ).rowcount  # type: ignore[attr-defined]
+        if deleted == 0:
+            raise PublishConflict(
+                f"the assignment of person {placement.person_id} in slot {placement.slot_id} "
+                "changed meanwhile; solve again",
+                slot_id=placement.slot_id,
+            )
+        release_seat(session, placement.slot_id)
+
+
+def _add(session: Session, snapshot: Snapshot, organisation_id: int, adds: list[Placement]) -> None:
+    for placement in adds:
+        slot = snapshot.slots[placement.slot_id]
+        try:
+            claim_seat(session, slot)
+        except SlotFull as exc:
+            raise PublishConflict(
+                f"slot {slot.id} ('{slot.role}') filled up since the draft was made "
+                "(someone signed up meanwhile); nothing was published",
+                slot_id=slot.id,
+                rule="capacity",
+            ) from exc
+        session.add(
+            Assignment(
+                organisation_id=organisation_id,
+                event_id=slot.event_id,
+                slot_id=slot.id,
+                person_id=placement.person_id,
+                role=slot.role,
+                status=AssignmentStatus.PENDING,
+                source=AssignmentSource.SOLVER,
+            )
+        )
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the person was assigned at the event meanwhile
+        raise PublishConflict(
+            "someone in this schedule was assigned to one of its events meanwhile; solve again",
+            rule="one_role_per_event",
+        ) from exc
+
+
+def _put_live(
+    session: Session, schedule: Schedule, *, actor_user_id: int | None, action: str
+) -> PublishOutcome:
+    snapshot = snapshot_for(session, schedule)
+    wanted = planned(schedule)
+    fixed = set(snapshot.problem.fixed)
+    wanted = [p for p in wanted if p not in fixed and p.slot_id in snapshot.slots]
+    violations = broken_rules(snapshot, wanted, set(wanted) - set(snapshot.movable))
+    if violations:
+        first = violations[0]
+        raise PublishConflict(
+            f"{RULES[first.rule]}: person {first.person_id} in slot {first.slot_id} "
+            f"({first.detail}); nothing was published",
+            rule=first.rule,
+            slot_id=first.slot_id,
+        )
+    current = set(snapshot.movable)
+    removed = sorted(current - set(wanted))
+    added = sorted(set(wanted) - current)
+    # Seats are released before any is claimed, so moving a person between slots never
+    # needs a seat that this same publish frees.
+    _remove(session, snapshot, removed)
+    _add(session, snapshot, schedule.organisation_id, added)
+    for other in published_for_range(
+        session, schedule.organisation_id, schedule.starts_at, schedule.ends_at
+    ):
+        if other.id != schedule.id:
+            other.status = ScheduleStatus.SUPERSEDED
+    schedule.status = ScheduleStatus.PUBLISHED
+    schedule.published_at = datetime.now(UTC)
+    session.flush()
+    outcome = PublishOutcome(schedule, added, removed)
+    record(
+        session,
+        organisation_id=schedule.organisation_id,
+        actor_user_id=actor_user_id,
+        action=action,
+        entity="schedule",
+        entity_id=schedule.id,
+        changes={
+            "added": len(added),
+            "removed": len(removed),
+            "people": outcome.changed_person_ids,
+        },
+    )
+    return outcome
+
+
+def publish(
+    session: Session, *, organisation_id: int, actor_user_id: int | None, schedule_id: int
+) -> PublishOutcome:
+    schedule = get_schedule(session, organisation_id, schedule_id)
+    if schedule.status != ScheduleStatus.DRAFT:
+        raise ScheduleStateConflict(f"schedule {schedule_id} is {schedule.status}, not a draft")
+    return _put_live(session, schedule, actor_user_id=actor_user_id, action="publish")
+
+
+def roll_back_to(
+    session: Session, *, organisation_id: int, actor_user_id: int | None, schedule_id: int
+) -> PublishOutcome:
+    """Publish an earlier published schedule again, replacing the one published now."""
+    schedule = get_schedule(session, organisation_id, schedule_id)
+    if schedule.published_at is None or schedule.status == ScheduleStatus.PUBLISHED:
+        raise ScheduleStateConflict(
+            f"schedule {schedule_id} is {schedule.status}; only a schedule that was published "
+            "before and is not published now can be rolled back to"
+        )
+    return _put_live(session, schedule, actor_user_id=actor_user_id, action="rollback")
+
+
+def unpublish(
+    session: Session, *, organisation_id: int, actor_user_id: int | None, schedule_id: int
+) -> PublishOutcome:
+    """Remove this schedule's solver assignments that nobody has confirmed yet."""
+    schedule = get_schedule(session, organisation_id, schedule_id)
+    if schedule.status != ScheduleStatus.PUBLISHED:
+        raise ScheduleStateConflict(f"schedule {schedule_id} is {schedule.status}, not published")
+    snapshot = snapshot_for(session, schedule)
+    removed = sorted(set(planned(schedule)) & set(snapshot.movable))
+    _remove(session, snapshot, removed)
+    schedule.status = ScheduleStatus.UNPUBLISHED
+    session.flush()
+    outcome = PublishOutcome(schedule, [], removed)
+    record(
+        session,
+        organisation_id=organisation_id,
+        actor_user_id=actor_user_id,
+        action="unpublish",
+        entity="schedule",
+        entity_id=schedule.id,
+        changes={"removed": len(removed), "people": outcome.changed_person_ids},
+    )
+    return outcome

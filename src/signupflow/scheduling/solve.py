@@ -1,0 +1,307 @@
+"""Solver runs and their drafts: run, list, read, edit by hand, compare."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from signupflow.audit.service import record
+from signupflow.db.pagination import paginate
+from signupflow.errors import InvalidInput, NotFound
+from signupflow.organisations.models import Organisation
+from signupflow.people.models import Person
+from signupflow.scheduling.errors import RoleNotHeld, ScheduleRuleBroken, ScheduleStateConflict
+from signupflow.scheduling.models import EntrySource, Schedule, ScheduleEntry, ScheduleStatus
+from signupflow.scheduling.snapshot import Snapshot, take_snapshot
+from signupflow.scheduling.solver import RULES, Placement, Result, hard_violations, solve
+from signupflow.tenancy import get_scoped, scoped
+
+MAX_RANGE = timedelta(days=366)
+WITH_ENTRIES = (selectinload(Schedule.entries),)
+
+
+def check_range(starts: datetime, ends: datetime) -> None:
+    if starts.tzinfo is None or ends.tzinfo is None:
+        raise InvalidInput("give the range as aware date-times")
+    if ends <= starts:
+        raise InvalidInput("the range must end after it starts")
+    if ends - starts > MAX_RANGE:
+        raise InvalidInput(f"a schedule covers at most {MAX_RANGE.days} days")
+
+
+def _report(snapshot: Snapshot, result: Result, time_limit_s: float) -> dict[str, Any]:
+    slots = snapshot.slots
+
+    def placed(p: Placement) -> dict[str, Any]:
+        return {"slot_id": p.slot_id, "person_id": p.person_id}
+
+    return {
+        "engine": result.engine,
+        "engine_note": result.engine_note,
+        "status": result.status,
+        "time_limit_s": time_limit_s,
+        "seats": result.seats,
+        "filled": result.filled,
+        "coverage": round(result.coverage, 4),
+        "unfilled": [
+            {**asdict(u), "event_id": slots[u.slot_id].event_id, "role": slots[u.slot_id].role}
+            for u in result.unfilled
+        ],
+        "violations": [asdict(v) for v in result.violations],
+        "fairness": {**asdict(result.fairness), "spread": result.fairness.spread},
+        "changes": {
+            "kept": len(result.changes.kept),
+            "added": [placed(p) for p in result.changes.added],
+            "removed": [placed(p) for p in result.changes.removed],
+        },
+        "timing": asdict(result.timing),
+    }
+
+
+def run_solver(
+    session: Session,
+    *,
+    organisation_id: int,
+    starts: datetime,
+    ends: datetime,
+    requested_by: int | None,
+    time_limit_s: float,
+    seed: int = 0,
+) -> Schedule:
+    """Read the range from the database, solve it, store the draft and the run's report.
+    Plain values in, so a background worker can call it as well as a request."""
+    check_range(starts, ends)
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound(f"organisation {organisation_id} not found")
+    snapshot = take_snapshot(
+        session,
+        organisation_id=organisation_id,
+        timezone=organisation.timezone,
+        starts=starts,
+        ends=ends,
+        time_limit_s=time_limit_s,
+        seed=seed,
+    )
+    result = solve(snapshot.problem)
+    entries = [
+        ScheduleEntry(
+            organisation_id=organisation_id,
+            event_id=snapshot.slots[p.slot_id].event_id,
+            slot_id=p.slot_id,
+            person_id=p.person_id,
+            role=snapshot.roles[p.slot_id],
+            source=source,
+        )
+        for source, placements in (
+            (EntrySource.KEPT, snapshot.problem.fixed),
+            (EntrySource.SOLVER, result.assignments),
+        )
+        for p in sorted(placements)
+    ]
+    schedule = Schedule(
+        organisation_id=organisation_id,
+        starts_at=starts,
+        ends_at=ends,
+        status=ScheduleStatus.DRAFT,
+        requested_by=requested_by,
+        report=_report(snapshot, result, time_limit_s),
+        entries=entries,
+    )
+    session.add(schedule)
+    session.flush()
+    record(
+        session,
+        organisation_id=organisation_id,
+        actor_user_id=requested_by,
+        action="solve",
+        entity="schedule",
+        entity_id=schedule.id,
+        changes={
+            "starts_at": starts.isoformat(),
+            "ends_at": ends.isoformat(),
+            "filled": result.filled,
+            "seats": result.seats,
+            "engine": result.engine,
+        },
+    )
+    return schedule
+
+
+def get_schedule(session: Session, organisation_id: int, schedule_id: int) -> Schedule:
+    return get_scoped(session, Schedule, schedule_id, organisation_id, options=WITH_ENTRIES)
+
+
+def list_schedules(
+    session: Session,
+    organisation_id: int,
+    *,
+    status: ScheduleStatus | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Schedule], int]:
+    stmt = scoped(select(Schedule), Schedule, organisation_id)
+    if status is not None:
+        stmt = stmt.where(Schedule.status == status)
+    return paginate(session, stmt.order_by(Schedule.id.desc()), limit=limit, offset=offset)
+
+
+def snapshot_for(session: Session, schedule: Schedule) -> Snapshot:
+    organisation = session.get(Organisation, schedule.organisation_id)
+    assert organisation is not None  # the schedule's foreign key guarantees it
+    return take_snapshot(
+        session,
+        organisation_id=schedule.organisation_id,
+        timezone=organisation.timezone,
+        starts=schedule.starts_at,
+        ends=schedule.ends_at,
+        time_limit_s=0,
+    )
+
+
+def planned(schedule: Schedule) -> list[Placement]:
+    """What publishing this schedule would place (kept entries already exist)."""
+    return sorted(
+        Placement(e.slot_id, e.person_id) for e in schedule.entries if e.source != EntrySource.KEPT
+    )
+
+
+def broken_rules(
+    snapshot: Snapshot, placements: list[Placement], focus: set[Placement]
+) -> list[Any]:
+    return [
+        v
+        for v in hard_violations(snapshot.problem, placements)
+        if Placement(v.slot_id, v.person_id) in focus
+    ]
+
+
+def _editable(session: Session, organisation_id: int, schedule_id: int) -> Schedule:
+    schedule = get_schedule(session, organisation_id, schedule_id)
+    if schedule.status != ScheduleStatus.DRAFT:
+        raise ScheduleStateConflict(
+            f"schedule {schedule_id} is {schedule.status}; only drafts change"
+        )
+    return schedule
+
+
+def add_entry(
+    session: Session,
+    *,
+    organisation_id: int,
+    actor_user_id: int,
+    schedule_id: int,
+    slot_id: int,
+    person_id: int,
+) -> ScheduleEntry:
+    """Place someone by hand; refused, naming the rule, when a hard rule would break."""
+    schedule = _editable(session, organisation_id, schedule_id)
+    get_scoped(session, Person, person_id, organisation_id)
+    snapshot = snapshot_for(session, schedule)
+    if slot_id not in snapshot.slots:
+        raise NotFound(f"slot {slot_id} is not part of this schedule's range")
+    new = Placement(slot_id, person_id)
+    violations = broken_rules(snapshot, [*planned(schedule), new], {new})
+    if (
+        any(e.slot_id == slot_id and e.person_id == person_id for e in schedule.entries)
+        or new in snapshot.problem.fixed
+    ):
+        raise ScheduleRuleBroken("this person is already in this slot", rule="duplicate")
+    if violations:
+        first = violations[0]
+        error = RoleNotHeld if first.rule == "role" else ScheduleRuleBroken
+        raise error(f"{RULES[first.rule]} ({first.detail})", rule=first.rule)
+    slot = snapshot.slots[slot_id]
+    entry = ScheduleEntry(
+        organisation_id=organisation_id,
+        event_id=slot.event_id,
+        slot_id=slot_id,
+        person_id=person_id,
+        role=slot.role,
+        source=EntrySource.EDIT,
+    )
+    schedule.entries.append(entry)
+    session.flush()
+    record(
+        session,
+        organisation_id=organisation_id,
+        actor_user_id=actor_user_id,
+        action="add_entry",
+        entity="schedule",
+        entity_id=schedule.id,
+        changes={"slot_id": slot_id, "person_id": person_id},
+    )
+    return entry
+
+
+def remove_entry(
+    session: Session, *, organisation_id: int, actor_user_id: int, schedule_id: int, entry_id: int
+) -> None:
+    schedule = _editable(session, organisation_id, schedule_id)
+    entry = next((e for e in schedule.entries if e.id == entry_id), None)
+    if entry is None:
+        raise NotFound(f"scheduleentry {entry_id} not found")
+    if entry.source == EntrySource.KEPT:
+        raise ScheduleStateConflict(
+            "this is an existing assignment (confirmed, self sign-up or manual); cancel it instead"
+        )
+    schedule.entries.remove(entry)
+    session.flush()
+    record(
+        session,
+        organisation_id=organisation_id,
+        actor_user_id=actor_user_id,
+        action="remove_entry",
+        entity="schedule",
+        entity_id=schedule.id,
+        changes={"slot_id": entry.slot_id, "person_id": entry.person_id},
+    )
+
+
+def published_for_range(
+    session: Session, organisation_id: int, starts: datetime, ends: datetime
+) -> list[Schedule]:
+    """Published schedules whose range overlaps [starts, ends)."""
+    return list(
+        session.scalars(
+            scoped(select(Schedule), Schedule, organisation_id)
+            .where(Schedule.status == ScheduleStatus.PUBLISHED)
+            .where(Schedule.starts_at < ends, Schedule.ends_at > starts)
+            .options(*WITH_ENTRIES)
+            .order_by(Schedule.id)
+        ).all()
+    )
+
+
+def compare(
+    session: Session, organisation_id: int, schedule_id: int, against_id: int | None
+) -> tuple[Schedule, Schedule | None, dict[str, list[ScheduleEntry]]]:
+    """Entries added, removed and unchanged from `against` (by default the published schedule
+    for an overlapping range) to this schedule."""
+    schedule = get_schedule(session, organisation_id, schedule_id)
+    if against_id is not None:
+        other: Schedule | None = get_schedule(session, organisation_id, against_id)
+    else:
+        published = [
+            s
+            for s in published_for_range(
+                session, organisation_id, schedule.starts_at, schedule.ends_at
+            )
+            if s.id != schedule.id
+        ]
+        other = published[-1] if published else None
+    mine = {(e.slot_id, e.person_id): e for e in schedule.entries}
+    theirs = {(e.slot_id, e.person_id): e for e in other.entries} if other else {}
+    return (
+        schedule,
+        other,
+        {
+            "added": [e for k, e in sorted(mine.items()) if k not in theirs],
+            "removed": [e for k, e in sorted(theirs.items()) if k not in mine],
+            "unchanged": [e for k, e in sorted(mine.items()) if k in theirs],
+        },
+    )

@@ -1,0 +1,39 @@
+"""The scheduling solver: a pure function from a `Problem` to a `Result` (no database, no
+HTTP). CP-SAT (OR-Tools) is used when installed; the greedy heuristic always runs."""
+
+from signupflow.scheduling.solver.engine import solve
+from signupflow.scheduling.solver.problem import (
+    Changes,
+    DayRange,
+    Fairness,
+    Person,
+    Placement,
+    Problem,
+    Result,
+    Slot,
+    Timing,
+    Unfilled,
+    Violation,
+    Window,
+)
+from signupflow.scheduling.solver.report import UNFILLED_REASONS
+from signupflow.scheduling.solver.rules import RULES, hard_violations
+
+__all__ = [
+    "RULES",
+    "UNFILLED_REASONS",
+    "Changes",
+    "DayRange",
+    "Fairness",
+    "Person",
+    "Placement",
+    "Problem",
+    "Result",
+    "Slot",
+    "Timing",
+    "Unfilled",
+    "Violation",
+    "Window",
+    "hard_violations",
+    "solve",
+]

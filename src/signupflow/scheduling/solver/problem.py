@@ -1,0 +1,152 @@
+"""The solver's input and output: plain frozen values, no database, no HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A role slot of an event: `capacity` people are needed from `starts_at` to `ends_at`."""
+
+    id: int
+    event_id: int
+    role: str
+    starts_at: datetime  # aware UTC
+    ends_at: datetime
+    capacity: int
+
+    def __post_init__(self) -> None:
+        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
+            raise ValueError(f"slot {self.id}: times must be aware datetimes")
+        if self.ends_at <= self.starts_at:
+            raise ValueError(f"slot {self.id}: ends before it starts")
+        if self.capacity < 1:
+            raise ValueError(f"slot {self.id}: capacity must be at least 1")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A weekly window in the organisation's local time; 0 = Monday."""
+
+    weekday: int
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """Local dates, both inclusive."""
+
+    first: date
+    last: date
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    roles: frozenset[str]
+    windows: tuple[Window, ...] = ()  # none: available at any time
+    time_off: tuple[DayRange, ...] = ()
+    max_per_week: int | None = None
+    max_per_month: int | None = None
+    min_rest: timedelta = timedelta(0)
+    preferred_roles: frozenset[str] = frozenset()
+    avoid_weekdays: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, order=True)
+class Placement:
+    """One person in one slot."""
+
+    slot_id: int
+    person_id: int
+
+
+@dataclass(frozen=True)
+class Problem:
+    slots: tuple[Slot, ...]
+    people: tuple[Person, ...]
+    # Kept whatever happens (confirmed assignments, self sign-ups); they take capacity and time.
+    fixed: tuple[Placement, ...] = ()
+    # The published schedule: kept where still valid (minimal change).
+    previous: tuple[Placement, ...] = ()
+    # Never allowed, e.g. the slots of an event a person declined.
+    excluded: tuple[Placement, ...] = ()
+    timezone: str = "UTC"
+    time_limit_s: float = 5.0
+    seed: int = 0
+    # CP-SAT is deterministic only with a fixed worker count (see engine.py).
+    num_workers: int = 1
+    use_cp_sat: bool = True
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A broken hard rule. `rule` is one of RULES in rules.py."""
+
+    rule: str
+    slot_id: int
+    person_id: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class Unfilled:
+    slot_id: int
+    seats: int
+    reason: str  # one of UNFILLED_REASONS in report.py
+    detail: str
+
+
+@dataclass(frozen=True)
+class Fairness:
+    """Assignments per person who could serve at least once, absolute and relative to the
+    number of slots each could fill."""
+
+    people: int
+    min: int
+    max: int
+    mean: float
+    stdev: float
+    relative_min: float
+    relative_max: float
+    relative_stdev: float
+
+    @property
+    def spread(self) -> int:
+        return self.max - self.min
+
+
+@dataclass(frozen=True)
+class Changes:
+    kept: tuple[Placement, ...]
+    added: tuple[Placement, ...]
+    removed: tuple[Placement, ...]
+
+
+@dataclass(frozen=True)
+class Timing:
+    greedy_s: float
+    cp_sat_s: float
+    total_s: float
+
+
+@dataclass(frozen=True)
+class Result:
+    assignments: tuple[Placement, ...]  # new placements only; problem.fixed are not repeated
+    unfilled: tuple[Unfilled, ...]
+    violations: tuple[Violation, ...]  # always empty unless there is a bug; checked independently
+    fairness: Fairness
+    changes: Changes
+    engine: str  # "cp-sat" or "greedy"
+    engine_note: str
+    status: str  # CP-SAT's status, or "heuristic"
+    seats: int
+    filled: int
+    timing: Timing = field(compare=False)
+
+    @property
+    def coverage(self) -> float:
+        return self.filled / self.seats if self.seats else 1.0
