@@ -7,9 +7,11 @@ from signupflow.assignments.routes import router as assignments
 from signupflow.audit.routes import router as audit
 from signupflow.auth.routes import router as auth
 from signupflow.availability.routes import router as availability
+from signupflow.calendar.routes import router as calendar
 from signupflow.events.routes import router as events
 from signupflow.invitations.routes import router as invitations
 from signupflow.organisations.routes import router as organisations
+from signupflow.password_reset.routes import router as password_reset
 from signupflow.people.routes import router as people
 from signupflow.teams.routes import router as teams
 
@@ -23,4 +25,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     assignments,
     invitations,
     audit,
+    password_reset,
+    calendar,
 )

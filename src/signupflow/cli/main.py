@@ -7,7 +7,9 @@ import click
 from signupflow.cli.backup import backup
 from signupflow.cli.config import config
 from signupflow.cli.db import db
+from signupflow.cli.people import people
 from signupflow.cli.serve import serve
+from signupflow.cli.worker import worker
 
 
 @click.group()
@@ -20,3 +22,5 @@ cli.add_command(serve)
 cli.add_command(db)
 cli.add_command(config)
 cli.add_command(backup)
+cli.add_command(worker)
+cli.add_command(people)

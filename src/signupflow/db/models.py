@@ -4,10 +4,13 @@ from signupflow.assignments.models import Assignment
 from signupflow.audit.models import AuditEntry
 from signupflow.auth.models import RefreshToken, User
 from signupflow.availability.models import AvailabilityWindow, TimeOff
+from signupflow.calendar.models import CalendarFeed
 from signupflow.db.base import Base
 from signupflow.events.models import Event, EventSlot
 from signupflow.invitations.models import Invitation
+from signupflow.notifications.models import Notification
 from signupflow.organisations.models import Organisation
+from signupflow.password_reset.models import PasswordReset
 from signupflow.people.models import Membership, Person, PersonSkill
 from signupflow.teams.models import Team, team_members
 
@@ -16,11 +19,14 @@ __all__ = [
     "AuditEntry",
     "AvailabilityWindow",
     "Base",
+    "CalendarFeed",
     "Event",
     "EventSlot",
     "Invitation",
     "Membership",
+    "Notification",
     "Organisation",
+    "PasswordReset",
     "Person",
     "PersonSkill",
     "RefreshToken",

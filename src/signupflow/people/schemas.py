@@ -46,3 +46,10 @@ class PersonRead(ReadModel):
     roles: list[str]
     has_login: bool
     created_at: datetime
+
+
+class ImportResultRead(ReadModel):
+    dry_run: bool
+    created: int
+    updated: int
+    unchanged: int
