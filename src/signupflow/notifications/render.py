@@ -163,9 +163,10 @@ def build_message(
     message["Subject"] = rendered.subject
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = msg_id
-    message["Content-Language"] = rendered.language
     message["Auto-Submitted"] = "auto-generated"
     if kind in BULK_KINDS:
         message["List-Unsubscribe"] = f"<{public_url.rstrip('/')}/#/profile/notifications>"
     message.set_content(rendered.text, charset="utf-8")
+    # After set_content, which replaces every Content-* header.
+    message["Content-Language"] = rendered.language
     return message
