@@ -82,9 +82,8 @@ def start_worker(
 
 def statuses(database_url: str) -> list[NotificationStatus]:
     app = create_app(make_settings(database_url))
-    with TestClient(app):
-        with unit_of_work(app.state.session_factory) as session:
-            return list(session.scalars(select(Notification.status)))
+    with TestClient(app), unit_of_work(app.state.session_factory) as session:
+        return list(session.scalars(select(Notification.status)))
 
 
 def test_sigterm_finishes_the_message_in_hand_and_exits_0(

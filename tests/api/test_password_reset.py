@@ -73,15 +73,19 @@ def test_a_reset_sets_a_new_password_and_ends_every_session(
 ) -> None:
     org = new_org(client)
     member = invite_member(org)
-    other_login = ok(client.post(f"{API}/auth/login", json={"email": member.email, "password": PASSWORD}))
+    other_login = ok(
+        client.post(f"{API}/auth/login", json={"email": member.email, "password": PASSWORD})
+    )
 
     response = client.post(f"{API}/auth/password-reset", json={"email": member.email.upper()})
     assert response.status_code == 202
     assert response.content == b""
     token = mailed_token(app, smtp, member.email)
     subjects = [r.message["Subject"] for r in smtp.handler.to(member.email)]
-    assert subjects == ["You are invited to join " + f"Org {org.slug} on SignUpFlow",
-                        "Reset your SignUpFlow password"]
+    assert subjects == [
+        "You are invited to join " + f"Org {org.slug} on SignUpFlow",
+        "Reset your SignUpFlow password",
+    ]
     received = smtp.handler.to(member.email)[-1]
     assert "within 60 minutes" in received.body
 
@@ -100,7 +104,9 @@ def test_a_reset_sets_a_new_password_and_ends_every_session(
         assert refused.status_code == 401
     old = client.post(f"{API}/auth/login", json={"email": member.email, "password": PASSWORD})
     assert old.status_code == 401
-    fresh = ok(client.post(f"{API}/auth/login", json={"email": member.email, "password": NEW_PASSWORD}))
+    fresh = ok(
+        client.post(f"{API}/auth/login", json={"email": member.email, "password": NEW_PASSWORD})
+    )
     assert ok(client.get(f"{API}/me", headers=bearer(fresh["access_token"])))
 
     # Single use.
@@ -151,9 +157,7 @@ def test_only_the_hash_of_the_token_is_stored_and_the_mail_forgets_it(
     with unit_of_work(app.state.session_factory) as session:
         hashes = session.scalars(select(PasswordReset.token_hash)).all()
         payloads = session.scalars(
-            select(Notification.payload).where(
-                Notification.kind == NotificationKind.PASSWORD_RESET
-            )
+            select(Notification.payload).where(Notification.kind == NotificationKind.PASSWORD_RESET)
         ).all()
     assert token not in hashes
     assert all(token not in str(payload) for payload in payloads)
@@ -195,7 +199,10 @@ def test_known_and_unknown_addresses_take_about_as_long(client: TestClient) -> N
         ("/auth/password-reset", {}),
         ("/auth/password-reset/confirm", {"token": "short", "password": NEW_PASSWORD}),
         ("/auth/password-reset/confirm", {"token": "x" * 43, "password": "short"}),
-        ("/auth/password-reset/confirm", {"token": "bad token with spaces!", "password": NEW_PASSWORD}),
+        (
+            "/auth/password-reset/confirm",
+            {"token": "bad token with spaces!", "password": NEW_PASSWORD},
+        ),
     ],
 )
 def test_bad_input_is_a_problem(client: TestClient, path: str, body: dict[str, str]) -> None:

@@ -25,7 +25,9 @@ def export(org: Org) -> str:
     response = org.get(f"{API}/people/export")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
-    assert response.headers["content-disposition"] == f'attachment; filename="people-{org.slug}.csv"'
+    assert (
+        response.headers["content-disposition"] == f'attachment; filename="people-{org.slug}.csv"'
+    )
     return response.content.decode("utf-8")
 
 
@@ -69,10 +71,10 @@ def test_export_lists_everyone_with_roles_member_role_and_language(client: TestC
 
 def test_export_neutralises_formulas(client: TestClient) -> None:
     org = new_org(client)
-    for name in ("=HYPERLINK(\"http://evil\")", "+1+1", "-2", "@SUM(A1)"):
+    for name in ('=HYPERLINK("http://evil")', "+1+1", "-2", "@SUM(A1)"):
         ok(org.post(f"{API}/people", json={"name": name, "email": f"{abs(hash(name))}@x.org"}), 201)
     names = {row["name"] for row in rows(export(org))}
-    assert {"'=HYPERLINK(\"http://evil\")", "'+1+1", "'-2", "'@SUM(A1)"} <= names
+    assert {'\'=HYPERLINK("http://evil")', "'+1+1", "'-2", "'@SUM(A1)"} <= names
 
 
 def test_an_export_imports_back_unchanged(client: TestClient) -> None:
@@ -155,7 +157,9 @@ def test_bad_rows_reject_the_whole_file_with_every_error(client: TestClient) -> 
         ("name\nA\n", "email", "required column is missing"),
     ],
 )
-def test_a_bad_header_is_a_problem(client: TestClient, body: str, column: str | None, message: str) -> None:
+def test_a_bad_header_is_a_problem(
+    client: TestClient, body: str, column: str | None, message: str
+) -> None:
     org = new_org(client)
     response = upload(org, body)
     assert response.status_code == 422
@@ -218,7 +222,9 @@ def test_the_cli_exports_and_imports(client: TestClient, database_url: str, tmp_
     assert exported.returncode == 0, exported.stderr
     assert {r["name"] for r in rows(out.read_text(encoding="utf-8"))} == {"Admin", "From API"}
 
-    out.write_text(out.read_text(encoding="utf-8") + "By CLI,cli@example.org,,,,\n", encoding="utf-8")
+    out.write_text(
+        out.read_text(encoding="utf-8") + "By CLI,cli@example.org,,,,\n", encoding="utf-8"
+    )
     dry = run("import", "--org", org.slug, "--dry-run", str(out))
     assert dry.returncode == 0, dry.stderr
     assert '"created": 1' in dry.stdout

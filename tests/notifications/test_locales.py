@@ -80,7 +80,8 @@ def test_every_kind_renders_in_every_language(kind: NotificationKind, language: 
         Recipient("Zoë", "z@example.org", language),
         Context("Parish", "Europe/Madrid", "https://app.example.org/"),
     )
-    assert rendered.subject and "{" not in rendered.subject.replace("{with braces}", "")
+    assert rendered.subject
+    assert "{" not in rendered.subject.replace("{with braces}", "")
     assert "Zoë" in rendered.text
     assert LANGUAGES[language]["footer"].format(organisation="Parish") in rendered.text
     if kind in (NotificationKind.INVITATION, NotificationKind.PASSWORD_RESET):

@@ -60,16 +60,17 @@ def _transitions(zone: ZoneInfo, start: datetime, end: datetime) -> list[datetim
     return found
 
 
-def _observance(zone: ZoneInfo, at: datetime, before: timedelta) -> TimezoneStandard:
+def _observance(
+    zone: ZoneInfo, at: datetime, before: timedelta
+) -> TimezoneStandard | TimezoneDaylight:
     local = at.astimezone(zone)
-    kind = TimezoneDaylight if local.dst() else TimezoneStandard
-    component = kind()
+    component = TimezoneDaylight() if local.dst() else TimezoneStandard()
     # DTSTART is the onset in the local time in force before it (RFC 5545 3.6.5).
     component.add("dtstart", (at + before).replace(tzinfo=None))
     component.add("tzoffsetfrom", before)
     component.add("tzoffsetto", local.utcoffset() or timedelta(0))
     component.add("tzname", local.tzname() or "")
-    return component  # type: ignore[no-any-return]
+    return component
 
 
 def vtimezone(timezone: str, first: datetime, last: datetime) -> Timezone:
