@@ -61,7 +61,9 @@ def claim_one(session: Session, *, lease: timedelta) -> tuple[int, int] | None:
     row = session.execute(
         update(Notification)
         .where(
-            Notification.id.in_(due.scalar_subquery()),
+            # `=` and not IN: PostgreSQL may run an IN sub-select more than once, claiming
+            # several rows.
+            Notification.id == due.scalar_subquery(),
             Notification.status.in_(WAITING),
             Notification.next_attempt_at <= now,
         )

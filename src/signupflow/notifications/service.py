@@ -46,8 +46,8 @@ def enqueue(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(Notification).values(**values).on_conflict_do_nothing()
-    result = session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: drivers disagree on the rowcount of a skipped insert.
+    return session.execute(stmt.returning(Notification.id)).scalar() is not None
 
 
 def _shift(event: Event, assignment: Assignment) -> dict[str, Any]:
