@@ -27,6 +27,7 @@ VALID_PRODUCTION = {
     "DATABASE_URL": f"postgresql+psycopg://app:{DB_PASSWORD}@db.internal:5432/signupflow",
     "ALLOWED_HOSTS": "signupflow.example.org",
     "REDIS_URL": f"redis://:{REDIS_PASSWORD}@redis.internal:6379/0",
+    "SMTP_HOST": "smtp.example.org",
 }
 WEAK_KEY = "short-secret-Qw9"
 BAD_PRODUCTION = {

@@ -26,6 +26,7 @@ VALID_PRODUCTION: dict[str, Any] = {
     "database_url": f"postgresql+psycopg://app:{DB_PASSWORD}@db.internal:5432/signupflow",
     "allowed_hosts": ["signupflow.example.org"],
     "redis_url": f"redis://:{REDIS_PASSWORD}@redis.internal:6379/0",
+    "smtp_host": "smtp.example.org",
 }
 
 
@@ -214,6 +215,7 @@ def test_secret_files_complete_a_valid_production_configuration(
         monkeypatch.setenv(f"{name.upper()}_FILE", str(tmp_path / name))
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("ALLOWED_HOSTS", "signupflow.example.org")
+    monkeypatch.setenv("SMTP_HOST", "smtp.example.org")
     config = load_settings(_env_file=None)
     assert config.secret_key.get_secret_value() == STRONG_KEY
     assert config.redis_url is not None
@@ -352,7 +354,8 @@ def test_strict_profile_names_every_bad_value_at_once(profile: str) -> None:
         load_settings(_env_file=None, **everything_wrong)
     named = [problem.split(":", 1)[0] for problem in raised.value.problems]
     expected = ["SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "REDIS_URL", "DEBUG"]
-    assert named == [*expected, "BCRYPT_ROUNDS"]
+    production_only = ["SMTP_HOST"] if profile == "production" else []
+    assert named == [*expected, "BCRYPT_ROUNDS", *production_only]
     for variable in named:
         assert f"  - {variable}:" in str(raised.value)
 
@@ -364,3 +367,32 @@ def test_problems_never_repeat_a_secret_value() -> None:
     text = "\n".join(config.problems())
     assert weak not in text
     assert DB_PASSWORD not in text
+
+
+def test_production_requires_an_smtp_server() -> None:
+    values = {k: v for k, v in VALID_PRODUCTION.items() if k != "smtp_host"}
+    assert bad_variables(settings(**values)) == ["SMTP_HOST"]
+    # Staging may run without mail; development logs it instead.
+    assert settings(**{**values, "app_env": "staging"}).problems() == []
+
+
+def test_smtp_credentials_come_from_a_secret_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "smtp_password").write_text("mail-pa55word\n")
+    monkeypatch.setenv("SMTP_PASSWORD_FILE", str(tmp_path / "smtp_password"))
+    config = production(smtp_username="mailer")
+    assert config.smtp_password is not None
+    assert config.smtp_password.get_secret_value() == "mail-pa55word"
+    assert config.problems() == []
+    assert config.masked()["SMTP_PASSWORD"] == "********"
+    assert bad_variables(production(smtp_username="mailer", smtp_password=None)) == [
+        "SMTP_PASSWORD"
+    ]
+
+
+def test_the_worker_runs_inside_serve_only_in_development() -> None:
+    assert settings(app_env="development").should_run_worker_inline
+    assert not settings(app_env="test").should_run_worker_inline
+    assert not production().should_run_worker_inline
+    assert settings(app_env="test", worker_inline=True).should_run_worker_inline

@@ -121,6 +121,23 @@ class Settings(BaseSettings):
     api_requests_per_minute: int = Field(default=1200, ge=1, le=1_000_000)
     # Solving runs inside the request for now, so this bounds how long it holds a worker.
     solver_time_limit_s: float = Field(default=10.0, gt=0, le=120)
+    password_reset_requests_per_minute: int = Field(default=5, ge=1, le=10_000)
+    password_reset_ttl_s: int = Field(default=3600, ge=300, le=86_400)
+
+    # Outgoing mail. SMTP_PASSWORD_FILE works like every other `_FILE` secret.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65_535)
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    mail_from: str = "SignUpFlow <no-reply@localhost>"
+    # Background worker: inside `serve` (a thread) in development, its own process elsewhere.
+    worker_inline: bool | None = None
+    worker_poll_interval_s: float = Field(default=5.0, gt=0, le=3600)
+    notification_max_attempts: int = Field(default=8, ge=1, le=50)
+    notification_backoff_s: float = Field(default=30.0, gt=0, le=86_400)
+    reminder_hours_before: int = Field(default=24, ge=1, le=24 * 14)
 
     @field_validator("allowed_hosts", "cors_origins", "trusted_proxies", mode="before")
     @classmethod
@@ -182,6 +199,14 @@ class Settings(BaseSettings):
         return self.load_demo if self.load_demo is not None else self.app_env == "development"
 
     @property
+    def should_run_worker_inline(self) -> bool:
+        return (
+            self.worker_inline
+            if self.worker_inline is not None
+            else (self.app_env == "development")
+        )
+
+    @property
     def effective_log_level(self) -> str:
         if self.log_level:
             return self.log_level
@@ -219,6 +244,12 @@ class Settings(BaseSettings):
             )
         if self.bcrypt_rounds < 12:
             found.append("BCRYPT_ROUNDS: must be at least 12")
+        if self.app_env == "production" and not self.smtp_host:
+            found.append("SMTP_HOST: required so invitations, resets and reminders are sent")
+        if self.smtp_username and self.smtp_password is None:
+            found.append("SMTP_PASSWORD: required with SMTP_USERNAME (or SMTP_PASSWORD_FILE)")
+        if "@" not in self.mail_from:
+            found.append("MAIL_FROM: must contain an e-mail address (Name <address@domain>)")
         return found
 
     def validated(self) -> Settings:

@@ -58,6 +58,10 @@ RESOURCE_VARIANTS: dict[str, tuple[str, ...]] = {
     "entry_id": ("entry",),
 }
 
+# Public routes whose path parameter is itself the credential (a secret calendar feed URL): no
+# organisation is involved, and an unknown or revoked token is a 404 (tests/api/test_calendar.py).
+PUBLIC_TOKEN_ROUTES = frozenset({f"{API}/calendar/{{token}}.ics"})
+
 # "admin" of A; a "volunteer" of A; a user who is a scheduler in A and an admin in B, acting in A.
 PRINCIPALS = ("admin", "volunteer", "admin_of_b_acting_in_a")
 
@@ -155,7 +159,7 @@ def routes_with_path_params() -> list[Route]:
         Route(method.upper(), path, tuple(path_params(op)), body_schema_name(op))
         for path, operations in collection_openapi()["paths"].items()
         for method, op in operations.items()
-        if path_params(op)
+        if path_params(op) and path not in PUBLIC_TOKEN_ROUTES
     ]
 
 
@@ -285,11 +289,18 @@ def get_routes(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [(path, ops["get"]) for path, ops in doc["paths"].items() if "get" in ops]
 
 
+def body_of(response: Any) -> Any:
+    """JSON as data; other documents (CSV, iCalendar) as their text."""
+    if "json" in response.headers.get("content-type", ""):
+        return response.json()
+    return response.text
+
+
 def read(org: Org, path: str, operation: dict[str, Any]) -> tuple[int, Any]:
     """One GET's status and body; for a paged listing, every page's items in one body."""
     if not any(p["name"] == "limit" for p in operation.get("parameters", [])):
         response = org.get(path)
-        return response.status_code, response.json()
+        return response.status_code, body_of(response)
     items: list[Any] = []
     while True:
         response = org.get(path, params={"limit": 500, "offset": len(items)})

@@ -77,6 +77,7 @@ def test_exit_codes_distinguish_the_failures(tmp_path: Path, key: AgeKey, seeded
         "SECRET_KEY": "0123456789abcdefghijklmnopqrstuvwxyzABCDEF",
         "ALLOWED_HOSTS": "signupflow.example.org",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "SMTP_HOST": "smtp.example.org",
     }
     refused = run("restore", name, "--yes", env=production)
     assert refused.returncode == 9, refused.stderr

@@ -182,6 +182,13 @@ def _revoke_refresh_tokens(session: Session, which: ColumnElement[bool]) -> None
     )
 
 
+def end_all_sessions(session: Session, *, user: User) -> None:
+    """Every session of the user ends: access tokens by the version bump, refresh tokens
+    revoked (a password change or reset)."""
+    user.token_version += 1
+    _revoke_refresh_tokens(session, RefreshToken.user_id == user.id)
+
+
 def revoke_family(session: Session, *, family: str) -> None:
     _revoke_refresh_tokens(session, RefreshToken.family == family)
 
@@ -205,8 +212,7 @@ def change_password(
     if not verify_password(current_password, user.password_hash):
         raise Unauthenticated("current password is wrong")
     user.password_hash = hash_password(new_password, rounds=settings.bcrypt_rounds)
-    user.token_version += 1
-    _revoke_refresh_tokens(session, RefreshToken.user_id == user.id)
+    end_all_sessions(session, user=user)
     record(
         session,
         organisation_id=organisation_id,

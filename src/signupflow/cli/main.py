@@ -7,8 +7,10 @@ import click
 from signupflow.cli.backup import backup
 from signupflow.cli.config import config
 from signupflow.cli.db import db
+from signupflow.cli.people import people
 from signupflow.cli.schedule import schedule
 from signupflow.cli.serve import serve
+from signupflow.cli.worker import worker
 
 
 @click.group()
@@ -22,3 +24,5 @@ cli.add_command(db)
 cli.add_command(config)
 cli.add_command(backup)
 cli.add_command(schedule)
+cli.add_command(worker)
+cli.add_command(people)

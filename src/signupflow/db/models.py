@@ -4,10 +4,13 @@ from signupflow.assignments.models import Assignment, WaitlistEntry
 from signupflow.audit.models import AuditEntry
 from signupflow.auth.models import RefreshToken, User
 from signupflow.availability.models import AvailabilityWindow, TimeOff
+from signupflow.calendar.models import CalendarFeed
 from signupflow.db.base import Base
 from signupflow.events.models import Event, EventSeries, EventSlot
 from signupflow.invitations.models import Invitation
+from signupflow.notifications.models import Notification
 from signupflow.organisations.models import Organisation
+from signupflow.password_reset.models import PasswordReset
 from signupflow.people.models import Membership, Person, PersonSkill
 from signupflow.scheduling.models import Schedule, ScheduleEntry
 from signupflow.swaps.models import SwapRequest
@@ -18,12 +21,15 @@ __all__ = [
     "AuditEntry",
     "AvailabilityWindow",
     "Base",
+    "CalendarFeed",
     "Event",
     "EventSeries",
     "EventSlot",
     "Invitation",
     "Membership",
+    "Notification",
     "Organisation",
+    "PasswordReset",
     "Person",
     "PersonSkill",
     "RefreshToken",

@@ -19,6 +19,8 @@ from signupflow.deps import Principal
 from signupflow.errors import Conflict, NotFound, Unauthenticated
 from signupflow.invitations.models import Invitation
 from signupflow.invitations.schemas import InvitationCreate, InvitationState
+from signupflow.notifications.models import NotificationKind
+from signupflow.notifications.service import enqueue
 from signupflow.people.models import Membership, Person, PersonSkill
 from signupflow.settings import Settings
 from signupflow.tenancy import get_scoped, scoped
@@ -88,6 +90,14 @@ def create_invitation(
         entity="invitation",
         entity_id=invitation.id,
         changes={"person_id": person.id, "role": data.role.value},
+    )
+    enqueue(
+        session,
+        organisation_id=principal.organisation_id,
+        person_id=person.id,
+        kind=NotificationKind.INVITATION,
+        data={"token": token, "expires_at": invitation.expires_at.isoformat(), "to": data.email},
+        dedupe_key=f"invitation:{invitation.id}",
     )
     return CreatedInvitation(invitation, token)
 

@@ -10,6 +10,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -27,6 +28,19 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 ERRORS = Counter("signupflow_http_errors_total", "Responses with status 5xx", ["route"])
+NOTIFICATIONS_SENT = Counter(
+    "signupflow_notifications_sent_total", "E-mails handed to the SMTP server", ["kind"]
+)
+NOTIFICATIONS_FAILED = Counter(
+    "signupflow_notifications_failed_total",
+    "Failed send attempts; final=true when no retry is left",
+    ["kind", "final"],
+)
+NOTIFICATIONS_QUEUED = Gauge(
+    "signupflow_notifications_queue_depth",
+    "Notifications waiting to be sent (pending or being sent)",
+    multiprocess_mode="max",
+)
 
 __all__ = ["CONTENT_TYPE_LATEST", "ERRORS", "LATENCY", "REQUESTS", "observe", "render"]
 
@@ -63,7 +77,15 @@ def render(pool_collector: PoolCollector) -> bytes:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
-        for collector in (REQUESTS, LATENCY, ERRORS):
+        # The notification metrics count here when the worker runs inside `serve`.
+        for collector in (
+            REQUESTS,
+            LATENCY,
+            ERRORS,
+            NOTIFICATIONS_SENT,
+            NOTIFICATIONS_FAILED,
+            NOTIFICATIONS_QUEUED,
+        ):
             registry.register(collector)
     registry.register(pool_collector)
     return generate_latest(registry)

@@ -2,11 +2,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from signupflow.deps import API_PREFIX, Admin, DbSession, Pagination, Scheduler
-from signupflow.people import service
-from signupflow.people.schemas import MemberRoleUpdate, PersonCreate, PersonRead, PersonUpdate
+from signupflow.errors import DomainError
+from signupflow.people import csv_io, service
+from signupflow.people.schemas import (
+    ImportResultRead,
+    MemberRoleUpdate,
+    PersonCreate,
+    PersonRead,
+    PersonUpdate,
+)
 from signupflow.schemas import Id, Page, RoleName, SearchText
 
 router = APIRouter(prefix=f"{API_PREFIX}/people", tags=["people"])
@@ -39,6 +46,74 @@ def list_people(
 def create_person(session: DbSession, principal: Scheduler, data: PersonCreate) -> PersonRead:
     """Add someone who can be scheduled. They get a login only when invited."""
     return PersonRead.model_validate(service.create_person(session, principal, data))
+
+
+class UnsupportedMediaType(DomainError):
+    status, type, title = 415, "/problems/unsupported-media-type", "Unsupported media type"
+
+
+CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-stream")
+
+
+async def csv_body(request: Request) -> bytes:
+    """The raw request body, refused once it passes the size limit (never read whole into
+    memory first). Async so the route itself stays a plain `def` with the session."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in CSV_TYPES:
+        raise UnsupportedMediaType("send the file as text/csv")
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > csv_io.MAX_BYTES:
+            raise csv_io.CsvTooLarge(f"at most {csv_io.MAX_BYTES // 1024} KiB")
+    return bytes(received)
+
+
+# Registered before /{person_id}, which would otherwise claim these paths.
+@router.get(
+    "/export",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "People as CSV"}},
+)
+def export_people(session: DbSession, principal: Admin) -> Response:
+    """Everyone in the organisation as CSV (UTF-8 with BOM; formulas neutralised)."""
+    body = csv_io.export_csv(session, principal.organisation_id)
+    filename = f"people-{principal.organisation.slug}.csv"
+    return Response(
+        content=body.encode(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.post(
+    "/import",
+    response_model=ImportResultRead,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
+def import_people(
+    session: DbSession,
+    principal: Admin,
+    body: Annotated[bytes, Depends(csv_body)],
+    dry_run: Annotated[bool, Query(description="Check and count only; write nothing")] = False,
+) -> ImportResultRead:
+    """Create or update people (matched by e-mail) from CSV with columns name, email and
+    optionally roles (separated by ;), language, active, member_role. All or nothing: any bad
+    row answers 422 listing every error by line and column, and nothing is written."""
+    result = csv_io.import_csv(
+        session, principal.organisation, body, dry_run=dry_run, actor_user_id=principal.user_id
+    )
+    return ImportResultRead(
+        dry_run=result.dry_run,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+    )
 
 
 @router.get("/{person_id}", response_model=PersonRead)

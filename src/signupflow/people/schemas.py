@@ -60,3 +60,10 @@ class PersonRead(ReadModel):
     preferred_roles: list[str] | None = None
     avoid_weekdays: list[int] | None = None
     created_at: datetime
+
+
+class ImportResultRead(ReadModel):
+    dry_run: bool
+    created: int
+    updated: int
+    unchanged: int

@@ -1,0 +1,57 @@
+"""The tasks a worker runs, like api.ROUTERS for routes: add one here and every worker (the
+`signupflow worker` process and the development thread inside `serve`) runs it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from signupflow.db.session import unit_of_work
+from signupflow.notifications.mailer import Mailer
+from signupflow.notifications.outbox import claim_one, deliver, lease_for, update_queue_gauge
+from signupflow.notifications.reminders import enqueue_due_reminders
+from signupflow.settings import Settings
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    mailer: Mailer
+    # Set on SIGTERM: a task finishes the item in hand and returns.
+    stop: threading.Event
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    run: Callable[[TaskContext], int]  # returns how many items it handled
+    interval_s: float | None = None  # None: every poll
+
+
+def send_notifications(ctx: TaskContext) -> int:
+    handled = 0
+    lease = lease_for(ctx.settings)
+    while not ctx.stop.is_set():
+        with unit_of_work(ctx.session_factory) as session:
+            claimed = claim_one(session, lease=lease)
+        if claimed is None:
+            break
+        deliver(ctx.session_factory, ctx.mailer, ctx.settings, claimed)
+        handled += 1
+    update_queue_gauge(ctx.session_factory)
+    return handled
+
+
+def queue_shift_reminders(ctx: TaskContext) -> int:
+    with unit_of_work(ctx.session_factory) as session:
+        return enqueue_due_reminders(session, hours_before=ctx.settings.reminder_hours_before)
+
+
+TASKS: tuple[Task, ...] = (
+    Task("shift_reminders", queue_shift_reminders, interval_s=60.0),
+    Task("send_notifications", send_notifications),
+)
