@@ -186,7 +186,7 @@ async function render() {
   clear(main);
   main.appendChild(content);
   main.removeAttribute('aria-busy');
-  main.dataset.page = path.split('/')[1] || 'home';
+  main.dataset.page = found.route.path.slice(1).replace(/\/:?/g, '-');
   if (pendingFlash) {
     showFlash(pendingFlash);
     pendingFlash = null;
