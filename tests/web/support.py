@@ -36,6 +36,7 @@ class Watched:
 
 
 def watch(page: Any) -> Watched:
+    page.set_default_timeout(10_000)
     watched = Watched(page)
     page.on(
         "console",
@@ -99,6 +100,6 @@ def log_in_browser(page: Any, base_url: str, tokens: dict[str, Any]) -> None:
         "refresh": tokens["refresh_token"],
         "organisationId": tokens["organisation_id"],
     }
-    page.evaluate(
-        "s => localStorage.setItem('signupflow.session', JSON.stringify(s))", session
-    )
+    page.evaluate("s => localStorage.setItem('signupflow.session', JSON.stringify(s))", session)
+    page.reload()  # the app reads the session when it starts
+    page.wait_for_selector("#logout:not([hidden])")

@@ -191,9 +191,9 @@ async function render() {
     showFlash(pendingFlash);
     pendingFlash = null;
   }
-  if (document.activeElement === document.body || !main.contains(document.activeElement)) {
-    main.focus({ preventScroll: true });
-  }
+  // After a navigation, screen readers start at the new content; on first load the skip link
+  // stays the first stop.
+  if (count > 1 && !main.contains(document.activeElement)) main.focus({ preventScroll: true });
 }
 
 // Called with a TokenResponse already saved: loads who we are and goes to `next` or home.

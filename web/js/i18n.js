@@ -71,7 +71,7 @@ export function onLocaleChange(listener) {
 export function t(key, params = {}) {
   let text = messages[key];
   if (text === undefined) {
-    console.error(`missing message: ${key}`);
+    console.error('i18n-missing-key', key);
     text = fallback[key] ?? key;
   }
   return text.replace(/\{(\w+)\}/g, (match, name) => (name in params ? String(params[name]) : match));
