@@ -4,6 +4,8 @@ probes, metrics or docs."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
@@ -11,8 +13,9 @@ from tests.support.app_server import AppProcess
 
 
 @pytest.fixture(scope="module")
-def http(web_server: AppProcess) -> httpx.Client:
-    return httpx.Client(base_url=web_server.url, timeout=10)
+def http(web_server: AppProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=web_server.url, timeout=10) as client:
+        yield client
 
 
 @pytest.mark.parametrize("path", ["/", "/login", "/accept", "/events/12"])
