@@ -45,7 +45,11 @@ export default {
       await api.put(`/people/${person.id}/member-role`, { role: value(roleForm, 'role') });
       ctx.flash('person.role_saved');
     });
-    const parts = [h('section', { className: 'card' }, form), h('section', { className: 'card' }, roleForm)];
+    // An access level belongs to an account: until the invitation is accepted there is none.
+    const roleCard = person.has_login
+      ? roleForm
+      : h('div', {}, h('h2', {}, t('field.member_role')), h('p', { className: 'hint' }, t('person.role_after_accept')));
+    const parts = [h('section', { className: 'card' }, form), h('section', { className: 'card' }, roleCard)];
     if (ctx.me.role === 'admin') {
       const deleteForm = h('form', { className: 'form', 'aria-labelledby': 'delete-title' },
         h('h2', { id: 'delete-title' }, t('person.delete')),
