@@ -5,12 +5,12 @@ its own organisation, so tests do not share state."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from tests.conftest import require_service
 from tests.support.app_server import AppProcess, start_app
@@ -62,10 +62,10 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists() and shutil.which("chromium") is None:
-        require_service("Chromium is not installed (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as playwright:
+    # Playwright drives the system Chromium; `playwright install` is never run.
+    if not CHROMIUM.exists():
+        require_service("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
