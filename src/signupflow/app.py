@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import RedirectResponse
 
 from signupflow import __version__
 from signupflow.api import ROUTERS
@@ -19,6 +18,7 @@ from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.demo import load_demo_if_empty
 from signupflow.errors import PROBLEM_JSON, PROBLEM_RESPONSES, install_error_handlers
+from signupflow.frontend import mount_frontend
 from signupflow.ops.error_reporting import init_error_reporting
 from signupflow.ops.health import ProbeCache, ProbeEndpoints
 from signupflow.ops.logging import configure_logging
@@ -112,9 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    mount_frontend(app)
 
     # Added innermost first: the request context wraps everything, so even a rejected host
     # is logged with its request id.

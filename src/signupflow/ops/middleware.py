@@ -97,6 +97,14 @@ SECURITY_HEADERS = [
 ]
 # API responses are data: nothing in them may load or run anything.
 API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+# The browser app (web/) runs only its own files: no inline script or style, no other origin.
+# Swagger UI at /docs loads from a CDN with an inline bootstrap, so it keeps no page policy.
+WEB_CSP = (
+    b"content-security-policy",
+    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    b"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    b"form-action 'self'; frame-ancestors 'none'",
+)
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
@@ -109,7 +117,9 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_api = scope["path"].startswith("/api/")
+        path: str = scope["path"]
+        is_api = path.startswith("/api/")
+        is_docs = path == "/docs" or path.startswith("/docs/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -117,6 +127,8 @@ class SecurityHeadersMiddleware:
                 headers.extend(SECURITY_HEADERS)
                 if is_api:
                     headers.append(API_CSP)
+                elif not is_docs:
+                    headers.append(WEB_CSP)
                 if self.hsts:
                     headers.append(HSTS)
                 message["headers"] = headers

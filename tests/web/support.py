@@ -1,0 +1,111 @@
+"""What the browser tests share: locale-independent selectors (input names, data-page), the
+messages of a locale, and a page that records console errors and CSP violations."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+WEB = Path(__file__).resolve().parents[2] / "web"
+PASSWORD = "correct horse battery"
+# Chromium logs every 4xx response; the tests that provoke one check what the page shows.
+EXPECTED_4XX = "Failed to load resource: the server responded with a status of 4"
+
+
+def messages(locale: str) -> dict[str, str]:
+    data: dict[str, str] = json.loads((WEB / "locales" / f"{locale}.json").read_text("utf-8"))
+    return data
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Watched:
+    """A page whose console errors, uncaught exceptions and failed requests are kept."""
+
+    page: Any
+    errors: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        assert self.errors == [], self.errors
+
+
+def watch(page: Any) -> Watched:
+    page.set_default_timeout(10_000)
+    watched = Watched(page)
+    page.on(
+        "console",
+        lambda message: (
+            watched.errors.append(message.text)
+            if message.type == "error" and not message.text.startswith(EXPECTED_4XX)
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: watched.errors.append(str(error)))
+    return watched
+
+
+def open_page(page: Any, base_url: str, route: str, name: str) -> None:
+    """Go to a client route and wait until its page module has rendered."""
+    page.goto(f"{base_url}/#{route}")
+    page.wait_for_selector(f"main[data-page='{name}'] h1")
+
+
+def wait_page(page: Any, name: str) -> None:
+    page.wait_for_selector(f"main[data-page='{name}'] h1")
+
+
+def submit(form: Any) -> None:
+    form.locator("button[type=submit]").click()
+
+
+@dataclass
+class Org:
+    base_url: str
+    slug: str
+    admin_email: str
+    tokens: dict[str, Any]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens['access_token']}"}
+
+
+def api_signup(base_url: str, *, timezone: str = "UTC", locale: str = "en") -> Org:
+    slug = unique("org")
+    email = f"admin-{slug}@example.org"
+    response = httpx.post(
+        f"{base_url}/api/v1/auth/signup",
+        json={
+            "organisation_name": f"Org {slug}",
+            "slug": slug,
+            "timezone": timezone,
+            "locale": locale,
+            "name": "Ada Admin",
+            "email": email,
+            "password": PASSWORD,
+        },
+    )
+    assert response.status_code == 201, response.text
+    return Org(base_url, slug, email, response.json())
+
+
+def log_in_browser(page: Any, base_url: str, tokens: dict[str, Any]) -> None:
+    """Store a session the way the app's api.js does, without typing the login form."""
+    page.goto(f"{base_url}/#/login")
+    page.wait_for_selector("main[data-page='login'] h1")
+    session = {
+        "access": tokens["access_token"],
+        "refresh": tokens["refresh_token"],
+        "organisationId": tokens["organisation_id"],
+    }
+    page.evaluate("s => localStorage.setItem('signupflow.session', JSON.stringify(s))", session)
+    page.reload()  # the app reads the session when it starts
+    page.wait_for_selector("#logout:not([hidden])")

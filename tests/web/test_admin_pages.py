@@ -1,0 +1,97 @@
+"""Teams, organisation settings, a person's roles and access level, and the profile language,
+each saved through the page and checked through the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.app_server import AppProcess
+from tests.web.conftest import DESKTOP
+from tests.web.support import (
+    PASSWORD,
+    api_signup,
+    log_in_browser,
+    messages,
+    open_page,
+    submit,
+    wait_page,
+    watch,
+)
+
+
+@pytest.fixture
+def context(browser: Any) -> Any:
+    context = browser.new_context(locale="en-GB", viewport=DESKTOP)
+    yield context
+    context.close()
+
+
+def test_organiser_manages_teams_settings_people_and_profile(
+    web_server: AppProcess, context: Any
+) -> None:
+    org = api_signup(web_server.url)
+    api = httpx.Client(base_url=f"{web_server.url}/api/v1", headers=org.headers)
+    with api:
+        invited = api.post(
+            "/invitations", json={"email": f"s-{org.slug}@example.org", "name": "Sam"}
+        )
+        assert invited.status_code == 201, invited.text
+        person_id = invited.json()["person_id"]
+        watched = watch(context.new_page())
+        page = watched.page
+        log_in_browser(page, web_server.url, org.tokens)
+
+        open_page(page, web_server.url, "/teams", "teams")
+        form = page.locator("main form").first
+        form.locator("[name=name]").fill("Kitchen")
+        form.locator("fieldset label", has_text="Sam").click()
+        submit(form)
+        expect(page.locator(".flash")).to_have_text(messages("en")["teams.saved"])
+        teams = api.get("/teams").json()["items"]
+        assert [(t["name"], t["member_ids"]) for t in teams] == [("Kitchen", [person_id])]
+
+        open_page(page, web_server.url, "/settings", "settings")
+        form = page.locator("main form")
+        form.locator("[name=name]").fill("Renamed org")
+        form.locator("[name=timezone]").select_option("Australia/Sydney")
+        submit(form)
+        expect(page.locator(".flash")).to_have_text(messages("en")["settings.saved"])
+        organisation = api.get("/organisation").json()
+        assert (organisation["name"], organisation["timezone"]) == (
+            "Renamed org",
+            "Australia/Sydney",
+        )
+
+        open_page(page, web_server.url, f"/people/{person_id}", "people-id")
+        form = page.locator("main form").first
+        form.locator("[name=roles]").fill("Cook, Driver")
+        submit(form)
+        wait_page(page, "people")
+        assert api.get(f"/people/{person_id}").json()["roles"] == ["Cook", "Driver"]
+        assert page.locator("main form").count() == 1  # no access level before accepting
+        accepted = httpx.post(
+            f"{web_server.url}/api/v1/invitations/accept",
+            json={"token": invited.json()["token"], "password": PASSWORD},
+        )
+        assert accepted.status_code == 200, accepted.text
+        sam = {"Authorization": f"Bearer {accepted.json()['access_token']}"}
+        assert httpx.get(f"{web_server.url}/api/v1/me", headers=sam).json()["role"] == "volunteer"
+        open_page(page, web_server.url, f"/people/{person_id}", "people-id")
+        role_form = page.locator("main form").nth(1)
+        role_form.locator("[name=role]").select_option("scheduler")
+        submit(role_form)
+        expect(page.locator(".flash")).to_have_text(messages("en")["person.role_saved"])
+        assert httpx.get(f"{web_server.url}/api/v1/me", headers=sam).json()["role"] == "scheduler"
+
+        open_page(page, web_server.url, "/profile", "profile")
+        form = page.locator("main form").first
+        form.locator("[name=language]").select_option("zh-Hant")
+        submit(form)
+        expect(page.locator("html")).to_have_attribute("lang", "zh-Hant")
+        expect(page.locator("main h1")).to_have_text(messages("zh-Hant")["profile.title"])
+        assert api.get("/me").json()["person"]["language"] == "zh-TW"
+        watched.assert_clean()

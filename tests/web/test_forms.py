@@ -1,0 +1,144 @@
+"""A form that gets a 4xx keeps everything typed and says what is wrong next to the input it
+concerns, in the interface's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.app_server import AppProcess
+from tests.web.conftest import DESKTOP
+from tests.web.support import (
+    PASSWORD,
+    api_signup,
+    log_in_browser,
+    messages,
+    open_page,
+    submit,
+    unique,
+    watch,
+)
+
+
+@pytest.fixture
+def context(browser: Any) -> Any:
+    context = browser.new_context(locale="es-ES", viewport=DESKTOP)
+    yield context
+    context.close()
+
+
+def field_error(form: Any, name: str) -> str:
+    control = form.locator(f"[name='{name}']")
+    assert control.get_attribute("aria-invalid") == "true"
+    error_id = control.get_attribute("id") + "-error"
+    assert error_id in control.get_attribute("aria-describedby").split()
+    text: str = form.locator(f"#{error_id}").inner_text()
+    return text
+
+
+def test_sign_up_errors_are_shown_by_their_fields_and_nothing_typed_is_lost(
+    web_server: AppProcess, context: Any
+) -> None:
+    text = messages("es")
+    taken = api_signup(web_server.url)
+    watched = watch(context.new_page())
+    page = watched.page
+    open_page(page, web_server.url, "/signup", "signup")
+    form = page.locator("main form")
+    typed = {
+        "organisation_name": "Banco de alimentos",
+        "slug": taken.slug,
+        "name": "Lucía",
+        "email": f"{unique('lucia')}@example.org",
+        "password": "corta",
+    }
+    for name, value in typed.items():
+        form.locator(f"[name={name}]").fill(value)
+    form.locator("[name=timezone]").select_option("Europe/Madrid")
+
+    submit(form)  # 422: the password is too short
+    form.locator("[name=password][aria-invalid=true]").wait_for()
+    assert field_error(form, "password") == text["error.field.too_short"]
+    assert page.evaluate("document.activeElement.name") == "password"
+    for name, value in typed.items():
+        assert form.locator(f"[name={name}]").input_value() == value
+    assert form.locator("[name=timezone]").input_value() == "Europe/Madrid"
+
+    form.locator("[name=password]").fill(PASSWORD)
+    submit(form)  # 409: the address is taken
+    form.locator("[name=slug][aria-invalid=true]").wait_for()
+    assert field_error(form, "slug") == text["signup.error.slug_taken"]
+    assert form.locator("[name=password]").get_attribute("aria-invalid") is None
+    assert form.locator("[name=password]").input_value() == PASSWORD
+    assert form.locator("[name=email]").input_value() == typed["email"]
+    watched.assert_clean()
+
+
+def test_an_invalid_role_slot_is_marked_and_the_event_form_keeps_its_values(
+    web_server: AppProcess, context: Any
+) -> None:
+    text = messages("es")
+    org = api_signup(web_server.url, locale="es")
+    watched = watch(context.new_page())
+    page = watched.page
+    log_in_browser(page, web_server.url, org.tokens)
+    open_page(page, web_server.url, "/events/new", "events-new")
+    form = page.locator("main form")
+    form.locator("[name=title]").fill("Reparto de comida")
+    form.locator("[name=description]").fill("Traer guantes")
+    form.locator("[name='slots.0.role']").fill("Cocina")
+    form.locator("[name='slots.0.capacity']").fill("0")
+    submit(form)
+    form.locator("[name='slots.0.capacity'][aria-invalid=true]").wait_for()
+    assert field_error(form, "slots.0.capacity") == text["error.field.range"]
+    assert form.locator("[name=title]").input_value() == "Reparto de comida"
+    assert form.locator("[name=description]").input_value() == "Traer guantes"
+    assert form.locator("[name='slots.0.role']").input_value() == "Cocina"
+    assert page.locator("main").get_attribute("data-page") == "events-new"
+    watched.assert_clean()
+
+
+def test_a_wrong_password_is_reported_and_the_e_mail_kept(
+    web_server: AppProcess, context: Any
+) -> None:
+    text = messages("es")
+    org = api_signup(web_server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    open_page(page, web_server.url, "/login", "login")
+    form = page.locator("main form")
+    form.locator("[name=email]").fill(org.admin_email)
+    form.locator("[name=password]").fill("not the password")
+    submit(form)
+    alert = form.locator(".form-error")
+    alert.wait_for()
+    assert alert.inner_text() == text["login.error.credentials"]
+    assert page.evaluate("document.activeElement.className") == "form-error"
+    assert form.locator("[name=email]").input_value() == org.admin_email
+
+
+def test_password_reset_says_clearly_when_the_server_does_not_offer_it_yet(
+    web_server: AppProcess, context: Any
+) -> None:
+    text = messages("es")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    open_page(page, web_server.url, "/forgot-password", "forgot-password")
+    form = page.locator("main form")
+    form.locator("[name=email]").fill("someone@example.org")
+    submit(form)
+    outcome = page.locator("main .form-error:not([hidden]), main .success:not([hidden])")
+    outcome.wait_for()
+    # Until the password-reset API is merged the server answers 404; afterwards, 202.
+    assert outcome.inner_text() in (text["reset.unavailable"], text["forgot.sent"])
+    assert form.locator("[name=email]").input_value() == "someone@example.org"
+
+    reset = "/reset-password?token=abcdefghijklmnopqrstuv"
+    open_page(page, web_server.url, reset, "reset-password")
+    form = page.locator("main form")
+    form.locator("[name=password]").fill(PASSWORD)
+    form.locator("[name=confirm]").fill(PASSWORD + "x")
+    submit(form)
+    assert field_error(form, "confirm") == text["reset.mismatch"]
+    assert form.locator("[name=password]").input_value() == PASSWORD

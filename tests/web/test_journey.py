@@ -1,0 +1,178 @@
+"""The whole loop in a real browser against a real server: an organiser signs up, creates an
+event with role slots and invites a volunteer; the volunteer accepts, sets availability, signs
+up for an open shift and finds it in their schedule; the organiser sees the coverage. Run in
+English on a desktop, in Spanish, and on a phone-sized screen, with the browser in a different
+time zone from the organisation's, so times must be shown in the organisation's zone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.app_server import AppProcess
+from tests.web.conftest import DESKTOP, PHONE, SCREENSHOTS
+from tests.web.support import (
+    PASSWORD,
+    messages,
+    open_page,
+    submit,
+    unique,
+    wait_page,
+    watch,
+)
+
+BROWSER_TIMEZONE = "Asia/Tokyo"  # far from the organisation's, so a zone mix-up shows
+ORG_TIMEZONE = "America/New_York"
+
+CASES = [
+    pytest.param("en", "en-GB", DESKTOP, id="english-desktop"),
+    pytest.param("es", "es-ES", DESKTOP, id="spanish-desktop"),
+    pytest.param("fr", "fr-FR", PHONE, id="french-phone"),
+]
+
+
+def shot(page: Any, name: str, enabled: bool) -> None:
+    if enabled:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize(("locale", "browser_locale", "viewport"), CASES)
+def test_organiser_and_volunteer_complete_the_sign_up_loop(
+    web_server: AppProcess, browser: Any, locale: str, browser_locale: str, viewport: dict[str, int]
+) -> None:
+    text = messages(locale)
+    base = web_server.url
+    screenshots = locale == "en"
+    phone_shots = viewport == PHONE
+    slug = unique("loop")
+    event_title = f"Food bank {slug[-4:]}"
+    volunteer_email = f"vol-{slug}@example.org"
+
+    options = {"locale": browser_locale, "timezone_id": BROWSER_TIMEZONE, "viewport": viewport}
+    admin_context = browser.new_context(**options)
+    volunteer_context = browser.new_context(**options)
+    try:
+        admin = watch(admin_context.new_page())
+        page = admin.page
+
+        # Sign up a new organisation; the interface follows the browser's language.
+        open_page(page, base, "/signup", "signup")
+        assert page.locator("html").get_attribute("lang") == locale
+        assert page.locator("h1").inner_text() == text["signup.title"]
+        form = page.locator("main form")
+        form.locator("[name=organisation_name]").fill(f"Org {slug}")
+        form.locator("[name=slug]").fill(slug)
+        form.locator("[name=timezone]").select_option(ORG_TIMEZONE)
+        form.locator("[name=name]").fill("Ada Admin")
+        form.locator("[name=email]").fill(f"admin-{slug}@example.org")
+        form.locator("[name=password]").fill(PASSWORD)
+        shot(page, "signup", screenshots)
+        submit(form)
+        wait_page(page, "dashboard")
+        assert page.locator("h1").inner_text() == text["dashboard.title"]
+
+        # An event tomorrow 09:00-12:00 (organisation time) needing two ushers and one cook.
+        open_page(page, base, "/events/new", "events-new")
+        form = page.locator("main form")
+        form.locator("[name=title]").fill(event_title)
+        form.locator("[name=location]").fill("Main hall")
+        form.locator("[name=status]").select_option("published")
+        form.locator("[name='slots.0.role']").fill("Usher")
+        form.locator("[name='slots.0.capacity']").fill("2")
+        form.locator("fieldset button.secondary").last.click()  # add a role
+        form.locator("[name='slots.1.role']").fill("Cook")
+        form.locator("[name='slots.1.capacity']").fill("1")
+        assert ORG_TIMEZONE in form.inner_text()
+        shot(page, "event-form", screenshots)
+        submit(form)
+        wait_page(page, "events")
+        assert page.locator(".flash").inner_text() == text["events.saved"]
+        assert event_title in page.locator("main table").inner_text()
+
+        # Invite a volunteer who can serve as an usher; the link is shown once.
+        open_page(page, base, "/people", "people")
+        form = page.locator("main form").first
+        form.locator("[name=name]").fill("Vera Volunteer")
+        form.locator("[name=email]").fill(volunteer_email)
+        form.locator("[name=roles]").fill("Usher")
+        submit(form)
+        link_input = page.locator("#invite-link-input")
+        link_input.wait_for()
+        link = link_input.input_value()
+        assert link.startswith(f"{base}/#/accept?token=")
+        assert form.locator("[name=email]").input_value() == ""  # ready for the next one
+        shot(page, "people", screenshots)
+
+        # The volunteer accepts in their own browser and lands on availability.
+        volunteer = watch(volunteer_context.new_page())
+        vpage = volunteer.page
+        vpage.goto(link)
+        wait_page(vpage, "accept")
+        assert vpage.locator("h1").inner_text() == text["accept.title"]
+        form = vpage.locator("main form")
+        form.locator("[name=password]").fill(PASSWORD)
+        submit(form)
+        wait_page(vpage, "availability")
+        assert vpage.locator("html").get_attribute("lang") == locale
+
+        # Availability: Saturdays 09:00-13:00, and a week off later in the year.
+        form = vpage.locator("main form").first
+        form.locator("[name=weekday]").select_option("5")
+        form.locator("[name=start_time]").fill("09:00")
+        form.locator("[name=end_time]").fill("13:00")
+        submit(form)
+        vpage.wait_for_selector("main .flash:not([hidden])")
+        assert vpage.locator(".flash").inner_text() == text["availability.saved"]
+        saturday = vpage.evaluate(
+            "l => new Intl.DateTimeFormat(l, {weekday: 'long', timeZone: 'UTC'})"
+            ".format(new Date(Date.UTC(2024, 0, 6)))",
+            locale,
+        )
+        assert saturday in vpage.locator("main table").first.inner_text()
+        form = vpage.locator("main form").nth(1)
+        form.locator("[name=starts_on]").fill("2030-08-01")
+        form.locator("[name=ends_on]").fill("2030-08-07")
+        form.locator("[name=reason]").fill("Holiday")
+        submit(form)
+        vpage.wait_for_selector("main table >> nth=1")
+        assert "Holiday" in vpage.locator("main table").nth(1).inner_text()
+        shot(vpage, "availability", screenshots)
+
+        # Open shifts: only the roles they hold can be taken.
+        open_page(vpage, base, "/open-shifts", "open-shifts")
+        card = vpage.locator("article.shift", has_text=event_title)
+        assert card.locator("button").count() == 1  # Usher, not Cook
+        shot(vpage, "open-shifts", screenshots)
+        shot(vpage, "phone-open-shifts", phone_shots)
+        card.locator("button").click()
+        vpage.wait_for_selector("main .flash:not([hidden])")
+        assert vpage.locator(".flash").inner_text() == text["shifts.signed_up"]
+        card = vpage.locator("article.shift", has_text=event_title)
+        assert card.locator("button").count() == 0
+        assert text["shifts.you_are_in"] in card.inner_text()
+
+        # My schedule: the shift, at 09:00 organisation time (not Tokyo time).
+        open_page(vpage, base, "/my-schedule", "my-schedule")
+        row = vpage.locator("main tbody tr", has_text=event_title)
+        assert "Usher" in row.inner_text()
+        when = row.locator("td").nth(1).inner_text()
+        assert "9:00" in when or "09:00" in when, when
+        assert "12:00" in when, when
+        shot(vpage, "my-schedule", screenshots)
+        shot(vpage, "phone-my-schedule", phone_shots)
+
+        # The organiser's dashboard shows the coverage: 1 of 2 ushers, 0 of 1 cook.
+        open_page(page, base, "/dashboard", "dashboard")
+        coverage = page.locator("main tbody tr", has_text=event_title).inner_text()
+        assert "1/2" in coverage, coverage  # ushers
+        assert "0/1" in coverage, coverage  # cooks
+        assert page.locator("[data-testid=unfilled-total]").inner_text() == "2"
+        shot(page, "dashboard", screenshots)
+
+        admin.assert_clean()
+        volunteer.assert_clean()
+    finally:
+        admin_context.close()
+        volunteer_context.close()

@@ -1,0 +1,62 @@
+import { all, api } from '../api.js';
+import { h, uid } from '../dom.js';
+import { problemMessage } from '../forms.js';
+import { formatTimeRange, t } from '../i18n.js';
+import { empty, inlineAlert, page } from '../page.js';
+
+function slotLine(ctx, event, slot, { mine, joined, alert }) {
+  const status = t('shifts.places_open', { open: slot.open, capacity: slot.capacity });
+  let action;
+  if (joined) action = h('span', { className: 'badge' }, t(joined === slot.role ? 'shifts.you_are_in' : 'shifts.already_serving'));
+  else if (!slot.open) action = h('span', { className: 'badge' }, t('shifts.full'));
+  else if (!mine) action = h('span', { className: 'muted' }, t('shifts.not_your_role'));
+  else {
+    action = h('button', {
+      type: 'button',
+      className: 'primary',
+      onclick: async (clickEvent) => {
+        clickEvent.target.disabled = true;
+        try {
+          await api.post(`/events/${event.id}/signups`, { role: slot.role });
+          ctx.navigate('/open-shifts', { flash: 'shifts.signed_up' });
+        } catch (error) {
+          alert.textContent = problemMessage(error);
+          alert.hidden = false;
+          clickEvent.target.disabled = false;
+          alert.focus();
+        }
+      },
+    }, t('shifts.sign_up_as', { role: slot.role }));
+  }
+  return h('li', {}, h('span', { className: 'slot-role' }, slot.role), ' ', h('span', {}, status), ' ', action);
+}
+
+export default {
+  title: 'shifts.title',
+  async render(ctx) {
+    if (!ctx.me.person) return page('shifts.title', empty('schedule.no_profile'));
+    const [events, assignments] = await Promise.all([
+      all('/events', { status: 'published', from: new Date().toISOString() }),
+      all('/assignments', { person_id: ctx.me.person.id }),
+    ]);
+    const joined = new Map(assignments.map((a) => [a.event_id, a.role]));
+    const roles = new Set(ctx.me.person.roles);
+    const cards = events.map((event) => {
+      const titleId = uid('shift');
+      const alert = inlineAlert();
+      alert.tabIndex = -1;
+      return h('article', { className: 'card shift', 'aria-labelledby': titleId },
+        h('h2', { id: titleId }, event.title),
+        h('p', { className: 'when' }, formatTimeRange(event.starts_at, event.ends_at)),
+        event.location ? h('p', {}, event.location) : null,
+        event.description ? h('p', { className: 'muted' }, event.description) : null,
+        alert,
+        h('ul', { className: 'slots-list' }, event.slots.map((slot) => slotLine(ctx, event, slot, {
+          mine: roles.has(slot.role), joined: joined.get(event.id), alert,
+        }))));
+    });
+    return page('shifts.title',
+      h('p', {}, roles.size ? t('shifts.your_roles', { roles: [...roles].join(', ') }) : t('shifts.no_roles')),
+      cards.length ? cards : empty('shifts.none'));
+  },
+};

@@ -1,0 +1,89 @@
+import { all, api } from '../api.js';
+import { h } from '../dom.js';
+import { bindForm, field, formAlert, problemMessage, submitButton, value } from '../forms.js';
+import { formatDateTime, t } from '../i18n.js';
+import { empty, inlineAlert, page, roleList, section, table } from '../page.js';
+import { INVITATION_STATE_KEYS, MEMBER_ROLE_KEYS, parseRoles } from './common.js';
+
+function roleOptions() {
+  return Object.keys(MEMBER_ROLE_KEYS).map((role) => ({ value: role, label: t(MEMBER_ROLE_KEYS[role]) }));
+}
+
+export default {
+  title: 'people.title',
+  async render(ctx) {
+    const [people, invitations] = await Promise.all([all('/people'), all('/invitations')]);
+    const alert = inlineAlert();
+    const linkBox = h('div', { className: 'invite-link', hidden: true });
+    const form = h('form', { className: 'form', 'aria-labelledby': 'invite-title' },
+      h('h2', { id: 'invite-title' }, t('people.invite')),
+      formAlert(),
+      h('div', { className: 'row' },
+        field({ name: 'name', label: t('field.name'), required: true, autocomplete: 'off' }),
+        field({ name: 'email', label: t('field.email'), type: 'email', required: true, autocomplete: 'off' })),
+      h('div', { className: 'row' },
+        field({ name: 'role', label: t('field.member_role'), options: roleOptions(), value: 'volunteer' }),
+        field({ name: 'roles', label: t('field.roles'), hint: t('field.roles_hint') })),
+      submitButton(t('people.send_invite')));
+    bindForm(form, async () => {
+      const created = await api.post('/invitations', {
+        name: value(form, 'name'),
+        email: value(form, 'email'),
+        role: value(form, 'role'),
+        roles: parseRoles(value(form, 'roles')),
+      });
+      // The link is shown once (only its hash is stored); it opens on this same server.
+      const link = `${window.location.origin}/#/accept?token=${encodeURIComponent(created.token)}`;
+      const inputId = 'invite-link-input';
+      linkBox.replaceChildren(
+        h('p', { role: 'status' }, t('people.invited', { name: value(form, 'name') })),
+        h('label', { for: inputId }, t('people.invite_link')),
+        h('input', { id: inputId, type: 'text', readonly: true, value: link, 'aria-describedby': 'invite-link-hint' }),
+        h('p', { className: 'hint', id: 'invite-link-hint' }, t('people.invite_link_hint')),
+        h('p', {}, h('a', { href: '#/people' }, t('people.refresh'))));
+      linkBox.hidden = false;
+      form.reset();
+      linkBox.querySelector('input').focus();
+      linkBox.querySelector('input').select();
+    });
+    const rows = people.map((person) => [
+      h('a', { href: `#/people/${person.id}` }, person.name),
+      person.email,
+      roleList(person.roles),
+      t(person.has_login ? 'people.has_login' : 'people.no_login'),
+      t(person.active ? 'people.active' : 'people.inactive'),
+    ]);
+    const pending = invitations.filter((invitation) => invitation.state === 'pending');
+    const invitationRows = pending.map((invitation) => [
+      invitation.email,
+      t(MEMBER_ROLE_KEYS[invitation.role]),
+      t(INVITATION_STATE_KEYS[invitation.state]),
+      formatDateTime(invitation.expires_at),
+      h('button', {
+        type: 'button',
+        className: 'danger',
+        'aria-label': t('people.revoke_named', { email: invitation.email }),
+        onclick: async () => {
+          try {
+            await api.del(`/invitations/${invitation.id}`);
+            ctx.navigate('/people', { flash: 'people.revoked' });
+          } catch (error) {
+            alert.textContent = problemMessage(error);
+            alert.hidden = false;
+          }
+        },
+      }, t('people.revoke')),
+    ]);
+    return page('people.title',
+      h('section', { className: 'card' }, form, linkBox),
+      alert,
+      section(t('people.everyone'),
+        people.length
+          ? table(t('people.table_caption'), [t('field.name'), t('field.email'), t('field.roles'), t('people.account'), t('field.active')], rows)
+          : empty('people.none')),
+      section(t('people.pending_invitations'),
+        pending.length
+          ? table(t('people.pending_invitations'), [t('field.email'), t('field.member_role'), t('field.status'), t('people.expires'), t('field.actions')], invitationRows)
+          : empty('people.no_invitations')));
+  },
+};

@@ -1,0 +1,31 @@
+import { api } from '../api.js';
+import { h } from '../dom.js';
+import { bindForm, field, formAlert, submitButton, value } from '../forms.js';
+import { apiLocale, languageOptions, setTimeZone, t, uiLocale } from '../i18n.js';
+import { page } from '../page.js';
+import { timeZoneOptions } from './signup.js';
+
+export default {
+  title: 'settings.title',
+  async render(ctx) {
+    const organisation = await api.get('/organisation');
+    const form = h('form', { className: 'form narrow', 'aria-labelledby': 'page-title' },
+      formAlert(),
+      field({ name: 'name', label: t('signup.organisation_name'), value: organisation.name, required: true }),
+      field({ name: 'timezone', label: t('field.timezone'), options: timeZoneOptions(), value: organisation.timezone, hint: t('settings.timezone_hint') }),
+      field({ name: 'locale', label: t('settings.locale'), options: languageOptions(), value: uiLocale(organisation.locale) || 'en', hint: t('settings.locale_hint') }),
+      h('p', {}, t('settings.address', { slug: organisation.slug })),
+      submitButton(t('action.save')));
+    bindForm(form, async () => {
+      const saved = await api.patch('/organisation', {
+        name: value(form, 'name'),
+        timezone: value(form, 'timezone'),
+        locale: apiLocale(value(form, 'locale')),
+      });
+      setTimeZone(saved.timezone);
+      await ctx.reloadMe();
+      ctx.flash('settings.saved');
+    });
+    return page('settings.title', form);
+  },
+};

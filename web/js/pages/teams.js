@@ -1,0 +1,60 @@
+import { all, api } from '../api.js';
+import { h, uid } from '../dom.js';
+import { bindForm, field, formAlert, submitButton, value } from '../forms.js';
+import { t } from '../i18n.js';
+import { empty, page, section } from '../page.js';
+
+function memberChoices(people, selected) {
+  return h('fieldset', { className: 'checkboxes' }, h('legend', {}, t('teams.members')),
+    people.length
+      ? people.map((person) => {
+        const id = uid('member');
+        return h('div', { className: 'field-checkbox' },
+          h('input', { type: 'checkbox', id, name: 'member_ids', value: String(person.id), checked: selected.includes(person.id) }),
+          h('label', { for: id }, person.name));
+      })
+      : h('p', { className: 'empty' }, t('teams.no_people')));
+}
+
+function memberIds(form) {
+  return [...form.querySelectorAll('input[name="member_ids"]:checked')].map((input) => Number(input.value));
+}
+
+function teamForm(ctx, people, team) {
+  const titleId = uid('team');
+  const form = h('form', { className: 'form', 'aria-labelledby': titleId },
+    h('h2', { id: titleId }, team ? team.name : t('teams.new')),
+    formAlert(),
+    field({ name: 'name', label: t('field.name'), value: team ? team.name : '', required: true }),
+    field({ name: 'description', label: t('field.description'), type: 'textarea', value: team ? team.description : '' }),
+    memberChoices(people, team ? team.member_ids : []),
+    h('div', { className: 'actions' },
+      submitButton(team ? t('action.save') : t('teams.create')),
+      team ? h('button', {
+        type: 'button',
+        className: 'danger',
+        onclick: async () => {
+          if (!window.confirm(t('teams.confirm_delete', { name: team.name }))) return;
+          await api.del(`/teams/${team.id}`);
+          ctx.navigate('/teams', { flash: 'teams.deleted' });
+        },
+      }, t('action.delete')) : null));
+  bindForm(form, async () => {
+    const body = { name: value(form, 'name'), description: value(form, 'description'), member_ids: memberIds(form) };
+    if (team) await api.patch(`/teams/${team.id}`, body);
+    else await api.post('/teams', body);
+    ctx.navigate('/teams', { flash: 'teams.saved' });
+  });
+  return h('section', { className: 'card' }, form);
+}
+
+export default {
+  title: 'teams.title',
+  async render(ctx) {
+    const [teams, people] = await Promise.all([all('/teams'), all('/people')]);
+    return page('teams.title',
+      teamForm(ctx, people, null),
+      section(t('teams.all'), teams.length ? null : empty('teams.none')),
+      teams.map((team) => teamForm(ctx, people, team)));
+  },
+};
