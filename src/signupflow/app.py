@@ -112,7 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)
 
-    mount_frontend(app)
+    mount_frontend(app, settings.web_dir)
 
     # Added innermost first: the request context wraps everything, so even a rejected host
     # is logged with its request id.

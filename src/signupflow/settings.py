@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     probe_timeout_s: float = Field(default=2.0, gt=0, le=30)
     # Local data (SQLite database, backups): its disk usage is part of /health.
     storage_path: str = "./var"
+    # The browser app (static files); the image copies web/ to /app/web and sets WEB_DIR.
+    web_dir: Path = Path(__file__).resolve().parents[2] / "web"
     # Proxies whose X-Forwarded-For/Proto are believed (addresses or CIDR ranges).
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     metrics_token: SecretStr | None = None

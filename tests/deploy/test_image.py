@@ -116,6 +116,16 @@ def test_serving_container_answers_health_on_the_published_port(serving: Contain
     assert body["components"]["database"]["status"] == "healthy"
 
 
+def test_serving_container_serves_the_browser_app(serving: Container) -> None:
+    page = httpx.get(f"{serving.url()}/login", headers={"Host": "localhost"}, timeout=10)
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<script type="module"' in page.text
+    script = httpx.get(f"{serving.url()}/static/js/app.js", headers={"Host": "localhost"})
+    assert script.status_code == 200
+    assert "javascript" in script.headers["content-type"]
+
+
 def test_docker_healthcheck_reports_healthy(serving: Container) -> None:
     health = serving.wait_health("healthy", timeout=HEALTH_TIMEOUT_S)
     assert health["FailingStreak"] == 0
@@ -240,7 +250,10 @@ def test_image_carries_oci_labels_from_the_build(app_image: AppImage) -> None:
 def test_build_context_holds_only_what_the_image_needs(
     base_images: dict[str, str], tmp_path: Path
 ) -> None:
-    wanted = ["README.md", "deploy/docker/healthcheck.py", "pyproject.toml", "src/pkg/mod.py"]
+    wanted = [
+        "README.md", "deploy/docker/healthcheck.py", "pyproject.toml", "src/pkg/mod.py",
+        "web/index.html",
+    ]  # fmt: skip
     junk = [
         ".env", ".git/HEAD", ".venv/bin/python", ".pytest_cache/v/x", "var/signupflow.db",
         "tests/test_x.py", "docs/x.md", "src/pkg/__pycache__/mod.cpython-311.pyc",
