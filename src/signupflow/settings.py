@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     api_requests_per_minute: int = Field(default=1200, ge=1, le=1_000_000)
     # Solving runs inside the request for now, so this bounds how long it holds a worker.
     solver_time_limit_s: float = Field(default=10.0, gt=0, le=120)
+    # Production: the worker (its image carries CP-SAT) solves; the API answers 202 at once.
+    solver_in_worker: bool = False
     password_reset_requests_per_minute: int = Field(default=5, ge=1, le=10_000)
     password_reset_ttl_s: int = Field(default=3600, ge=300, le=86_400)
 

@@ -28,6 +28,13 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 ERRORS = Counter("signupflow_http_errors_total", "Responses with status 5xx", ["route"])
+SOLVER_RUNS = Counter("signupflow_solver_runs_total", "Solver runs", ["engine"])
+SOLVER_SECONDS = Histogram(
+    "signupflow_solver_seconds",
+    "Solver wall time",
+    ["engine"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 60, 120),
+)
 NOTIFICATIONS_SENT = Counter(
     "signupflow_notifications_sent_total", "E-mails handed to the SMTP server", ["kind"]
 )
@@ -85,6 +92,8 @@ def render(pool_collector: PoolCollector) -> bytes:
             NOTIFICATIONS_SENT,
             NOTIFICATIONS_FAILED,
             NOTIFICATIONS_QUEUED,
+            SOLVER_RUNS,
+            SOLVER_SECONDS,
         ):
             registry.register(collector)
     registry.register(pool_collector)

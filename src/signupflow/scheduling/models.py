@@ -11,6 +11,9 @@ from signupflow.db.base import Base, BigId, IdMixin, TimestampMixin, UTCDateTime
 
 
 class ScheduleStatus(enum.StrEnum):
+    QUEUED = "queued"  # waiting for a worker (SOLVER_IN_WORKER)
+    RUNNING = "running"  # a worker is solving it
+    FAILED = "failed"  # the run raised; `report.error` says why
     DRAFT = "draft"
     PUBLISHED = "published"
     SUPERSEDED = "superseded"  # another schedule for an overlapping range was published
@@ -44,6 +47,7 @@ class Schedule(IdMixin, TimestampMixin, Base):
         BigId, ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     entries: Mapped[list[ScheduleEntry]] = relationship(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from signupflow.deps import API_PREFIX, AppSettings, DbSession, Pagination, Scheduler
 from signupflow.scheduling import publish, solve
@@ -31,14 +31,31 @@ def _outcome(outcome: PublishOutcome) -> PublishRead:
     )
 
 
-@router.post("/solve", response_model=ScheduleRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/solve",
+    response_model=ScheduleRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        status.HTTP_202_ACCEPTED: {
+            "model": ScheduleRead,
+            "description": "Queued for the background worker: poll the schedule (Location) "
+            "until its status is draft or failed",
+        }
+    },
+)
 def run_solver(
-    session: DbSession, principal: Scheduler, settings: AppSettings, data: SolveRequest
+    session: DbSession,
+    principal: Scheduler,
+    settings: AppSettings,
+    data: SolveRequest,
+    response: Response,
 ) -> ScheduleRead:
-    """Fill the role slots of the events starting in a range: returns a draft schedule and the
-    run's report. Confirmed assignments, self sign-ups and manual assignments are kept;
-    published solver assignments are kept where still valid. Takes up to the time limit."""
-    schedule = solve.run_solver(
+    """Fill the role slots of the events starting in a range: a draft schedule and the run's
+    report. Confirmed assignments, self sign-ups and manual assignments are kept; published
+    solver assignments are kept where still valid. Solved within the request (201) or, where
+    the server says so (SOLVER_IN_WORKER), queued for the worker (202)."""
+    run = solve.queue_run if settings.solver_in_worker else solve.run_solver
+    schedule = run(
         session,
         organisation_id=principal.organisation_id,
         starts=data.starts_at,
@@ -47,6 +64,9 @@ def run_solver(
         time_limit_s=data.time_limit_s or settings.solver_time_limit_s,
         seed=data.seed,
     )
+    if schedule.status == ScheduleStatus.QUEUED:
+        response.status_code = status.HTTP_202_ACCEPTED
+        response.headers["Location"] = f"{router.prefix}/{schedule.id}"
     return ScheduleRead.model_validate(schedule)
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from signupflow.audit.service import record
 from signupflow.db.pagination import paginate
 from signupflow.errors import InvalidInput, NotFound
+from signupflow.ops import metrics
 from signupflow.organisations.models import Organisation
 from signupflow.people.models import Person
 from signupflow.scheduling.errors import RoleNotHeld, ScheduleRuleBroken, ScheduleStateConflict
@@ -62,7 +65,7 @@ def _report(snapshot: Snapshot, result: Result, time_limit_s: float) -> dict[str
     }
 
 
-def run_solver(
+def queue_run(
     session: Session,
     *,
     organisation_id: int,
@@ -72,25 +75,46 @@ def run_solver(
     time_limit_s: float,
     seed: int = 0,
 ) -> Schedule:
-    """Read the range from the database, solve it, store the draft and the run's report.
-    Plain values in, so a background worker can call it as well as a request."""
+    """A schedule waiting to be solved (by `solve_schedule`, now or in a worker)."""
     check_range(starts, ends)
-    organisation = session.get(Organisation, organisation_id)
+    schedule = Schedule(
+        organisation_id=organisation_id,
+        starts_at=starts,
+        ends_at=ends,
+        status=ScheduleStatus.QUEUED,
+        requested_by=requested_by,
+        report={"request": {"time_limit_s": time_limit_s, "seed": seed}},
+    )
+    session.add(schedule)
+    session.flush()
+    set_committed_value(schedule, "entries", [])
+    return schedule
+
+
+def solve_schedule(session: Session, schedule: Schedule) -> Schedule:
+    """Read the schedule's range from the database, solve it, store the draft and the run's
+    report. Plain values in, so a background worker calls it as well as a request."""
+    organisation = session.get(Organisation, schedule.organisation_id)
     if organisation is None:
-        raise NotFound(f"organisation {organisation_id} not found")
+        raise NotFound(f"organisation {schedule.organisation_id} not found")
+    request = schedule.report["request"]
     snapshot = take_snapshot(
         session,
-        organisation_id=organisation_id,
+        organisation_id=schedule.organisation_id,
         timezone=organisation.timezone,
-        starts=starts,
-        ends=ends,
-        time_limit_s=time_limit_s,
-        seed=seed,
+        starts=schedule.starts_at,
+        ends=schedule.ends_at,
+        time_limit_s=request["time_limit_s"],
+        seed=request["seed"],
     )
+    started = time.perf_counter()
     result = solve(snapshot.problem)
+    metrics.SOLVER_RUNS.labels(result.engine).inc()
+    metrics.SOLVER_SECONDS.labels(result.engine).observe(time.perf_counter() - started)
     entries = [
         ScheduleEntry(
-            organisation_id=organisation_id,
+            organisation_id=schedule.organisation_id,
+            schedule_id=schedule.id,
             event_id=snapshot.slots[p.slot_id].event_id,
             slot_id=p.slot_id,
             person_id=p.person_id,
@@ -103,33 +127,50 @@ def run_solver(
         )
         for p in sorted(placements)
     ]
-    schedule = Schedule(
-        organisation_id=organisation_id,
-        starts_at=starts,
-        ends_at=ends,
-        status=ScheduleStatus.DRAFT,
-        requested_by=requested_by,
-        report=_report(snapshot, result, time_limit_s),
-        entries=entries,
-    )
-    session.add(schedule)
+    session.add_all(entries)
+    schedule.status = ScheduleStatus.DRAFT
+    schedule.report = {**_report(snapshot, result, request["time_limit_s"]), "request": request}
     session.flush()
+    set_committed_value(schedule, "entries", entries)
     record(
         session,
-        organisation_id=organisation_id,
-        actor_user_id=requested_by,
+        organisation_id=schedule.organisation_id,
+        actor_user_id=schedule.requested_by,
         action="solve",
         entity="schedule",
         entity_id=schedule.id,
         changes={
-            "starts_at": starts.isoformat(),
-            "ends_at": ends.isoformat(),
+            "starts_at": schedule.starts_at.isoformat(),
+            "ends_at": schedule.ends_at.isoformat(),
             "filled": result.filled,
             "seats": result.seats,
             "engine": result.engine,
         },
     )
     return schedule
+
+
+def run_solver(
+    session: Session,
+    *,
+    organisation_id: int,
+    starts: datetime,
+    ends: datetime,
+    requested_by: int | None,
+    time_limit_s: float,
+    seed: int = 0,
+) -> Schedule:
+    """Queue and solve at once, inside the caller's transaction."""
+    schedule = queue_run(
+        session,
+        organisation_id=organisation_id,
+        starts=starts,
+        ends=ends,
+        requested_by=requested_by,
+        time_limit_s=time_limit_s,
+        seed=seed,
+    )
+    return solve_schedule(session, schedule)
 
 
 def get_schedule(session: Session, organisation_id: int, schedule_id: int) -> Schedule:

@@ -13,6 +13,7 @@ from signupflow.db.session import unit_of_work
 from signupflow.notifications.mailer import Mailer
 from signupflow.notifications.outbox import claim_one, deliver, lease_for, update_queue_gauge
 from signupflow.notifications.reminders import enqueue_due_reminders
+from signupflow.scheduling.runs import claim_next, run_claimed
 from signupflow.settings import Settings
 
 
@@ -51,7 +52,20 @@ def queue_shift_reminders(ctx: TaskContext) -> int:
         return enqueue_due_reminders(session, hours_before=ctx.settings.reminder_hours_before)
 
 
+def run_queued_solves(ctx: TaskContext) -> int:
+    handled = 0
+    while not ctx.stop.is_set():
+        with unit_of_work(ctx.session_factory) as session:
+            schedule_id = claim_next(session)
+        if schedule_id is None:
+            break
+        run_claimed(ctx.session_factory, schedule_id)
+        handled += 1
+    return handled
+
+
 TASKS: tuple[Task, ...] = (
+    Task("solver_runs", run_queued_solves),
     Task("shift_reminders", queue_shift_reminders, interval_s=60.0),
     Task("send_notifications", send_notifications),
 )

@@ -27,13 +27,23 @@ def upgrade() -> None:
         sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column(
             "status",
-            sa.Enum("draft", "published", "superseded", "unpublished", name="schedule_status"),
+            sa.Enum(
+                "queued",
+                "running",
+                "failed",
+                "draft",
+                "published",
+                "superseded",
+                "unpublished",
+                name="schedule_status",
+            ),
             nullable=False,
         ),
         sa.Column(
             "requested_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("report", sa.JSON(), nullable=False),
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
