@@ -27,6 +27,7 @@ from signupflow.deps import Principal
 from signupflow.errors import AlreadyAssigned, Conflict, NotFound, PermissionDenied, SlotFull
 from signupflow.events.models import Event, EventSlot, EventStatus
 from signupflow.events.service import get_event
+from signupflow.notifications import service as notifications
 from signupflow.people.models import MemberRole, Person
 from signupflow.swaps.models import SwapRequest, SwapState
 from signupflow.tenancy import get_scoped, scoped
@@ -203,8 +204,21 @@ def assign(
     if event.status == EventStatus.CANCELLED:
         raise Conflict("this event is cancelled")
     person = _person(session, principal, person_id)
-    return _assign(
+    assignment = _assign(
         session, principal, event, person, role, AssignmentSource.MANUAL, AssignmentStatus.PENDING
+    )
+    _tell(session, assignment, "assigned", f"manual:{assignment.id}")
+    return assignment
+
+
+def _tell(session: Session, assignment: Assignment, change: str, change_key: str) -> None:
+    """E-mail the assigned person about a change someone else made to their shift."""
+    notifications.assignment_changed(
+        session,
+        organisation_id=assignment.organisation_id,
+        assignment_id=assignment.id,
+        change=change,
+        change_key=change_key,
     )
 
 
@@ -270,6 +284,7 @@ def _fill_from_waitlist(session: Session, principal: Principal, slot_id: int) ->
             entity_id=assignment.id,
             changes={"event_id": event.id, "person_id": person.id, "waitlist_entry_id": entry.id},
         )
+        _tell(session, assignment, "assigned", f"waitlist:{entry.id}")
         return assignment
     return None
 
@@ -322,6 +337,8 @@ def cancel(session: Session, principal: Principal, assignment_id: int) -> None:
     assignment = get_scoped(session, Assignment, assignment_id, principal.organisation_id)
     _may_act_for(principal, assignment.person_id, "cancel")
     slot_id, event_id, person_id = assignment.slot_id, assignment.event_id, assignment.person_id
+    if person_id != principal.person_id and assignment.status in ACTIVE:
+        _tell(session, assignment, "cancelled", f"cancel:{principal.user_id}")
     _close_swap_offers(session, assignment.id)
     status = session.execute(
         delete(Assignment).where(Assignment.id == assignment.id).returning(Assignment.status)
@@ -382,7 +399,9 @@ def reassign(
         entity_id=assignment_id,
         changes={"from_person_id": from_person_id, "to_person_id": to.id},
     )
-    return _reload(session, assignment_id)
+    moved_to = _reload(session, assignment_id)
+    _tell(session, moved_to, "assigned", f"swap:{from_person_id}:{to.id}")
+    return moved_to
 
 
 def release_all_for_person(session: Session, principal: Principal, person_id: int) -> None:

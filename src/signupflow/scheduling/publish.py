@@ -17,6 +17,7 @@ from signupflow.assignments.models import Assignment, AssignmentSource, Assignme
 from signupflow.assignments.service import claim_seat, release_seat
 from signupflow.audit.service import record
 from signupflow.errors import SlotFull
+from signupflow.notifications import service as notifications
 from signupflow.scheduling.errors import PublishConflict, ScheduleStateConflict
 from signupflow.scheduling.models import Schedule, ScheduleStatus
 from signupflow.scheduling.snapshot import Snapshot
@@ -42,9 +43,18 @@ class PublishOutcome:
         return sorted({p.person_id for p in [*self.added, *self.removed]})
 
 
-def _remove(session: Session, snapshot: Snapshot, placements: list[Placement]) -> None:
+def _remove(
+    session: Session, snapshot: Snapshot, placements: list[Placement], *, change_key: str
+) -> None:
     for placement in placements:
         assignment = snapshot.movable[placement]
+        notifications.assignment_changed(
+            session,
+            organisation_id=assignment.organisation_id,
+            assignment_id=assignment.id,
+            change="cancelled",
+            change_key=change_key,
+        )
         deleted = session.execute(
             delete(Assignment).where(
                 Assignment.id == assignment.id,
@@ -60,7 +70,10 @@ def _remove(session: Session, snapshot: Snapshot, placements: list[Placement]) -
         release_seat(session, placement.slot_id)
 
 
-def _add(session: Session, snapshot: Snapshot, organisation_id: int, adds: list[Placement]) -> None:
+def _add(
+    session: Session, snapshot: Snapshot, organisation_id: int, adds: list[Placement]
+) -> list[Assignment]:
+    created = []
     for placement in adds:
         slot = snapshot.slots[placement.slot_id]
         try:
@@ -72,17 +85,17 @@ def _add(session: Session, snapshot: Snapshot, organisation_id: int, adds: list[
                 slot_id=slot.id,
                 rule="capacity",
             ) from exc
-        session.add(
-            Assignment(
-                organisation_id=organisation_id,
-                event_id=slot.event_id,
-                slot_id=slot.id,
-                person_id=placement.person_id,
-                role=slot.role,
-                status=AssignmentStatus.PENDING,
-                source=AssignmentSource.SOLVER,
-            )
+        assignment = Assignment(
+            organisation_id=organisation_id,
+            event_id=slot.event_id,
+            slot_id=slot.id,
+            person_id=placement.person_id,
+            role=slot.role,
+            status=AssignmentStatus.PENDING,
+            source=AssignmentSource.SOLVER,
         )
+        session.add(assignment)
+        created.append(assignment)
     try:
         session.flush()
     except IntegrityError as exc:  # the person was assigned at the event meanwhile
@@ -90,6 +103,7 @@ def _add(session: Session, snapshot: Snapshot, organisation_id: int, adds: list[
             "someone in this schedule was assigned to one of its events meanwhile; solve again",
             rule="one_role_per_event",
         ) from exc
+    return created
 
 
 def _put_live(
@@ -113,15 +127,24 @@ def _put_live(
     added = sorted(set(wanted) - current)
     # Seats are released before any is claimed, so moving a person between slots never
     # needs a seat that this same publish frees.
-    _remove(session, snapshot, removed)
-    _add(session, snapshot, schedule.organisation_id, added)
+    published_at = datetime.now(UTC)
+    # One key per publication: a retried request mails nobody twice.
+    publication = f"{schedule.id}:{published_at.isoformat()}"
+    _remove(session, snapshot, removed, change_key=publication)
+    created = _add(session, snapshot, schedule.organisation_id, added)
+    notifications.schedule_published(
+        session,
+        organisation_id=schedule.organisation_id,
+        schedule_key=publication,
+        assignment_ids=[a.id for a in created],
+    )
     for other in published_for_range(
         session, schedule.organisation_id, schedule.starts_at, schedule.ends_at
     ):
         if other.id != schedule.id:
             other.status = ScheduleStatus.SUPERSEDED
     schedule.status = ScheduleStatus.PUBLISHED
-    schedule.published_at = datetime.now(UTC)
+    schedule.published_at = published_at
     session.flush()
     outcome = PublishOutcome(schedule, added, removed)
     record(
@@ -171,7 +194,7 @@ def unpublish(
         raise ScheduleStateConflict(f"schedule {schedule_id} is {schedule.status}, not published")
     snapshot = snapshot_for(session, schedule)
     removed = sorted(set(planned(schedule)) & set(snapshot.movable))
-    _remove(session, snapshot, removed)
+    _remove(session, snapshot, removed, change_key=f"{schedule.id}:unpublished:{datetime.now(UTC)}")
     schedule.status = ScheduleStatus.UNPUBLISHED
     session.flush()
     outcome = PublishOutcome(schedule, [], removed)
