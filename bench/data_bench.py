@@ -51,12 +51,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import pyrage  # type: ignore[import-untyped]
-from sqlalchemy import Engine, String, func, insert, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Engine, String, Table, func, insert, select
+from sqlalchemy.orm import Mapper, Session, selectinload
 from tests.support.postgres import PostgresCluster, free_port, pg_bin_dir
 
 from bench.server import signupflow_executable
@@ -173,6 +173,10 @@ def seed_through_service_layer(session: Session, settings: Settings, slug: str) 
             assign(session, admin, event_id, person_id, role)
 
 
+def _table(mapper: Mapper[Any]) -> Table:
+    return cast(Table, mapper.local_table)
+
+
 def _template_rows(session: Session) -> dict[type[Any], list[dict[str, Any]]]:
     rows: dict[type[Any], list[dict[str, Any]]] = {}
     for mapper in Base.registry.mappers:
@@ -188,7 +192,7 @@ def _table_spans(session: Session) -> dict[str, int]:
     spans = {}
     for mapper in Base.registry.mappers:
         if "id" in mapper.columns:
-            spans[mapper.local_table.name] = int(
+            spans[_table(mapper).name] = int(
                 session.scalar(select(func.coalesce(func.max(mapper.class_.id), 0))) or 0
             )
     return spans
@@ -201,7 +205,7 @@ def copy_organisations(engine: Engine, template_slug: str, count: int) -> int:
         template = _template_rows(session)
         spans = _table_spans(session)
     # Association tables without a mapped class would be skipped by the copy: refuse instead.
-    mapped = {mapper.local_table.name for mapper in Base.registry.mappers}
+    mapped = {_table(mapper).name for mapper in Base.registry.mappers}
     with engine.connect() as connection:
         for table in Base.metadata.sorted_tables:
             if table.name not in mapped:
@@ -210,7 +214,7 @@ def copy_organisations(engine: Engine, template_slug: str, count: int) -> int:
                     raise SystemExit(f"{table.name} has rows but no mapped class to copy them")
     plans = []
     for mapper in Base.registry.mappers:
-        table = mapper.local_table
+        table = _table(mapper)
         keyed: dict[str, str] = {}  # attribute -> table whose offset applies
         text_attrs: list[str] = []
         unique_attrs: list[str] = []
@@ -271,7 +275,7 @@ def verify_copies(engine: Engine, database: Path, count: int) -> str:
             cls = mapper.class_
             total = session.scalar(select(func.count()).select_from(cls)) or 0
             if total % count:
-                raise SystemExit(f"{mapper.local_table.name}: {total} rows, not a multiple")
+                raise SystemExit(f"{_table(mapper).name}: {total} rows, not a multiple")
             if "organisation_id" in mapper.columns and total:
                 per_org = session.execute(
                     select(cls.organisation_id, func.count()).group_by(cls.organisation_id)
@@ -279,7 +283,7 @@ def verify_copies(engine: Engine, database: Path, count: int) -> str:
                 sizes = {n for _, n in per_org}
                 if len(per_org) != count or sizes != {total // count}:
                     raise SystemExit(
-                        f"{mapper.local_table.name}: {len(per_org)} organisations with "
+                        f"{_table(mapper).name}: {len(per_org)} organisations with "
                         f"{sorted(sizes)[:5]} rows each, expected {count} x {total // count}"
                     )
         last = _admin(session, slug_of(count - 1))
