@@ -160,6 +160,8 @@ PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 LONG_RANDOM = re.compile(
     r"(?<![\w/.-])(?=[A-Za-z0-9+/_=-]*\d)(?=[A-Za-z0-9+/_=-]*[A-Za-z])[A-Za-z0-9+/_=-]{32,}"
 )
+# An environment variable's name (BACKUP_S3_SECRET_ACCESS_KEY_FILE) is long but not random.
+ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 ASSIGNMENT = re.compile(r"^\s*-?\s*([A-Za-z_][\w.-]*)\s*[:=]\s*(.*?)\s*$")
 
 
@@ -176,7 +178,7 @@ def secret_looking_lines(text: str) -> list[str]:
             problem = "credentials in a URL"
         elif PRIVATE_KEY.search(line):
             problem = "a private key"
-        elif LONG_RANDOM.search(line):
+        elif any(not ENV_NAME.fullmatch(m.group()) for m in LONG_RANDOM.finditer(line)):
             problem = "a long random-looking value"
         elif match := ASSIGNMENT.match(line):
             name, value = match.groups()
@@ -298,7 +300,10 @@ def test_production_networks_keep_the_data_services_internal() -> None:
         "migrate": {"backend"},
         "postgres": {"backend"},
         "redis": {"backend"},
+        "backup": {"backend", "backup-egress"},
     }
+    # The backup service's way out to S3 and the webhook; nothing else may use it.
+    assert not networks["backup-egress"].get("internal")
     published = {name for name, s in config["services"].items() if s.get("ports")}
     assert published == {"edge"}
 
@@ -474,3 +479,65 @@ def test_rendered_edge_configuration_is_what_the_edge_mounts(tmp_path: Path) -> 
 def test_secrets_directory_default_is_beside_the_compose_file() -> None:
     secrets = config_of("prod")["secrets"]
     assert {Path(spec["file"]).parent for spec in secrets.values()} == {COMPOSE_DIR / "secrets"}
+
+
+# --- the backup service ------------------------------------------------------------------------
+
+
+def test_backup_service_runs_the_schedule_with_secrets_as_files() -> None:
+    from signupflow.backup.schedule import ScheduleSettings
+    from signupflow.backup.settings import BackupSettings
+
+    config = config_of("prod", {"BACKUP_AGE_RECIPIENT": "age1publickey"})
+    backup = config["services"]["backup"]
+    app = config["services"]["app"]
+    assert backup["image"] == app["image"]
+    assert backup["command"] == ["backup", "schedule"]
+    assert backup["restart"] == "unless-stopped"
+    assert backup["read_only"] is True
+    assert not backup.get("ports"), "metrics stay on the internal network"
+    assert backup["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "9108/metrics" in " ".join(backup["healthcheck"]["test"])
+    env = backup["environment"]
+    assert env["APP_ENV"] == "production"
+    assert env["BACKUP_AGE_RECIPIENT"] == "age1publickey"
+    assert env["BACKUP_SCHEDULE_AT"] == "02:30"
+    # Every secret arrives as a file; the value is never in the environment.
+    for name in (
+        "DATABASE_URL",
+        "BACKUP_AGE_IDENTITY",
+        "BACKUP_S3_ACCESS_KEY_ID",
+        "BACKUP_S3_SECRET_ACCESS_KEY",
+        "BACKUP_ALERT_WEBHOOK_URL",
+    ):
+        assert name not in env
+    secrets = {s["source"] if isinstance(s, dict) else s for s in backup["secrets"]}
+    for variable, value in env.items():
+        if variable.endswith("_FILE"):
+            assert value.startswith("/run/secrets/"), variable
+            assert value.removeprefix("/run/secrets/") in secrets, variable
+    # No misspelt setting: each BACKUP_* variable is one the service reads.
+    known = {
+        name.upper() for name in (*BackupSettings.model_fields, *ScheduleSettings.model_fields)
+    }
+    for variable in env:
+        if variable.startswith("BACKUP_"):
+            assert variable in known or variable.removesuffix("_FILE") in known, (
+                f"{variable} is read by nobody"
+            )
+    volumes = {(v["source"], v["target"]) for v in backup["volumes"]}
+    assert ("backups", "/app/var") in volumes
+    assert env["BACKUP_DIR"].startswith("/app/var/")
+
+
+def test_backup_service_is_in_the_backup_profile_which_the_example_settings_enable() -> None:
+    with_example = config_of("prod")
+    assert "backup" in with_example["services"]
+    files = files_of("prod")
+    # Without the profile (a stack whose backup secrets do not exist yet) it is not started.
+    bare = resolved_config(files, env=PROD_ENV)
+    assert "backup" not in bare["services"]
+    assert (
+        "backup"
+        in resolved_config(files, env={**PROD_ENV, "COMPOSE_PROFILES": "backup"})["services"]
+    )

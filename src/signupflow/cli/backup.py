@@ -217,7 +217,11 @@ def schedule() -> None:
     except (ValidationError, ConfigError) as exc:
         click.echo(f"invalid backup schedule configuration: {exc}", err=True)
         raise SystemExit(EXIT_CONFIG) from None
-    if not BackupSettings().backup_age_identity_file:
+    backup_settings = BackupSettings()
+    if not backup_settings.backup_age_recipient:
+        click.echo("error: BACKUP_AGE_RECIPIENT (age public key) is not set", err=True)
+        raise SystemExit(EXIT_CONFIG)
+    if not backup_settings.backup_age_identity_file:
         click.echo("error: BACKUP_AGE_IDENTITY_FILE is needed to verify backups", err=True)
         raise SystemExit(EXIT_CONFIG)
     serve(schedule_settings)
