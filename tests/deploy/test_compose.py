@@ -44,9 +44,11 @@ PROD_ENV = {
     "PUBLIC_URL": "https://signup.example.org",
     "EDGE_SUBNET": "172.31.200.0/24",
 }
+PGBACKREST = COMPOSE_DIR / "compose.pgbackrest.yml"
 COMBINATIONS = {
     "dev": (DEV,),
     "prod": (PROD,),
+    "prod+pgbackrest": (PROD, PGBACKREST),
     "prod+caddy": (PROD, CADDY),
     "prod+caddy+pebble": (PROD, CADDY, PEBBLE),
 }
@@ -103,7 +105,7 @@ for _tag in ("!reset", "!override"):
     ComposeLoader.add_constructor(_tag, _merge_tag)
 
 
-@pytest.mark.parametrize("path", [PROD, DEV, CADDY, PEBBLE], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [PROD, DEV, CADDY, PEBBLE, PGBACKREST], ids=lambda p: p.name)
 def test_compose_file_matches_the_compose_specification(path: Path, tmp_path: Path) -> None:
     if not path.exists():
         require_service(f"{path.name} not written yet (owned by the Caddy/deploy work)")
@@ -541,3 +543,39 @@ def test_backup_service_is_in_the_backup_profile_which_the_example_settings_enab
         "backup"
         in resolved_config(files, env={**PROD_ENV, "COMPOSE_PROFILES": "backup"})["services"]
     )
+
+
+# --- the pgBackRest overlay --------------------------------------------------------------------
+
+
+def test_pgbackrest_overlay_archives_from_postgres_and_backs_up_from_a_sidecar() -> None:
+    services = config_of("prod+pgbackrest")["services"]
+    postgres, sidecar = services["postgres"], services["pgbackrest"]
+    assert postgres["image"] == sidecar["image"] == "signupflow-postgres:15"
+    assert sidecar["command"] == ["pgbackrest-scheduler"]
+    assert sidecar["restart"] == "unless-stopped"
+    assert not sidecar.get("ports")
+    assert set(sidecar["networks"]) == {"backend"}
+    assert sidecar["depends_on"]["postgres"]["condition"] == "service_healthy"
+    mounts = {
+        name: {v["source"]: v["target"] for v in s["volumes"]}
+        for name, s in services.items()
+        if name in ("postgres", "pgbackrest")
+    }
+    # The sidecar reads the server's PGDATA, repository and socket: the very same volumes.
+    for volume in ("postgres-data", "pgbackrest-repo", "postgres-run"):
+        assert mounts["pgbackrest"][volume] == mounts["postgres"][volume]
+    assert mounts["postgres"]["pgbackrest-repo"] == "/var/lib/pgbackrest"
+    # Merged with compose.prod.yml's settings, not replacing them.
+    assert postgres["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
+    for service in (postgres, sidecar):
+        env = service["environment"]
+        assert env["PGBACKREST_REPO1_CIPHER_PASS_FILE"] == "/run/secrets/pgbackrest_cipher_pass"
+        assert "PGBACKREST_REPO1_CIPHER_PASS" not in env
+        sources = {s["source"] if isinstance(s, dict) else s for s in service["secrets"]}
+        assert "pgbackrest_cipher_pass" in sources
+    assert {"postgres_password", "pgbackrest_cipher_pass"} <= {
+        s["source"] if isinstance(s, dict) else s for s in postgres["secrets"]
+    }
+    replaced = config_of("prod+pgbackrest", {"PGBACKREST_POSTGRES_IMAGE": "local/pg:test"})
+    assert replaced["services"]["postgres"]["image"] == "local/pg:test"
