@@ -493,7 +493,12 @@ def test_backup_service_runs_the_schedule_with_secrets_as_files() -> None:
     config = config_of("prod", {"BACKUP_AGE_RECIPIENT": "age1publickey"})
     backup = config["services"]["backup"]
     app = config["services"]["app"]
-    assert backup["image"] == app["image"]
+    # The app image plus pg_dump, built FROM it (tests/deploy/test_backup_image.py runs it).
+    assert backup["image"] == "signupflow-backup:0.1.0"
+    assert config_of("prod", {"BACKUP_IMAGE": "local/b:1"})["services"]["backup"]["image"] == (
+        "local/b:1"
+    )
+    assert app["image"] == PROD_ENV["APP_IMAGE"]
     assert backup["command"] == ["backup", "schedule"]
     assert backup["restart"] == "unless-stopped"
     assert backup["read_only"] is True
