@@ -498,6 +498,8 @@ def cli_environment(
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",
+        # This checkout's package, also when the venv's install points at another one.
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
         "APP_ENV": "test",
         "DATABASE_URL": database_url,
         "BACKUP_DIR": str(backup_dir),
