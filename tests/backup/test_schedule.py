@@ -287,12 +287,22 @@ def test_a_failed_run_is_logged_with_its_exit_code_alerts_the_webhook_and_sets_t
     assert service.stop() == 0
 
 
-def test_an_unusable_configuration_exits_2_before_running(tmp_path: Path, key: AgeKey) -> None:
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("BACKUP_SCHEDULE_AT", "25:99", "BACKUP_SCHEDULE_AT must be HH:MM"),
+        ("BACKUP_ALERT_WEBHOOK_URL", "file:///etc/passwd", "must be an http:// or https:// URL"),
+        ("BACKUP_AGE_RECIPIENT", "", "BACKUP_AGE_RECIPIENT (age public key) is not set"),
+    ],
+)
+def test_an_unusable_configuration_exits_2_before_running(
+    tmp_path: Path, key: AgeKey, setting: str, value: str, message: str
+) -> None:
     env = service_environment(
         "postgresql+psycopg://postgres@127.0.0.1:1/x",
         tmp_path / "backups",
         key,
-        BACKUP_SCHEDULE_AT="25:99",
+        **{setting: value},
     )
     done = subprocess.run(
         [str(SIGNUPFLOW), "backup", "schedule"],
@@ -303,4 +313,4 @@ def test_an_unusable_configuration_exits_2_before_running(tmp_path: Path, key: A
         check=False,
     )
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "BACKUP_SCHEDULE_AT must be HH:MM" in done.stderr
+    assert message in done.stderr

@@ -24,6 +24,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,7 +35,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import httpx
 from pydantic import Field, SecretStr, field_validator
 
 from signupflow.backup.settings import FileSecretsSettings
@@ -57,6 +58,17 @@ class ScheduleSettings(FileSecretsSettings):
     backup_metrics_file: str | None = None
     # May hold a token (Slack, PagerDuty): give it as BACKUP_ALERT_WEBHOOK_URL_FILE.
     backup_alert_webhook_url: SecretStr | None = None
+
+    @field_validator("backup_alert_webhook_url")
+    @classmethod
+    def _http_only(cls, value: SecretStr | None) -> SecretStr | None:
+        # urllib would also open file:// and ftp:// URLs; a webhook is HTTP(S). An empty
+        # secret file disables the hook.
+        if value is None or not value.get_secret_value():
+            return None
+        if not value.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError("BACKUP_ALERT_WEBHOOK_URL must be an http:// or https:// URL")
+        return value
 
     @field_validator("backup_schedule_at")
     @classmethod
@@ -360,10 +372,19 @@ class Scheduler:
             "last_success_at": self.state.last_success_at,
             "time": datetime.now(UTC).isoformat(),
         }
+        # The standard library: the app image carries no HTTP client beyond it.
+        request = urllib.request.Request(  # noqa: S310 -- the operator's own webhook URL
+            url.get_secret_value(),
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
         try:
-            response = httpx.post(url.get_secret_value(), json=payload, timeout=WEBHOOK_TIMEOUT_S)
-            log_event("backup_alert_sent", status_code=response.status_code)
-        except httpx.HTTPError as exc:
+            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:  # noqa: S310
+                log_event("backup_alert_sent", status_code=response.status)
+        except urllib.error.HTTPError as exc:
+            log_event("backup_alert_failed", status_code=exc.code)
+        except (OSError, ValueError) as exc:
             # The URL may carry a token: name only the error's type.
             log_event("backup_alert_failed", error=type(exc).__name__)
 
