@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
 
-.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check bench bench-solver bench-deploy clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check bench bench-solver bench-deploy bench-data clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ bench-solver: $(STAMP)
 ## N consecutive rolling deploys under load (BENCH_DEPLOYS, default 20) on a real Docker engine.
 bench-deploy: $(STAMP)
 	$(BIN)/python -m bench.deploy_bench
+
+## Migration, backup, verify, restore and pgBackRest at the seed's scale (BENCH_ORGS, default 1000).
+bench-data: $(STAMP)
+	$(BIN)/python -m bench.data_bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

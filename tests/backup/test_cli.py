@@ -33,6 +33,8 @@ def environment(url: str, directory: Path, key: AgeKey, **extra: str) -> dict[st
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",
+        # The package under test, also when the venv's install points at another checkout.
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
         "APP_ENV": "test",
         "DATABASE_URL": url,
         "BACKUP_DIR": str(directory),

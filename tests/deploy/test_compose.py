@@ -44,9 +44,11 @@ PROD_ENV = {
     "PUBLIC_URL": "https://signup.example.org",
     "EDGE_SUBNET": "172.31.200.0/24",
 }
+PGBACKREST = COMPOSE_DIR / "compose.pgbackrest.yml"
 COMBINATIONS = {
     "dev": (DEV,),
     "prod": (PROD,),
+    "prod+pgbackrest": (PROD, PGBACKREST),
     "prod+caddy": (PROD, CADDY),
     "prod+caddy+pebble": (PROD, CADDY, PEBBLE),
 }
@@ -103,7 +105,7 @@ for _tag in ("!reset", "!override"):
     ComposeLoader.add_constructor(_tag, _merge_tag)
 
 
-@pytest.mark.parametrize("path", [PROD, DEV, CADDY, PEBBLE], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [PROD, DEV, CADDY, PEBBLE, PGBACKREST], ids=lambda p: p.name)
 def test_compose_file_matches_the_compose_specification(path: Path, tmp_path: Path) -> None:
     if not path.exists():
         require_service(f"{path.name} not written yet (owned by the Caddy/deploy work)")
@@ -160,6 +162,8 @@ PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 LONG_RANDOM = re.compile(
     r"(?<![\w/.-])(?=[A-Za-z0-9+/_=-]*\d)(?=[A-Za-z0-9+/_=-]*[A-Za-z])[A-Za-z0-9+/_=-]{32,}"
 )
+# An environment variable's name (BACKUP_S3_SECRET_ACCESS_KEY_FILE) is long but not random.
+ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 ASSIGNMENT = re.compile(r"^\s*-?\s*([A-Za-z_][\w.-]*)\s*[:=]\s*(.*?)\s*$")
 
 
@@ -176,7 +180,7 @@ def secret_looking_lines(text: str) -> list[str]:
             problem = "credentials in a URL"
         elif PRIVATE_KEY.search(line):
             problem = "a private key"
-        elif LONG_RANDOM.search(line):
+        elif any(not ENV_NAME.fullmatch(m.group()) for m in LONG_RANDOM.finditer(line)):
             problem = "a long random-looking value"
         elif match := ASSIGNMENT.match(line):
             name, value = match.groups()
@@ -298,7 +302,10 @@ def test_production_networks_keep_the_data_services_internal() -> None:
         "migrate": {"backend"},
         "postgres": {"backend"},
         "redis": {"backend"},
+        "backup": {"backend", "backup-egress"},
     }
+    # The backup service's way out to S3 and the webhook; nothing else may use it.
+    assert not networks["backup-egress"].get("internal")
     published = {name for name, s in config["services"].items() if s.get("ports")}
     assert published == {"edge"}
 
@@ -474,3 +481,106 @@ def test_rendered_edge_configuration_is_what_the_edge_mounts(tmp_path: Path) -> 
 def test_secrets_directory_default_is_beside_the_compose_file() -> None:
     secrets = config_of("prod")["secrets"]
     assert {Path(spec["file"]).parent for spec in secrets.values()} == {COMPOSE_DIR / "secrets"}
+
+
+# --- the backup service ------------------------------------------------------------------------
+
+
+def test_backup_service_runs_the_schedule_with_secrets_as_files() -> None:
+    from signupflow.backup.schedule import ScheduleSettings
+    from signupflow.backup.settings import BackupSettings
+
+    config = config_of("prod", {"BACKUP_AGE_RECIPIENT": "age1publickey"})
+    backup = config["services"]["backup"]
+    app = config["services"]["app"]
+    # The app image plus pg_dump, built FROM it (tests/deploy/test_backup_image.py runs it).
+    assert backup["image"] == "signupflow-backup:0.1.0"
+    assert config_of("prod", {"BACKUP_IMAGE": "local/b:1"})["services"]["backup"]["image"] == (
+        "local/b:1"
+    )
+    assert app["image"] == PROD_ENV["APP_IMAGE"]
+    assert backup["command"] == ["backup", "schedule"]
+    assert backup["restart"] == "unless-stopped"
+    assert backup["read_only"] is True
+    assert not backup.get("ports"), "metrics stay on the internal network"
+    assert backup["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "9108/metrics" in " ".join(backup["healthcheck"]["test"])
+    env = backup["environment"]
+    assert env["APP_ENV"] == "production"
+    assert env["BACKUP_AGE_RECIPIENT"] == "age1publickey"
+    assert env["BACKUP_SCHEDULE_AT"] == "02:30"
+    # Every secret arrives as a file; the value is never in the environment.
+    for name in (
+        "DATABASE_URL",
+        "BACKUP_AGE_IDENTITY",
+        "BACKUP_S3_ACCESS_KEY_ID",
+        "BACKUP_S3_SECRET_ACCESS_KEY",
+        "BACKUP_ALERT_WEBHOOK_URL",
+    ):
+        assert name not in env
+    secrets = {s["source"] if isinstance(s, dict) else s for s in backup["secrets"]}
+    for variable, value in env.items():
+        if variable.endswith("_FILE"):
+            assert value.startswith("/run/secrets/"), variable
+            assert value.removeprefix("/run/secrets/") in secrets, variable
+    # No misspelt setting: each BACKUP_* variable is one the service reads.
+    known = {
+        name.upper() for name in (*BackupSettings.model_fields, *ScheduleSettings.model_fields)
+    }
+    for variable in env:
+        if variable.startswith("BACKUP_"):
+            assert variable in known or variable.removesuffix("_FILE") in known, (
+                f"{variable} is read by nobody"
+            )
+    volumes = {(v["source"], v["target"]) for v in backup["volumes"]}
+    assert ("backups", "/app/var") in volumes
+    assert env["BACKUP_DIR"].startswith("/app/var/")
+
+
+def test_backup_service_is_in_the_backup_profile_which_the_example_settings_enable() -> None:
+    with_example = config_of("prod")
+    assert "backup" in with_example["services"]
+    files = files_of("prod")
+    # Without the profile (a stack whose backup secrets do not exist yet) it is not started.
+    bare = resolved_config(files, env=PROD_ENV)
+    assert "backup" not in bare["services"]
+    assert (
+        "backup"
+        in resolved_config(files, env={**PROD_ENV, "COMPOSE_PROFILES": "backup"})["services"]
+    )
+
+
+# --- the pgBackRest overlay --------------------------------------------------------------------
+
+
+def test_pgbackrest_overlay_archives_from_postgres_and_backs_up_from_a_sidecar() -> None:
+    services = config_of("prod+pgbackrest")["services"]
+    postgres, sidecar = services["postgres"], services["pgbackrest"]
+    assert postgres["image"] == sidecar["image"] == "signupflow-postgres:15"
+    assert sidecar["command"] == ["pgbackrest-scheduler"]
+    assert sidecar["restart"] == "unless-stopped"
+    assert not sidecar.get("ports")
+    assert set(sidecar["networks"]) == {"backend"}
+    assert sidecar["depends_on"]["postgres"]["condition"] == "service_healthy"
+    mounts = {
+        name: {v["source"]: v["target"] for v in s["volumes"]}
+        for name, s in services.items()
+        if name in ("postgres", "pgbackrest")
+    }
+    # The sidecar reads the server's PGDATA, repository and socket: the very same volumes.
+    for volume in ("postgres-data", "pgbackrest-repo", "postgres-run"):
+        assert mounts["pgbackrest"][volume] == mounts["postgres"][volume]
+    assert mounts["postgres"]["pgbackrest-repo"] == "/var/lib/pgbackrest"
+    # Merged with compose.prod.yml's settings, not replacing them.
+    assert postgres["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
+    for service in (postgres, sidecar):
+        env = service["environment"]
+        assert env["PGBACKREST_REPO1_CIPHER_PASS_FILE"] == "/run/secrets/pgbackrest_cipher_pass"
+        assert "PGBACKREST_REPO1_CIPHER_PASS" not in env
+        sources = {s["source"] if isinstance(s, dict) else s for s in service["secrets"]}
+        assert "pgbackrest_cipher_pass" in sources
+    assert {"postgres_password", "pgbackrest_cipher_pass"} <= {
+        s["source"] if isinstance(s, dict) else s for s in postgres["secrets"]
+    }
+    replaced = config_of("prod+pgbackrest", {"PGBACKREST_POSTGRES_IMAGE": "local/pg:test"})
+    assert replaced["services"]["postgres"]["image"] == "local/pg:test"

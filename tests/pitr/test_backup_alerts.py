@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -86,3 +87,32 @@ def test_a_failed_pgbackrest_info_reports_down_and_no_backup() -> None:
     assert 'pgbackrest_info_up{stanza="signupflow"} 0' in written
     assert 'pgbackrest_last_good_backup_age_seconds{stanza="signupflow"} +Inf' in written
     assert "pgbackrest_last_backup_timestamp_seconds{" not in written
+
+
+def test_every_metric_the_backup_service_alerts_read_is_one_the_service_writes() -> None:
+    from signupflow.backup.schedule import State, render_metrics
+
+    state = State(
+        last_success_at=5.0,
+        last_success_name="b",
+        last_run_at=5.0,
+        last_run_ok=True,
+        last_exit_code=0,
+        step_seconds={"create": 1.0, "verify": 2.0},
+        dump_bytes=10,
+        archive_bytes=12,
+        runs_ok=1,
+        next_run_at=90.0,
+    )
+    written = render_metrics(state, 10.0)
+    names = {line.split("{")[0].split(" ")[0] for line in written.splitlines() if line[0] != "#"}
+    groups = yaml.safe_load(RULES.read_text())["groups"]
+    texts = " ".join(
+        rule["expr"] + json.dumps(rule.get("annotations", {}))
+        for group in groups
+        for rule in group["rules"]
+    )
+    used = set(re.findall(r"\bsignupflow_backup_[a-z_]+", texts))
+    assert {"signupflow_backup_last_success_timestamp_seconds"} <= used
+    assert used <= names, f"alerts read metrics the service does not write: {used - names}"
+    assert "signupflow_backup_last_success_age_seconds 5" in written

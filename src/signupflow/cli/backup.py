@@ -16,7 +16,7 @@ from signupflow.backup.archive import Backups, Manifest, Timings
 from signupflow.backup.errors import EXIT_DATABASE, EXIT_REFUSED, BackupError
 from signupflow.backup.settings import BackupSettings
 from signupflow.cli.common import EXIT_CONFIG, settings_or_exit
-from signupflow.settings import Settings
+from signupflow.settings import ConfigError, Settings
 
 T = TypeVar("T")
 
@@ -52,7 +52,7 @@ def _backups() -> tuple[Settings, Backups]:
         return settings, Backups(backup_settings, settings.database_url.get_secret_value())
     except ValidationError as exc:
         click.echo(f"invalid backup configuration: {exc}", err=True)
-    except BackupError as exc:
+    except (BackupError, ConfigError) as exc:
         click.echo(f"error: {exc}", err=True)
     raise SystemExit(EXIT_CONFIG)
 
@@ -193,3 +193,35 @@ def restore(
         f"restored and verified {_describe(manifest)} in {time.monotonic() - started:.1f} s"
         + (" (anonymised)" if anonymise else "")
     )
+
+
+@backup.command("schedule")
+def schedule() -> None:
+    """Run as a service: `backup create` (with retention) then `backup verify` daily at
+    BACKUP_SCHEDULE_AT (HH:MM UTC, default 02:30) or every BACKUP_SCHEDULE_INTERVAL_S
+    seconds; BACKUP_SCHEDULE_RUN_ON_START=true runs once at start as well.
+
+    Each step is a child process, logged as one JSON line with its exit code (see the
+    other commands' exit codes). A failed run POSTs JSON to BACKUP_ALERT_WEBHOOK_URL (or
+    _FILE). Prometheus metrics (last good backup's time and age, last run's status, exit
+    code, step durations, sizes) are served on BACKUP_METRICS_HOST:BACKUP_METRICS_PORT
+    (0.0.0.0:9108; port 0 disables) at /metrics and/or written to BACKUP_METRICS_FILE.
+    Stops after the current run on SIGTERM. Exits 2 at once if the configuration is
+    unusable.
+    """
+    from signupflow.backup.schedule import ScheduleSettings, serve
+
+    _backups()  # the same checks `backup create` makes, before the first run is due
+    try:
+        schedule_settings = ScheduleSettings()
+    except (ValidationError, ConfigError) as exc:
+        click.echo(f"invalid backup schedule configuration: {exc}", err=True)
+        raise SystemExit(EXIT_CONFIG) from None
+    backup_settings = BackupSettings()
+    if not backup_settings.backup_age_recipient:
+        click.echo("error: BACKUP_AGE_RECIPIENT (age public key) is not set", err=True)
+        raise SystemExit(EXIT_CONFIG)
+    if not backup_settings.backup_age_identity_file:
+        click.echo("error: BACKUP_AGE_IDENTITY_FILE is needed to verify backups", err=True)
+        raise SystemExit(EXIT_CONFIG)
+    serve(schedule_settings)
