@@ -413,6 +413,11 @@ def production_stack(
         "APP_RELEASE": "v1",
         "DOMAINS": ",".join(DOMAINS),
         "PUBLIC_URL": f"https://{DOMAINS[0]}",
+        # The web image as the worker: it solves with the heuristic alone (no CP-SAT), which
+        # saves building the worker image for the stack; test_image.py covers that image.
+        "WORKER_IMAGE": images.v1,
+        # Nothing listens there: mail stays queued in the outbox, retried with backoff.
+        "SMTP_HOST": "smtp.invalid",
         "SECRETS_DIR": str(secrets_dir),
         "EDGE_BIND": "127.0.0.1",
         "HTTP_PORT": str(http_port),

@@ -42,6 +42,8 @@ PROD_ENV = {
     "APP_IMAGE": "signupflow:under-test",
     "DOMAINS": DOMAINS,
     "PUBLIC_URL": "https://signup.example.org",
+    "WORKER_IMAGE": "signupflow-worker:under-test",
+    "SMTP_HOST": "smtp.example.org",
     "EDGE_SUBNET": "172.31.200.0/24",
 }
 PGBACKREST = COMPOSE_DIR / "compose.pgbackrest.yml"
@@ -125,7 +127,7 @@ def test_compose_file_matches_the_compose_specification(path: Path, tmp_path: Pa
 
 
 def test_production_file_requires_image_domains_and_public_url() -> None:
-    for missing in ("APP_IMAGE", "DOMAINS", "PUBLIC_URL"):
+    for missing in ("APP_IMAGE", "DOMAINS", "PUBLIC_URL", "WORKER_IMAGE", "SMTP_HOST"):
         env = {k: v for k, v in PROD_ENV.items() if k != missing}
         with pytest.raises(AssertionError, match=f"required variable {missing} is missing"):
             resolved_config((PROD,), env={**env, missing: ""})

@@ -247,6 +247,8 @@ def app_service() -> dict[str, Any]:
         "APP_IMAGE": "signupflow:under-test",
         "DOMAINS": ",".join(DOMAINS),
         "PUBLIC_URL": f"https://{DOMAINS[0]}",
+        "WORKER_IMAGE": "signupflow-worker:under-test",
+        "SMTP_HOST": "smtp.example.org",
     }
     service = resolved_config((PROD,), env=env, env_file=ENV_EXAMPLE)["services"]["app"]
     assert isinstance(service, dict)
