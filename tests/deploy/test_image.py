@@ -205,6 +205,7 @@ def test_healthcheck_passes_in_production_where_only_public_host_names_are_allow
         "--env", "DATABASE_URL=postgresql+psycopg://signupflow:unused@127.0.0.1:9/signupflow",
         "--env", "REDIS_URL=redis://127.0.0.1:9/0",
         "--env", "ALLOWED_HOSTS=app.example.org,*.example.org",
+        "--env", "SMTP_HOST=smtp.invalid",
         "--publish", "127.0.0.1::8000",
         app_image.tag,
     )  # fmt: skip

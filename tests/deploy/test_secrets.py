@@ -109,6 +109,7 @@ def test_values_are_consistent_and_acceptable_to_production(
         redis_url=values["redis_url"],
         metrics_token=values["metrics_token"],
         allowed_hosts=["signup.example.org"],
+        smtp_host="smtp.example.org",
     )
     assert settings.problems() == []
 
