@@ -32,8 +32,9 @@ test: test-sqlite test-postgresql test-runtime test-deploy
 test-sqlite: $(STAMP)
 	TEST_DATABASE=sqlite $(BIN)/pytest --ignore=tests/runtime --ignore=tests/deploy $(PYTEST_ARGS)
 
+# The browser tests run their own server on SQLite: once, in the SQLite pass.
 test-postgresql: $(STAMP)
-	TEST_DATABASE=postgresql $(BIN)/pytest --ignore=tests/runtime --ignore=tests/deploy $(PYTEST_ARGS)
+	TEST_DATABASE=postgresql $(BIN)/pytest --ignore=tests/runtime --ignore=tests/deploy --ignore=tests/web $(PYTEST_ARGS)
 
 test-runtime: $(STAMP)
 	TEST_DATABASE=postgresql $(BIN)/pytest tests/runtime $(PYTEST_ARGS)
