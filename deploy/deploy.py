@@ -35,7 +35,10 @@ A deploy, step by step, and why in this order:
               it traffic; the app still drains as if it did (503 on /health/ready, 5 s of
               service with `Connection: close`, then up to 20 s for requests in flight; 25 s <
               30 s, so SIGKILL never cuts it short).
- 8. record    The history file gets version, times, result and step durations; state.json
+ 8. worker    With --worker-image, the worker is replaced last (compose up), once the schema and
+              the app are in place. A failure here is reported, not undone: the app serves
+              the new release, and the old worker still works with the expanded schema.
+ 9. record    The history file gets version, times, result and step durations; state.json
               the current and previous release (both images are also tagged
               <project>-app:current / :previous, so a rollback needs no build or pull).
 
@@ -636,6 +639,7 @@ class Deployer:
         migrate: bool,
         kind: str,
         lock: DeployLock,
+        worker_image: str | None = None,
     ) -> Deployment:
         deployment = Deployment(
             id=datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6],
@@ -701,6 +705,20 @@ class Deployer:
                 except DeployError as exc:
                     # The new release serves and is verified: not a reason to undo it.
                     say(f"warning: could not retire the old replicas: {exc}")
+            if worker_image:
+                # After the app: the new worker may need the new schema, which is in place.
+                # Compose replaces it (SIGTERM; the job in hand finishes, leases cover the rest).
+                with self.step(deployment, "worker", lock):
+                    try:
+                        self.runner.compose_run(
+                            "up", "--detach", "--no-deps", "--pull", "never", "worker",
+                            timeout=300, env={**app_env, "WORKER_IMAGE": worker_image},
+                        )  # fmt: skip
+                    except DeployError as exc:
+                        # The app serves the new release already; the old worker keeps
+                        # working (expand, then contract), so say so rather than undo.
+                        deployment.error = f"worker not replaced: {exc}"
+                        say(f"warning: {deployment.error}")
             deployment.result = "succeeded"
             self.remember(deployment, old)
         except (DeployError, KeyboardInterrupt) as exc:
@@ -1013,6 +1031,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     deploy.add_argument("--replicas", type=int, help="default: as many as now serve, else 2")
     deploy.add_argument("--skip-migrations", action="store_true")
+    deploy.add_argument(
+        "--worker-image",
+        help="also replace the worker with this image (the solver build), after the app",
+    )
     commands.add_parser("rollback", help="deploy the previous release again (no migrations)")
     history = commands.add_parser("history", help="list deployments")
     history.add_argument("--limit", type=int, default=20)
@@ -1152,6 +1174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 migrate=not args.skip_migrations,
                 kind="deploy",
                 lock=lock,
+                worker_image=args.worker_image,
             )
     finally:
         lock.release()

@@ -115,10 +115,13 @@ def test_rolling_deploy_under_load_drops_no_request(
     assert set(stack.releases_through_edge(5)) == {"v1"}
     with Load(stack) as load:
         time.sleep(SETTLE_S)
-        result = stack.run_deploy("deploy", images.v2)
+        result = stack.run_deploy("deploy", images.v2, "--worker-image", images.v2)
         time.sleep(1)
         traffic = load.stop()
     assert result.returncode == 0, deploy_output(result)
+    [worker] = stack.containers("worker")
+    assert worker["Config"]["Image"] == images.v2
+    assert worker["State"]["Running"]
     deployment = last_deployment(stack)
     durations = deployment["durations"]
     assert isinstance(durations, dict)
