@@ -160,14 +160,18 @@ export default {
     if (!editing) {
       repeat = repeatFieldset(form, zone);
       form.insertBefore(repeat.fieldset, form.querySelector('button[type="submit"]'));
-      form.elements.starts_at.addEventListener('change', () => {
-        // The first day's weekday is the natural default.
-        if (!chosenDays(form).length && form.elements.starts_at.value) {
-          const box = form.querySelector(`input[name="byday"][value="${weekdayOf(form.elements.starts_at.value.slice(0, 10))}"]`);
-          if (box) box.checked = true;
+      // Until the weekdays are chosen by hand, they follow the first day's weekday.
+      let daysTouched = false;
+      repeat.fieldset.addEventListener('change', (event) => { if (event.target.name === 'byday') daysTouched = true; });
+      const followStart = () => {
+        const start = form.elements.starts_at.value;
+        if (!daysTouched && start) {
+          for (const box of form.querySelectorAll('input[name="byday"]')) box.checked = Number(box.value) === weekdayOf(start.slice(0, 10));
         }
         repeat.update();
-      });
+      };
+      form.elements.starts_at.addEventListener('input', followStart);
+      form.elements.starts_at.addEventListener('change', followStart);
       const firstDay = form.elements.starts_at.value.slice(0, 10);
       if (firstDay) form.querySelector(`input[name="byday"][value="${weekdayOf(firstDay)}"]`).checked = true;
     }

@@ -205,7 +205,7 @@ async function review(ctx, schedule, schedules, people) {
   const byEvent = events.filter((event) => event.slots.length).map((event) => eventCard(ctx, schedule, event, {
     entries: schedule.entries.filter((entry) => entry.event_id === event.id), unfilled, names, people, alert,
   }));
-  const actions = h('div', { className: 'actions' });
+  const actions = h('div', { className: 'actions', 'data-testid': 'plan-actions' });
   const act = (key, path, { confirmKey, confirmLabel, flashKey, danger } = {}) => h('button', {
     type: 'button',
     className: danger ? 'danger' : 'primary',
