@@ -34,9 +34,8 @@ def context(browser: Any) -> Any:
 
 
 def volunteer(api: httpx.Client, base: str, name: str) -> dict[str, Any]:
-    invited = api.post(
-        "/invitations", json={"email": f"{name.lower()}-{id(api)}@example.org", "name": name, "roles": ["Usher"]}
-    )
+    email = f"{name.lower()}-{id(api)}@example.org"
+    invited = api.post("/invitations", json={"email": email, "name": name, "roles": ["Usher"]})
     assert invited.status_code == 201, invited.text
     accepted = httpx.post(
         f"{base}/api/v1/invitations/accept",
@@ -130,9 +129,7 @@ def test_waitlist_and_an_approved_swap(web_server: AppProcess, browser: Any) -> 
             context.close()
 
 
-def test_people_csv_is_checked_before_it_is_imported(
-    web_server: AppProcess, context: Any
-) -> None:
+def test_people_csv_is_checked_before_it_is_imported(web_server: AppProcess, context: Any) -> None:
     base = web_server.url
     org = api_signup(base)
     watched = watch(context.new_page())
