@@ -33,11 +33,14 @@ ADMIN_PAGES = [
     ("/teams", "teams"),
     ("/settings", "settings"),
     ("/profile", "profile"),
+    ("/schedule", "schedule"),
+    ("/swaps", "swaps"),
 ]
 VOLUNTEER_PAGES = [
     ("/my-schedule", "my-schedule"),
     ("/open-shifts", "open-shifts"),
     ("/availability", "availability"),
+    ("/swaps", "swaps"),
     ("/profile", "profile"),
 ]
 PUBLIC_PAGES = [
@@ -85,6 +88,15 @@ def world(web_server: AppProcess) -> World:
         )
         assert accepted.status_code == 200, accepted.text
         person_id = invitation.json()["person_id"]
+        # A draft for the schedule page to review (unfilled places, fairness, edit forms).
+        solved = api.post(
+            "/schedules/solve",
+            json={
+                "starts_at": datetime.now(UTC).isoformat(),
+                "ends_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+            },
+        )
+        assert solved.status_code in (201, 202), solved.text
     return World(org, accepted.json(), event.json()["id"], person_id)
 
 

@@ -6,9 +6,12 @@ time zone from the organisation's, so times must be shown in the organisation's 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.app_server import AppProcess
 from tests.web.conftest import DESKTOP, PHONE, SCREENSHOTS
@@ -162,6 +165,68 @@ def test_organiser_and_volunteer_complete_the_sign_up_loop(
         assert "12:00" in when, when
         shot(vpage, "my-schedule", screenshots)
         shot(vpage, "phone-my-schedule", phone_shots)
+
+        # A weekly event on Saturdays (the volunteer's available day), twice, made from the
+        # event form; the preview lists both dates before saving.
+        today = datetime.now(ZoneInfo(ORG_TIMEZONE)).date()
+        saturday = today + timedelta(days=2 + (5 - (today + timedelta(days=2)).weekday()) % 7)
+        crew = f"Saturday crew {slug[-4:]}"
+        open_page(page, base, "/events/new", "events-new")
+        form = page.locator("main form")
+        form.locator("[name=title]").fill(crew)
+        form.locator("[name=starts_at]").fill(f"{saturday.isoformat()}T09:00")
+        form.locator("[name=ends_at]").fill(f"{saturday.isoformat()}T12:00")
+        form.locator("[name=status]").select_option("published")
+        form.locator("[name='slots.0.role']").fill("Usher")
+        form.locator("[name=repeat]").check()
+        form.locator("[name=repeat_count]").fill("2")
+        expect(form.locator(".preview-dates li")).to_have_count(2)
+        assert form.locator("input[name=byday][value='5']").is_checked()
+        submit(form)
+        wait_page(page, "events")
+        assert page.locator(".flash").inner_text() == text["repeat.saved"].format(count=2)
+
+        # The organiser runs the scheduler for the next four weeks, reviews and publishes.
+        open_page(page, base, "/dashboard", "dashboard")
+        page.locator("main a[href='#/schedule']").click()
+        wait_page(page, "schedule")
+        form = page.locator("main form").first
+        submit(form)
+        review = page.locator("main section.review[data-status=draft]")
+        review.wait_for(timeout=60_000)
+        crew_card = review.locator("article.plan-event", has_text=crew).first
+        assert "Vera Volunteer" in crew_card.inner_text()
+        cook = review.locator("article.plan-event", has_text=event_title).locator(
+            "li.plan-slot", has_text="Cook"
+        )
+        assert text["plan.reason.no_qualified_person"] in cook.inner_text()
+        assert review.locator("[data-testid=fairness]").is_visible()
+        shot(page, "schedule", screenshots)
+        review.locator("[data-testid=plan-actions] button").click()  # publish
+        dialog = page.locator("dialog[open]")
+        assert text["plan.confirm_publish"] in dialog.inner_text()
+        dialog.locator("button[value=yes]").click()
+        page.locator("main section.review[data-status=published]").wait_for()
+        expect(page.locator(".flash")).to_have_text(text["plan.published"])
+
+        # The volunteer finds the published shift in their schedule and accepts it.
+        vpage.reload()  # already on My schedule: load it again
+        wait_page(vpage, "my-schedule")
+        row = vpage.locator("main tbody tr", has_text=crew).first
+        assert row.locator("[data-status=pending]").count() == 1
+        row.locator("button.primary").click()  # accept
+        expect(vpage.locator(".flash")).to_have_text(text["schedule.accepted"])
+        row = vpage.locator("main tbody tr", has_text=crew).first
+        assert row.locator("[data-status=confirmed]").count() == 1
+
+        # A calendar subscription link on the profile.
+        open_page(vpage, base, "/profile", "profile")
+        vpage.locator("main button", has_text=text["calendar.create"]).click()
+        webcal = vpage.locator("[data-testid=webcal-link]")
+        webcal.wait_for()
+        assert (webcal.get_attribute("href") or "").startswith("webcal://")
+        assert vpage.locator("#calendar-link-input").input_value().startswith("http")
+        shot(vpage, "profile-calendar", screenshots)
 
         # The organiser's dashboard shows the coverage: 1 of 2 ushers, 0 of 1 cook.
         open_page(page, base, "/dashboard", "dashboard")

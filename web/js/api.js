@@ -11,6 +11,9 @@ export class ApiError extends Error {
     this.type = problem.type || 'about:blank';
     this.title = problem.title || '';
     this.detail = problem.detail || '';
+    // Extension members: `rule` (scheduling), `errors` by line and column (CSV import).
+    this.rule = problem.rule || '';
+    this.lines = (problem.errors || []).filter((error) => error.line !== undefined);
     // loc ["body", "slots", 0, "role"] -> "slots.0.role", the name of the input it concerns.
     this.fieldErrors = (problem.errors || []).map((error) => ({
       field: (error.loc || []).filter((part, i) => !(i === 0 && ['body', 'query', 'path'].includes(part))).join('.'),
@@ -66,11 +69,11 @@ async function refresh() {
   return refreshing;
 }
 
-async function send(method, path, body, query) {
+async function send(method, path, body, query, contentType) {
   const headers = { Accept: 'application/json, application/problem+json' };
   const current = session();
   if (current && current.access) headers.Authorization = `Bearer ${current.access}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined) headers['Content-Type'] = contentType || 'application/json';
   let url = `${BASE}${path}`;
   if (query) {
     const params = new URLSearchParams();
@@ -80,20 +83,25 @@ async function send(method, path, body, query) {
     const text = params.toString();
     if (text) url += `?${text}`;
   }
-  return fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const payload = body === undefined || contentType ? body : JSON.stringify(body);
+  return fetch(url, { method, headers, body: payload });
 }
 
 // `keepSession`: a 401 that judges a password the user typed, not the session itself.
-export async function request(method, path, { body, query, auth = true, keepSession = false } = {}) {
+// `contentType`: send `body` as it is (a CSV file's text) instead of as JSON. `raw`: resolve
+// with the Response itself (a file to download) once it is known to be a success.
+export async function request(method, path, {
+  body, query, auth = true, keepSession = false, contentType, raw = false,
+} = {}) {
   let response;
   try {
-    response = await send(method, path, body, query);
+    response = await send(method, path, body, query, contentType);
   } catch {
     throw new ApiError(0, { type: '/problems/network' });
   }
   if (response.status === 401 && auth && session()) {
     if (await refresh()) {
-      response = await send(method, path, body, query);
+      response = await send(method, path, body, query, contentType);
     }
     if (response.status === 401 && !keepSession) {
       clearSession();
@@ -101,6 +109,7 @@ export async function request(method, path, { body, query, auth = true, keepSess
     }
   }
   if (response.status === 204) return null;
+  if (raw && response.ok) return response;
   const text = await response.text();
   let data = {};
   if (text) {
@@ -119,8 +128,24 @@ export const api = {
   post: (path, body, options = {}) => request('POST', path, { body, ...options }),
   patch: (path, body) => request('PATCH', path, { body }),
   put: (path, body) => request('PUT', path, { body }),
-  del: (path) => request('DELETE', path),
+  del: (path, query) => request('DELETE', path, { query }),
 };
+
+// A file the API serves behind the login (CSV, iCalendar): fetched with the token and saved
+// through a temporary link, under the name the server gives it.
+export async function download(path, fallbackName) {
+  const response = await request('GET', path, { raw: true });
+  const disposition = response.headers.get('Content-Disposition') || '';
+  const named = /filename="?([^";]+)"?/.exec(disposition);
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = named ? named[1] : fallbackName;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
 
 // Every page of a list endpoint (the API caps a page at 500 items).
 export async function all(path, query = {}) {

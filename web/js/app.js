@@ -22,10 +22,12 @@ const ROUTES = [
   { path: '/events/:id', load: () => import('./pages/event-form.js'), access: 'scheduler' },
   { path: '/people', load: () => import('./pages/people.js'), access: 'scheduler', nav: 'nav.people' },
   { path: '/people/:id', load: () => import('./pages/person.js'), access: 'scheduler' },
+  { path: '/schedule', load: () => import('./pages/schedule.js'), access: 'scheduler', nav: 'nav.schedule' },
   { path: '/teams', load: () => import('./pages/teams.js'), access: 'scheduler', nav: 'nav.teams' },
   { path: '/settings', load: () => import('./pages/settings.js'), access: 'admin', nav: 'nav.settings' },
   { path: '/my-schedule', load: () => import('./pages/my-schedule.js'), access: 'member', nav: 'nav.my_schedule' },
   { path: '/open-shifts', load: () => import('./pages/open-shifts.js'), access: 'member', nav: 'nav.open_shifts' },
+  { path: '/swaps', load: () => import('./pages/swaps.js'), access: 'member', nav: 'nav.swaps' },
   { path: '/availability', load: () => import('./pages/availability.js'), access: 'member', nav: 'nav.availability' },
   { path: '/profile', load: () => import('./pages/profile.js'), access: 'member', nav: 'nav.profile' },
 ];
@@ -63,8 +65,8 @@ function match(path) {
 let pendingFlash = null;
 
 // `flash`: a message key shown on the page navigated to (e.g. "Event saved").
-export function navigate(path, { flash: flashKey } = {}) {
-  if (flashKey) pendingFlash = t(flashKey);
+export function navigate(path, { flash: flashKey, params } = {}) {
+  if (flashKey) pendingFlash = t(flashKey, params);
   if (window.location.hash === `#${path}`) render();
   else window.location.hash = path;
 }

@@ -39,3 +39,33 @@ export function inlineAlert() {
 export function roleList(roles) {
   return roles.length ? h('ul', { className: 'chips' }, roles.map((role) => h('li', {}, role))) : '';
 }
+
+// Asks before an action that others will notice (publishing a schedule): a modal <dialog>,
+// so focus stays inside it and Escape cancels. Resolves true when confirmed.
+export function confirmDialog(message, confirmLabel) {
+  return new Promise((resolve) => {
+    const id = uid('dialog');
+    const dialog = h('dialog', { className: 'confirm', 'aria-labelledby': id },
+      h('form', { method: 'dialog' },
+        h('p', { id }, message),
+        h('div', { className: 'actions' },
+          h('button', { type: 'submit', value: 'yes', className: 'primary' }, confirmLabel),
+          h('button', { type: 'submit', value: 'no', className: 'secondary' }, t('action.cancel')))));
+    const opener = document.activeElement;
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      if (opener && opener.isConnected) opener.focus();
+      resolve(dialog.returnValue === 'yes');
+    });
+    document.body.appendChild(dialog);
+    dialog.showModal();
+  });
+}
+
+// An outcome next to the control that caused it (lists of rows with their own buttons).
+export function showAlert(alert, text) {
+  alert.textContent = text;
+  alert.hidden = false;
+  alert.tabIndex = -1;
+  alert.focus();
+}

@@ -40,6 +40,7 @@ export default {
         short.length
           ? h('ul', {}, short.map((event) => h('li', {}, h('a', { href: `#/events/${event.id}` }, event.title), ' — ',
             event.slots.filter((slot) => slot.open).map((slot) => t('dashboard.open_role', { role: slot.role, open: slot.open })).join(', '))))
-          : empty('dashboard.all_filled')));
+          : empty('dashboard.all_filled'),
+        h('p', {}, linkButton('#/schedule', t('dashboard.fill_with_solver')))));
   },
 };

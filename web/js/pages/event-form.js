@@ -1,8 +1,9 @@
 import { all, api } from '../api.js';
 import { h } from '../dom.js';
-import { bindForm, field, formAlert, submitButton, value } from '../forms.js';
-import { currentTimeZone, t } from '../i18n.js';
+import { bindForm, field, formAlert, showFormError, submitButton, value } from '../forms.js';
+import { currentTimeZone, formatDateTime, t, weekdayName } from '../i18n.js';
 import { page, section, table } from '../page.js';
+import { uid } from '../dom.js';
 import { isoToWallTime, wallTimeToIso } from '../zones.js';
 import { ASSIGNMENT_STATUS_KEYS, EVENT_STATUS_KEYS } from './common.js';
 
@@ -43,6 +44,85 @@ function renumber(form) {
   });
 }
 
+const BYDAY = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'];
+const PREVIEW_LIMIT = 12;
+
+function weekdayOf(day) {
+  return (new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7;
+}
+
+function addDays(day, n) {
+  const date = new Date(`${day}T00:00:00Z`);
+  date.setUTCDate(date.getUTCDate() + n);
+  return date.toISOString().slice(0, 10);
+}
+
+// Weekly on chosen weekdays, from the first start, ending after COUNT times or on a day
+// (UNTIL, inclusive, in the organisation's zone): the same dates the server's rule makes.
+function occurrences(first, days, end, count, until) {
+  const [day, time] = first.split('T');
+  const found = [];
+  if (!day || !time || !days.length) return found;
+  for (let i = 0; i < 3660 && found.length < 366; i += 1) {
+    const current = addDays(day, i);
+    if (end === 'until' && (!until || current > until)) break;
+    if (days.includes(weekdayOf(current))) found.push(`${current}T${time}`);
+    if (end === 'count' && found.length >= count) break;
+  }
+  return found;
+}
+
+function repeatFieldset(form, zone) {
+  const preview = h('div', { className: 'preview', 'aria-live': 'polite' });
+  const dayBoxes = BYDAY.map((code, weekday) => {
+    const id = uid('byday');
+    return h('div', { className: 'field-checkbox' },
+      h('input', { type: 'checkbox', id, name: 'byday', value: String(weekday) }),
+      h('label', { for: id }, weekdayName(weekday)));
+  });
+  const options = h('div', { className: 'repeat-options', hidden: true },
+    h('fieldset', { className: 'checkboxes weekdays' }, h('legend', {}, t('repeat.on_days')), dayBoxes),
+    h('div', { className: 'row' },
+      field({ name: 'repeat_end', label: t('repeat.ends'), value: 'count', options: [{ value: 'count', label: t('repeat.after_count') }, { value: 'until', label: t('repeat.on_day') }] }),
+      field({ name: 'repeat_count', label: t('repeat.count'), type: 'number', value: 4, attrs: { min: '1', max: '366', inputmode: 'numeric' } }),
+      field({ name: 'repeat_until', label: t('repeat.until'), type: 'date' })),
+    preview);
+  const fieldset = h('fieldset', { className: 'repeat' }, h('legend', {}, t('repeat.title')),
+    field({ name: 'repeat', label: t('repeat.weekly'), type: 'checkbox', value: false }),
+    options);
+  const update = () => {
+    const on = fieldset.querySelector('[name=repeat]').checked;
+    options.hidden = !on;
+    if (!on) return;
+    const end = form.elements.repeat_end.value;
+    form.elements.repeat_count.closest('.field').hidden = end !== 'count';
+    form.elements.repeat_until.closest('.field').hidden = end !== 'until';
+    const dates = occurrences(form.elements.starts_at.value, chosenDays(form), end,
+      Number(form.elements.repeat_count.value) || 0, form.elements.repeat_until.value);
+    preview.replaceChildren(
+      h('p', { className: 'hint', 'data-testid': 'repeat-count' }, dates.length
+        ? t('repeat.preview', { count: dates.length, zone })
+        : t('repeat.preview_none')),
+      h('ol', { className: 'preview-dates' }, dates.slice(0, PREVIEW_LIMIT).map((date) => h('li', {}, formatDateTime(wallTimeToIso(date, zone))))),
+      dates.length > PREVIEW_LIMIT ? h('p', { className: 'hint' }, t('repeat.more', { count: dates.length - PREVIEW_LIMIT })) : null);
+  };
+  fieldset.addEventListener('change', update);
+  fieldset.addEventListener('input', update);
+  return { fieldset, update };
+}
+
+function chosenDays(form) {
+  return [...form.querySelectorAll('input[name="byday"]:checked')].map((input) => Number(input.value));
+}
+
+function rrule(form) {
+  const days = chosenDays(form).map((weekday) => BYDAY[weekday]).join(',');
+  const end = form.elements.repeat_end.value === 'until'
+    ? `UNTIL=${form.elements.repeat_until.value.replace(/-/g, '')}`
+    : `COUNT=${form.elements.repeat_count.value}`;
+  return `FREQ=WEEKLY;BYDAY=${days};${end}`;
+}
+
 export default {
   title: 'events.form_title',
   async render(ctx) {
@@ -76,6 +156,25 @@ export default {
           },
         }, t('events.add_slot'))),
       submitButton(t('action.save')));
+    let repeat = null;
+    if (!editing) {
+      repeat = repeatFieldset(form, zone);
+      form.insertBefore(repeat.fieldset, form.querySelector('button[type="submit"]'));
+      // Until the weekdays are chosen by hand, they follow the first day's weekday.
+      let daysTouched = false;
+      repeat.fieldset.addEventListener('change', (event) => { if (event.target.name === 'byday') daysTouched = true; });
+      const followStart = () => {
+        const start = form.elements.starts_at.value;
+        if (!daysTouched && start) {
+          for (const box of form.querySelectorAll('input[name="byday"]')) box.checked = Number(box.value) === weekdayOf(start.slice(0, 10));
+        }
+        repeat.update();
+      };
+      form.elements.starts_at.addEventListener('input', followStart);
+      form.elements.starts_at.addEventListener('change', followStart);
+      const firstDay = form.elements.starts_at.value.slice(0, 10);
+      if (firstDay) form.querySelector(`input[name="byday"][value="${weekdayOf(firstDay)}"]`).checked = true;
+    }
     const slots = event ? event.slots : [{ role: '', capacity: 1 }];
     slots.forEach((slot, index) => slotRow(slotList, index, slot));
     const wall = (name) => {
@@ -95,10 +194,25 @@ export default {
         slots: readSlots(form),
       };
       if (editing) await api.patch(`/events/${event.id}`, body);
-      else await api.post('/events', body);
+      else if (value(form, 'repeat')) {
+        if (!chosenDays(form).length) {
+          showFormError(form, t('repeat.error.no_days')).focus();
+          return;
+        }
+        const series = await api.post('/event-series', { ...body, rrule: rrule(form) });
+        ctx.navigate('/events', { flash: 'repeat.saved', params: { count: series.occurrences.length } });
+        return;
+      } else await api.post('/events', body);
       ctx.navigate('/events', { flash: 'events.saved' });
     }, {
-      fieldFor: (error) => (error.status === 422 && /ends_at/.test(error.detail) ? { field: 'ends_at', key: 'events.error.ends_before_starts' } : null),
+      fieldFor: (error) => {
+        if (error.status !== 422) return null;
+        if (/ends_at/.test(error.detail)) return { field: 'ends_at', key: 'events.error.ends_before_starts' };
+        if (form.elements.repeat_end && /COUNT|UNTIL|RRULE|occurrences|years/.test(error.detail)) {
+          return { field: form.elements.repeat_end.value === 'until' ? 'repeat_until' : 'repeat_count', key: 'repeat.error.rule' };
+        }
+        return null;
+      },
     });
     const parts = [form];
     if (editing) {

@@ -4,11 +4,52 @@ import { problemMessage } from '../forms.js';
 import { formatTimeRange, t } from '../i18n.js';
 import { empty, inlineAlert, page } from '../page.js';
 
-function slotLine(ctx, event, slot, { mine, joined, alert }) {
+function post(ctx, alert, path, body, flashKey) {
+  return async (clickEvent) => {
+    clickEvent.target.disabled = true;
+    try {
+      if (body) await api.post(path, body);
+      else await api.del(path);
+      ctx.navigate('/open-shifts', { flash: flashKey });
+    } catch (error) {
+      alert.textContent = problemMessage(error);
+      alert.hidden = false;
+      clickEvent.target.disabled = false;
+      alert.focus();
+    }
+  };
+}
+
+// A full slot: join its waitlist (a role you hold), or see your place in line and leave it.
+function waitlistAction(ctx, event, slot, { mine, waiting, alert }) {
+  if (waiting) {
+    return [
+      h('span', { className: 'badge', 'data-testid': 'waitlist-position' }, t('shifts.position', { position: waiting.position })),
+      h('button', {
+        type: 'button',
+        className: 'secondary',
+        'aria-label': t('shifts.leave_waitlist_named', { role: slot.role, title: event.title }),
+        onclick: post(ctx, alert, `/waitlist/${waiting.id}`, null, 'shifts.left_waitlist'),
+      }, t('shifts.leave_waitlist')),
+    ];
+  }
+  if (!mine) return h('span', { className: 'badge' }, t('shifts.full'));
+  return [
+    h('span', { className: 'badge' }, t('shifts.full')),
+    h('button', {
+      type: 'button',
+      className: 'secondary',
+      'aria-label': t('shifts.join_waitlist_named', { role: slot.role, title: event.title }),
+      onclick: post(ctx, alert, `/events/${event.id}/waitlist`, { role: slot.role }, 'shifts.joined_waitlist'),
+    }, t('shifts.join_waitlist')),
+  ];
+}
+
+function slotLine(ctx, event, slot, { mine, joined, waiting, alert }) {
   const status = t('shifts.places_open', { open: slot.open, capacity: slot.capacity });
   let action;
   if (joined) action = h('span', { className: 'badge' }, t(joined === slot.role ? 'shifts.you_are_in' : 'shifts.already_serving'));
-  else if (!slot.open) action = h('span', { className: 'badge' }, t('shifts.full'));
+  else if (!slot.open || waiting) action = waitlistAction(ctx, event, slot, { mine, waiting, alert });
   else if (!mine) action = h('span', { className: 'muted' }, t('shifts.not_your_role'));
   else {
     action = h('button', {
@@ -35,11 +76,13 @@ export default {
   title: 'shifts.title',
   async render(ctx) {
     if (!ctx.me.person) return page('shifts.title', empty('schedule.no_profile'));
-    const [events, assignments] = await Promise.all([
+    const [events, assignments, waitlist] = await Promise.all([
       all('/events', { status: 'published', from: new Date().toISOString() }),
       all('/assignments', { person_id: ctx.me.person.id }),
+      all('/waitlist'),
     ]);
-    const joined = new Map(assignments.map((a) => [a.event_id, a.role]));
+    const joined = new Map(assignments.filter((a) => a.status !== 'declined').map((a) => [a.event_id, a.role]));
+    const waiting = new Map(waitlist.map((entry) => [entry.slot_id, entry]));
     const roles = new Set(ctx.me.person.roles);
     const cards = events.map((event) => {
       const titleId = uid('shift');
@@ -52,7 +95,7 @@ export default {
         event.description ? h('p', { className: 'muted' }, event.description) : null,
         alert,
         h('ul', { className: 'slots-list' }, event.slots.map((slot) => slotLine(ctx, event, slot, {
-          mine: roles.has(slot.role), joined: joined.get(event.id), alert,
+          mine: roles.has(slot.role), joined: joined.get(event.id), waiting: waiting.get(slot.id), alert,
         }))));
     });
     return page('shifts.title',

@@ -1,6 +1,6 @@
-import { all, api } from '../api.js';
+import { ApiError, all, api, download } from '../api.js';
 import { h } from '../dom.js';
-import { bindForm, field, formAlert, problemMessage, submitButton, value } from '../forms.js';
+import { bindForm, field, formAlert, problemMessage, showFormError, submitButton, value } from '../forms.js';
 import { formatDateTime, t } from '../i18n.js';
 import { empty, inlineAlert, page, roleList, section, table } from '../page.js';
 import { INVITATION_STATE_KEYS, MEMBER_ROLE_KEYS, parseRoles } from './common.js';
@@ -76,6 +76,7 @@ export default {
     ]);
     return page('people.title',
       h('section', { className: 'card' }, form, linkBox),
+      ctx.me.role === 'admin' ? csvCard(ctx) : null,
       alert,
       section(t('people.everyone'),
         people.length
@@ -87,3 +88,69 @@ export default {
           : empty('people.no_invitations')));
   },
 };
+
+// CSV: a dry run checks the file and counts what would change; only then can it be imported.
+// A rejected file lists every error by line and column; the chosen file stays selected.
+function csvCard(ctx) {
+  const outcome = h('div', { className: 'csv-outcome', 'aria-live': 'polite' });
+  const importButton = h('button', { type: 'button', className: 'primary', disabled: true }, t('csv.import'));
+  const form = h('form', { className: 'form', 'aria-labelledby': 'csv-title' },
+    h('h2', { id: 'csv-title' }, t('csv.title')),
+    h('p', { className: 'hint' }, t('csv.hint')),
+    formAlert(),
+    field({ name: 'file', label: t('csv.file'), type: 'file', attrs: { accept: '.csv,text/csv' } }),
+    h('div', { className: 'actions' }, submitButton(t('csv.check')), importButton));
+  const send = async (dryRun) => {
+    const file = form.elements.file.files[0];
+    if (!file) return null;
+    return api.post('/people/import', await file.text(), { contentType: 'text/csv', query: { dry_run: dryRun } });
+  };
+  const counts = (result) => t(result.dry_run ? 'csv.would' : 'csv.done', { created: result.created, updated: result.updated, unchanged: result.unchanged });
+  const showLines = (error) => {
+    outcome.replaceChildren(h('ul', { className: 'csv-errors', 'data-testid': 'csv-errors' }, error.lines.map((line) => h('li', {},
+      line.column ? t('csv.error_at', { line: line.line, column: line.column }) : t('csv.error_line', { line: line.line }),
+      ' ', h('span', { lang: 'en' }, line.message)))));
+  };
+  form.elements.file.addEventListener('change', () => {
+    importButton.disabled = true;
+    outcome.replaceChildren();
+  });
+  bindForm(form, async () => {
+    importButton.disabled = true;
+    outcome.replaceChildren();
+    try {
+      const result = await send(true);
+      if (!result) {
+        showFormError(form, t('csv.choose_file')).focus();
+        return;
+      }
+      outcome.replaceChildren(h('p', { className: 'success', 'data-testid': 'csv-result' }, counts(result)));
+      importButton.disabled = false;
+    } catch (error) {
+      if (error instanceof ApiError && error.lines.length) showLines(error);
+      throw error;
+    }
+  }, { messages: { '/problems/invalid-csv': 'csv.invalid' } });
+  importButton.addEventListener('click', async () => {
+    importButton.disabled = true;
+    try {
+      await send(false);
+      ctx.navigate('/people', { flash: 'csv.imported' });
+    } catch (error) {
+      showFormError(form, problemMessage(error, { '/problems/invalid-csv': 'csv.invalid' })).focus();
+      if (error instanceof ApiError && error.lines.length) showLines(error);
+    }
+  });
+  const exportButton = h('button', {
+    type: 'button',
+    className: 'secondary',
+    onclick: async () => {
+      try {
+        await download('/people/export', 'people-export.csv');
+      } catch (error) {
+        showFormError(form, problemMessage(error)).focus();
+      }
+    },
+  }, t('csv.export'));
+  return h('section', { className: 'card' }, form, outcome, h('p', {}, exportButton));
+}

@@ -2,7 +2,8 @@ import { api, saveTokens } from '../api.js';
 import { h } from '../dom.js';
 import { bindForm, field, formAlert, submitButton, value } from '../forms.js';
 import { apiLocale, languageOptions, locale, setLocale, t, uiLocale } from '../i18n.js';
-import { page, section } from '../page.js';
+import { inlineAlert, page, section, showAlert } from '../page.js';
+import { problemMessage } from '../forms.js';
 import { MEMBER_ROLE_KEYS } from './common.js';
 
 export default {
@@ -45,6 +46,65 @@ export default {
       ctx.flash('profile.password_changed');
     }, { messages: { '/problems/unauthenticated': 'profile.error.current_password' } });
     parts.push(section(t('profile.security'), passwordForm));
+    parts.push(calendarCard());
     return page('profile.title', parts);
   },
 };
+
+// The personal calendar feed: its URL is shown once, when made or replaced (rotate), and
+// stops working when revoked.
+function calendarCard() {
+  const alert = inlineAlert();
+  const box = h('div', { className: 'invite-link', hidden: true });
+  const show = (feed) => {
+    const inputId = 'calendar-link-input';
+    box.replaceChildren(
+      h('label', { for: inputId }, t('calendar.link')),
+      h('input', { id: inputId, type: 'text', readonly: true, value: feed.https_url, 'aria-describedby': 'calendar-link-hint' }),
+      h('p', { className: 'hint', id: 'calendar-link-hint' }, t('calendar.link_hint')),
+      h('div', { className: 'actions' },
+        h('button', {
+          type: 'button',
+          className: 'secondary',
+          onclick: async () => {
+            const input = box.querySelector('input');
+            input.select();
+            try {
+              await navigator.clipboard.writeText(input.value);
+              showAlert(status, t('calendar.copied'));
+            } catch {
+              showAlert(status, t('calendar.copy_manually'));
+            }
+          },
+        }, t('calendar.copy')),
+        h('a', { className: 'button', href: feed.webcal_url, 'data-testid': 'webcal-link' }, t('calendar.subscribe'))));
+    box.hidden = false;
+    box.querySelector('input').focus();
+  };
+  const status = h('p', { className: 'success', role: 'status', hidden: true });
+  const call = (method, then) => async () => {
+    alert.hidden = true;
+    try {
+      then(method === 'put' ? await api.put('/calendar/feeds/me') : await api.del('/calendar/feeds/me'));
+    } catch (error) {
+      showAlert(alert, problemMessage(error));
+    }
+  };
+  return section(t('calendar.title'),
+    h('p', {}, t('calendar.intro')),
+    alert,
+    h('div', { className: 'actions' },
+      h('button', { type: 'button', className: 'primary', onclick: call('put', show) }, t('calendar.create')),
+      h('button', {
+        type: 'button',
+        className: 'danger',
+        onclick: call('del', () => {
+          box.hidden = true;
+          box.replaceChildren();
+          showAlert(status, t('calendar.revoked'));
+        }),
+      }, t('calendar.revoke'))),
+    h('p', { className: 'hint' }, t('calendar.rotate_hint')),
+    box,
+    status);
+}

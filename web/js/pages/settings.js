@@ -14,6 +14,7 @@ export default {
       field({ name: 'name', label: t('signup.organisation_name'), value: organisation.name, required: true }),
       field({ name: 'timezone', label: t('field.timezone'), options: timeZoneOptions(), value: organisation.timezone, hint: t('settings.timezone_hint') }),
       field({ name: 'locale', label: t('settings.locale'), options: languageOptions(), value: uiLocale(organisation.locale) || 'en', hint: t('settings.locale_hint') }),
+      field({ name: 'swaps_need_approval', label: t('settings.swaps_need_approval'), type: 'checkbox', value: organisation.swaps_need_approval, hint: t('settings.swaps_need_approval_hint') }),
       h('p', {}, t('settings.address', { slug: organisation.slug })),
       submitButton(t('action.save')));
     bindForm(form, async () => {
@@ -21,6 +22,7 @@ export default {
         name: value(form, 'name'),
         timezone: value(form, 'timezone'),
         locale: apiLocale(value(form, 'locale')),
+        swaps_need_approval: value(form, 'swaps_need_approval'),
       });
       setTimeZone(saved.timezone);
       await ctx.reloadMe();
