@@ -396,3 +396,12 @@ def test_the_worker_runs_inside_serve_only_in_development() -> None:
     assert not settings(app_env="test").should_run_worker_inline
     assert not production().should_run_worker_inline
     assert settings(app_env="test", worker_inline=True).should_run_worker_inline
+
+
+def test_an_empty_variable_means_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Compose passes optional variables as `${VAR:-}`: empty, which must keep the default.
+    monkeypatch.setenv("MAIL_FROM", "")
+    monkeypatch.setenv("SMTP_USERNAME", "")
+    config = Settings()
+    assert config.mail_from == Settings.model_fields["mail_from"].default
+    assert config.smtp_username is None

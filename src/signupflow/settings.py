@@ -69,8 +69,13 @@ class FileSecretsSource(PydanticBaseSettingsSource):
 
 
 class Settings(BaseSettings):
+    # An empty variable means "not set" (Compose's `${VAR:-}` passes optional ones as empty).
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        env_ignore_empty=True,
     )
 
     app_env: Profile = "development"

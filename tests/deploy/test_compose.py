@@ -305,9 +305,12 @@ def test_production_networks_keep_the_data_services_internal() -> None:
         "postgres": {"backend"},
         "redis": {"backend"},
         "backup": {"backend", "backup-egress"},
+        "worker": {"backend", "worker-egress"},
     }
-    # The backup service's way out to S3 and the webhook; nothing else may use it.
+    # The backup service's way out to S3 and the webhook, the worker's to the SMTP relay;
+    # nothing else may use them.
     assert not networks["backup-egress"].get("internal")
+    assert not networks["worker-egress"].get("internal")
     published = {name for name, s in config["services"].items() if s.get("ports")}
     assert published == {"edge"}
 
