@@ -21,7 +21,7 @@ from signupflow.db.session import unit_of_work
 from signupflow.events.models import Event
 from signupflow.settings import Settings
 from tests.conftest import make_settings
-from tests.factories import PASSWORD, Org, add_person, invite_member, new_org, ok
+from tests.factories import PASSWORD, Org, add_event, add_person, invite_member, new_org, ok
 
 LONG_TEXT = ("Ünïcödé ✓ שלום عربي 🎉 " * 2_000)[:10_000]  # the API's maximum
 VERY_LONG_TEXT = "long text past any API limit 🙂 " * 2_000  # 64,000 characters
@@ -232,6 +232,48 @@ def _populate(app: FastAPI, client: TestClient) -> list[Org]:
             ),
             201,
         )
+
+    # The scheduling tables: a recurring series, a waitlist, a swap offer, a solver draft,
+    # a calendar feed and a password reset (mail for each sits in the outbox).
+    ok(
+        london.post(
+            "/api/v1/event-series",
+            json={
+                "title": f"Weekly {EMOJI}",
+                "starts_at": "2031-03-29T09:00:00+01:00",
+                "ends_at": "2031-03-29T11:00:00+01:00",
+                "status": "published",
+                "slots": [{"role": "usher", "capacity": 1}],
+                "rrule": "FREQ=WEEKLY;COUNT=3",
+            },
+        ),
+        201,
+    )
+    full = add_event(
+        london, slots=[{"role": "usher", "capacity": 1}], starts_in=timedelta(days=900)
+    )
+    ok(
+        london.post(
+            f"/api/v1/events/{full['id']}/assignments",
+            json={"person_id": people[2]["id"], "role": "usher"},
+        ),
+        201,
+    )
+    ok(volunteer.post(f"/api/v1/events/{full['id']}/waitlist", json={"role": "usher"}), 201)
+    ok(
+        volunteer.post(f"/api/v1/assignments/{signed_up['id']}/swap-offers", json={"note": RTL}),
+        201,
+    )
+    ok(
+        london.post(
+            "/api/v1/schedules/solve",
+            json={"starts_at": "2031-03-01T00:00:00Z", "ends_at": "2031-05-01T00:00:00Z"},
+        ),
+        201,
+    )
+    ok(volunteer.put("/api/v1/calendar/feeds/me"))
+    reset = client.post("/api/v1/auth/password-reset", json={"email": scheduler.email})
+    assert reset.status_code == 202, reset.text
 
     # Refresh tokens in each state: rotated (used_at), logged out (revoked_at), live.
     session_tokens = ok(
