@@ -179,7 +179,9 @@ def _wait_for_workers(container: Container, expected: int, timeout: float = 60) 
     counted = ""
     while time.monotonic() < deadline:
         counted = container.exec("python", "-c", COUNT_WORKERS).stdout.strip()
-        if counted == str(expected):
+        # A spawned worker takes SIGTERM as a drain only once its app has started.
+        started = container.logs().count("Application startup complete")
+        if counted == str(expected) and started == expected:
             return
         time.sleep(0.5)
     raise AssertionError(f"{counted} worker processes after {timeout} s, not {expected}")
