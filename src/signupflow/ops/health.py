@@ -34,14 +34,15 @@ from signupflow import __version__
 from signupflow.db.migrate import current_revision, schema_is_compatible
 from signupflow.errors import PROBLEM_JSON
 from signupflow.ops import metrics
-from signupflow.ops.middleware import request_id_for
+from signupflow.ops.logging import request_id_var
+from signupflow.ops.middleware import log_request, request_id_for
 from signupflow.ops.shutdown import DRAIN
 from signupflow.settings import Settings
 from signupflow.state.store import SharedStore
 
 DISK_LIMIT_PERCENT = 90.0
 MEMORY_LIMIT_PERCENT = 85.0
-log = logging.getLogger("signupflow.request")
+log = logging.getLogger("signupflow.request")  # the access log, as in ops/middleware.py
 _PROBES = anyio.CapacityLimiter(4)
 _STARTED = time.monotonic()
 PROBE_CACHE_S = 1.0  # below any sensible poll interval; bounds probe load under heavy polling
@@ -260,7 +261,7 @@ class ProbeEndpoints:
     answer fast when the API is busy: routing, dependency injection and response models
     cost more than the probe itself (measured at 64 clients: p99 65 ms through FastAPI's
     router). Probes need no host check, no session and no CORS; they still get a request id
-    and count in the request metrics. Only failures are logged: the edge asks every second.
+    and count in the request metrics; they are logged at debug level (failures at info).
     """
 
     def __init__(self, app: ASGIApp, *, state: State) -> None:
@@ -284,18 +285,16 @@ class ProbeEndpoints:
             headers = [(b"allow", b"GET, HEAD")]
         payload = json.dumps(body, separators=(",", ":")).encode()
         headers += [(b"content-type", content_type), (b"content-length", b"%d" % len(payload))]
-        headers.append((b"x-request-id", request_id_for(scope).encode()))
+        request_id = request_id_for(scope)
+        headers.append((b"x-request-id", request_id.encode()))
         if DRAIN.draining:
             headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else payload})
         elapsed = time.perf_counter() - started
         metrics.observe(method, scope["path"], status, elapsed)
-        if status >= 500:
-            log.info(
-                "%s %s %s",
-                method,
-                scope["path"],
-                status,
-                extra={"route": scope["path"], "status": status, "reasons": body.get("reasons")},
-            )
+        level = logging.INFO if status >= 500 else logging.DEBUG
+        if log.isEnabledFor(level):  # the edge asks every second: debug level only, unless failing
+            token = request_id_var.set(request_id)
+            log_request(level, method, scope["path"], status, elapsed, reasons=body.get("reasons"))
+            request_id_var.reset(token)

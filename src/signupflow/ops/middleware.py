@@ -28,6 +28,26 @@ def request_id_for(scope: Scope) -> str:
     return incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
 
+def log_request(
+    level: int, method: str, route: str, status: int, seconds: float, **fields: Any
+) -> None:
+    """The one access-log line per request (route template, never the raw path)."""
+    log.log(
+        level,
+        "%s %s %s",
+        method,
+        route,
+        status,
+        extra={
+            "method": method,
+            "route": route,
+            "status": status,
+            "latency_ms": round(seconds * 1000, 2),
+            **fields,
+        },
+    )
+
+
 def _route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
@@ -69,21 +89,15 @@ class RequestContextMiddleware:
             metrics.observe(scope["method"], route, status, elapsed)
             state: dict[str, Any] = scope.get("state", {})
             level = logging.DEBUG if route in QUIET_ROUTES and status < 500 else logging.INFO
-            log.log(
+            log_request(
                 level,
-                "%s %s %s",
                 scope["method"],
                 route,
                 status,
-                extra={
-                    "method": scope["method"],
-                    "route": route,
-                    "status": status,
-                    "latency_ms": round(elapsed * 1000, 2),
-                    "client": (scope.get("client") or ("unknown",))[0],
-                    "organisation_id": state.get("organisation_id"),
-                    "user_id": state.get("user_id"),
-                },
+                elapsed,
+                client=(scope.get("client") or ("unknown",))[0],
+                organisation_id=state.get("organisation_id"),
+                user_id=state.get("user_id"),
             )
             request_id_var.reset(token)
 
