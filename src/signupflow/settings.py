@@ -68,8 +68,11 @@ class FileSecretsSource(PydanticBaseSettingsSource):
         return values
 
 
-class Settings(BaseSettings):
-    # An empty variable means "not set" (Compose's `${VAR:-}` passes optional ones as empty).
+class FileSecretsSettings(BaseSettings):
+    """Settings read from the environment and `.env`, where every field may also be given as
+    `<NAME>_FILE` (Compose and Kubernetes secrets), and an empty variable means "not set"
+    (Compose's `${VAR:-}` passes optional ones as empty)."""
+
     model_config = SettingsConfigDict(
         env_file=".env",
         env_file_encoding="utf-8",
@@ -78,6 +81,31 @@ class Settings(BaseSettings):
         env_ignore_empty=True,
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # `<NAME>_FILE` may come from the environment or from `.env`; the environment wins.
+        environ: dict[str, str] = {}
+        for source in (dotenv_settings, env_settings):
+            if isinstance(source, EnvSettingsSource):
+                environ.update({k.upper(): v for k, v in source.env_vars.items() if v is not None})
+        if not isinstance(env_settings, EnvSettingsSource):
+            environ.update(os.environ)
+        return (
+            init_settings,
+            env_settings,
+            FileSecretsSource(settings_cls, environ),
+            dotenv_settings,
+        )
+
+
+class Settings(FileSecretsSettings):
     app_env: Profile = "development"
     debug: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
@@ -157,29 +185,6 @@ class Settings(BaseSettings):
                 return json.loads(value)
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # `<NAME>_FILE` may come from the environment or from `.env`; the environment wins.
-        environ: dict[str, str] = {}
-        for source in (dotenv_settings, env_settings):
-            if isinstance(source, EnvSettingsSource):
-                environ.update({k.upper(): v for k, v in source.env_vars.items() if v is not None})
-        if not isinstance(env_settings, EnvSettingsSource):
-            environ.update(os.environ)
-        return (
-            init_settings,
-            env_settings,
-            FileSecretsSource(settings_cls, environ),
-            dotenv_settings,
-        )
 
     @property
     def verification_keys(self) -> list[str]:

@@ -37,8 +37,8 @@ from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
 
-from signupflow.backup.settings import FileSecretsSettings
 from signupflow.ops.logging import redact
+from signupflow.settings import FileSecretsSettings
 
 STATE_FILE = ".schedule-state.json"
 STEP_TIMEOUT_S = 6 * 3600  # a hung pg_dump must end the run, not the service

@@ -2,48 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 from pydantic import Field, SecretStr
-from pydantic_settings import (
-    BaseSettings,
-    EnvSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
 
-from signupflow.settings import FileSecretsSource
-
-
-class FileSecretsSettings(BaseSettings):
-    """Every field may also be given as `<NAME>_FILE` (Compose/Kubernetes secrets), as in the
-    app's settings: S3 credentials and webhook URLs never need to be in the environment."""
-
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        environ: dict[str, str] = {}
-        for source in (dotenv_settings, env_settings):
-            if isinstance(source, EnvSettingsSource):
-                environ.update({k.upper(): v for k, v in source.env_vars.items() if v is not None})
-        if not isinstance(env_settings, EnvSettingsSource):
-            environ.update(os.environ)
-        return (
-            init_settings,
-            env_settings,
-            FileSecretsSource(settings_cls, environ),
-            dotenv_settings,
-        )
+from signupflow.settings import FileSecretsSettings
 
 
 class BackupSettings(FileSecretsSettings):
