@@ -109,7 +109,7 @@ def _status(ok: bool) -> str:
     return "healthy" if ok else "unhealthy"
 
 
-def live(state: State) -> tuple[int, dict[str, Any]]:
+async def live(state: State) -> tuple[int, dict[str, Any]]:
     """The process is up."""
     return 200, {"status": "alive", "version": __version__, "release": _release(state.settings)}
 
@@ -247,11 +247,7 @@ async def health(state: State) -> tuple[int, dict[str, Any]]:
 Probe = Callable[[State], Awaitable[tuple[int, dict[str, Any]]]]
 
 
-async def _live(state: State) -> tuple[int, dict[str, Any]]:
-    return live(state)
-
-
-PROBES: dict[str, Probe] = {"/health": health, "/health/live": _live, "/health/ready": ready}
+PROBES: dict[str, Probe] = {"/health": health, "/health/live": live, "/health/ready": ready}
 
 
 class ProbeEndpoints:
