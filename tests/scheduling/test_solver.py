@@ -214,3 +214,18 @@ def test_published_placements_still_valid_are_kept_even_when_unfair() -> None:
     assert set(result.assignments) == set(previous)
     assert result.changes.kept == previous
     assert date(2031, 3, 3) == DAY
+
+
+def test_a_place_kept_by_someone_no_longer_listed_still_takes_its_seat() -> None:
+    # Person 99 holds the only usher place but is inactive now, so the problem does not list
+    # them: the place is still theirs, and nobody else may be put into that slot.
+    usher = slot(1, 1, "usher", DAY, 10, capacity=1)
+    problem = Problem(
+        slots=(usher,),
+        people=(Person(1, frozenset({"usher"})),),
+        fixed=(Placement(1, 99),),
+    )
+    result = solve(problem)
+    assert result.assignments == ()
+    assert (result.filled, result.seats) == (1, 1)
+    assert [v.rule for v in hard_violations(problem, [Placement(1, 1)])] == ["capacity"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from signupflow.assignments.service import claim_seat, release_seat
 from signupflow.audit.service import record
 from signupflow.errors import SlotFull
 from signupflow.notifications import service as notifications
+from signupflow.organisations.models import Organisation
 from signupflow.scheduling.errors import PublishConflict, ScheduleStateConflict
 from signupflow.scheduling.models import Schedule, ScheduleStatus
 from signupflow.scheduling.snapshot import Snapshot
@@ -163,10 +164,20 @@ def _put_live(
     return outcome
 
 
+def _locked(session: Session, organisation_id: int, schedule_id: int) -> Schedule:
+    """The schedule, read after taking the organisation's row lock (a write that changes
+    nothing, as the transaction's first): publishes, unpublishes and rollbacks of one
+    organisation run one at a time, each seeing what the previous one did."""
+    session.execute(
+        update(Organisation).where(Organisation.id == organisation_id).values(id=Organisation.id)
+    )
+    return get_schedule(session, organisation_id, schedule_id)
+
+
 def publish(
     session: Session, *, organisation_id: int, actor_user_id: int | None, schedule_id: int
 ) -> PublishOutcome:
-    schedule = get_schedule(session, organisation_id, schedule_id)
+    schedule = _locked(session, organisation_id, schedule_id)
     if schedule.status != ScheduleStatus.DRAFT:
         raise ScheduleStateConflict(f"schedule {schedule_id} is {schedule.status}, not a draft")
     return _put_live(session, schedule, actor_user_id=actor_user_id, action="publish")
@@ -176,7 +187,7 @@ def roll_back_to(
     session: Session, *, organisation_id: int, actor_user_id: int | None, schedule_id: int
 ) -> PublishOutcome:
     """Publish an earlier published schedule again, replacing the one published now."""
-    schedule = get_schedule(session, organisation_id, schedule_id)
+    schedule = _locked(session, organisation_id, schedule_id)
     if schedule.published_at is None or schedule.status == ScheduleStatus.PUBLISHED:
         raise ScheduleStateConflict(
             f"schedule {schedule_id} is {schedule.status}; only a schedule that was published "
@@ -189,7 +200,7 @@ def unpublish(
     session: Session, *, organisation_id: int, actor_user_id: int | None, schedule_id: int
 ) -> PublishOutcome:
     """Remove this schedule's solver assignments that nobody has confirmed yet."""
-    schedule = get_schedule(session, organisation_id, schedule_id)
+    schedule = _locked(session, organisation_id, schedule_id)
     if schedule.status != ScheduleStatus.PUBLISHED:
         raise ScheduleStateConflict(f"schedule {schedule_id} is {schedule.status}, not published")
     snapshot = snapshot_for(session, schedule)

@@ -30,8 +30,9 @@ def claim_next(session: Session, *, lease: timedelta = CLAIM_LEASE) -> int | Non
         Schedule.status == ScheduleStatus.QUEUED,
         (Schedule.status == ScheduleStatus.RUNNING) & (Schedule.claimed_at < now - lease),
     )
+    # Candidates oldest first; one another worker claimed meanwhile is skipped.
     for candidate in session.scalars(
-        select(Schedule.id).where(claimable).order_by(Schedule.id).limit(5)
+        select(Schedule.id).where(claimable).order_by(Schedule.id).limit(100)
     ):
         claimed = session.execute(
             update(Schedule)
@@ -57,6 +58,14 @@ def run_claimed(session_factory: sessionmaker[Session], schedule_id: int) -> boo
         with unit_of_work(session_factory) as session:
             schedule = session.get(Schedule, schedule_id)
             if schedule is not None:
-                schedule.status = ScheduleStatus.FAILED
-                schedule.report = {**schedule.report, "error": type(exc).__name__}
+                # Only while still ours: after an expired lease another worker may have
+                # finished it.
+                session.execute(
+                    update(Schedule)
+                    .where(Schedule.id == schedule_id, Schedule.status == ScheduleStatus.RUNNING)
+                    .values(
+                        status=ScheduleStatus.FAILED,
+                        report={**schedule.report, "error": type(exc).__name__},
+                    )
+                )
         return False

@@ -65,8 +65,7 @@ def _report(snapshot: Snapshot, result: Result, time_limit_s: float) -> dict[str
     }
 
 
-def queue_run(
-    session: Session,
+def new_run(
     *,
     organisation_id: int,
     starts: datetime,
@@ -75,9 +74,9 @@ def queue_run(
     time_limit_s: float,
     seed: int = 0,
 ) -> Schedule:
-    """A schedule waiting to be solved (by `solve_schedule`, now or in a worker)."""
+    """A schedule to be solved, not yet stored."""
     check_range(starts, ends)
-    schedule = Schedule(
+    return Schedule(
         organisation_id=organisation_id,
         starts_at=starts,
         ends_at=ends,
@@ -85,6 +84,11 @@ def queue_run(
         requested_by=requested_by,
         report={"request": {"time_limit_s": time_limit_s, "seed": seed}},
     )
+
+
+def queue_run(session: Session, **run: Any) -> Schedule:
+    """A schedule waiting for a worker (`solve_schedule`); arguments as `new_run`."""
+    schedule = new_run(**run)
     session.add(schedule)
     session.flush()
     set_committed_value(schedule, "entries", [])
@@ -114,7 +118,6 @@ def solve_schedule(session: Session, schedule: Schedule) -> Schedule:
     entries = [
         ScheduleEntry(
             organisation_id=schedule.organisation_id,
-            schedule_id=schedule.id,
             event_id=snapshot.slots[p.slot_id].event_id,
             slot_id=p.slot_id,
             person_id=p.person_id,
@@ -127,9 +130,15 @@ def solve_schedule(session: Session, schedule: Schedule) -> Schedule:
         )
         for p in sorted(placements)
     ]
-    session.add_all(entries)
+    # The first write comes after the solve: a solve inside a request holds no write lock
+    # (SQLite has one for the whole database) for the seconds it may take.
+    session.add(schedule)
     schedule.status = ScheduleStatus.DRAFT
     schedule.report = {**_report(snapshot, result, request["time_limit_s"]), "request": request}
+    session.flush()
+    for entry in entries:
+        entry.schedule_id = schedule.id
+    session.add_all(entries)
     session.flush()
     set_committed_value(schedule, "entries", entries)
     record(
@@ -150,27 +159,9 @@ def solve_schedule(session: Session, schedule: Schedule) -> Schedule:
     return schedule
 
 
-def run_solver(
-    session: Session,
-    *,
-    organisation_id: int,
-    starts: datetime,
-    ends: datetime,
-    requested_by: int | None,
-    time_limit_s: float,
-    seed: int = 0,
-) -> Schedule:
-    """Queue and solve at once, inside the caller's transaction."""
-    schedule = queue_run(
-        session,
-        organisation_id=organisation_id,
-        starts=starts,
-        ends=ends,
-        requested_by=requested_by,
-        time_limit_s=time_limit_s,
-        seed=seed,
-    )
-    return solve_schedule(session, schedule)
+def run_solver(session: Session, **run: Any) -> Schedule:
+    """Solve at once, inside the caller's transaction; arguments as `new_run`."""
+    return solve_schedule(session, new_run(**run))
 
 
 def get_schedule(session: Session, organisation_id: int, schedule_id: int) -> Schedule:

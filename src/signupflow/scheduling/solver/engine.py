@@ -43,9 +43,7 @@ def solve(problem: Problem) -> Result:
         if answer.wall_clock_stopped:
             note += "; stopped by the wall clock, so a rerun may differ"
     cp_done = time.monotonic()
-    filled = len(placements) + sum(
-        1 for f in problem.fixed if f.slot_id in index.slots and f.person_id in index.people
-    )
+    filled = len(placements) + sum(1 for f in problem.fixed if f.slot_id in index.slots)
     return Result(
         assignments=tuple(placements),
         unfilled=tuple(unfilled(index, placements)),

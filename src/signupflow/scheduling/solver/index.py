@@ -41,7 +41,9 @@ def build_index(problem: Problem) -> Index:
     people = {p.id: p for p in problem.people}
     local = {s.id: localise(s, zone) for s in problem.slots}
     fixed = [f for f in problem.fixed if f.slot_id in slots and f.person_id in people]
-    fixed_in_slot = Counter(f.slot_id for f in fixed)
+    # Every kept place takes a seat, also one held by a person the problem does not list
+    # (inactive now): only the per-person rules need the person.
+    fixed_in_slot = Counter(f.slot_id for f in problem.fixed if f.slot_id in slots)
     fixed_of: dict[int, list[int]] = defaultdict(list)
     for f in fixed:
         fixed_of[f.person_id].append(f.slot_id)

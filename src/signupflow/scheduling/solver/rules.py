@@ -65,12 +65,14 @@ def hard_violations(problem: Problem, placements: Iterable[Placement]) -> list[V
         found.append(Violation(rule, placement.slot_id, placement.person_id, detail or RULES[rule]))
 
     counted = Counter(new)
+    fixed_set = set(problem.fixed)
     for placement, times in sorted(counted.items()):
-        if times > 1 or placement in problem.fixed:
+        if times > 1 or placement in fixed_set:
             add("duplicate", placement)
     valid = [p for p in dict.fromkeys(new) if p.slot_id in slots and p.person_id in people]
+    valid_set = set(valid)
     for placement in dict.fromkeys(new):
-        if placement not in valid:
+        if placement not in valid_set:
             add("unknown", placement)
     locals_ = {s.id: localise(s, zone) for s in problem.slots}
     excluded = set(problem.excluded)
@@ -82,6 +84,8 @@ def hard_violations(problem: Problem, placements: Iterable[Placement]) -> list[V
             add("excluded", placement)
 
     fixed = [p for p in problem.fixed if p.slot_id in slots and p.person_id in people]
+    # Kept places of people the problem does not list (inactive now) still take a seat.
+    absent = Counter(p.slot_id for p in problem.fixed if p.slot_id in slots and p not in fixed)
     is_new = {p: True for p in valid} | {p: False for p in fixed}
     per_slot: dict[int, list[Placement]] = defaultdict(list)
     per_person: dict[int, list[Placement]] = defaultdict(list)
@@ -91,9 +95,10 @@ def hard_violations(problem: Problem, placements: Iterable[Placement]) -> list[V
 
     for slot_id, taken in sorted(per_slot.items()):
         capacity = slots[slot_id].capacity
-        if len(taken) > capacity and any(is_new[p] for p in taken):
+        held = len(taken) + absent[slot_id]
+        if held > capacity and any(is_new[p] for p in taken):
             over = [p for p in taken if is_new[p]][-1]
-            add("capacity", over, f"{len(taken)} people for {capacity} places")
+            add("capacity", over, f"{held} people for {capacity} places")
 
     for person_id, taken in sorted(per_person.items()):
         person = people[person_id]
