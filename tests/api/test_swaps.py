@@ -155,3 +155,26 @@ def test_cancelling_an_offered_assignment_closes_the_offer(client):
     assert offerer.delete(f"{API}/assignments/{assignment['id']}").status_code == 204
     closed = ok(org.get(f"{API}/swaps/{swap['id']}"))
     assert (closed["state"], closed["assignment_id"]) == ("cancelled", None)
+
+
+def test_approval_is_refused_when_the_taker_got_a_place_at_the_event_meanwhile(client):
+    org = new_org(client)
+    event = add_event(
+        org, slots=[{"role": "usher", "capacity": 1}, {"role": "greeter", "capacity": 1}]
+    )
+    ok(org.patch(f"{API}/organisation", json={"swaps_need_approval": True}))
+    offerer = invite_member(org)
+    assignment = ok(
+        offerer.post(f"{API}/events/{event['id']}/signups", json={"role": "usher"}), 201
+    )
+    taker = invite_member(org, roles=["usher", "greeter"])
+    swap = _offer(offerer, assignment)
+    ok(taker.post(f"{API}/swaps/{swap['id']}/take", json={}))
+    ok(taker.post(f"{API}/events/{event['id']}/signups", json={"role": "greeter"}), 201)
+    refused = org.post(f"{API}/swaps/{swap['id']}/approve")
+    assert problem_type(refused) == "/problems/already-assigned"
+    assignments = ok(org.get(f"{API}/events/{event['id']}/assignments"))["items"]
+    assert sorted((a["role"], a["person_id"]) for a in assignments) == [
+        ("greeter", person_id_of(taker)),
+        ("usher", person_id_of(offerer)),
+    ]

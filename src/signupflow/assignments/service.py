@@ -308,7 +308,11 @@ def respond(
     assignment = get_scoped(session, Assignment, assignment_id, principal.organisation_id)
     _may_act_for(principal, assignment.person_id, "respond to")
     new_status = AssignmentStatus.CONFIRMED if accept else AssignmentStatus.DECLINED
-    # The conditional UPDATE is the first write: it decides between concurrent responses.
+    if not accept:
+        # Swap rows before the assignment, in the order taking a swap locks them: the
+        # opposite order could deadlock with a concurrent take. Undone if the UPDATE fails.
+        _close_swap_offers(session, assignment.id)
+    # The conditional UPDATE decides between concurrent responses.
     changed = session.execute(
         update(Assignment)
         .where(Assignment.id == assignment.id, Assignment.status == AssignmentStatus.PENDING)
@@ -318,7 +322,6 @@ def respond(
         current = _reload(session, assignment.id).status
         raise AssignmentNotPending(f"assignment {assignment_id} is already {current.value}")
     if not accept:
-        _close_swap_offers(session, assignment.id)
         _free_place(session, principal, assignment.slot_id)
     record_for(
         session,
@@ -371,21 +374,20 @@ def reassign(
             Assignment.status == AssignmentStatus.DECLINED,
         )
     )
-    moved = session.execute(
-        update(Assignment)
-        .where(
-            Assignment.id == assignment_id,
-            Assignment.person_id == from_person_id,
-            Assignment.status.in_(ACTIVE),
-        )
-        .values(person_id=to.id, status=AssignmentStatus.CONFIRMED)
-    ).rowcount  # type: ignore[attr-defined]
+    try:
+        moved = session.execute(
+            update(Assignment)
+            .where(
+                Assignment.id == assignment_id,
+                Assignment.person_id == from_person_id,
+                Assignment.status.in_(ACTIVE),
+            )
+            .values(person_id=to.id, status=AssignmentStatus.CONFIRMED)
+        ).rowcount  # type: ignore[attr-defined]
+    except IntegrityError as exc:  # the taker got a place at this event meanwhile
+        raise AlreadyAssigned(f"{to.name} is already assigned to this event") from exc
     if moved == 0:
         raise AssignmentNotActive("the offered assignment was cancelled or declined meanwhile")
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        raise AlreadyAssigned(f"{to.name} is already assigned to this event") from exc
     session.execute(
         delete(WaitlistEntry).where(
             WaitlistEntry.event_id == event_id, WaitlistEntry.person_id == to.id
@@ -407,14 +409,16 @@ def reassign(
 def release_all_for_person(session: Session, principal: Principal, person_id: int) -> None:
     """Before a person is deleted: give back every place they held (to the waitlists)."""
     session.execute(delete(WaitlistEntry).where(WaitlistEntry.person_id == person_id))
-    held = session.execute(
-        scoped(select(Assignment.id, Assignment.slot_id), Assignment, principal.organisation_id)
-        .where(Assignment.person_id == person_id, Assignment.status.in_(ACTIVE))
-        .order_by(Assignment.id)
+    # What the DELETE removed, not what a read before it saw: a cancellation committed in
+    # between has released its seat already.
+    freed = session.execute(
+        delete(Assignment)
+        .where(Assignment.person_id == person_id)
+        .returning(Assignment.slot_id, Assignment.status)
     ).all()
-    session.execute(delete(Assignment).where(Assignment.person_id == person_id))
-    for row in held:
-        _free_place(session, principal, row.slot_id)
+    for slot_id, status in sorted(freed):  # sorted: the same lock order everywhere
+        if status in ACTIVE:
+            _free_place(session, principal, slot_id)
 
 
 def list_assignments(

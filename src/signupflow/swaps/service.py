@@ -209,10 +209,7 @@ def decide(session: Session, principal: Principal, swap_id: int, *, approve: boo
         event = _event(session, principal, swap.event_id)
         _ensure_upcoming(event)
         # Things may have changed while the offer waited; the same rules apply now.
-        if not taker.active or swap.role not in taker.roles:
-            raise NotQualified(f"{taker.name} no longer holds the role '{swap.role}'")
-        if _overlaps(session, taker.id, event):
-            raise ScheduleClash(f"{taker.name} now serves at another event at that time")
+        _check_taker(session, swap, event, taker)
         _complete(session, principal, swap, taker)
     _audit(session, principal, swap, "approve" if approve else "reject")
     return swap
