@@ -36,7 +36,7 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("APP_", "DATABASE_", "REDIS_", "SECRET_", "PROMETHEUS_"))
+        if not k.startswith(("APP_", "DATABASE_", "REDIS_", "SECRET_", "PROMETHEUS_", "METRICS_"))
     }
     env.update(
         {

@@ -90,7 +90,7 @@ async function send(method, path, body, query, contentType) {
 // `keepSession`: a 401 that judges a password the user typed, not the session itself.
 // `contentType`: send `body` as it is (a CSV file's text) instead of as JSON. `raw`: resolve
 // with the Response itself (a file to download) once it is known to be a success.
-export async function request(method, path, {
+async function request(method, path, {
   body, query, auth = true, keepSession = false, contentType, raw = false,
 } = {}) {
   let response;

@@ -48,7 +48,7 @@ export function problemMessage(error, messages = {}) {
   return t('error.unexpected');
 }
 
-export function fieldMessage(fieldError) {
+function fieldMessage(fieldError) {
   return t(FIELD_KEYS[fieldError.type] || 'error.field.invalid');
 }
 

@@ -77,7 +77,7 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (match, name) => (name in params ? String(params[name]) : match));
 }
 
-export function translate(root) {
+function translate(root) {
   for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   for (const attr of ['placeholder', 'aria-label', 'title']) {
     const data = `data-i18n-${attr}`;

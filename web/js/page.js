@@ -1,5 +1,7 @@
 // The frame every page shares: one h1, a banner for the last action's outcome, sections.
+import { ApiError } from './api.js';
 import { h, uid } from './dom.js';
+import { problemMessage } from './forms.js';
 import { t } from './i18n.js';
 
 export function page(titleKey, ...children) {
@@ -42,7 +44,7 @@ export function roleList(roles) {
 
 // Asks before an action that others will notice (publishing a schedule): a modal <dialog>,
 // so focus stays inside it and Escape cancels. Resolves true when confirmed.
-export function confirmDialog(message, confirmLabel) {
+function confirmDialog(message, confirmLabel) {
   return new Promise((resolve) => {
     const id = uid('dialog');
     const dialog = h('dialog', { className: 'confirm', 'aria-labelledby': id },
@@ -68,4 +70,29 @@ export function showAlert(alert, text) {
   alert.hidden = false;
   alert.tabIndex = -1;
   alert.focus();
+}
+
+// A button that runs one request, then `done(result)` (usually a navigation with a flash).
+// It stays disabled while the request runs (and after `done`, until the page re-renders),
+// so a double click sends once; without `done` it is enabled again. `confirm`: a question
+// asked first, confirmed with `label`. A failure is shown in `alert` and focused; `messages`
+// as for problemMessage.
+export function actionButton(label, { run, done, alert, confirm, messages, className = 'secondary', ariaLabel } = {}) {
+  const button = h('button', { type: 'button', className, 'aria-label': ariaLabel }, label);
+  button.addEventListener('click', async () => {
+    if (confirm && !(await confirmDialog(confirm, label))) return;
+    button.disabled = true;
+    let result;
+    try {
+      result = await run();
+    } catch (error) {
+      if (!(error instanceof ApiError)) console.error(error);
+      button.disabled = false;
+      showAlert(alert, problemMessage(error, messages));
+      return;
+    }
+    if (done) done(result);
+    else button.disabled = false;
+  });
+  return button;
 }

@@ -26,3 +26,17 @@ export function wallTimeToIso(local, timeZone) {
 export function isoToWallTime(localIso) {
   return localIso.slice(0, 16);
 }
+
+// Today's date ("2025-05-04") in `timeZone`, `plusDays` later.
+export function todayIn(timeZone, plusDays = 0) {
+  const now = Date.now();
+  const wall = new Date(now + zoneOffsetMs(now, timeZone));
+  wall.setUTCDate(wall.getUTCDate() + plusDays);
+  return wall.toISOString().slice(0, 10);
+}
+
+export function timeZoneOptions() {
+  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  const all = zones.includes('UTC') ? zones : ['UTC', ...zones];
+  return all.map((zone) => ({ value: zone, label: zone.replace(/_/g, ' ') }));
+}

@@ -18,8 +18,12 @@ export default {
     bindForm(form, async () => {
       saveTokens(await api.post('/invitations/accept', { token, password: form.elements.password.value }, { auth: false }));
       // They read the invitation in this language: keep it for their profile and this device.
-      await setLocale(locale(), { remember: true });
-      await api.patch('/me', { language: apiLocale(locale()) });
+      // Best effort: the invitation is used up now, so a failure here must not stop the login.
+      const language = locale();
+      await Promise.allSettled([
+        setLocale(language, { remember: true }),
+        api.patch('/me', { language: apiLocale(language) }),
+      ]);
       await ctx.login('/availability');
     }, { messages: { 404: 'accept.invalid', '/problems/conflict': 'accept.used' } });
     return page('accept.title', h('p', {}, t('accept.intro')), form);

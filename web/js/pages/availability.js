@@ -1,24 +1,16 @@
 import { api } from '../api.js';
 import { h } from '../dom.js';
-import { bindForm, field, formAlert, problemMessage, submitButton, value } from '../forms.js';
+import { bindForm, field, formAlert, submitButton, value } from '../forms.js';
 import { currentTimeZone, formatDay, formatWallTime, t, weekdayName } from '../i18n.js';
-import { empty, inlineAlert, page, section, table } from '../page.js';
+import { actionButton, empty, inlineAlert, page, section, table } from '../page.js';
 
 function removeButton(ctx, label, path, alert) {
-  return h('button', {
-    type: 'button',
-    className: 'secondary',
-    'aria-label': label,
-    onclick: async () => {
-      try {
-        await api.del(path);
-        ctx.navigate('/availability', { flash: 'availability.removed' });
-      } catch (error) {
-        alert.textContent = problemMessage(error);
-        alert.hidden = false;
-      }
-    },
-  }, t('action.remove'));
+  return actionButton(t('action.remove'), {
+    ariaLabel: label,
+    alert,
+    run: () => api.del(path),
+    done: () => ctx.navigate('/availability', { flash: 'availability.removed' }),
+  });
 }
 
 export default {

@@ -1,16 +1,14 @@
 import { all, api } from '../api.js';
-import { h } from '../dom.js';
+import { h, uid } from '../dom.js';
 import { bindForm, field, formAlert, showFormError, submitButton, value } from '../forms.js';
 import { currentTimeZone, formatDateTime, t, weekdayName } from '../i18n.js';
 import { page, section, table } from '../page.js';
-import { uid } from '../dom.js';
-import { isoToWallTime, wallTimeToIso } from '../zones.js';
+import { isoToWallTime, todayIn, wallTimeToIso } from '../zones.js';
 import { ASSIGNMENT_STATUS_KEYS, EVENT_STATUS_KEYS } from './common.js';
 
-function tomorrowAt(hour) {
-  const day = new Date(Date.now() + 86400000);
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}T${pad(hour)}:00`;
+// A datetime-local value for tomorrow at `hour` o'clock in the organisation's zone.
+function tomorrowAt(hour, zone) {
+  return `${todayIn(zone, 1)}T${String(hour).padStart(2, '0')}:00`;
 }
 
 function slotRow(list, index, slot = { role: '', capacity: 1 }) {
@@ -139,8 +137,8 @@ export default {
       field({ name: 'description', label: t('field.description'), type: 'textarea', value: event ? event.description : '' }),
       field({ name: 'location', label: t('field.location'), value: event ? event.location : '' }),
       h('div', { className: 'row' },
-        field({ name: 'starts_at', label: t('field.starts'), type: 'datetime-local', value: event ? isoToWallTime(event.starts_at_local) : tomorrowAt(9), required: true, hint: t('events.zone_hint', { zone }) }),
-        field({ name: 'ends_at', label: t('field.ends'), type: 'datetime-local', value: event ? isoToWallTime(event.ends_at_local) : tomorrowAt(12), required: true })),
+        field({ name: 'starts_at', label: t('field.starts'), type: 'datetime-local', value: event ? isoToWallTime(event.starts_at_local) : tomorrowAt(9, zone), required: true, hint: t('events.zone_hint', { zone }) }),
+        field({ name: 'ends_at', label: t('field.ends'), type: 'datetime-local', value: event ? isoToWallTime(event.ends_at_local) : tomorrowAt(12, zone), required: true })),
       h('div', { className: 'row' },
         field({ name: 'status', label: t('field.status'), value: event ? event.status : 'draft', options: Object.keys(EVENT_STATUS_KEYS).map((status) => ({ value: status, label: t(EVENT_STATUS_KEYS[status]) })) }),
         field({ name: 'team_id', label: t('field.team'), value: event && event.team_id ? event.team_id : '', options: [{ value: '', label: t('events.no_team') }, ...teams.map((team) => ({ value: team.id, label: team.name }))] })),

@@ -1,8 +1,7 @@
 import { all, api } from '../api.js';
 import { h } from '../dom.js';
-import { problemMessage } from '../forms.js';
 import { formatDateTime, t } from '../i18n.js';
-import { empty, inlineAlert, linkButton, page, section, table } from '../page.js';
+import { actionButton, empty, inlineAlert, linkButton, page, section, table } from '../page.js';
 import { EVENT_STATUS_KEYS } from './common.js';
 
 export default {
@@ -11,22 +10,14 @@ export default {
     const events = await all('/events');
     const alert = inlineAlert();
     // A recurring event is deleted alone, or with every later occurrence of its series.
-    const remove = (event, scope, key, namedKey) => h('button', {
-      type: 'button',
+    const remove = (event, scope, key, namedKey) => actionButton(t(key), {
       className: 'danger',
-      'aria-label': t(namedKey, { title: event.title }),
-      onclick: async () => {
-        const question = scope === 'following' ? 'events.confirm_delete_following' : 'events.confirm_delete';
-        if (!window.confirm(t(question, { title: event.title }))) return;
-        try {
-          await api.del(`/events/${event.id}`, { scope });
-          ctx.navigate('/events', { flash: 'events.deleted' });
-        } catch (error) {
-          alert.textContent = problemMessage(error);
-          alert.hidden = false;
-        }
-      },
-    }, t(key));
+      ariaLabel: t(namedKey, { title: event.title }),
+      confirm: t(scope === 'following' ? 'events.confirm_delete_following' : 'events.confirm_delete', { title: event.title }),
+      alert,
+      run: () => api.del(`/events/${event.id}`, { scope }),
+      done: () => ctx.navigate('/events', { flash: 'events.deleted' }),
+    });
     const rows = events.map((event) => [
       h('a', { href: `#/events/${event.id}` }, event.title),
       formatDateTime(event.starts_at),

@@ -1,8 +1,7 @@
 import { all, api, download } from '../api.js';
 import { h } from '../dom.js';
-import { problemMessage } from '../forms.js';
 import { formatTimeRange, t } from '../i18n.js';
-import { empty, inlineAlert, page, section, showAlert, table } from '../page.js';
+import { actionButton, empty, inlineAlert, page, section, table } from '../page.js';
 import { ASSIGNMENT_STATUS_KEYS } from './common.js';
 
 export default {
@@ -13,58 +12,38 @@ export default {
     const ids = [...new Set(assignments.map((a) => a.event_id))];
     const events = new Map((await Promise.all(ids.map((id) => api.get(`/events/${id}`)))).map((event) => [event.id, event]));
     const alert = inlineAlert();
-    const act = (assignment, path, flashKey, label, ariaLabel, className = 'secondary') => h('button', {
-      type: 'button',
+    const act = (path, flashKey, label, ariaLabel, className = 'secondary') => actionButton(label, {
       className,
-      'aria-label': ariaLabel,
-      onclick: async () => {
-        try {
-          await api.post(path);
-          ctx.navigate('/my-schedule', { flash: flashKey });
-        } catch (error) {
-          showAlert(alert, problemMessage(error));
-        }
-      },
-    }, label);
+      ariaLabel,
+      alert,
+      run: () => api.post(path),
+      done: () => ctx.navigate('/my-schedule', { flash: flashKey }),
+    });
     const rows = assignments.map((assignment) => {
       const event = events.get(assignment.event_id);
       const named = { title: event.title, role: assignment.role };
       const actions = [];
       if (assignment.status === 'pending') {
         actions.push(
-          act(assignment, `/assignments/${assignment.id}/accept`, 'schedule.accepted', t('schedule.accept'), t('schedule.accept_named', named), 'primary'),
-          act(assignment, `/assignments/${assignment.id}/decline`, 'schedule.declined', t('schedule.decline'), t('schedule.decline_named', named)),
+          act(`/assignments/${assignment.id}/accept`, 'schedule.accepted', t('schedule.accept'), t('schedule.accept_named', named), 'primary'),
+          act(`/assignments/${assignment.id}/decline`, 'schedule.declined', t('schedule.decline'), t('schedule.decline_named', named)),
         );
       }
       if (assignment.status !== 'declined') {
         actions.push(h('a', { className: 'button secondary-link', href: `#/swaps?assignment=${assignment.id}`, 'aria-label': t('swaps.offer_named', named) }, t('swaps.offer')));
       }
-      actions.push(h('button', {
-        type: 'button',
-        className: 'secondary',
-        'aria-label': t('schedule.ics_named', named),
-        onclick: async () => {
-          try {
-            await download(`/events/${event.id}/calendar.ics`, `event-${event.id}.ics`);
-          } catch (error) {
-            showAlert(alert, problemMessage(error));
-          }
-        },
-      }, t('schedule.ics')));
-      actions.push(h('button', {
-        type: 'button',
-        className: 'secondary',
-        'aria-label': t('schedule.withdraw_named', named),
-        onclick: async () => {
-          if (!window.confirm(t('schedule.confirm_withdraw', { title: event.title }))) return;
-          try {
-            await api.del(`/assignments/${assignment.id}`);
-            ctx.navigate('/my-schedule', { flash: 'schedule.withdrawn' });
-          } catch (error) {
-            showAlert(alert, problemMessage(error));
-          }
-        },
-      }, t('schedule.withdraw')));
+      actions.push(actionButton(t('schedule.ics'), {
+        ariaLabel: t('schedule.ics_named', named),
+        alert,
+        run: () => download(`/events/${event.id}/calendar.ics`, `event-${event.id}.ics`),
+      }));
+      actions.push(actionButton(t('schedule.withdraw'), {
+        ariaLabel: t('schedule.withdraw_named', named),
+        confirm: t('schedule.confirm_withdraw', { title: event.title }),
+        alert,
+        run: () => api.del(`/assignments/${assignment.id}`),
+        done: () => ctx.navigate('/my-schedule', { flash: 'schedule.withdrawn' }),
+      }));
       return [
         event.title,
         formatTimeRange(event.starts_at, event.ends_at),

@@ -1,22 +1,13 @@
 import { all, api } from '../api.js';
 import { h, uid } from '../dom.js';
-import { problemMessage } from '../forms.js';
 import { formatTimeRange, t } from '../i18n.js';
-import { empty, inlineAlert, page } from '../page.js';
+import { actionButton, empty, inlineAlert, page } from '../page.js';
 
 function post(ctx, alert, path, body, flashKey) {
-  return async (clickEvent) => {
-    clickEvent.target.disabled = true;
-    try {
-      if (body) await api.post(path, body);
-      else await api.del(path);
-      ctx.navigate('/open-shifts', { flash: flashKey });
-    } catch (error) {
-      alert.textContent = problemMessage(error);
-      alert.hidden = false;
-      clickEvent.target.disabled = false;
-      alert.focus();
-    }
+  return {
+    alert,
+    run: () => (body ? api.post(path, body) : api.del(path)),
+    done: () => ctx.navigate('/open-shifts', { flash: flashKey }),
   };
 }
 
@@ -25,23 +16,19 @@ function waitlistAction(ctx, event, slot, { mine, waiting, alert }) {
   if (waiting) {
     return [
       h('span', { className: 'badge', 'data-testid': 'waitlist-position' }, t('shifts.position', { position: waiting.position })),
-      h('button', {
-        type: 'button',
-        className: 'secondary',
-        'aria-label': t('shifts.leave_waitlist_named', { role: slot.role, title: event.title }),
-        onclick: post(ctx, alert, `/waitlist/${waiting.id}`, null, 'shifts.left_waitlist'),
-      }, t('shifts.leave_waitlist')),
+      actionButton(t('shifts.leave_waitlist'), {
+        ariaLabel: t('shifts.leave_waitlist_named', { role: slot.role, title: event.title }),
+        ...post(ctx, alert, `/waitlist/${waiting.id}`, null, 'shifts.left_waitlist'),
+      }),
     ];
   }
   if (!mine) return h('span', { className: 'badge' }, t('shifts.full'));
   return [
     h('span', { className: 'badge' }, t('shifts.full')),
-    h('button', {
-      type: 'button',
-      className: 'secondary',
-      'aria-label': t('shifts.join_waitlist_named', { role: slot.role, title: event.title }),
-      onclick: post(ctx, alert, `/events/${event.id}/waitlist`, { role: slot.role }, 'shifts.joined_waitlist'),
-    }, t('shifts.join_waitlist')),
+    actionButton(t('shifts.join_waitlist'), {
+      ariaLabel: t('shifts.join_waitlist_named', { role: slot.role, title: event.title }),
+      ...post(ctx, alert, `/events/${event.id}/waitlist`, { role: slot.role }, 'shifts.joined_waitlist'),
+    }),
   ];
 }
 
@@ -52,22 +39,10 @@ function slotLine(ctx, event, slot, { mine, joined, waiting, alert }) {
   else if (!slot.open || waiting) action = waitlistAction(ctx, event, slot, { mine, waiting, alert });
   else if (!mine) action = h('span', { className: 'muted' }, t('shifts.not_your_role'));
   else {
-    action = h('button', {
-      type: 'button',
+    action = actionButton(t('shifts.sign_up_as', { role: slot.role }), {
       className: 'primary',
-      onclick: async (clickEvent) => {
-        clickEvent.target.disabled = true;
-        try {
-          await api.post(`/events/${event.id}/signups`, { role: slot.role });
-          ctx.navigate('/open-shifts', { flash: 'shifts.signed_up' });
-        } catch (error) {
-          alert.textContent = problemMessage(error);
-          alert.hidden = false;
-          clickEvent.target.disabled = false;
-          alert.focus();
-        }
-      },
-    }, t('shifts.sign_up_as', { role: slot.role }));
+      ...post(ctx, alert, `/events/${event.id}/signups`, { role: slot.role }, 'shifts.signed_up'),
+    });
   }
   return h('li', {}, h('span', { className: 'slot-role' }, slot.role), ' ', h('span', {}, status), ' ', action);
 }
@@ -87,7 +62,6 @@ export default {
     const cards = events.map((event) => {
       const titleId = uid('shift');
       const alert = inlineAlert();
-      alert.tabIndex = -1;
       return h('article', { className: 'card shift', 'aria-labelledby': titleId },
         h('h2', { id: titleId }, event.title),
         h('p', { className: 'when' }, formatTimeRange(event.starts_at, event.ends_at)),

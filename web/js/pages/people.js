@@ -2,7 +2,7 @@ import { ApiError, all, api, download } from '../api.js';
 import { h } from '../dom.js';
 import { bindForm, field, formAlert, problemMessage, showFormError, submitButton, value } from '../forms.js';
 import { formatDateTime, t } from '../i18n.js';
-import { empty, inlineAlert, page, roleList, section, table } from '../page.js';
+import { actionButton, empty, inlineAlert, page, roleList, section, table } from '../page.js';
 import { INVITATION_STATE_KEYS, MEMBER_ROLE_KEYS, parseRoles } from './common.js';
 
 function roleOptions() {
@@ -59,20 +59,13 @@ export default {
       t(MEMBER_ROLE_KEYS[invitation.role]),
       t(INVITATION_STATE_KEYS[invitation.state]),
       formatDateTime(invitation.expires_at),
-      h('button', {
-        type: 'button',
+      actionButton(t('people.revoke'), {
         className: 'danger',
-        'aria-label': t('people.revoke_named', { email: invitation.email }),
-        onclick: async () => {
-          try {
-            await api.del(`/invitations/${invitation.id}`);
-            ctx.navigate('/people', { flash: 'people.revoked' });
-          } catch (error) {
-            alert.textContent = problemMessage(error);
-            alert.hidden = false;
-          }
-        },
-      }, t('people.revoke')),
+        ariaLabel: t('people.revoke_named', { email: invitation.email }),
+        alert,
+        run: () => api.del(`/invitations/${invitation.id}`),
+        done: () => ctx.navigate('/people', { flash: 'people.revoked' }),
+      }),
     ]);
     return page('people.title',
       h('section', { className: 'card' }, form, linkBox),

@@ -1,9 +1,8 @@
 import { api, saveTokens } from '../api.js';
 import { h } from '../dom.js';
-import { bindForm, field, formAlert, submitButton, value } from '../forms.js';
+import { bindForm, field, formAlert, problemMessage, submitButton, value } from '../forms.js';
 import { apiLocale, languageOptions, locale, setLocale, t, uiLocale } from '../i18n.js';
 import { inlineAlert, page, section, showAlert } from '../page.js';
-import { problemMessage } from '../forms.js';
 import { MEMBER_ROLE_KEYS } from './common.js';
 
 export default {
@@ -26,8 +25,9 @@ export default {
         const chosen = value(form, 'language');
         await api.patch('/me', { name: value(form, 'name'), language: apiLocale(chosen) });
         await ctx.reloadMe();
-        ctx.navigate('/profile', { flash: 'profile.saved' });
+        // setLocale re-renders the page, so it comes before the navigation that shows the flash.
         if (chosen !== locale()) await setLocale(chosen, { remember: true });
+        ctx.navigate('/profile', { flash: 'profile.saved' });
       });
       parts.push(h('section', { className: 'card' }, form));
     }

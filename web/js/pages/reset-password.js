@@ -8,6 +8,10 @@ export default {
   title: 'reset.title',
   render(ctx) {
     const token = ctx.query.get('token') || '';
+    if (!token) {
+      return page('reset.title', h('p', { className: 'form-error', role: 'alert' }, t('reset.no_token')),
+        h('p', {}, h('a', { href: '#/forgot-password' }, t('forgot.title'))));
+    }
     const done = h('p', { className: 'success', role: 'status', hidden: true },
       t('reset.done'), ' ', h('a', { href: '#/login' }, t('nav.login')));
     const form = h('form', { className: 'form narrow', 'aria-labelledby': 'page-title' },
@@ -25,10 +29,6 @@ export default {
       form.hidden = true;
       done.hidden = false;
     }, { messages: { 404: 'reset.unavailable', 405: 'reset.unavailable' } });
-    if (!token) {
-      return page('reset.title', h('p', { className: 'form-error', role: 'alert' }, t('reset.no_token')),
-        h('p', {}, h('a', { href: '#/forgot-password' }, t('forgot.title'))));
-    }
     return page('reset.title', form, done);
   },
 };

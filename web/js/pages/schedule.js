@@ -5,10 +5,10 @@ import { all, api } from '../api.js';
 import { h, uid } from '../dom.js';
 import { bindForm, field, formAlert, problemMessage, showFormError, submitButton, value } from '../forms.js';
 import { currentTimeZone, formatDateTime, formatTimeRange, t } from '../i18n.js';
-import { confirmDialog, empty, inlineAlert, page, section, showAlert, table } from '../page.js';
-import { wallTimeToIso } from '../zones.js';
+import { actionButton, empty, inlineAlert, page, section, table } from '../page.js';
+import { todayIn, wallTimeToIso } from '../zones.js';
 
-export const SCHEDULE_STATUS_KEYS = {
+const SCHEDULE_STATUS_KEYS = {
   queued: 'schedule_status.queued', failed: 'schedule_status.failed', draft: 'schedule_status.draft',
   published: 'schedule_status.published', superseded: 'schedule_status.superseded', unpublished: 'schedule_status.unpublished',
 };
@@ -17,7 +17,7 @@ const REASON_KEYS = {
   everyone_unavailable: 'plan.reason.everyone_unavailable',
   everyone_busy_or_at_limit: 'plan.reason.everyone_busy_or_at_limit',
 };
-export const RULE_KEYS = {
+const RULE_KEYS = {
   unknown: 'rule.unknown', duplicate: 'rule.duplicate', role: 'rule.role', excluded: 'rule.excluded',
   availability: 'rule.availability', time_off: 'rule.time_off', capacity: 'rule.capacity',
   one_role_per_event: 'rule.one_role_per_event', overlap: 'rule.overlap', min_rest: 'rule.min_rest',
@@ -38,11 +38,13 @@ function nextDay(day) {
 }
 
 // A draft made in the background worker is "queued" until it is ready ("draft") or "failed".
-async function untilReady(schedule, onWait) {
+// Polling stops once `form` has left the page (the user went elsewhere).
+async function untilReady(schedule, form, onWait) {
   let current = schedule;
-  for (let i = 0; current.status === 'queued' && i < POLL_LIMIT; i += 1) {
+  for (let i = 0; current.status === 'queued' && i < POLL_LIMIT && form.isConnected; i += 1) {
     onWait();
     await new Promise((resolve) => { window.setTimeout(resolve, POLL_MS); });
+    if (!form.isConnected) break;
     current = await api.get(`/schedules/${current.id}`);
   }
   return current;
@@ -61,8 +63,6 @@ function number(value) {
 }
 
 function runForm(ctx) {
-  const today = new Date();
-  const later = new Date(today.getTime() + 27 * 86400000);
   const zone = currentTimeZone();
   const progress = h('p', { className: 'hint', role: 'status' });
   const form = h('form', { className: 'form', 'aria-labelledby': 'run-title' },
@@ -70,8 +70,8 @@ function runForm(ctx) {
     h('p', { className: 'hint' }, t('plan.run_hint', { zone })),
     formAlert(),
     h('div', { className: 'row' },
-      field({ name: 'starts_on', label: t('plan.first_day'), type: 'date', value: isoDay(today), required: true }),
-      field({ name: 'ends_on', label: t('plan.last_day'), type: 'date', value: isoDay(later), required: true })),
+      field({ name: 'starts_on', label: t('plan.first_day'), type: 'date', value: todayIn(zone), required: true }),
+      field({ name: 'ends_on', label: t('plan.last_day'), type: 'date', value: todayIn(zone, 27), required: true })),
     submitButton(t('plan.run_submit')),
     progress);
   bindForm(form, async () => {
@@ -81,7 +81,8 @@ function runForm(ctx) {
       starts_at: first ? wallTimeToIso(`${first}T00:00`, zone) : null,
       ends_at: last ? wallTimeToIso(`${nextDay(last)}T00:00`, zone) : null,
     });
-    const ready = await untilReady(created, () => { progress.textContent = t('plan.queued'); });
+    const ready = await untilReady(created, form, () => { progress.textContent = t('plan.queued'); });
+    if (!form.isConnected) return;
     progress.textContent = '';
     if (ready.status === 'queued' || ready.status === 'failed') {
       showFormError(form, t(ready.status === 'failed' ? 'plan.failed' : 'plan.still_queued')).focus();
@@ -160,19 +161,13 @@ function eventCard(ctx, schedule, event, { entries, unfilled, names, people, ale
         h('ul', { className: 'chips entries' }, placed.map((entry) => {
           const name = names.get(entry.person_id) || String(entry.person_id);
           return h('li', {}, name, entry.source !== 'solver' ? ` · ${t(SOURCE_KEYS[entry.source])}` : '',
-            editable ? h('button', {
-              type: 'button',
+            editable ? actionButton(t('action.remove'), {
               className: 'link-button',
-              'aria-label': t('plan.remove_named', { name, role: slot.role }),
-              onclick: async () => {
-                try {
-                  await api.del(`/schedules/${schedule.id}/entries/${entry.id}`);
-                  ctx.navigate(`/schedule?id=${schedule.id}`, { flash: 'plan.entry_removed' });
-                } catch (error) {
-                  showAlert(alert, problemMessage(error));
-                }
-              },
-            }, t('action.remove')) : null);
+              ariaLabel: t('plan.remove_named', { name, role: slot.role }),
+              alert,
+              run: () => api.del(`/schedules/${schedule.id}/entries/${entry.id}`),
+              done: () => ctx.navigate(`/schedule?id=${schedule.id}`, { flash: 'plan.entry_removed' }),
+            }) : null);
         })),
         missing.map((item) => h('p', { className: 'unfilled-reason' },
           t('plan.unfilled_line', { seats: item.seats, reason: t(REASON_KEYS[item.reason] || 'plan.reason.other') }))),
@@ -180,7 +175,7 @@ function eventCard(ctx, schedule, event, { entries, unfilled, names, people, ale
     })));
 }
 
-function compareForm(schedule, others) {
+function compareForm(others) {
   const result = h('div', { className: 'comparison', 'aria-live': 'polite' });
   const form = h('form', { className: 'form', 'aria-labelledby': 'compare-title' },
     h('h2', { id: 'compare-title' }, t('plan.compare')),
@@ -206,29 +201,24 @@ async function review(ctx, schedule, schedules, people) {
     entries: schedule.entries.filter((entry) => entry.event_id === event.id), unfilled, names, people, alert,
   }));
   const actions = h('div', { className: 'actions', 'data-testid': 'plan-actions' });
-  const act = (key, path, { confirmKey, confirmLabel, flashKey, danger } = {}) => h('button', {
-    type: 'button',
+  const act = (key, path, { confirmKey, flashKey, danger } = {}) => actionButton(t(key), {
     className: danger ? 'danger' : 'primary',
-    onclick: async () => {
-      if (confirmKey && !(await confirmDialog(t(confirmKey), t(confirmLabel)))) return;
-      try {
-        const outcome = await api.post(path);
-        ctx.navigate(`/schedule?id=${outcome.schedule.id}`, { flash: flashKey });
-      } catch (error) {
-        showAlert(alert, problemMessage(error, { '/problems/publish-conflict': 'plan.error.publish_conflict' }));
-      }
-    },
-  }, t(key));
+    confirm: t(confirmKey),
+    alert,
+    messages: { '/problems/publish-conflict': 'plan.error.publish_conflict' },
+    run: () => api.post(path),
+    done: (outcome) => ctx.navigate(`/schedule?id=${outcome.schedule.id}`, { flash: flashKey }),
+  });
   if (schedule.status === 'draft') {
-    actions.appendChild(act('plan.publish', `/schedules/${schedule.id}/publish`, { confirmKey: 'plan.confirm_publish', confirmLabel: 'plan.publish', flashKey: 'plan.published' }));
+    actions.appendChild(act('plan.publish', `/schedules/${schedule.id}/publish`, { confirmKey: 'plan.confirm_publish', flashKey: 'plan.published' }));
   }
   if (schedule.status === 'published') {
-    actions.appendChild(act('plan.unpublish', `/schedules/${schedule.id}/unpublish`, { confirmKey: 'plan.confirm_unpublish', confirmLabel: 'plan.unpublish', flashKey: 'plan.unpublished', danger: true }));
+    actions.appendChild(act('plan.unpublish', `/schedules/${schedule.id}/unpublish`, { confirmKey: 'plan.confirm_unpublish', flashKey: 'plan.unpublished', danger: true }));
   }
   if (schedule.published_at && ['superseded', 'unpublished'].includes(schedule.status)) {
-    actions.appendChild(act('plan.rollback', `/schedules/${schedule.id}/rollback`, { confirmKey: 'plan.confirm_rollback', confirmLabel: 'plan.rollback', flashKey: 'plan.rolled_back' }));
+    actions.appendChild(act('plan.rollback', `/schedules/${schedule.id}/rollback`, { confirmKey: 'plan.confirm_rollback', flashKey: 'plan.rolled_back' }));
   }
-  const { form, result } = compareForm(schedule, schedules.filter((other) => other.id !== schedule.id && other.status !== 'queued' && other.status !== 'failed'));
+  const { form, result } = compareForm(schedules.filter((other) => other.id !== schedule.id && other.status !== 'queued' && other.status !== 'failed'));
   bindForm(form, async () => {
     const against = value(form, 'against');
     const diff = await api.get(`/schedules/${schedule.id}/compare`, { against });

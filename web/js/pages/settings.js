@@ -1,9 +1,9 @@
 import { api } from '../api.js';
 import { h } from '../dom.js';
 import { bindForm, field, formAlert, submitButton, value } from '../forms.js';
-import { apiLocale, languageOptions, setTimeZone, t, uiLocale } from '../i18n.js';
+import { apiLocale, languageOptions, t, uiLocale } from '../i18n.js';
 import { page } from '../page.js';
-import { timeZoneOptions } from './signup.js';
+import { timeZoneOptions } from '../zones.js';
 
 export default {
   title: 'settings.title',
@@ -18,13 +18,12 @@ export default {
       h('p', {}, t('settings.address', { slug: organisation.slug })),
       submitButton(t('action.save')));
     bindForm(form, async () => {
-      const saved = await api.patch('/organisation', {
+      await api.patch('/organisation', {
         name: value(form, 'name'),
         timezone: value(form, 'timezone'),
         locale: apiLocale(value(form, 'locale')),
         swaps_need_approval: value(form, 'swaps_need_approval'),
       });
-      setTimeZone(saved.timezone);
       await ctx.reloadMe();
       ctx.flash('settings.saved');
     });

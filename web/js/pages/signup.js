@@ -3,12 +3,7 @@ import { h } from '../dom.js';
 import { bindForm, field, formAlert, submitButton, value } from '../forms.js';
 import { apiLocale, currentTimeZone, languageOptions, locale, setLocale, t } from '../i18n.js';
 import { page } from '../page.js';
-
-export function timeZoneOptions() {
-  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
-  const all = zones.includes('UTC') ? zones : ['UTC', ...zones];
-  return all.map((zone) => ({ value: zone, label: zone.replace(/_/g, ' ') }));
-}
+import { timeZoneOptions } from '../zones.js';
 
 function slugify(text) {
   return text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase()

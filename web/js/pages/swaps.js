@@ -2,9 +2,9 @@
 // taken offers when the organisation wants to approve them.
 import { all, api } from '../api.js';
 import { h } from '../dom.js';
-import { bindForm, field, formAlert, problemMessage, showFieldError, submitButton, value } from '../forms.js';
+import { bindForm, field, formAlert, showFieldError, submitButton, value } from '../forms.js';
 import { formatTimeRange, t } from '../i18n.js';
-import { empty, inlineAlert, page, section, showAlert, table } from '../page.js';
+import { actionButton, empty, inlineAlert, page, section, table } from '../page.js';
 
 const SWAP_STATE_KEYS = {
   open: 'swap_state.open', awaiting_approval: 'swap_state.awaiting_approval', completed: 'swap_state.completed',
@@ -71,19 +71,14 @@ export default {
 
     const takeRows = takeable.map((swap) => {
       const d = describe(swap);
-      return [d.title, d.when, swap.role, swap.note, h('button', {
-        type: 'button',
+      return [d.title, d.when, swap.role, swap.note, actionButton(t('swaps.take'), {
         className: 'primary',
-        'aria-label': t('swaps.take_named', d),
-        onclick: async () => {
-          try {
-            const taken = await api.post(`/swaps/${swap.id}/take`, {});
-            ctx.navigate('/swaps', { flash: taken.state === 'awaiting_approval' ? 'swaps.taken_awaiting' : 'swaps.taken' });
-          } catch (error) {
-            showAlert(alert, problemMessage(error, SWAP_PROBLEMS));
-          }
-        },
-      }, t('swaps.take'))];
+        ariaLabel: t('swaps.take_named', d),
+        alert,
+        messages: SWAP_PROBLEMS,
+        run: () => api.post(`/swaps/${swap.id}/take`, {}),
+        done: (taken) => ctx.navigate('/swaps', { flash: taken.state === 'awaiting_approval' ? 'swaps.taken_awaiting' : 'swaps.taken' }),
+      })];
     });
     const myOffers = visible.filter((s) => s.offered_by_person_id === me || s.taken_by_person_id === me);
     const myRows = myOffers.map((swap) => {
@@ -92,19 +87,13 @@ export default {
       return [d.title, d.when, swap.role,
         h('span', { 'data-state': swap.state }, t(SWAP_STATE_KEYS[swap.state])),
         swap.taken_by_person_id === me ? t('swaps.you_took') : t('swaps.you_offered'),
-        cancellable ? h('button', {
-          type: 'button',
-          className: 'secondary',
-          'aria-label': t('swaps.cancel_named', d),
-          onclick: async () => {
-            try {
-              await api.post(`/swaps/${swap.id}/cancel`);
-              ctx.navigate('/swaps', { flash: 'swaps.cancelled' });
-            } catch (error) {
-              showAlert(alert, problemMessage(error, SWAP_PROBLEMS));
-            }
-          },
-        }, t('swaps.cancel')) : ''];
+        cancellable ? actionButton(t('swaps.cancel'), {
+          ariaLabel: t('swaps.cancel_named', d),
+          alert,
+          messages: SWAP_PROBLEMS,
+          run: () => api.post(`/swaps/${swap.id}/cancel`),
+          done: () => ctx.navigate('/swaps', { flash: 'swaps.cancelled' }),
+        }) : ''];
     });
     const parts = [
       h('p', {}, t(ctx.me.organisation.swaps_need_approval ? 'swaps.intro_approval' : 'swaps.intro')),
@@ -120,19 +109,14 @@ export default {
           : empty('swaps.none_mine')),
     ];
     if (admin) {
-      const decide = (swap, action, key, flashKey, className) => h('button', {
-        type: 'button',
+      const decide = (swap, action, key, flashKey, className) => actionButton(t(key), {
         className,
-        'aria-label': t(action === 'approve' ? 'swaps.approve_named' : 'swaps.reject_named', describe(swap)),
-        onclick: async () => {
-          try {
-            await api.post(`/swaps/${swap.id}/${action}`);
-            ctx.navigate('/swaps', { flash: flashKey });
-          } catch (error) {
-            showAlert(alert, problemMessage(error, SWAP_PROBLEMS));
-          }
-        },
-      }, t(key));
+        ariaLabel: t(action === 'approve' ? 'swaps.approve_named' : 'swaps.reject_named', describe(swap)),
+        alert,
+        messages: SWAP_PROBLEMS,
+        run: () => api.post(`/swaps/${swap.id}/${action}`),
+        done: () => ctx.navigate('/swaps', { flash: flashKey }),
+      });
       const rows = awaiting.map((swap) => {
         const d = describe(swap);
         return [d.title, d.when, swap.role, who(swap.offered_by_person_id), who(swap.taken_by_person_id),

@@ -2,7 +2,7 @@ import { all, api } from '../api.js';
 import { h, uid } from '../dom.js';
 import { bindForm, field, formAlert, submitButton, value } from '../forms.js';
 import { t } from '../i18n.js';
-import { empty, page, section } from '../page.js';
+import { actionButton, empty, page, section } from '../page.js';
 
 function memberChoices(people, selected) {
   return h('fieldset', { className: 'checkboxes' }, h('legend', {}, t('teams.members')),
@@ -22,23 +22,22 @@ function memberIds(form) {
 
 function teamForm(ctx, people, team) {
   const titleId = uid('team');
+  const alert = formAlert();
   const form = h('form', { className: 'form', 'aria-labelledby': titleId },
     h('h2', { id: titleId }, team ? team.name : t('teams.new')),
-    formAlert(),
+    alert,
     field({ name: 'name', label: t('field.name'), value: team ? team.name : '', required: true }),
     field({ name: 'description', label: t('field.description'), type: 'textarea', value: team ? team.description : '' }),
     memberChoices(people, team ? team.member_ids : []),
     h('div', { className: 'actions' },
       submitButton(team ? t('action.save') : t('teams.create')),
-      team ? h('button', {
-        type: 'button',
+      team ? actionButton(t('action.delete'), {
         className: 'danger',
-        onclick: async () => {
-          if (!window.confirm(t('teams.confirm_delete', { name: team.name }))) return;
-          await api.del(`/teams/${team.id}`);
-          ctx.navigate('/teams', { flash: 'teams.deleted' });
-        },
-      }, t('action.delete')) : null));
+        confirm: t('teams.confirm_delete', { name: team.name }),
+        alert,
+        run: () => api.del(`/teams/${team.id}`),
+        done: () => ctx.navigate('/teams', { flash: 'teams.deleted' }),
+      }) : null));
   bindForm(form, async () => {
     const body = { name: value(form, 'name'), description: value(form, 'description'), member_ids: memberIds(form) };
     if (team) await api.patch(`/teams/${team.id}`, body);
