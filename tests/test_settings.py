@@ -405,3 +405,13 @@ def test_an_empty_variable_means_not_set(monkeypatch: pytest.MonkeyPatch) -> Non
     config = Settings()
     assert config.mail_from == Settings.model_fields["mail_from"].default
     assert config.smtp_username is None
+
+
+def test_smtp_credentials_are_refused_without_tls() -> None:
+    config = production(smtp_username="mailer", smtp_password="mail-pa55word", smtp_security="none")
+    [problem] = config.problems()
+    assert problem.startswith("SMTP_SECURITY: must be starttls or ssl when SMTP_USERNAME is set")
+    assert "mail-pa55word" not in problem
+    tls = production(smtp_username="mailer", smtp_password="x", smtp_security="ssl")
+    assert tls.problems() == []
+    assert production(smtp_security="none").problems() == []  # no password to expose

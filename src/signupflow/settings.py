@@ -262,6 +262,11 @@ class Settings(FileSecretsSettings):
             found.append("SMTP_HOST: required so invitations, resets and reminders are sent")
         if self.smtp_username and self.smtp_password is None:
             found.append("SMTP_PASSWORD: required with SMTP_USERNAME (or SMTP_PASSWORD_FILE)")
+        if self.smtp_username and self.smtp_security == "none":
+            found.append(
+                "SMTP_SECURITY: must be starttls or ssl when SMTP_USERNAME is set "
+                "(with none the password crosses the network in clear)"
+            )
         if "@" not in self.mail_from:
             found.append("MAIL_FROM: must contain an e-mail address (Name <address@domain>)")
         return found

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,7 @@ import pytest
 import vobject
 from fastapi.testclient import TestClient
 
+from signupflow.calendar import service as calendar_service
 from tests.factories import Org, add_person, invite_member, new_org, ok
 
 API = "/api/v1"
@@ -212,3 +213,21 @@ def test_one_event_downloads_as_ics_for_members_only(
     assert client.get(f"{API}/events/{event['id']}/calendar.ics").status_code == 401
     other = new_org(client)
     assert other.get(f"{API}/events/{event['id']}/calendar.ics").status_code == 404
+
+
+def test_a_busy_feed_keeps_the_newest_events_in_order(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(calendar_service, "FEED_LIMIT", 3)
+    org = new_org(client)
+    person = add_person(org)
+    now = datetime.now(UTC).replace(microsecond=0)
+    # Created out of order, so neither id nor insertion order gives the answer.
+    for days in (30, -20, 10, -10, 20):
+        event = event_at(org, (now + timedelta(days=days)).isoformat(), f"Day {days}")
+        assign(org, event, person)
+    organisation_feed = ok(org.put(f"{API}/calendar/feeds/organisation"))
+    person_feed = ok(org.put(f"{API}/people/{person['id']}/calendar-feed"))
+    for url in (organisation_feed["https_url"], person_feed["https_url"]):
+        summaries = [str(e.summary.value) for e in parsed(client, url).vevent_list]
+        assert [s.split(" (")[0] for s in summaries] == ["Day 10", "Day 20", "Day 30"], url

@@ -8,11 +8,12 @@ import statistics
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from signupflow.app import create_app
 from signupflow.db.session import unit_of_work
@@ -217,3 +218,33 @@ def test_an_unknown_token_is_refused(client: TestClient) -> None:
     )
     assert response.status_code == 400
     assert response.json()["type"] == "/problems/invalid-reset-token"
+
+
+def test_confirming_claims_the_token_in_one_conditional_update(
+    client: TestClient, app: FastAPI, smtp: SmtpServer
+) -> None:
+    org = new_org(client)
+    ok(client.post(f"{API}/auth/password-reset", json={"email": org.email}), 202)
+    token = mailed_token(app, smtp, org.email)
+    engine = app.state.session_factory.kw["bind"]
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        ok(
+            client.post(
+                f"{API}/auth/password-reset/confirm",
+                json={"token": token, "password": NEW_PASSWORD},
+            ),
+            204,
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    touching = [s for s in statements if "password_resets" in s]
+    # No read-then-write window: the token is checked and used by the same statement.
+    assert touching[0].startswith("update password_resets set used_at")
+    assert "returning" in touching[0]
+    assert not [s for s in touching if s.startswith("select")]

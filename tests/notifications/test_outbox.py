@@ -8,22 +8,28 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
 from signupflow.db.session import unit_of_work
 from signupflow.notifications import service
 from signupflow.notifications.mailer import LogMailer
 from signupflow.notifications.models import Notification, NotificationKind, NotificationStatus
-from signupflow.notifications.outbox import backoff
+from signupflow.notifications.outbox import WAITING, backoff, claim_one, lease_for
+from signupflow.notifications.reminders import enqueue_due_reminders
 from signupflow.ops.logging import JsonFormatter
+from signupflow.ops.metrics import NOTIFICATIONS_QUEUED
 from signupflow.worker.runner import Worker
 from tests.factories import add_event, add_person, new_org, ok, unique
 from tests.notifications.conftest import Mail
+from tests.support.smtp_server import Handler
 
 API = "/api/v1"
 
@@ -37,6 +43,22 @@ def rows(mail: Mail, organisation_id: int) -> list[Notification]:
                 .order_by(Notification.id)
             )
         )
+
+
+@contextmanager
+def statements(mail: Mail) -> Iterator[list[str]]:
+    """The SQL sent to the test database meanwhile, lower case, whitespace folded."""
+    engine = mail.factory.kw["bind"]
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()).lower())
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def invite(client: TestClient, *, locale: str = "en") -> tuple[int, str, str]:
@@ -183,6 +205,7 @@ def test_a_permanent_refusal_is_not_retried(client: TestClient, mail: Mail) -> N
         1,
         "SMTP error 550",
     )
+    assert "token" not in failed.payload  # failed for good: the secret is gone too
 
 
 def test_the_last_attempt_fails_for_good(client: TestClient, mail: Mail) -> None:
@@ -337,3 +360,137 @@ def test_without_smtp_in_development_a_redacted_line_is_logged(
     assert all(email not in line and token not in line for line in lines)
     assert any("***@example.org" in line for line in mine)
     assert rows(mail, organisation_id)[0].status is NotificationStatus.SENT
+
+
+class RefusesSender(Handler):
+    async def handle_MAIL(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        return "553 5.7.1 sender address rejected"
+
+
+def test_a_refused_sender_is_our_configuration_and_is_retried(
+    client: TestClient, mail: Mail
+) -> None:
+    # A rotated password or a changed MAIL_FROM: fixing the configuration must let the
+    # queue through, so it is never a permanent failure (though the code is 5xx).
+    mail.server.stop()
+    mail.server.handler = RefusesSender()
+    mail.server.start()
+    organisation_id, email, _ = invite(client)
+    mail.run()
+    [row] = rows(mail, organisation_id)
+    assert (row.status, row.attempts, row.last_error) == (
+        NotificationStatus.PENDING,
+        1,
+        "SMTP error 553",
+    )
+    assert "token" in row.payload
+
+    mail.server.stop()
+    mail.server.handler = Handler()
+    mail.server.start()
+    mail.make_due(row.id)
+    mail.run()
+    assert len(mail.server.handler.to(email)) == 1
+    [sent] = rows(mail, organisation_id)
+    assert (sent.status, sent.attempts) == (NotificationStatus.SENT, 2)
+
+
+def test_a_message_whose_attempts_never_finish_fails_for_good(
+    client: TestClient, mail: Mail
+) -> None:
+    mail.settings = mail.settings.model_copy(update={"notification_max_attempts": 1})
+    organisation_id, email, _ = invite(client)
+    with unit_of_work(mail.factory) as session:  # a worker claims it, then crashes
+        claimed = claim_one(session, lease=lease_for(mail.settings))
+    assert claimed is not None
+    mail.make_due(claimed[0])  # its lease is over
+    mail.run()
+    assert mail.server.handler.to(email) == []
+    [row] = rows(mail, organisation_id)
+    assert (row.status, row.attempts, row.last_error) == (
+        NotificationStatus.FAILED,
+        2,
+        "no outcome after 1 attempts",
+    )
+    assert "token" not in row.payload
+
+
+def test_an_unexpected_error_is_a_failed_attempt(client: TestClient, mail: Mail) -> None:
+    org = new_org(client)
+    person = add_person(org)
+    secret = "not-an-iso-date-s3cret"
+    with unit_of_work(mail.factory) as session:
+        service.enqueue(
+            session,
+            organisation_id=org.id,
+            person_id=person["id"],
+            kind=NotificationKind.SHIFT_REMINDER,
+            # A number where a date belongs: rendering raises TypeError, not KeyError/ValueError.
+            data={
+                "event_id": 1,
+                "event_title": secret,
+                "location": "",
+                "starts_at": 20310101,
+                "ends_at": 20310101,
+                "role": "usher",
+            },
+            dedupe_key="unexpected",
+        )
+    mail.run()
+    [row] = rows(mail, org.id)
+    assert (row.status, row.attempts, row.last_error) == (
+        NotificationStatus.PENDING,
+        1,
+        "unexpected error: TypeError",
+    )
+    assert mail.server.handler.to(person["email"]) == []
+
+
+def test_a_reminder_already_queued_is_not_inserted_again(client: TestClient, mail: Mail) -> None:
+    org = new_org(client)
+    first, second = add_person(org), add_person(org)
+    event_ = add_event(org, starts_in=timedelta(hours=2))
+    for person in (first, second):
+        ok(
+            org.post(
+                f"{API}/events/{event_['id']}/assignments",
+                json={"person_id": person["id"], "role": "usher"},
+            ),
+            201,
+        )
+    hours = mail.settings.reminder_hours_before
+    with unit_of_work(mail.factory) as session:
+        enqueue_due_reminders(session, hours_before=hours)
+    later = add_event(org, starts_in=timedelta(hours=3))
+    ok(
+        org.post(
+            f"{API}/events/{later['id']}/assignments",
+            json={"person_id": first["id"], "role": "usher"},
+        ),
+        201,
+    )
+    with statements(mail) as seen, unit_of_work(mail.factory) as session:
+        queued = enqueue_due_reminders(session, hours_before=hours)
+    inserts = [s for s in seen if s.startswith("insert into notifications")]
+    assert queued >= 1
+    assert len(inserts) == queued  # only the new shift's reminder, not every due one again
+    mine = [n for n in rows(mail, org.id) if n.kind is NotificationKind.SHIFT_REMINDER]
+    assert len(mine) == 3
+
+
+def test_the_queue_depth_is_counted_on_its_own_timer(client: TestClient, mail: Mail) -> None:
+    invite(client)
+    worker = mail.worker()
+    with statements(mail) as seen:
+        assert worker.run_once() >= 1
+        worker.run_once()
+        worker.run_once()  # nothing to do: the worker would sleep
+    counts = [s for s in seen if "count(" in s and "from notifications" in s]
+    assert len(counts) == 1  # once per 30 s, not on every poll
+    with unit_of_work(mail.factory) as session:
+        waiting = session.scalar(
+            select(func.count()).select_from(Notification).where(Notification.status.in_(WAITING))
+        )
+    assert NOTIFICATIONS_QUEUED._value.get() == waiting

@@ -74,16 +74,8 @@ def _revisions(
             organisation_id,
         )
     ).all()
-    found: dict[int, tuple[int, datetime]] = {}
-    for entity_id, count, last in rows:
-        if entity_id is None:
-            continue
-        if isinstance(last, str):  # SQLite returns max() of a datetime column as text
-            last = datetime.fromisoformat(last)
-        if last.tzinfo is None:
-            last = last.replace(tzinfo=UTC)
-        found[entity_id] = (count, last)
-    return found
+    # max() keeps the column's UTCDateTime type: aware datetimes on SQLite and PostgreSQL.
+    return {entity_id: (count, last) for entity_id, count, last in rows if entity_id is not None}
 
 
 def _entries(
@@ -115,10 +107,11 @@ def feed_document(session: Session, *, token: str, settings: Settings) -> bytes:
                 Event,
                 organisation.id,
             )
-            .order_by(Event.starts_at, Event.id)
+            .order_by(Event.starts_at.desc(), Event.id.desc())
             .limit(FEED_LIMIT)
         ).all()
-        pairs = [(event, None) for event in events]
+        # The newest FEED_LIMIT, so a busy organisation's feed keeps what is coming up.
+        pairs = [(event, None) for event in reversed(events)]
         name = organisation.name
     else:
         person = get_scoped(session, Person, feed.person_id, organisation.id)
@@ -135,10 +128,10 @@ def feed_document(session: Session, *, token: str, settings: Settings) -> bytes:
                 Event,
                 organisation.id,
             )
-            .order_by(Event.starts_at, Event.id)
+            .order_by(Event.starts_at.desc(), Event.id.desc())
             .limit(FEED_LIMIT)
         ).all()
-        pairs = [(event, role) for event, role in rows]
+        pairs = [(event, role) for event, role in reversed(rows)]
         name = f"{organisation.name}: {person.name}"
     entries = _entries(session, organisation.id, pairs)
     return build_calendar(

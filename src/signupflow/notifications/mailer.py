@@ -56,6 +56,15 @@ class SmtpMailer:
         except smtplib.SMTPRecipientsRefused as exc:
             codes = sorted({code for code, _ in exc.recipients.values()})
             raise MailError(f"recipient refused ({codes})", transient=min(codes) < 500) from exc
+        except (
+            smtplib.SMTPAuthenticationError,
+            smtplib.SMTPSenderRefused,
+            smtplib.SMTPConnectError,
+            smtplib.SMTPHeloError,
+        ) as exc:
+            # Our configuration or the server, not this message (a rotated password, a refused
+            # sender): retried with backoff whatever the code, so the queue survives the fix.
+            raise MailError(f"SMTP error {exc.smtp_code}") from exc
         except smtplib.SMTPResponseException as exc:
             # Only the status code: server replies can echo addresses or credentials.
             raise MailError(f"SMTP error {exc.smtp_code}", transient=exc.smtp_code < 500) from exc

@@ -118,20 +118,29 @@ def deliver(
         if notification is None:  # its person or organisation was deleted meanwhile
             return False
         kind = notification.kind
-        try:
-            message = _message(session, notification, settings)
-        except (KeyError, ValueError) as exc:
-            # A payload that cannot be rendered will never render: no retry.
-            error: MailError | None = MailError(
-                f"cannot render: {type(exc).__name__}", transient=False
-            )
+        # Secrets (tokens) are kept only while the message may still be sent.
+        payload = {k: v for k, v in notification.payload.items() if k not in SECRET_FIELDS}
+        error: MailError | None = None
+        if attempt > settings.notification_max_attempts:
+            # Earlier attempts never finished (a crash mid-send): the lease ran out each time.
+            error = MailError(f"no outcome after {attempt - 1} attempts", transient=False)
         else:
-            error = None
+            try:
+                message = _message(session, notification, settings)
+            except (KeyError, ValueError) as exc:
+                # A payload that cannot be rendered will never render: no retry.
+                error = MailError(f"cannot render: {type(exc).__name__}", transient=False)
+            except Exception as exc:
+                # By type only: the text could carry the payload. Counts as a failed attempt.
+                session.rollback()
+                error = MailError(f"unexpected error: {type(exc).__name__}")
     if error is None:
         try:
             mailer.send(message)
         except MailError as exc:
             error = exc
+        except Exception as exc:
+            error = MailError(f"unexpected error: {type(exc).__name__}")
     now = datetime.now(UTC)
     mine = (
         Notification.id == notification_id,
@@ -140,7 +149,6 @@ def deliver(
     )
     with unit_of_work(factory) as session:
         if error is None:
-            payload = {k: v for k, v in notification.payload.items() if k not in SECRET_FIELDS}
             session.execute(
                 update(Notification)
                 .where(*mine)
@@ -158,6 +166,7 @@ def deliver(
         values: dict[str, Any] = {"last_error": str(error)[:500]}
         if final:
             values["status"] = NotificationStatus.FAILED
+            values["payload"] = payload
         else:
             values["status"] = NotificationStatus.PENDING
             values["next_attempt_at"] = now + backoff(settings, attempt)

@@ -50,7 +50,8 @@ def enqueue(
     return session.execute(stmt.returning(Notification.id)).scalar() is not None
 
 
-def _shift(event: Event, assignment: Assignment) -> dict[str, Any]:
+def shift_snapshot(event: Event, assignment: Assignment) -> dict[str, Any]:
+    """One shift as an e-mail shows it, frozen at the moment it is queued."""
     return {
         "event_id": event.id,
         "event_title": event.title,
@@ -83,7 +84,7 @@ def schedule_published(
     ).all()
     shifts: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for assignment, event in rows:
-        shifts[assignment.person_id].append(_shift(event, assignment))
+        shifts[assignment.person_id].append(shift_snapshot(event, assignment))
     queued = 0
     for person_id, items in shifts.items():
         queued += enqueue(
@@ -118,6 +119,6 @@ def assignment_changed(
         organisation_id=organisation_id,
         person_id=assignment.person_id,
         kind=NotificationKind.ASSIGNMENT_CHANGED,
-        data={**_shift(event, assignment), "change": change},
+        data={**shift_snapshot(event, assignment), "change": change},
         dedupe_key=f"assignment:{assignment_id}:{change}:{change_key}",
     )

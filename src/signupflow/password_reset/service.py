@@ -75,20 +75,20 @@ def request_reset(session: Session, *, email: str, settings: Settings) -> None:
 
 def confirm_reset(session: Session, *, token: str, password: str, settings: Settings) -> None:
     now = datetime.now(UTC)
-    reset = session.scalars(
-        select(PasswordReset).where(PasswordReset.token_hash == digest(token))
-    ).one_or_none()
-    if reset is None or reset.used_at is not None or reset.expires_at <= now:
-        raise InvalidResetToken("this reset link is unknown, used or expired; ask for a new one")
-    # Conditional update: of two concurrent confirmations with one token, exactly one wins.
-    claimed = session.execute(
+    # One conditional UPDATE: of two concurrent confirmations with one token, exactly one wins.
+    user_id = session.execute(
         update(PasswordReset)
-        .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+        .where(
+            PasswordReset.token_hash == digest(token),
+            PasswordReset.used_at.is_(None),
+            PasswordReset.expires_at > now,
+        )
         .values(used_at=now)
-    ).rowcount  # type: ignore[attr-defined]
-    if claimed == 0:
+        .returning(PasswordReset.user_id)
+    ).scalar_one_or_none()
+    if user_id is None:
         raise InvalidResetToken("this reset link is unknown, used or expired; ask for a new one")
-    user = session.get_one(User, reset.user_id)
+    user = session.get_one(User, user_id)
     user.password_hash = hash_password(password, rounds=settings.bcrypt_rounds)
     end_all_sessions(session, user=user)
     # Any other outstanding link for this account stops working too.
