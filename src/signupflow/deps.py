@@ -73,6 +73,10 @@ class Principal:
     def at_least(self, role: MemberRole) -> bool:
         return self.role.rank >= role.rank
 
+    def may_act_for(self, person_id: int | None) -> bool:
+        """On their own behalf, or a scheduler's on anyone's in the organisation."""
+        return person_id == self.person_id or self.at_least(MemberRole.SCHEDULER)
+
 
 def get_store(request: Request) -> SharedStore:
     store: SharedStore = request.app.state.store

@@ -37,10 +37,6 @@ ACTIVE = (AssignmentStatus.PENDING, AssignmentStatus.CONFIRMED)
 
 
 def load_person(session: Session, principal: Principal, person_id: int) -> Person:
-    return _person(session, principal, person_id)
-
-
-def _person(session: Session, principal: Principal, person_id: int) -> Person:
     return get_scoped(
         session,
         Person,
@@ -50,7 +46,7 @@ def _person(session: Session, principal: Principal, person_id: int) -> Person:
     )
 
 
-def _claim_seat(session: Session, slot: EventSlot) -> None:
+def claim_seat(session: Session, slot: EventSlot) -> None:
     # Must be the transaction's first write: on SQLite it takes the write lock here.
     claimed = session.execute(
         update(EventSlot)
@@ -61,7 +57,7 @@ def _claim_seat(session: Session, slot: EventSlot) -> None:
         raise SlotFull(f"all {slot.capacity} places for '{slot.role}' are taken")
 
 
-def _release_seat(session: Session, slot_id: int) -> None:
+def release_seat(session: Session, slot_id: int) -> None:
     session.execute(
         update(EventSlot)
         .where(EventSlot.id == slot_id, EventSlot.filled > 0)
@@ -126,7 +122,7 @@ def _assign(
     ).one_or_none()
     if existing is not None and existing.status in ACTIVE:
         raise AlreadyAssigned(f"{person.name} is already assigned to this event")
-    _claim_seat(session, slot)
+    claim_seat(session, slot)
     if existing is None:
         assignment = Assignment(
             organisation_id=principal.organisation_id,
@@ -184,7 +180,7 @@ def sign_up(session: Session, principal: Principal, event_id: int, role: str) ->
         raise Conflict("this event is not open for sign-up")
     if event.starts_at <= datetime.now(UTC):
         raise Conflict("this event has already started")
-    person = _person(session, principal, principal.person_id)
+    person = load_person(session, principal, principal.person_id)
     return _assign(
         session,
         principal,
@@ -203,7 +199,7 @@ def assign(
     event = get_event(session, principal, event_id)
     if event.status == EventStatus.CANCELLED:
         raise Conflict("this event is cancelled")
-    person = _person(session, principal, person_id)
+    person = load_person(session, principal, person_id)
     assignment = _assign(
         session, principal, event, person, role, AssignmentSource.MANUAL, AssignmentStatus.PENDING
     )
@@ -223,7 +219,7 @@ def _tell(session: Session, assignment: Assignment, change: str, change_key: str
 
 
 def _may_act_for(principal: Principal, person_id: int, what: str) -> None:
-    if person_id != principal.person_id and not principal.at_least(MemberRole.SCHEDULER):
+    if not principal.may_act_for(person_id):
         raise PermissionDenied(f"you can only {what} your own assignments")
 
 
@@ -259,7 +255,7 @@ def _fill_from_waitlist(session: Session, principal: Principal, slot_id: int) ->
         select(WaitlistEntry).where(WaitlistEntry.slot_id == slot_id).order_by(WaitlistEntry.id)
     ).all()
     for entry in waiting:
-        person = _person(session, principal, entry.person_id)
+        person = load_person(session, principal, entry.person_id)
         if not person.active or slot.role not in person.roles:
             continue  # keeps their place in line in case they qualify again
         taken = session.execute(delete(WaitlistEntry).where(WaitlistEntry.id == entry.id)).rowcount  # type: ignore[attr-defined]
@@ -290,7 +286,7 @@ def _fill_from_waitlist(session: Session, principal: Principal, slot_id: int) ->
 
 
 def _free_place(session: Session, principal: Principal, slot_id: int) -> None:
-    _release_seat(session, slot_id)
+    release_seat(session, slot_id)
     _fill_from_waitlist(session, principal, slot_id)
 
 
@@ -451,8 +447,3 @@ def list_assignments(
         )
     ordered = stmt.order_by(Assignment.event_id, Assignment.role, Assignment.id)
     return paginate(session, ordered, limit=limit, offset=offset)
-
-
-# Publishing a schedule moves the same capacity counter, through these same UPDATEs.
-claim_seat = _claim_seat
-release_seat = _release_seat

@@ -14,6 +14,7 @@ from signupflow.assignments.errors import AlreadyWaitlisted
 from signupflow.assignments.models import WaitlistEntry
 from signupflow.assignments.service import active_at_event, load_person, lock_full_slot
 from signupflow.audit.service import record_for
+from signupflow.db.pagination import paginate_rows
 from signupflow.deps import Principal
 from signupflow.errors import AlreadyAssigned, Conflict, NotFound, PermissionDenied
 from signupflow.events.models import EventStatus
@@ -91,7 +92,7 @@ def join(
 def leave(session: Session, principal: Principal, entry_id: int) -> None:
     """Leave a waitlist: your own entry, or anyone's for schedulers."""
     entry = get_scoped(session, WaitlistEntry, entry_id, principal.organisation_id)
-    if entry.person_id != principal.person_id and not principal.at_least(MemberRole.SCHEDULER):
+    if not principal.may_act_for(entry.person_id):
         raise PermissionDenied("you can only leave your own waitlist places")
     left = session.execute(delete(WaitlistEntry).where(WaitlistEntry.id == entry.id)).rowcount  # type: ignore[attr-defined]
     if left == 0:  # promoted or removed a moment ago
@@ -123,7 +124,6 @@ def list_entries(
     if only_mine or not principal.at_least(MemberRole.SCHEDULER):
         # Volunteers see their own places in line, not who else waits.
         stmt = stmt.where(WaitlistEntry.person_id == principal.person_id)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     ordered = _with_position(stmt).order_by(WaitlistEntry.slot_id, WaitlistEntry.id)
-    rows: list[Any] = list(session.execute(ordered.limit(limit).offset(offset)).all())
+    rows, total = paginate_rows(session, ordered, limit=limit, offset=offset)
     return [(row[0], row[1]) for row in rows], total

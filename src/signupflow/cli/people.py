@@ -5,24 +5,14 @@ import sys
 from typing import IO
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from signupflow.cli.common import settings_or_exit
+from signupflow.cli.common import organisation_by_slug, settings_or_exit
 from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.errors import DomainError
-from signupflow.organisations.models import Organisation
 from signupflow.people import csv_io
 
 EXIT_REJECTED = 1
-
-
-def _organisation(session: Session, slug: str) -> Organisation:
-    found = session.scalars(select(Organisation).where(Organisation.slug == slug)).one_or_none()
-    if found is None:
-        raise click.UsageError(f"no organisation with slug {slug!r}")
-    return found
 
 
 @click.group()
@@ -38,7 +28,7 @@ def export_command(slug: str, file: IO[str]) -> None:
     engine = make_engine(settings_or_exit())
     try:
         with unit_of_work(make_session_factory(engine)) as session:
-            text = csv_io.export_csv(session, _organisation(session, slug).id)
+            text = csv_io.export_csv(session, organisation_by_slug(session, slug).id)
     finally:
         engine.dispose()
     file.write(text)
@@ -55,7 +45,7 @@ def import_command(slug: str, dry_run: bool, file: IO[bytes]) -> None:
     data = file.read(csv_io.MAX_BYTES + 1)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
-            organisation = _organisation(session, slug)
+            organisation = organisation_by_slug(session, slug)
             result = csv_io.import_csv(
                 session, organisation, data, dry_run=dry_run, actor_user_id=None
             )

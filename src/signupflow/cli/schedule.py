@@ -8,13 +8,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import select
 
-from signupflow.cli.common import settings_or_exit
+from signupflow.cli.common import organisation_by_slug, settings_or_exit
 from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.errors import DomainError
-from signupflow.organisations.models import Organisation
 from signupflow.scheduling.publish import publish
 from signupflow.scheduling.solve import run_solver
 
@@ -45,11 +43,7 @@ def solve_command(slug: str, first: date, last: date, and_publish: bool, as_json
     engine = make_engine(settings)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
-            organisation = session.scalars(
-                select(Organisation).where(Organisation.slug == slug)
-            ).one_or_none()
-            if organisation is None:
-                raise click.ClickException(f"no organisation with the slug '{slug}'")
+            organisation = organisation_by_slug(session, slug)
             zone = ZoneInfo(organisation.timezone)
             starts = datetime.combine(first, time(0), zone).astimezone(UTC)
             ends = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)

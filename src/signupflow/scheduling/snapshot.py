@@ -21,7 +21,6 @@ from signupflow.tenancy import scoped
 class Snapshot:
     problem: Problem
     slots: dict[int, EventSlot]
-    roles: dict[int, str]  # slot id -> role
     # Solver-made assignments not yet confirmed: the only ones publishing may change.
     movable: dict[Placement, Assignment]
 
@@ -123,4 +122,4 @@ def take_snapshot(
         time_limit_s=time_limit_s,
         seed=seed,
     )
-    return Snapshot(problem, slots, {sid: s.role for sid, s in slots.items()}, movable)
+    return Snapshot(problem, slots, movable)

@@ -98,18 +98,9 @@ def queue_run(session: Session, **run: Any) -> Schedule:
 def solve_schedule(session: Session, schedule: Schedule) -> Schedule:
     """Read the schedule's range from the database, solve it, store the draft and the run's
     report. Plain values in, so a background worker calls it as well as a request."""
-    organisation = session.get(Organisation, schedule.organisation_id)
-    if organisation is None:
-        raise NotFound(f"organisation {schedule.organisation_id} not found")
     request = schedule.report["request"]
-    snapshot = take_snapshot(
-        session,
-        organisation_id=schedule.organisation_id,
-        timezone=organisation.timezone,
-        starts=schedule.starts_at,
-        ends=schedule.ends_at,
-        time_limit_s=request["time_limit_s"],
-        seed=request["seed"],
+    snapshot = snapshot_for(
+        session, schedule, time_limit_s=request["time_limit_s"], seed=request["seed"]
     )
     started = time.perf_counter()
     result = solve(snapshot.problem)
@@ -121,7 +112,7 @@ def solve_schedule(session: Session, schedule: Schedule) -> Schedule:
             event_id=snapshot.slots[p.slot_id].event_id,
             slot_id=p.slot_id,
             person_id=p.person_id,
-            role=snapshot.roles[p.slot_id],
+            role=snapshot.slots[p.slot_id].role,
             source=source,
         )
         for source, placements in (
@@ -182,16 +173,21 @@ def list_schedules(
     return paginate(session, stmt.order_by(Schedule.id.desc()), limit=limit, offset=offset)
 
 
-def snapshot_for(session: Session, schedule: Schedule) -> Snapshot:
+def snapshot_for(
+    session: Session, schedule: Schedule, *, time_limit_s: float = 0, seed: int = 0
+) -> Snapshot:
+    """The database as the solver sees it for the schedule's range."""
     organisation = session.get(Organisation, schedule.organisation_id)
-    assert organisation is not None  # the schedule's foreign key guarantees it
+    if organisation is None:  # deleted while a queued run waited
+        raise NotFound(f"organisation {schedule.organisation_id} not found")
     return take_snapshot(
         session,
         organisation_id=schedule.organisation_id,
         timezone=organisation.timezone,
         starts=schedule.starts_at,
         ends=schedule.ends_at,
-        time_limit_s=0,
+        time_limit_s=time_limit_s,
+        seed=seed,
     )
 
 

@@ -116,7 +116,7 @@ def offer(
 ) -> SwapRequest:
     """Offer one of your assignments (schedulers may offer anyone's)."""
     assignment = get_scoped(session, Assignment, assignment_id, principal.organisation_id)
-    if assignment.person_id != principal.person_id and not principal.at_least(MemberRole.SCHEDULER):
+    if not principal.may_act_for(assignment.person_id):
         raise PermissionDenied("you can only offer your own assignments")
     if assignment.status not in ACTIVE:
         raise AssignmentNotActive("a declined assignment cannot be offered")
@@ -165,7 +165,7 @@ def take(
     taker_id = person_id if person_id is not None else principal.person_id
     if taker_id is None:
         raise PermissionDenied("your account has no volunteer profile in this organisation")
-    if taker_id != principal.person_id and not principal.at_least(MemberRole.SCHEDULER):
+    if not principal.may_act_for(taker_id):
         raise PermissionDenied("you can only take an offer for yourself")
     taker = load_person(session, principal, taker_id)
     if swap.state != SwapState.OPEN:
@@ -218,9 +218,7 @@ def decide(session: Session, principal: Principal, swap_id: int, *, approve: boo
 def cancel(session: Session, principal: Principal, swap_id: int) -> SwapRequest:
     """The offerer (or a scheduler) withdraws an offer that has not completed."""
     swap = get_scoped(session, SwapRequest, swap_id, principal.organisation_id)
-    if swap.offered_by_person_id != principal.person_id and not principal.at_least(
-        MemberRole.SCHEDULER
-    ):
+    if not principal.may_act_for(swap.offered_by_person_id):
         raise PermissionDenied("you can only cancel your own offers")
     if swap.state not in PENDING_STATES or not _transition(
         session, swap, PENDING_STATES, state=SwapState.CANCELLED
