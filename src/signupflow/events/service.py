@@ -65,15 +65,23 @@ def _check_team(session: Session, principal: Principal, team_id: int | None) -> 
         get_scoped(session, Team, team_id, principal.organisation_id)
 
 
-def create_event(session: Session, principal: Principal, data: EventCreate) -> Event:
-    _check_team(session, principal, data.team_id)
-    event = Event(
+def _new_event(
+    principal: Principal,
+    data: EventCreate | SeriesCreate,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    series_id: int | None = None,
+) -> Event:
+    """An event (one occurrence, for a series) with its role slots, not yet stored."""
+    return Event(
         organisation_id=principal.organisation_id,
+        series_id=series_id,
         title=data.title,
         description=data.description,
         location=data.location,
-        starts_at=data.starts_at,
-        ends_at=data.ends_at,
+        starts_at=starts_at,
+        ends_at=ends_at,
         team_id=data.team_id,
         status=data.status,
         slots=[
@@ -81,6 +89,11 @@ def create_event(session: Session, principal: Principal, data: EventCreate) -> E
             for s in data.slots
         ],
     )
+
+
+def create_event(session: Session, principal: Principal, data: EventCreate) -> Event:
+    _check_team(session, principal, data.team_id)
+    event = _new_event(principal, data, starts_at=data.starts_at, ends_at=data.ends_at)
     session.add(event)
     session.flush()
     record_for(
@@ -160,22 +173,12 @@ def create_series(
     session.add(series)
     session.flush()
     events = [
-        Event(
-            organisation_id=principal.organisation_id,
-            series_id=series.id,
-            title=data.title,
-            description=data.description,
-            location=data.location,
+        _new_event(
+            principal,
+            data,
             starts_at=start,
             ends_at=shifted_end(start, data.starts_at, data.ends_at),
-            team_id=data.team_id,
-            status=data.status,
-            slots=[
-                EventSlot(
-                    organisation_id=principal.organisation_id, role=s.role, capacity=s.capacity
-                )
-                for s in data.slots
-            ],
+            series_id=series.id,
         )
         for start in starts
     ]
