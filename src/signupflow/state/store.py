@@ -12,6 +12,8 @@ from typing import Protocol
 
 import redis
 
+from signupflow.state.gcra import Budget, admit
+
 # Short timeouts: a missing Redis must degrade a request by milliseconds, not hang it.
 REDIS_TIMEOUT_S = 0.5
 
@@ -23,8 +25,8 @@ class SharedStoreError(Exception):
 class SharedStore(Protocol):
     backend: str
 
-    def hit(self, key: str, window_s: int) -> int:
-        """Count one event in the fixed window `key` lives in; return the count so far."""
+    def take(self, key: str, budget: Budget) -> int:
+        """Spend one unit of `key`'s budget: 0 when allowed, else milliseconds to wait."""
 
     def mark(self, key: str, ttl_s: int) -> None:
         """Remember `key` for `ttl_s` seconds."""
@@ -34,6 +36,20 @@ class SharedStore(Protocol):
     def ping(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+# GCRA (see gcra.py) done atomically in Redis, on Redis's clock so instances with drifting
+# clocks still agree. Whole milliseconds, so the Lua doubles hold them exactly.
+GCRA_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tat = math.max(tonumber(redis.call('GET', KEYS[1])) or now, now)
+local wait = tat + interval - window - now
+if wait > 0 then return wait end
+redis.call('SET', KEYS[1], string.format('%d', tat + interval), 'PX', tat + interval - now)
+return 0
+"""
 
 
 class RedisStore:
@@ -48,18 +64,16 @@ class RedisStore:
             retry_on_timeout=False,
         )
         self._prefix = prefix
+        self._take = self._client.register_script(GCRA_SCRIPT)
 
-    def hit(self, key: str, window_s: int) -> int:
-        window = int(time.time() // window_s)
-        name = f"{self._prefix}{key}:{window}"
+    def take(self, key: str, budget: Budget) -> int:
         try:
-            pipe = self._client.pipeline()
-            pipe.incr(name)
-            pipe.expire(name, window_s + 1)
-            count, _ = pipe.execute()
+            wait = self._take(
+                keys=[f"{self._prefix}{key}"], args=[budget.interval_ms, budget.window_ms]
+            )
         except redis.RedisError as exc:
             raise SharedStoreError(str(exc)) from exc
-        return int(count)
+        return int(wait)
 
     def mark(self, key: str, ttl_s: int) -> None:
         try:
@@ -89,19 +103,19 @@ class MemoryStore:
     backend = "memory"
 
     def __init__(self) -> None:
-        self._counts: dict[str, tuple[float, int]] = {}
+        self._tats: dict[str, int] = {}
         self._marks: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def hit(self, key: str, window_s: int) -> int:
+    def take(self, key: str, budget: Budget) -> int:
         now = time.time()
-        window = int(now // window_s)
-        name = f"{key}:{window}"
+        now_ms = int(now * 1000)
         with self._lock:
             self._evict(now)
-            _, count = self._counts.get(name, (0.0, 0))
-            self._counts[name] = ((window + 1) * window_s, count + 1)
-            return count + 1
+            wait, tat = admit(self._tats.get(key, now_ms), now_ms, budget)
+            if wait == 0:
+                self._tats[key] = tat
+            return wait
 
     def mark(self, key: str, ttl_s: int) -> None:
         with self._lock:
@@ -113,8 +127,8 @@ class MemoryStore:
             return expires is not None and expires > time.time()
 
     def _evict(self, now: float) -> None:
-        if len(self._counts) > 10_000:
-            self._counts = {k: v for k, v in self._counts.items() if v[0] > now}
+        if len(self._tats) > 10_000:
+            self._tats = {k: v for k, v in self._tats.items() if v > now * 1000}
         if len(self._marks) > 10_000:
             self._marks = {k: v for k, v in self._marks.items() if v > now}
 
