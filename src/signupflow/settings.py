@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -168,6 +169,9 @@ class Settings(FileSecretsSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # PEM CA certificate(s) the relay's certificate must chain to, instead of the system
+    # trust store (an internal relay with a private CA). Verification is never turned off.
+    smtp_ca_file: Path | None = None
     mail_from: str = "SignUpFlow <no-reply@localhost>"
     # Background worker: inside `serve` (a thread) in development, its own process elsewhere.
     worker_inline: bool | None = None
@@ -185,6 +189,20 @@ class Settings(FileSecretsSettings):
                 return json.loads(value)
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _loadable_ca_file(cls, path: Path | None) -> Path | None:
+        # Loaded here as the mailer will load it, so a wrong path fails at start-up in every
+        # process and profile rather than at the first e-mail.
+        if path is not None:
+            try:
+                ssl.create_default_context(cafile=path)
+            except ssl.SSLError:
+                raise ValueError(f"no PEM CA certificate in {path}") from None
+            except OSError as exc:
+                raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+        return path
 
     @property
     def verification_keys(self) -> list[str]:

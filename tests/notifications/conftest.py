@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from signupflow.db.session import unit_of_work
@@ -15,7 +15,10 @@ from signupflow.notifications.models import Notification
 from signupflow.settings import Settings
 from signupflow.worker.runner import Worker
 from tests.conftest import make_settings
+from tests.factories import new_org, ok, unique
 from tests.support.smtp_server import SmtpServer
+
+API = "/api/v1"
 
 
 @pytest.fixture
@@ -53,3 +56,22 @@ class Mail:
 def mail(smtp: SmtpServer, app: FastAPI, client: TestClient, database_url: str) -> Mail:
     settings = make_settings(database_url, **smtp.settings, public_url="https://app.example.org")
     return Mail(smtp, settings, app.state.session_factory)
+
+
+def rows(mail: Mail, organisation_id: int) -> list[Notification]:
+    with unit_of_work(mail.factory) as session:
+        return list(
+            session.scalars(
+                select(Notification)
+                .where(Notification.organisation_id.in_([organisation_id]))
+                .order_by(Notification.id)
+            )
+        )
+
+
+def invite(client: TestClient, *, locale: str = "en") -> tuple[int, str, str]:
+    org = new_org(client)
+    ok(org.patch(f"{API}/organisation", json={"locale": locale}))
+    email = f"{unique('guest')}@example.org"
+    created = ok(org.post(f"{API}/invitations", json={"email": email, "name": "Ana"}), 201)
+    return org.id, email, created["token"]

@@ -27,22 +27,9 @@ from signupflow.notifications.reminders import enqueue_due_reminders
 from signupflow.ops.logging import JsonFormatter
 from signupflow.ops.metrics import NOTIFICATIONS_QUEUED
 from signupflow.worker.runner import Worker
-from tests.factories import add_event, add_person, new_org, ok, unique
-from tests.notifications.conftest import Mail
+from tests.factories import add_event, add_person, new_org, ok
+from tests.notifications.conftest import API, Mail, invite, rows
 from tests.support.smtp_server import Handler
-
-API = "/api/v1"
-
-
-def rows(mail: Mail, organisation_id: int) -> list[Notification]:
-    with unit_of_work(mail.factory) as session:
-        return list(
-            session.scalars(
-                select(Notification)
-                .where(Notification.organisation_id.in_([organisation_id]))
-                .order_by(Notification.id)
-            )
-        )
 
 
 @contextmanager
@@ -59,14 +46,6 @@ def statements(mail: Mail) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
-
-
-def invite(client: TestClient, *, locale: str = "en") -> tuple[int, str, str]:
-    org = new_org(client)
-    ok(org.patch(f"{API}/organisation", json={"locale": locale}))
-    email = f"{unique('guest')}@example.org"
-    created = ok(org.post(f"{API}/invitations", json={"email": email, "name": "Ana"}), 201)
-    return org.id, email, created["token"]
 
 
 def test_an_invitation_is_mailed_in_the_organisations_language(

@@ -35,14 +35,23 @@ class SmtpMailer:
         self.username = settings.smtp_username
         self.password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
         self.timeout = settings.smtp_timeout_s
+        # Certificate and host name are always verified: against SMTP_CA_FILE (a private
+        # relay's CA) when set, else the system trust store. Loaded once, at start-up.
+        self.context = ssl.create_default_context(cafile=settings.smtp_ca_file)
 
     def _connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context()
         if self.security == "ssl":
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            return smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=self.context
+            )
         client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        if self.security == "starttls":
-            client.starttls(context=context)
+        try:
+            if self.security == "starttls":
+                # Fails when the server offers no STARTTLS: never a silent fall-back to clear.
+                client.starttls(context=self.context)
+        except BaseException:
+            client.close()  # not yet inside `with`: nothing else would close the socket
+            raise
         return client
 
     def send(self, message: EmailMessage) -> None:
@@ -51,6 +60,10 @@ class SmtpMailer:
         try:
             with self._connect() as client:
                 if self.username:
+                    # Behind the settings check (staging and production): whatever the
+                    # profile, the password never crosses the network in clear.
+                    if not isinstance(client.sock, ssl.SSLSocket):
+                        raise MailError("SMTP login refused without TLS")
                     client.login(self.username, self.password)
                 refused = client.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
@@ -68,6 +81,10 @@ class SmtpMailer:
         except smtplib.SMTPResponseException as exc:
             # Only the status code: server replies can echo addresses or credentials.
             raise MailError(f"SMTP error {exc.smtp_code}", transient=exc.smtp_code < 500) from exc
+        except ssl.SSLCertVerificationError as exc:
+            # Why (untrusted issuer, wrong name, expired) is what the operator needs; OpenSSL's
+            # reason and the host name carry no credentials.
+            raise MailError(f"SMTP certificate refused: {exc.verify_message}") from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise MailError(f"SMTP unavailable: {type(exc).__name__}") from exc
         if refused:
