@@ -16,6 +16,7 @@ from signupflow.settings import (
     load_settings,
     read_settings,
 )
+from tests.support.tls import CertificateAuthority
 
 STRONG_KEY = "9c1f6a0e4b7d2c58e3a19f0b6d4c7e2a5b8f1d3c6e9a0b2d4f6a8c0e1b3d5f7a"
 DB_PASSWORD = "db-pa55word-Xq7"
@@ -415,3 +416,41 @@ def test_smtp_credentials_are_refused_without_tls() -> None:
     tls = production(smtp_username="mailer", smtp_password="x", smtp_security="ssl")
     assert tls.problems() == []
     assert production(smtp_security="none").problems() == []  # no password to expose
+
+
+def test_smtp_ca_file_names_a_private_ca_to_trust(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert production().smtp_ca_file is None  # the system trust store
+    ca = CertificateAuthority.create(tmp_path / "ca")
+    monkeypatch.setenv("SMTP_CA_FILE", str(ca.pem_file))
+    monkeypatch.setenv("SMTP_CA_FILE_FILE", str(tmp_path / "ignored"))  # not a secret: no _FILE
+    config = load_settings(_env_file=None, **VALID_PRODUCTION)
+    assert config.smtp_ca_file == ca.pem_file
+    assert config.masked()["SMTP_CA_FILE"] == ca.pem_file  # a path, not a secret
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        pytest.param(lambda path: None, "cannot read {path}: No such file", id="missing"),
+        pytest.param(lambda path: path.mkdir(), "cannot read {path}: Is a directory", id="dir"),
+        pytest.param(
+            lambda path: path.write_text("-----BEGIN PRIVATE KEY-----\n"),
+            "no PEM CA certificate in {path}",
+            id="not-a-certificate",
+        ),
+    ],
+)
+@pytest.mark.parametrize("profile", ["development", "production"])
+def test_an_unusable_smtp_ca_file_stops_start_up_naming_it(
+    make: Any, reason: str, profile: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "relay-ca.pem"
+    make(path)
+    monkeypatch.setenv("SMTP_CA_FILE", str(path))
+    with pytest.raises(ConfigError) as raised:
+        load_settings(_env_file=None, **{**VALID_PRODUCTION, "app_env": profile})
+    [problem] = raised.value.problems
+    assert problem.startswith("SMTP_CA_FILE: ")
+    assert reason.format(path=path) in problem

@@ -51,7 +51,8 @@ class FileSecretsSource(PydanticBaseSettingsSource):
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         path = self.environ.get(f"{field_name.upper()}_FILE")
-        if not path:
+        # A setting that already names a file (SMTP_CA_FILE) holds no secret: no `_FILE_FILE`.
+        if not path or field_name.endswith("_file"):
             return None, field_name, False
         try:
             return Path(path).read_text().strip(), field_name, False

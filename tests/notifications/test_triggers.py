@@ -9,8 +9,7 @@ from fastapi.testclient import TestClient
 
 from signupflow.notifications.models import NotificationKind
 from tests.factories import add_event, add_person, new_org, ok
-from tests.notifications.conftest import Mail
-from tests.notifications.test_outbox import rows
+from tests.notifications.conftest import Mail, rows
 
 API = "/api/v1"
 
