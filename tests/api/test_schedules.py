@@ -4,13 +4,23 @@ unpublish, roll back; tenancy; publish racing self sign-ups never overfills."""
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.factories import Org, add_event, add_person, invite_member, new_org, ok
+from tests.factories import (
+    Org,
+    add_event,
+    add_person,
+    invite_member,
+    new_org,
+    ok,
+    person_id_of,
+    slot_of,
+)
 
 API = "/api/v1"
 
@@ -291,3 +301,191 @@ def test_publish_racing_self_sign_ups_never_overfills(client, live_url) -> None:
         assert slot["filled"] == len(rows) <= 3
         assert set(answers) <= {200, 201, 409}
         assert (200 in answers) == (len([r for r in rows if r["source"] == "solver"]) == 3)
+
+
+# Places a schedule change frees go to the waitlist, as after a cancellation.
+
+
+def join_waitlist(member: Org, event: dict[str, Any]) -> Any:
+    return ok(member.post(f"{API}/events/{event['id']}/waitlist", json={"role": "usher"}), 201)
+
+
+def line(org: Org, event: dict[str, Any]) -> list[int]:
+    items = ok(org.get(f"{API}/events/{event['id']}/waitlist"))["items"]
+    assert [e["position"] for e in items] == list(range(1, len(items) + 1))
+    return [e["person_id"] for e in items]
+
+
+def holders(org: Org, event: dict[str, Any]) -> dict[int, tuple[str, str]]:
+    """Who holds a place: person id -> (source, status)."""
+    items = ok(org.get(f"{API}/events/{event['id']}/assignments"))["items"]
+    return {a["person_id"]: (a["source"], a["status"]) for a in items if a["status"] != "declined"}
+
+
+def published_full_slot(org: Org, capacity: int, days: int) -> tuple[dict[str, Any], Any, list]:
+    """An event whose usher slot the solver filled and a publish made full."""
+    people = [add_person(org, roles=["usher"], name=f"P{i}") for i in range(capacity)]
+    event = add_event(
+        org, slots=[{"role": "usher", "capacity": capacity}], starts_in=unique_time(days)
+    )
+    draft = solve(org, [event])
+    assert len(draft["entries"]) == capacity
+    ok(org.post(f"{API}/schedules/{draft['id']}/publish"))
+    assert slot_of(org, event["id"])["filled"] == capacity
+    return event, draft, people
+
+
+def test_unpublishing_promotes_the_waitlist_in_order(client) -> None:
+    org = new_org(client)
+    event, draft, people = published_full_slot(org, 3, 500)
+    # Invited after the solve, so the draft never holds them.
+    waiting = [invite_member(org) for _ in range(5)]
+    for member in waiting:
+        join_waitlist(member, event)
+    # The first in line lost the role: skipped, but keeps their place.
+    ok(org.patch(f"{API}/people/{person_id_of(waiting[0])}", json={"roles": ["greeter"]}))
+
+    result = ok(org.post(f"{API}/schedules/{draft['id']}/unpublish"))
+
+    ids = [person_id_of(m) for m in waiting]
+    assert holders(org, event) == {i: ("self_signup", "confirmed") for i in ids[1:4]}
+    assert slot_of(org, event["id"])["filled"] == 3
+    assert line(org, event) == [ids[0], ids[4]]
+    promotions = [
+        e
+        for e in ok(org.get(f"{API}/audit", params={"entity": "assignment"}))["items"]
+        if e["action"] == "promote"
+    ]
+    # Newest first: promoted in the order they queued.
+    assert [e["changes"]["person_id"] for e in reversed(promotions)] == ids[1:4]
+    assert (result["removed"], result["promoted"]) == (3, 3)
+    assert result["changed_person_ids"] == sorted([p["id"] for p in people] + ids[1:4])
+
+
+def test_republishing_promotes_into_places_the_new_plan_leaves_free_and_never_overfills(
+    client,
+) -> None:
+    org = new_org(client)
+    dropped_from = add_event(
+        org, slots=[{"role": "usher", "capacity": 1}], starts_in=unique_time(600)
+    )
+    replaced_in = add_event(
+        org,
+        slots=[{"role": "usher", "capacity": 1}],
+        starts_in=unique_time(600) + timedelta(days=30),
+    )
+    add_person(org, roles=["usher"], name="A")
+    add_person(org, roles=["usher"], name="B")
+    first = solve(org, [dropped_from, replaced_in])
+    assert len(first["entries"]) == 2
+    ok(org.post(f"{API}/schedules/{first['id']}/publish"))
+    waiting = [invite_member(org) for _ in range(2)]
+    for member in waiting:
+        join_waitlist(member, dropped_from)
+    other_line = invite_member(org)
+    join_waitlist(other_line, replaced_in)
+
+    second = solve(org, [dropped_from, replaced_in])
+    assert entries(second) == entries(first)
+    by_slot = {e["slot_id"]: e for e in second["entries"]}
+    drop = by_slot[dropped_from["slots"][0]["id"]]
+    swap = by_slot[replaced_in["slots"][0]["id"]]
+    ok(org.delete(f"{API}/schedules/{second['id']}/entries/{drop['id']}"), 204)
+    ok(org.delete(f"{API}/schedules/{second['id']}/entries/{swap['id']}"), 204)
+    newcomer = add_person(org, roles=["usher"], name="C")
+    body = {"slot_id": swap["slot_id"], "person_id": newcomer["id"]}
+    ok(org.post(f"{API}/schedules/{second['id']}/entries", json=body), 201)
+
+    result = ok(org.post(f"{API}/schedules/{second['id']}/publish"))
+
+    first_in_line, second_in_line = (person_id_of(m) for m in waiting)
+    # The dropped place went to the first in line; the second still waits.
+    assert holders(org, dropped_from) == {first_in_line: ("self_signup", "confirmed")}
+    assert line(org, dropped_from) == [second_in_line]
+    assert slot_of(org, dropped_from["id"])["filled"] == 1
+    # The replaced place went to the new plan, not the line: full, never over capacity.
+    assert holders(org, replaced_in) == {newcomer["id"]: ("solver", "pending")}
+    assert line(org, replaced_in) == [person_id_of(other_line)]
+    assert slot_of(org, replaced_in["id"])["filled"] == 1
+    assert (result["added"], result["removed"], result["promoted"]) == (1, 2, 1)
+    assert first_in_line in result["changed_person_ids"]
+
+
+def test_rolling_back_promotes_into_the_places_it_frees(client) -> None:
+    org = new_org(client)
+    add_person(org, roles=["usher"], name="A")
+    add_person(org, roles=["usher"], name="B")
+    event = add_event(org, slots=[{"role": "usher", "capacity": 2}], starts_in=unique_time(700))
+    smaller = solve(org, [event])
+    assert len(smaller["entries"]) == 2
+    dropped = smaller["entries"][1]
+    ok(org.delete(f"{API}/schedules/{smaller['id']}/entries/{dropped['id']}"), 204)
+    ok(org.post(f"{API}/schedules/{smaller['id']}/publish"))
+    fuller = solve(org, [event])
+    assert len(fuller["entries"]) == 2
+    ok(org.post(f"{API}/schedules/{fuller['id']}/publish"))
+    assert slot_of(org, event["id"])["filled"] == 2
+    waiting = [invite_member(org) for _ in range(2)]
+    for member in waiting:
+        join_waitlist(member, event)
+
+    back = ok(org.post(f"{API}/schedules/{smaller['id']}/rollback"))
+
+    first_in_line, second_in_line = (person_id_of(m) for m in waiting)
+    kept = smaller["entries"][0]["person_id"]
+    assert holders(org, event) == {
+        kept: ("solver", "pending"),
+        first_in_line: ("self_signup", "confirmed"),
+    }
+    assert slot_of(org, event["id"])["filled"] == 2
+    assert line(org, event) == [second_in_line]
+    assert (back["added"], back["removed"], back["promoted"]) == (0, 1, 1)
+
+
+def test_unpublish_racing_sign_ups_and_joins_fills_exactly_from_the_front_of_the_line(
+    client, live_url
+) -> None:
+    """A published slot of 3 with 6 waiting: unpublish, 4 newcomers signing up and 4 joining
+    the waitlist, all at once. The 3 freed places go to the first 3 in line, nobody else."""
+    org = new_org(client)
+    event, draft, _ = published_full_slot(org, 3, 800)
+    waiting = [invite_member(org) for _ in range(6)]
+    for member in waiting:
+        join_waitlist(member, event)
+    newcomers = [invite_member(org) for _ in range(4)]
+    joiners = [invite_member(org) for _ in range(4)]
+    calls = (
+        [("POST", f"{API}/schedules/{draft['id']}/unpublish", org.headers, None)]
+        + [
+            ("POST", f"{API}/events/{event['id']}/signups", n.headers, {"role": "usher"})
+            for n in newcomers
+        ]
+        + [
+            ("POST", f"{API}/events/{event['id']}/waitlist", j.headers, {"role": "usher"})
+            for j in joiners
+        ]
+    )
+    start = threading.Barrier(len(calls))
+
+    def send(call: tuple[str, str, dict[str, str], Any]) -> tuple[int, Any]:
+        method, path, headers, body = call
+        with httpx.Client(base_url=live_url, timeout=60) as http:
+            start.wait()
+            response = http.request(method, path, headers=headers, json=body)
+        return response.status_code, response.json()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        results = list(pool.map(send, calls))
+
+    (status, unpublished), signups, joins = results[0], results[1:5], results[5:]
+    assert status == 200, unpublished
+    # The slot was never open to newcomers: every freed place went straight to the line.
+    assert [(s, body["type"]) for s, body in signups] == [(409, "/problems/slot-full")] * 4
+    assert [s for s, _ in joins] == [201] * 4
+    ids = [person_id_of(m) for m in waiting]
+    assert holders(org, event) == {i: ("self_signup", "confirmed") for i in ids[:3]}
+    assert slot_of(org, event["id"])["filled"] == 3
+    queue = line(org, event)
+    assert queue[:3] == ids[3:]
+    assert sorted(queue[3:]) == sorted(person_id_of(j) for j in joiners)
+    assert unpublished["promoted"] == 3

@@ -3,10 +3,15 @@ also under real concurrent requests."""
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import event as sa_event
 
 from tests.factories import (
     add_event,
@@ -117,6 +122,90 @@ def test_a_grown_slot_fills_from_the_waitlist(client):
     assert [
         e["person_id"] for e in ok(org.get(f"{API}/events/{event['id']}/waitlist"))["items"]
     ] == [person_id_of(waiting[2])]
+
+
+def _people_reads(app, call) -> int:
+    """How many statements read people or their roles while `call` runs."""
+    engine = app.state.session_factory.kw["bind"]
+    reads: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if re.search(r"\b(from|join) (people|person_skills)\b", statement.lower()):
+            reads.append(statement)
+
+    sa_event.listen(engine, "before_cursor_execute", seen)
+    try:
+        call()
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", seen)
+    return len(reads)
+
+
+def test_promoting_several_people_reads_the_line_in_one_query_not_one_per_person(client, app):
+    org = new_org(client)
+    reads = {}
+    for waiting in (1, 5):
+        event, _, _ = _full_event(org)
+        members = [invite_member(org) for _ in range(waiting)]
+        for member in members:
+            ok(_join(member, event), 201)
+        grow = {"slots": [{"role": "usher", "capacity": 1 + waiting}]}
+        reads[waiting] = _people_reads(
+            app,
+            lambda event=event, grow=grow: ok(org.patch(f"{API}/events/{event['id']}", json=grow)),
+        )
+        assert slot_of(org, event["id"])["filled"] == 1 + waiting
+        assert ok(org.get(f"{API}/events/{event['id']}/waitlist"))["total"] == 0
+    # Five promotions read people exactly as often as one does.
+    assert reads[5] == reads[1], reads
+
+
+def test_a_place_left_open_goes_to_someone_who_qualifies_again(client):
+    org = new_org(client)
+    event, holders, signups = _full_event(org)
+    lapsed = invite_member(org)
+    ok(_join(lapsed, event), 201)
+    person = f"{API}/people/{person_id_of(lapsed)}"
+    ok(org.patch(person, json={"active": False}))
+    assert holders[0].delete(f"{API}/assignments/{signups[0]['id']}").status_code == 204
+    assert slot_of(org, event["id"])["filled"] == 0  # nobody eligible waits
+    ok(org.patch(person, json={"active": True}))
+    active = ok(org.get(f"{API}/events/{event['id']}/assignments"))["items"]
+    assert [a["person_id"] for a in active] == [person_id_of(lapsed)]
+    assert slot_of(org, event["id"])["filled"] == 1
+    assert ok(org.get(f"{API}/events/{event['id']}/waitlist"))["total"] == 0
+
+
+def test_places_freed_while_an_event_was_withdrawn_go_to_the_line_when_it_reopens(client):
+    org = new_org(client)
+    event, _, signups = _full_event(org)
+    waiting = invite_member(org)
+    ok(_join(waiting, event), 201)
+    ok(org.patch(f"{API}/events/{event['id']}", json={"status": "draft"}))
+    assert org.delete(f"{API}/assignments/{signups[0]['id']}").status_code == 204
+    assert slot_of(org, event["id"])["filled"] == 0  # a draft promotes nobody
+    ok(org.patch(f"{API}/events/{event['id']}", json={"status": "published"}))
+    active = ok(org.get(f"{API}/events/{event['id']}/assignments"))["items"]
+    assert [a["person_id"] for a in active] == [person_id_of(waiting)]
+    assert slot_of(org, event["id"])["filled"] == 1
+
+
+@pytest.mark.parametrize("case", ["inactive", "role", "no_slot", "draft", "started"])
+def test_signing_up_and_joining_refuse_the_same_people_for_the_same_reasons(client, case):
+    org = new_org(client)
+    member = invite_member(org)
+    slots = [{"role": "greeter" if case == "no_slot" else "usher", "capacity": 1}]
+    status = "draft" if case == "draft" else "published"
+    starts_in = timedelta(hours=-1) if case == "started" else timedelta(days=7)
+    event = add_event(org, slots=slots, status=status, starts_in=starts_in)
+    if case == "inactive":
+        ok(org.patch(f"{API}/people/{person_id_of(member)}", json={"active": False}))
+    if case == "role":
+        ok(org.patch(f"{API}/people/{person_id_of(member)}", json={"roles": ["greeter"]}))
+    signup = member.post(f"{API}/events/{event['id']}/signups", json={"role": "usher"})
+    joined = _join(member, event)
+    assert signup.status_code == joined.status_code != 201
+    assert signup.json()["detail"] == joined.json()["detail"]
 
 
 CAPACITY, WAITING, NEWCOMERS = 3, 10, 5

@@ -2,17 +2,21 @@
 UPDATEs: the database serialises concurrent sign-ups on the slot row (a row lock on
 PostgreSQL, the write lock on SQLite), so a slot can never be overbooked.
 
-A place that comes free (a decline, a cancellation) goes to the first eligible person on the
-slot's waitlist in the same transaction, after the slot row is locked: promotions see every
-earlier promotion, so a waitlisted person is promoted once and the counter stays exact."""
+A place that comes free goes to the first eligible person on the slot's waitlist in the same
+transaction, after the slot row is locked: promotions see every earlier promotion, so a
+waitlisted person is promoted once and the counter stays exact. `freeing_seats` is the only
+way to give a place back (decline, cancellation, deleted person, publish, unpublish, rollback),
+and `fill_open_places` the only way to promote, so no path can free a place and skip the line."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from signupflow.assignments.errors import AssignmentNotActive, AssignmentNotPending, SlotHasRoom
 from signupflow.assignments.models import (
@@ -21,7 +25,7 @@ from signupflow.assignments.models import (
     AssignmentStatus,
     WaitlistEntry,
 )
-from signupflow.audit.service import record_for
+from signupflow.audit.service import Actor, record_for
 from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
 from signupflow.errors import AlreadyAssigned, Conflict, NotFound, PermissionDenied, SlotFull
@@ -57,12 +61,38 @@ def claim_seat(session: Session, slot: EventSlot) -> None:
         raise SlotFull(f"all {slot.capacity} places for '{slot.role}' are taken")
 
 
-def release_seat(session: Session, slot_id: int) -> None:
+def _release_seat(session: Session, slot_id: int) -> None:
     session.execute(
         update(EventSlot)
         .where(EventSlot.id == slot_id, EventSlot.filled > 0)
         .values(filled=EventSlot.filled - 1)
     )
+
+
+class FreedSeats:
+    """Places given back inside a `freeing_seats` block; `promoted` is filled when it ends."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.slot_ids: set[int] = set()
+        self.promoted: list[Assignment] = []
+
+    def free(self, slot_id: int) -> None:
+        """Give back one place in the slot now (this locks the slot row)."""
+        _release_seat(self._session, slot_id)
+        self.slot_ids.add(slot_id)
+
+
+@contextmanager
+def freeing_seats(session: Session, actor: Actor) -> Iterator[FreedSeats]:
+    """The one way to give places back: `seats.free(slot_id)` inside the block releases a
+    place at once, and when the block ends each slot that got places back is filled from its
+    waitlist, in slot order. Promoting at the end lets a publish claim places for its own
+    plan first: the line gets what the new plan leaves free, and the slot is never overfilled."""
+    seats = FreedSeats(session)
+    yield seats
+    for slot_id in sorted(seats.slot_ids):
+        seats.promoted += fill_open_places(session, actor, slot_id)
 
 
 def lock_full_slot(session: Session, slot: EventSlot) -> None:
@@ -99,15 +129,9 @@ def _reload(session: Session, assignment_id: int) -> Assignment:
     ).one()
 
 
-def _assign(
-    session: Session,
-    principal: Principal,
-    event: Event,
-    person: Person,
-    role: str,
-    source: AssignmentSource,
-    status: AssignmentStatus,
-) -> Assignment:
+def eligible_slot(event: Event, person: Person, role: str) -> EventSlot:
+    """The event's slot for `role`, if the person may take a place in it (however they come
+    to it: signing up, joining its waitlist, a scheduler, a promotion)."""
     if not person.active:
         raise Conflict(f"{person.name} is inactive")
     if role not in person.roles:
@@ -115,6 +139,20 @@ def _assign(
     slot = next((s for s in event.slots if s.role == role), None)
     if slot is None:
         raise NotFound(f"this event has no '{role}' slot")
+    return slot
+
+
+def _assign(
+    session: Session,
+    actor: Actor,
+    event: Event,
+    person: Person,
+    slot: EventSlot,
+    source: AssignmentSource,
+    status: AssignmentStatus,
+) -> Assignment:
+    """Give `person` a place in `slot`, which `eligible_slot` returned for them."""
+    role = slot.role
     existing = session.execute(
         select(Assignment.id, Assignment.status).where(
             Assignment.event_id == event.id, Assignment.person_id == person.id
@@ -125,7 +163,7 @@ def _assign(
     claim_seat(session, slot)
     if existing is None:
         assignment = Assignment(
-            organisation_id=principal.organisation_id,
+            organisation_id=actor.organisation_id,
             event_id=event.id,
             slot_id=slot.id,
             person_id=person.id,
@@ -157,7 +195,7 @@ def _assign(
     )
     record_for(
         session,
-        principal,
+        actor,
         action="assign",
         entity="assignment",
         entity_id=assignment.id,
@@ -171,8 +209,15 @@ def _assign(
     return assignment
 
 
-def sign_up(session: Session, principal: Principal, event_id: int, role: str) -> Assignment:
-    """The caller takes an open place in one of a published event's role slots."""
+def open_for_sign_up(event: Event) -> bool:
+    return event.status == EventStatus.PUBLISHED and event.starts_at > datetime.now(UTC)
+
+
+def self_service(
+    session: Session, principal: Principal, event_id: int, role: str
+) -> tuple[Event, Person, EventSlot]:
+    """What signing up and joining a waitlist both require of the caller and the event: a
+    volunteer profile, an event open for sign-up, and a slot they may take (`eligible_slot`)."""
     if principal.person_id is None:
         raise PermissionDenied("your account has no volunteer profile in this organisation")
     event = get_event(session, principal, event_id)
@@ -181,12 +226,18 @@ def sign_up(session: Session, principal: Principal, event_id: int, role: str) ->
     if event.starts_at <= datetime.now(UTC):
         raise Conflict("this event has already started")
     person = load_person(session, principal, principal.person_id)
+    return event, person, eligible_slot(event, person, role)
+
+
+def sign_up(session: Session, principal: Principal, event_id: int, role: str) -> Assignment:
+    """The caller takes an open place in one of a published event's role slots."""
+    event, person, slot = self_service(session, principal, event_id, role)
     return _assign(
         session,
         principal,
         event,
         person,
-        role,
+        slot,
         AssignmentSource.SELF_SIGNUP,
         AssignmentStatus.CONFIRMED,
     )
@@ -200,8 +251,9 @@ def assign(
     if event.status == EventStatus.CANCELLED:
         raise Conflict("this event is cancelled")
     person = load_person(session, principal, person_id)
+    slot = eligible_slot(event, person, role)
     assignment = _assign(
-        session, principal, event, person, role, AssignmentSource.MANUAL, AssignmentStatus.PENDING
+        session, principal, event, person, slot, AssignmentSource.MANUAL, AssignmentStatus.PENDING
     )
     _tell(session, assignment, "assigned", f"manual:{assignment.id}")
     return assignment
@@ -234,9 +286,15 @@ def _close_swap_offers(session: Session, assignment_id: int) -> None:
     )
 
 
-def _fill_from_waitlist(session: Session, principal: Principal, slot_id: int) -> Assignment | None:
-    """Give one open place in the slot to the first eligible person waiting for it. Call only
-    while holding the slot row (after a write to it), so the waitlist read here is current."""
+def fill_open_places(session: Session, actor: Actor, slot_id: int) -> list[Assignment]:
+    """Promote people from the slot's waitlist, first in line first, until the slot is full or
+    nobody eligible waits; returns the new assignments. Called when places come free
+    (`freeing_seats`) and when a slot grows."""
+    # The slot's row lock first (a write that changes nothing): joining a waitlist takes it
+    # too, so the counter and the line read below stay current until the commit.
+    session.execute(
+        update(EventSlot).where(EventSlot.id == slot_id).values(filled=EventSlot.filled)
+    )
     slot = session.scalars(
         select(EventSlot).where(EventSlot.id == slot_id).execution_options(populate_existing=True)
     ).one()
@@ -244,19 +302,31 @@ def _fill_from_waitlist(session: Session, principal: Principal, slot_id: int) ->
         session,
         Event,
         slot.event_id,
-        principal.organisation_id,
+        actor.organisation_id,
         options=(selectinload(Event.slots),),
     )
-    if slot.filled >= slot.capacity:
-        return None
-    if event.status != EventStatus.PUBLISHED or event.starts_at <= datetime.now(UTC):
-        return None
-    waiting = session.scalars(
-        select(WaitlistEntry).where(WaitlistEntry.slot_id == slot_id).order_by(WaitlistEntry.id)
-    ).all()
-    for entry in waiting:
-        person = load_person(session, principal, entry.person_id)
-        if not person.active or slot.role not in person.roles:
+    open_places = slot.capacity - slot.filled
+    if open_places <= 0 or not open_for_sign_up(event):
+        return []
+    # The whole line with each person and their roles in one query, not one per person.
+    line = (
+        session.execute(
+            scoped(select(WaitlistEntry, Person), WaitlistEntry, actor.organisation_id)
+            .join(Person, Person.id == WaitlistEntry.person_id)
+            .where(WaitlistEntry.slot_id == slot_id)
+            .order_by(WaitlistEntry.id)
+            .options(joinedload(Person.skills))
+        )
+        .unique()
+        .all()
+    )
+    promoted: list[Assignment] = []
+    for entry, person in line:
+        if len(promoted) == open_places:
+            break
+        try:
+            eligible_slot(event, person, slot.role)
+        except Conflict:
             continue  # keeps their place in line in case they qualify again
         taken = session.execute(delete(WaitlistEntry).where(WaitlistEntry.id == entry.id)).rowcount  # type: ignore[attr-defined]
         if taken == 0:  # they left the waitlist a moment ago
@@ -265,35 +335,36 @@ def _fill_from_waitlist(session: Session, principal: Principal, slot_id: int) ->
             continue  # assigned meanwhile (another role); the entry was stale
         assignment = _assign(
             session,
-            principal,
+            actor,
             event,
             person,
-            slot.role,
+            slot,
             AssignmentSource.SELF_SIGNUP,
             AssignmentStatus.CONFIRMED,
         )
         record_for(
             session,
-            principal,
+            actor,
             action="promote",
             entity="assignment",
             entity_id=assignment.id,
             changes={"event_id": event.id, "person_id": person.id, "waitlist_entry_id": entry.id},
         )
         _tell(session, assignment, "assigned", f"waitlist:{entry.id}")
-        return assignment
-    return None
+        promoted.append(assignment)
+    return promoted
 
 
-def _free_place(session: Session, principal: Principal, slot_id: int) -> None:
-    release_seat(session, slot_id)
-    _fill_from_waitlist(session, principal, slot_id)
-
-
-def fill_open_places(session: Session, principal: Principal, slot_id: int) -> None:
-    """After a slot grew: promote waiting people until it is full or nobody eligible waits."""
-    while _fill_from_waitlist(session, principal, slot_id) is not None:
-        pass
+def fill_places_waited_for(session: Session, actor: Actor, person_id: int) -> None:
+    """After a person may serve again (reactivated, given a role back): places left open
+    because nobody eligible was waiting may now be theirs."""
+    slot_ids = session.scalars(
+        scoped(select(WaitlistEntry.slot_id), WaitlistEntry, actor.organisation_id)
+        .where(WaitlistEntry.person_id == person_id)
+        .order_by(WaitlistEntry.slot_id)
+    ).all()
+    for slot_id in slot_ids:
+        fill_open_places(session, actor, slot_id)
 
 
 def respond(
@@ -318,7 +389,8 @@ def respond(
         current = _reload(session, assignment.id).status
         raise AssignmentNotPending(f"assignment {assignment_id} is already {current.value}")
     if not accept:
-        _free_place(session, principal, assignment.slot_id)
+        with freeing_seats(session, principal) as seats:
+            seats.free(assignment.slot_id)
     record_for(
         session,
         principal,
@@ -345,7 +417,8 @@ def cancel(session: Session, principal: Principal, assignment_id: int) -> None:
     if status is None:  # a concurrent cancellation won; the seat was released once, by it
         raise NotFound(f"assignment {assignment_id} not found")
     if status in ACTIVE:
-        _free_place(session, principal, slot_id)
+        with freeing_seats(session, principal) as seats:
+            seats.free(slot_id)
     record_for(
         session,
         principal,
@@ -412,9 +485,10 @@ def release_all_for_person(session: Session, principal: Principal, person_id: in
         .where(Assignment.person_id == person_id)
         .returning(Assignment.slot_id, Assignment.status)
     ).all()
-    for slot_id, status in sorted(freed):  # sorted: the same lock order everywhere
-        if status in ACTIVE:
-            _free_place(session, principal, slot_id)
+    with freeing_seats(session, principal) as seats:
+        for slot_id, status in sorted(freed):  # sorted: the same lock order everywhere
+            if status in ACTIVE:
+                seats.free(slot_id)
 
 
 def list_assignments(

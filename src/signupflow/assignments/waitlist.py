@@ -3,7 +3,6 @@ service.py, in the transaction that frees the place."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select
@@ -12,12 +11,11 @@ from sqlalchemy.orm import Session, aliased
 
 from signupflow.assignments.errors import AlreadyWaitlisted
 from signupflow.assignments.models import WaitlistEntry
-from signupflow.assignments.service import active_at_event, load_person, lock_full_slot
+from signupflow.assignments.service import active_at_event, lock_full_slot, self_service
 from signupflow.audit.service import record_for
 from signupflow.db.pagination import paginate_rows
 from signupflow.deps import Principal
-from signupflow.errors import AlreadyAssigned, Conflict, NotFound, PermissionDenied
-from signupflow.events.models import EventStatus
+from signupflow.errors import AlreadyAssigned, NotFound, PermissionDenied
 from signupflow.events.service import get_event
 from signupflow.people.models import MemberRole
 from signupflow.tenancy import get_scoped, scoped
@@ -45,21 +43,7 @@ def join(
     session: Session, principal: Principal, event_id: int, role: str
 ) -> tuple[WaitlistEntry, int]:
     """The caller queues for a place in a full slot; returns the entry and its position."""
-    if principal.person_id is None:
-        raise PermissionDenied("your account has no volunteer profile in this organisation")
-    event = get_event(session, principal, event_id)
-    if event.status != EventStatus.PUBLISHED:
-        raise Conflict("this event is not open for sign-up")
-    if event.starts_at <= datetime.now(UTC):
-        raise Conflict("this event has already started")
-    person = load_person(session, principal, principal.person_id)
-    if not person.active:
-        raise Conflict(f"{person.name} is inactive")
-    if role not in person.roles:
-        raise Conflict(f"{person.name} does not hold the role '{role}'")
-    slot = next((s for s in event.slots if s.role == role), None)
-    if slot is None:
-        raise NotFound(f"this event has no '{role}' slot")
+    event, person, slot = self_service(session, principal, event_id, role)
     if active_at_event(session, event.id, person.id):
         raise AlreadyAssigned(f"{person.name} is already assigned to this event")
     lock_full_slot(session, slot)

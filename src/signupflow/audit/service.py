@@ -1,14 +1,33 @@
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signupflow.audit.models import AuditEntry
 from signupflow.db.pagination import paginate
-from signupflow.deps import Principal
 from signupflow.tenancy import scoped
+
+
+class Actor(Protocol):
+    """Who changes something in an organisation: a member (a `Principal`), or `Acting` where
+    no request stands behind the change (the CLI publishing a schedule)."""
+
+    @property
+    def organisation_id(self) -> int: ...
+
+    @property
+    def user_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Acting:
+    """An `Actor` without a request: `user_id` is whoever asked, or None (the CLI)."""
+
+    organisation_id: int
+    user_id: int | None
 
 
 def record(
@@ -36,18 +55,18 @@ def record(
 
 def record_for(
     session: Session,
-    principal: Principal,
+    actor: Actor,
     *,
     action: str,
     entity: str,
     entity_id: int | None,
     changes: dict[str, Any] | None = None,
 ) -> None:
-    """Append what the calling member changed in their organisation."""
+    """Append what the actor changed in their organisation."""
     record(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        organisation_id=actor.organisation_id,
+        actor_user_id=actor.user_id,
         action=action,
         entity=entity,
         entity_id=entity_id,

@@ -88,7 +88,8 @@ def update_event(
     session: DbSession, principal: Scheduler, event_id: Id, data: EventUpdate
 ) -> EventRead:
     """Change an event. `slots`, when given, replaces the role list; a slot cannot shrink
-    below the people already signed up."""
+    below the people already signed up. Places a grown slot or a re-published event has open
+    go to the slots' waitlists."""
     event = service.update_event(session, principal, event_id, data)
     return EventRead.of(event, principal.organisation.timezone)
 

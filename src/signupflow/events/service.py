@@ -142,12 +142,13 @@ def update_event(session: Session, principal: Principal, event_id: int, data: Ev
     if data.slots is not None:
         _replace_slots(event, data.slots)
     session.flush()
-    if data.slots is not None:
+    if data.slots is not None or data.status == EventStatus.PUBLISHED:
         # Imported here: assignments builds on this module (get_event).
         from signupflow.assignments.service import fill_open_places
 
-        for slot in event.slots:
-            fill_open_places(session, principal, slot.id)  # places added go to the waitlist
+        # Places added, or freed while the event was not open, go to the waitlists.
+        for slot in sorted(event.slots, key=lambda s: s.id):
+            fill_open_places(session, principal, slot.id)
     record_for(
         session,
         principal,

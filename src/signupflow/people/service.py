@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from signupflow.assignments.service import release_all_for_person
+from signupflow.assignments.service import fill_places_waited_for, release_all_for_person
 from signupflow.audit.service import record_for
 from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
@@ -109,6 +109,8 @@ def update_person(
             value = changes[field]
             setattr(person, field, sorted(set(value)) if isinstance(value, list) else value)
     session.flush()
+    if changes.get("active") or changes.get("roles") is not None:
+        fill_places_waited_for(session, principal, person.id)  # they may qualify again
     record_for(
         session,
         principal,

@@ -2,7 +2,8 @@
 changing only what differs from what is published; unpublish and roll back do the same in
 reverse. Capacity moves only through the conditional UPDATEs of assignments/service.py, so a
 self sign-up racing a publish can never overfill a slot: one of them gets the last seat and the
-other is refused, and a refused publish changes nothing (the unit of work rolls back)."""
+other is refused, and a refused publish changes nothing (the unit of work rolls back). Places
+a publish, unpublish or rollback frees go to the slots' waitlists, as after a cancellation."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
-from signupflow.assignments.service import claim_seat, release_seat
-from signupflow.audit.service import record
+from signupflow.assignments.service import FreedSeats, claim_seat, freeing_seats
+from signupflow.audit.service import Acting, record
 from signupflow.errors import SlotFull
 from signupflow.notifications import service as notifications
 from signupflow.organisations.models import Organisation
@@ -37,15 +38,26 @@ class PublishOutcome:
     schedule: Schedule
     added: list[Placement]
     removed: list[Placement]
+    # People the freed places went to, from the waitlists.
+    promoted: list[Placement]
 
     @property
     def changed_person_ids(self) -> list[int]:
         """Whose assignments changed: the people to notify."""
-        return sorted({p.person_id for p in [*self.added, *self.removed]})
+        return sorted({p.person_id for p in [*self.added, *self.removed, *self.promoted]})
+
+
+def _placements(assignments: list[Assignment]) -> list[Placement]:
+    return sorted(Placement(a.slot_id, a.person_id) for a in assignments)
 
 
 def _remove(
-    session: Session, snapshot: Snapshot, placements: list[Placement], *, change_key: str
+    session: Session,
+    snapshot: Snapshot,
+    placements: list[Placement],
+    seats: FreedSeats,
+    *,
+    change_key: str,
 ) -> None:
     for placement in placements:
         assignment = snapshot.movable[placement]
@@ -68,7 +80,7 @@ def _remove(
                 "changed meanwhile; solve again",
                 slot_id=placement.slot_id,
             )
-        release_seat(session, placement.slot_id)
+        seats.free(placement.slot_id)
 
 
 def _add(
@@ -127,12 +139,14 @@ def _put_live(
     removed = sorted(current - set(wanted))
     added = sorted(set(wanted) - current)
     # Seats are released before any is claimed, so moving a person between slots never
-    # needs a seat that this same publish frees.
+    # needs a seat that this same publish frees; the waitlists get what the plan leaves.
     published_at = datetime.now(UTC)
     # One key per publication: a retried request mails nobody twice.
     publication = f"{schedule.id}:{published_at.isoformat()}"
-    _remove(session, snapshot, removed, change_key=publication)
-    created = _add(session, snapshot, schedule.organisation_id, added)
+    actor = Acting(schedule.organisation_id, actor_user_id)
+    with freeing_seats(session, actor) as seats:
+        _remove(session, snapshot, removed, seats, change_key=publication)
+        created = _add(session, snapshot, schedule.organisation_id, added)
     notifications.schedule_published(
         session,
         organisation_id=schedule.organisation_id,
@@ -147,7 +161,7 @@ def _put_live(
     schedule.status = ScheduleStatus.PUBLISHED
     schedule.published_at = published_at
     session.flush()
-    outcome = PublishOutcome(schedule, added, removed)
+    outcome = PublishOutcome(schedule, added, removed, _placements(seats.promoted))
     record(
         session,
         organisation_id=schedule.organisation_id,
@@ -158,6 +172,7 @@ def _put_live(
         changes={
             "added": len(added),
             "removed": len(removed),
+            "promoted": len(outcome.promoted),
             "people": outcome.changed_person_ids,
         },
     )
@@ -205,10 +220,17 @@ def unpublish(
         raise ScheduleStateConflict(f"schedule {schedule_id} is {schedule.status}, not published")
     snapshot = snapshot_for(session, schedule)
     removed = sorted(set(planned(schedule)) & set(snapshot.movable))
-    _remove(session, snapshot, removed, change_key=f"{schedule.id}:unpublished:{datetime.now(UTC)}")
+    with freeing_seats(session, Acting(organisation_id, actor_user_id)) as seats:
+        _remove(
+            session,
+            snapshot,
+            removed,
+            seats,
+            change_key=f"{schedule.id}:unpublished:{datetime.now(UTC)}",
+        )
     schedule.status = ScheduleStatus.UNPUBLISHED
     session.flush()
-    outcome = PublishOutcome(schedule, [], removed)
+    outcome = PublishOutcome(schedule, [], removed, _placements(seats.promoted))
     record(
         session,
         organisation_id=organisation_id,
@@ -216,6 +238,10 @@ def unpublish(
         action="unpublish",
         entity="schedule",
         entity_id=schedule.id,
-        changes={"removed": len(removed), "people": outcome.changed_person_ids},
+        changes={
+            "removed": len(removed),
+            "promoted": len(outcome.promoted),
+            "people": outcome.changed_person_ids,
+        },
     )
     return outcome

@@ -27,6 +27,7 @@ def _outcome(outcome: PublishOutcome) -> PublishRead:
         schedule=ScheduleSummary.model_validate(outcome.schedule),
         added=len(outcome.added),
         removed=len(outcome.removed),
+        promoted=len(outcome.promoted),
         changed_person_ids=outcome.changed_person_ids,
     )
 
@@ -152,8 +153,9 @@ def compare(
 @router.post("/{schedule_id}/publish", response_model=PublishRead)
 def publish_schedule(session: DbSession, principal: Scheduler, schedule_id: Id) -> PublishRead:
     """Make a draft the published schedule: creates and removes solver assignments (pending)
-    where they differ from what is published. 409 `publish-conflict`, changing nothing, when
-    a slot filled up or a rule broke since the draft was made."""
+    where they differ from what is published; places it frees go to the slots' waitlists.
+    409 `publish-conflict`, changing nothing, when a slot filled up or a rule broke since the
+    draft was made."""
     return _outcome(
         publish.publish(
             session,
@@ -166,7 +168,8 @@ def publish_schedule(session: DbSession, principal: Scheduler, schedule_id: Id) 
 
 @router.post("/{schedule_id}/unpublish", response_model=PublishRead)
 def unpublish_schedule(session: DbSession, principal: Scheduler, schedule_id: Id) -> PublishRead:
-    """Remove the published schedule's unconfirmed solver assignments."""
+    """Remove the published schedule's unconfirmed solver assignments; the places they held
+    go to the slots' waitlists."""
     return _outcome(
         publish.unpublish(
             session,
@@ -179,7 +182,8 @@ def unpublish_schedule(session: DbSession, principal: Scheduler, schedule_id: Id
 
 @router.post("/{schedule_id}/rollback", response_model=PublishRead)
 def roll_back(session: DbSession, principal: Scheduler, schedule_id: Id) -> PublishRead:
-    """Publish an earlier published schedule again, replacing the current one."""
+    """Publish an earlier published schedule again, replacing the current one; places it
+    frees go to the slots' waitlists."""
     return _outcome(
         publish.roll_back_to(
             session,

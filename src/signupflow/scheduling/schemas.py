@@ -67,4 +67,7 @@ class PublishRead(ApiModel):
     schedule: ScheduleSummary
     added: int
     removed: int
+    promoted: int = Field(
+        description="People given places the change freed, from the slots' waitlists"
+    )
     changed_person_ids: list[int] = Field(description="People whose assignments changed")
