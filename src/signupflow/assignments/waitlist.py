@@ -46,26 +46,44 @@ def join(
 ) -> tuple[WaitlistEntry, int]:
     """The caller queues for a place in a full slot; returns the entry and its position."""
     if principal.person_id is None:
-        raise PermissionDenied("your account has no volunteer profile in this organisation")
+        raise PermissionDenied(
+            "your account has no volunteer profile in this organisation", code="account.no_person"
+        )
     event = get_event(session, principal, event_id)
     if event.status != EventStatus.PUBLISHED:
-        raise Conflict("this event is not open for sign-up")
+        raise Conflict("this event is not open for sign-up", code="event.not_open_for_signup")
     if event.starts_at <= datetime.now(UTC):
-        raise Conflict("this event has already started")
+        raise Conflict("this event has already started", code="event.started")
     person = load_person(session, principal, principal.person_id)
     if not person.active:
-        raise Conflict(f"{person.name} is inactive")
+        raise Conflict(
+            f"{person.name} is inactive", code="person.inactive", params={"name": person.name}
+        )
     if role not in person.roles:
-        raise Conflict(f"{person.name} does not hold the role '{role}'")
+        raise Conflict(
+            f"{person.name} does not hold the role '{role}'",
+            code="person.lacks_role",
+            params={"name": person.name, "role": role},
+        )
     slot = next((s for s in event.slots if s.role == role), None)
     if slot is None:
-        raise NotFound(f"this event has no '{role}' slot")
+        raise NotFound(
+            f"this event has no '{role}' slot", code="event.no_such_slot", params={"role": role}
+        )
     if active_at_event(session, event.id, person.id):
-        raise AlreadyAssigned(f"{person.name} is already assigned to this event")
+        raise AlreadyAssigned(
+            f"{person.name} is already assigned to this event",
+            code="person.already_assigned",
+            params={"name": person.name},
+        )
     lock_full_slot(session, slot)
     # Asked again under the slot's lock: an assignment committed since the first look counts.
     if active_at_event(session, event.id, person.id):
-        raise AlreadyAssigned(f"{person.name} is already assigned to this event")
+        raise AlreadyAssigned(
+            f"{person.name} is already assigned to this event",
+            code="person.already_assigned",
+            params={"name": person.name},
+        )
     entry = WaitlistEntry(
         organisation_id=principal.organisation_id,
         event_id=event.id,
@@ -77,7 +95,11 @@ def join(
     try:
         session.flush()
     except IntegrityError as exc:
-        raise AlreadyWaitlisted(f"you are already waiting for '{role}' at this event") from exc
+        raise AlreadyWaitlisted(
+            f"you are already waiting for '{role}' at this event",
+            code="waitlist.already_waiting",
+            params={"role": role},
+        ) from exc
     record_for(
         session,
         principal,
@@ -93,10 +115,16 @@ def leave(session: Session, principal: Principal, entry_id: int) -> None:
     """Leave a waitlist: your own entry, or anyone's for schedulers."""
     entry = get_scoped(session, WaitlistEntry, entry_id, principal.organisation_id)
     if not principal.may_act_for(entry.person_id):
-        raise PermissionDenied("you can only leave your own waitlist places")
+        raise PermissionDenied(
+            "you can only leave your own waitlist places", code="waitlist.own_only"
+        )
     left = session.execute(delete(WaitlistEntry).where(WaitlistEntry.id == entry.id)).rowcount  # type: ignore[attr-defined]
     if left == 0:  # promoted or removed a moment ago
-        raise NotFound(f"waitlistentry {entry_id} not found")
+        raise NotFound(
+            f"waitlistentry {entry_id} not found",
+            code="resource.not_found",
+            params={"resource": "waitlistentry", "id": entry_id},
+        )
     record_for(
         session,
         principal,
