@@ -100,7 +100,7 @@ def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated("missing bearer token")
+        raise Unauthenticated("missing bearer token", code="auth.token_missing")
     claims = decode_access_token(credentials.credentials, keys=settings.verification_keys)
     enforce(store, f"api:{claims.user_id}", per_minute=settings.api_requests_per_minute)
     # The organisation comes from a membership that still exists, never from the URL.
@@ -111,9 +111,9 @@ def current_principal(
         .where(User.id == claims.user_id, Organisation.id == claims.organisation_id)
     ).one_or_none()
     if row is None or row.token_version != claims.token_version:
-        raise Unauthenticated("session is no longer valid")
+        raise Unauthenticated("session is no longer valid", code="auth.session_invalid")
     if is_revoked(session, store, claims.session_family):
-        raise Unauthenticated("session has been logged out")
+        raise Unauthenticated("session has been logged out", code="auth.logged_out")
     person_id = session.scalar(
         scoped(
             select(Person.id).where(Person.user_id == claims.user_id),
@@ -139,7 +139,11 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 def require(role: MemberRole) -> Callable[[Principal], Principal]:
     def dependency(principal: CurrentPrincipal) -> Principal:
         if not principal.at_least(role):
-            raise PermissionDenied(f"requires the {role.value} role or higher")
+            raise PermissionDenied(
+                f"requires the {role.value} role or higher",
+                code="auth.role_required",
+                params={"role": role.value},
+            )
         return principal
 
     return dependency

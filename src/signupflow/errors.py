@@ -4,6 +4,7 @@ including framework ones, as RFC 9457 application/problem+json."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import sentry_sdk
@@ -11,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -27,10 +28,27 @@ class DomainError(Exception):
     # True when the work done before the error must still be committed (e.g. a revocation).
     keeps_changes: ClassVar[bool] = False
 
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> None:
+        # `detail` stays English for API clients and logs; `code` and `params` let a client
+        # show the message in its user's language (web/locales: "problem.<code>"). Every
+        # raise in src/ names a code (tests/api/test_problem_codes.py).
         self.detail = detail or self.title
+        self.code = code
+        self.params = dict(params or {})
         self.extra = extra
         super().__init__(self.detail)
+
+    def members(self) -> dict[str, Any]:
+        """The problem's extension members: code and params (when coded), then the rest."""
+        coded = {"code": self.code, "params": self.params} if self.code else {}
+        return {**coded, **self.extra}
 
 
 class NotFound(DomainError):
@@ -76,6 +94,19 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str | None = None
+    code: str | None = Field(
+        default=None,
+        description=(
+            "Stable, machine-readable reason (e.g. `team.name_taken`), listed in "
+            "docs/problem-codes.md. Clients translate it; `detail` stays English."
+        ),
+        examples=["team.name_taken"],
+    )
+    params: dict[str, Any] | None = Field(
+        default=None,
+        description="The values a message for `code` needs, by name (present with `code`).",
+        examples=[{"name": "Welcome"}],
+    )
 
 
 # Documented on every operation, so clients (and schema-driven tests) know the error shape.
@@ -113,7 +144,7 @@ def problem(
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     def _domain(_request: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, exc.type, **exc.extra)
+        return problem(exc.status, exc.title, exc.detail, exc.type, **exc.members())
 
     @app.exception_handler(StarletteHTTPException)
     def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -35,5 +35,9 @@ def get_scoped(
         stmt = stmt.options(*options)
     found = session.scalars(stmt).one_or_none()
     if found is None:
-        raise NotFound(f"{model.__name__.lower()} {obj_id} not found")
+        raise NotFound(
+            f"{model.__name__.lower()} {obj_id} not found",
+            code="resource.not_found",
+            params={"resource": model.__name__.lower(), "id": obj_id},
+        )
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.app_server import AppProcess
@@ -142,3 +143,37 @@ def test_password_reset_is_requested_and_a_mismatched_new_password_is_caught(
     submit(form)
     assert field_error(form, "confirm") == text["reset.mismatch"]
     assert form.locator("[name=password]").input_value() == PASSWORD
+
+
+def test_a_conflict_is_shown_in_the_interface_language_with_its_values(
+    web_server: AppProcess, context: Any
+) -> None:
+    text = messages("es")
+    org = api_signup(web_server.url, locale="es")
+    taken = httpx.post(
+        f"{web_server.url}/api/v1/teams", json={"name": "Cocina"}, headers=org.headers
+    )
+    assert taken.status_code == 201, taken.text
+    watched = watch(context.new_page())
+    page = watched.page
+    log_in_browser(page, web_server.url, org.tokens)
+    open_page(page, web_server.url, "/teams", "teams")
+    form = page.locator("main form").first
+    form.locator("[name=name]").fill("Cocina")
+    submit(form)  # 409 team.name_taken
+    alert = form.locator(".form-error")
+    alert.wait_for()
+    # The code's Spanish message with the name filled in, and no English detail beside it.
+    assert alert.inner_text() == text["problem.team.name_taken"].replace("{name}", "Cocina")
+    assert alert.locator("[lang=en]").count() == 0
+    assert form.locator("[name=name]").input_value() == "Cocina"
+    # A code this app's locale files do not know (a newer server): the type's message instead.
+    unknown = page.evaluate(
+        """async () => {
+          const { ApiError } = await import('/static/js/api.js');
+          const { problemMessage } = await import('/static/js/forms.js');
+          return problemMessage(new ApiError(409, { type: '/problems/conflict', code: 'x.new' }));
+        }"""
+    )
+    assert unknown == text["error.conflict"]
+    watched.assert_clean()

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.problem_codes import source_codes
+
 WEB = Path(__file__).resolve().parents[2] / "web"
 LOCALES = ["en", "es", "fr", "pt", "zh-Hans", "zh-Hant"]
 SCRIPTS = sorted((WEB / "js").rglob("*.js"))
@@ -49,6 +51,8 @@ def used_keys() -> set[str]:
             if literal.split(".")[0] in namespaces and re.fullmatch(r"[a-z_]+(\.[\w-]+)+", literal):
                 keys.add(literal)
     keys |= set(re.findall(r'data-i18n(?:-[a-z-]+)?="([^"]+)"', INDEX.read_text("utf-8")))
+    # The server names these: forms.js shows "problem.<code>" for a problem's code.
+    keys |= {f"problem.{code}" for code in source_codes()}
     return keys
 
 

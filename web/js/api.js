@@ -11,7 +11,10 @@ export class ApiError extends Error {
     this.type = problem.type || 'about:blank';
     this.title = problem.title || '';
     this.detail = problem.detail || '';
-    // Extension members: `rule` (scheduling), `errors` by line and column (CSV import).
+    // Extension members: `code` and `params` (the message to show, see problemMessage),
+    // `rule` (scheduling), `errors` by line and column (CSV import).
+    this.code = problem.code || '';
+    this.params = problem.params || {};
     this.rule = problem.rule || '';
     this.lines = (problem.errors || []).filter((error) => error.line !== undefined);
     // loc ["body", "slots", 0, "role"] -> "slots.0.role", the name of the input it concerns.

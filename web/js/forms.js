@@ -2,7 +2,7 @@
 // problem is shown next to the input it concerns (or at the top of the form) and focused.
 import { ApiError } from './api.js';
 import { h, uid } from './dom.js';
-import { t } from './i18n.js';
+import { hasMessage, t } from './i18n.js';
 
 const PROBLEM_KEYS = {
   '/problems/slot-full': 'error.slot_full',
@@ -40,10 +40,21 @@ const FIELD_KEYS = {
   literal_error: 'error.field.choice',
 };
 
-// `messages`: keys that replace the generic one, by problem type or by status (e.g. 404).
+// The message for the problem's `code` with its `params`, or null when there is no code or
+// the locale files do not know it yet (a newer server): then the type's message applies.
+function codedMessage(error) {
+  if (!(error instanceof ApiError) || !error.code) return null;
+  const key = `problem.${error.code}`;
+  return hasMessage(key) ? t(key, error.params) : null;
+}
+
+// `messages`: keys that replace the generic one, by problem type or by status (e.g. 404);
+// they say what the page means, so they win over the code's message.
 export function problemMessage(error, messages = {}) {
   if (error instanceof ApiError) {
-    return t(messages[error.type] || messages[error.status] || PROBLEM_KEYS[error.type] || 'error.unexpected');
+    const override = messages[error.type] || messages[error.status];
+    if (override) return t(override);
+    return codedMessage(error) || t(PROBLEM_KEYS[error.type] || 'error.unexpected');
   }
   return t('error.unexpected');
 }
@@ -152,7 +163,9 @@ export function showError(form, error, { fieldFor, messages } = {}) {
   }
   if (!first || unplaced) {
     const overridden = messages && error instanceof ApiError && (messages[error.type] || messages[error.status]);
-    const detail = error instanceof ApiError && !error.fieldErrors.length && !overridden ? error.detail : '';
+    // The English detail only when nothing translated says what went wrong.
+    const translated = overridden || codedMessage(error);
+    const detail = error instanceof ApiError && !error.fieldErrors.length && !translated ? error.detail : '';
     const alert = showFormError(form, problemMessage(error, messages), detail);
     first = first || alert;
   }

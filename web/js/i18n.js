@@ -68,6 +68,12 @@ export function onLocaleChange(listener) {
   listeners.add(listener);
 }
 
+// Whether the current locale (or English) has `key`: a key named by the server (a problem
+// code) may be newer than these files, and asking t() for it would log a missing key.
+export function hasMessage(key) {
+  return key in messages || key in fallback;
+}
+
 export function t(key, params = {}) {
   let text = messages[key];
   if (text === undefined) {

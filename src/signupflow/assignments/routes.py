@@ -81,7 +81,9 @@ def list_assignments(
     """Assignments across events, grouped by event. Volunteers may only ask for their own
     (`person_id` = their own id)."""
     if not principal.at_least(MemberRole.SCHEDULER) and person_id != principal.person_id:
-        raise PermissionDenied("volunteers can list only their own assignments")
+        raise PermissionDenied(
+            "volunteers can list only their own assignments", code="assignment.list_own_only"
+        )
     items, total = service.list_assignments(
         session,
         principal,

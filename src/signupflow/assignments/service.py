@@ -58,7 +58,11 @@ def claim_seat(session: Session, slot: EventSlot) -> None:
         .values(filled=EventSlot.filled + 1)
     ).rowcount  # type: ignore[attr-defined]
     if claimed == 0:
-        raise SlotFull(f"all {slot.capacity} places for '{slot.role}' are taken")
+        raise SlotFull(
+            f"all {slot.capacity} places for '{slot.role}' are taken",
+            code="slot.full",
+            params={"role": slot.role, "capacity": slot.capacity},
+        )
 
 
 def _release_seat(session: Session, slot_id: int) -> None:
@@ -104,7 +108,11 @@ def lock_full_slot(session: Session, slot: EventSlot) -> None:
         .values(filled=EventSlot.filled)
     ).rowcount  # type: ignore[attr-defined]
     if locked == 0:
-        raise SlotHasRoom(f"'{slot.role}' still has open places: sign up instead")
+        raise SlotHasRoom(
+            f"'{slot.role}' still has open places: sign up instead",
+            code="slot.has_room",
+            params={"role": slot.role},
+        )
 
 
 def active_at_event(session: Session, event_id: int, person_id: int) -> bool:
@@ -133,12 +141,20 @@ def eligible_slot(event: Event, person: Person, role: str) -> EventSlot:
     """The event's slot for `role`, if the person may take a place in it (however they come
     to it: signing up, joining its waitlist, a scheduler, a promotion)."""
     if not person.active:
-        raise Conflict(f"{person.name} is inactive")
+        raise Conflict(
+            f"{person.name} is inactive", code="person.inactive", params={"name": person.name}
+        )
     if role not in person.roles:
-        raise Conflict(f"{person.name} does not hold the role '{role}'")
+        raise Conflict(
+            f"{person.name} does not hold the role '{role}'",
+            code="person.lacks_role",
+            params={"name": person.name, "role": role},
+        )
     slot = next((s for s in event.slots if s.role == role), None)
     if slot is None:
-        raise NotFound(f"this event has no '{role}' slot")
+        raise NotFound(
+            f"this event has no '{role}' slot", code="event.no_such_slot", params={"role": role}
+        )
     return slot
 
 
@@ -159,7 +175,11 @@ def _assign(
         )
     ).one_or_none()
     if existing is not None and existing.status in ACTIVE:
-        raise AlreadyAssigned(f"{person.name} is already assigned to this event")
+        raise AlreadyAssigned(
+            f"{person.name} is already assigned to this event",
+            code="person.already_assigned",
+            params={"name": person.name},
+        )
     claim_seat(session, slot)
     if existing is None:
         assignment = Assignment(
@@ -175,7 +195,11 @@ def _assign(
         try:
             session.flush()
         except IntegrityError as exc:  # a concurrent request assigned the same person first
-            raise AlreadyAssigned(f"{person.name} is already assigned to this event") from exc
+            raise AlreadyAssigned(
+                f"{person.name} is already assigned to this event",
+                code="person.already_assigned",
+                params={"name": person.name},
+            ) from exc
     else:
         # Someone who declined may come back: their row (one per person and event) is reused,
         # and the decline stays in the audit log.
@@ -185,7 +209,11 @@ def _assign(
             .values(slot_id=slot.id, role=role, status=status, source=source)
         ).rowcount  # type: ignore[attr-defined]
         if revived == 0:
-            raise AlreadyAssigned(f"{person.name} is already assigned to this event")
+            raise AlreadyAssigned(
+                f"{person.name} is already assigned to this event",
+                code="person.already_assigned",
+                params={"name": person.name},
+            )
         assignment = _reload(session, existing.id)
     # Nobody is both assigned to an event and waiting for a place at it.
     session.execute(
@@ -219,12 +247,14 @@ def self_service(
     """What signing up and joining a waitlist both require of the caller and the event: a
     volunteer profile, an event open for sign-up, and a slot they may take (`eligible_slot`)."""
     if principal.person_id is None:
-        raise PermissionDenied("your account has no volunteer profile in this organisation")
+        raise PermissionDenied(
+            "your account has no volunteer profile in this organisation", code="account.no_person"
+        )
     event = get_event(session, principal, event_id)
     if event.status != EventStatus.PUBLISHED:
-        raise Conflict("this event is not open for sign-up")
+        raise Conflict("this event is not open for sign-up", code="event.not_open_for_signup")
     if event.starts_at <= datetime.now(UTC):
-        raise Conflict("this event has already started")
+        raise Conflict("this event has already started", code="event.started")
     person = load_person(session, principal, principal.person_id)
     return event, person, eligible_slot(event, person, role)
 
@@ -249,7 +279,7 @@ def assign(
     """A scheduler places someone; they confirm or decline later."""
     event = get_event(session, principal, event_id)
     if event.status == EventStatus.CANCELLED:
-        raise Conflict("this event is cancelled")
+        raise Conflict("this event is cancelled", code="event.cancelled")
     person = load_person(session, principal, person_id)
     slot = eligible_slot(event, person, role)
     assignment = _assign(
@@ -272,7 +302,11 @@ def _tell(session: Session, assignment: Assignment, change: str, change_key: str
 
 def _may_act_for(principal: Principal, person_id: int, what: str) -> None:
     if not principal.may_act_for(person_id):
-        raise PermissionDenied(f"you can only {what} your own assignments")
+        raise PermissionDenied(
+            f"you can only {what} your own assignments",
+            code="assignment.own_only",
+            params={"action": what},
+        )
 
 
 def _close_swap_offers(session: Session, assignment_id: int) -> None:
@@ -387,7 +421,11 @@ def respond(
     ).rowcount  # type: ignore[attr-defined]
     if changed == 0:
         current = _reload(session, assignment.id).status
-        raise AssignmentNotPending(f"assignment {assignment_id} is already {current.value}")
+        raise AssignmentNotPending(
+            f"assignment {assignment_id} is already {current.value}",
+            code="assignment.not_pending",
+            params={"id": assignment_id, "status": current.value},
+        )
     if not accept:
         with freeing_seats(session, principal) as seats:
             seats.free(assignment.slot_id)
@@ -415,7 +453,11 @@ def cancel(session: Session, principal: Principal, assignment_id: int) -> None:
         delete(Assignment).where(Assignment.id == assignment.id).returning(Assignment.status)
     ).scalar_one_or_none()
     if status is None:  # a concurrent cancellation won; the seat was released once, by it
-        raise NotFound(f"assignment {assignment_id} not found")
+        raise NotFound(
+            f"assignment {assignment_id} not found",
+            code="resource.not_found",
+            params={"resource": "assignment", "id": assignment_id},
+        )
     if status in ACTIVE:
         with freeing_seats(session, principal) as seats:
             seats.free(slot_id)
@@ -454,9 +496,16 @@ def reassign(
             .values(person_id=to.id, status=AssignmentStatus.CONFIRMED)
         ).rowcount  # type: ignore[attr-defined]
     except IntegrityError as exc:  # the taker got a place at this event meanwhile
-        raise AlreadyAssigned(f"{to.name} is already assigned to this event") from exc
+        raise AlreadyAssigned(
+            f"{to.name} is already assigned to this event",
+            code="person.already_assigned",
+            params={"name": to.name},
+        ) from exc
     if moved == 0:
-        raise AssignmentNotActive("the offered assignment was cancelled or declined meanwhile")
+        raise AssignmentNotActive(
+            "the offered assignment was cancelled or declined meanwhile",
+            code="assignment.not_active",
+        )
     session.execute(
         delete(WaitlistEntry).where(
             WaitlistEntry.event_id == event_id, WaitlistEntry.person_id == to.id

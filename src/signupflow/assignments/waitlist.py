@@ -45,11 +45,19 @@ def join(
     """The caller queues for a place in a full slot; returns the entry and its position."""
     event, person, slot = self_service(session, principal, event_id, role)
     if active_at_event(session, event.id, person.id):
-        raise AlreadyAssigned(f"{person.name} is already assigned to this event")
+        raise AlreadyAssigned(
+            f"{person.name} is already assigned to this event",
+            code="person.already_assigned",
+            params={"name": person.name},
+        )
     lock_full_slot(session, slot)
     # Asked again under the slot's lock: an assignment committed since the first look counts.
     if active_at_event(session, event.id, person.id):
-        raise AlreadyAssigned(f"{person.name} is already assigned to this event")
+        raise AlreadyAssigned(
+            f"{person.name} is already assigned to this event",
+            code="person.already_assigned",
+            params={"name": person.name},
+        )
     entry = WaitlistEntry(
         organisation_id=principal.organisation_id,
         event_id=event.id,
@@ -61,7 +69,11 @@ def join(
     try:
         session.flush()
     except IntegrityError as exc:
-        raise AlreadyWaitlisted(f"you are already waiting for '{role}' at this event") from exc
+        raise AlreadyWaitlisted(
+            f"you are already waiting for '{role}' at this event",
+            code="waitlist.already_waiting",
+            params={"role": role},
+        ) from exc
     record_for(
         session,
         principal,
@@ -77,10 +89,16 @@ def leave(session: Session, principal: Principal, entry_id: int) -> None:
     """Leave a waitlist: your own entry, or anyone's for schedulers."""
     entry = get_scoped(session, WaitlistEntry, entry_id, principal.organisation_id)
     if not principal.may_act_for(entry.person_id):
-        raise PermissionDenied("you can only leave your own waitlist places")
+        raise PermissionDenied(
+            "you can only leave your own waitlist places", code="waitlist.own_only"
+        )
     left = session.execute(delete(WaitlistEntry).where(WaitlistEntry.id == entry.id)).rowcount  # type: ignore[attr-defined]
     if left == 0:  # promoted or removed a moment ago
-        raise NotFound(f"waitlistentry {entry_id} not found")
+        raise NotFound(
+            f"waitlistentry {entry_id} not found",
+            code="resource.not_found",
+            params={"resource": "waitlistentry", "id": entry_id},
+        )
     record_for(
         session,
         principal,

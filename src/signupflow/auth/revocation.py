@@ -28,7 +28,9 @@ def publish_revocation(store: SharedStore, family: str, *, ttl_s: int, required:
         store.mark(_key(family), ttl_s)
     except SharedStoreError as exc:
         if required:
-            raise ServiceUnavailable("cannot log out right now; try again shortly") from exc
+            raise ServiceUnavailable(
+                "cannot log out right now; try again shortly", code="auth.logout_unavailable"
+            ) from exc
         log.warning("revocation not published to the shared store; database fallback applies")
 
 

@@ -26,7 +26,9 @@ class RefreshTokenReused(Unauthenticated):
     keeps_changes = True
 
     def __init__(self) -> None:
-        super().__init__("refresh token reuse detected; the session was revoked")
+        super().__init__(
+            "refresh token reuse detected; the session was revoked", code="auth.refresh_reused"
+        )
 
 
 @dataclass(frozen=True)
@@ -78,9 +80,16 @@ def sign_up(
 ) -> TokenPair:
     """Create an organisation with its first admin, who is logged in at once."""
     if session.scalar(select(Organisation.id).where(Organisation.slug == slug)) is not None:
-        raise Conflict(f"the address '{slug}' is taken; choose another")
+        raise Conflict(
+            f"the address '{slug}' is taken; choose another",
+            code="organisation.slug_taken",
+            params={"slug": slug},
+        )
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict("an account with this e-mail exists; log in to create another organisation")
+        raise Conflict(
+            "an account with this e-mail exists; log in to create another organisation",
+            code="account.email_taken",
+        )
     organisation = Organisation(slug=slug, name=organisation_name, timezone=timezone, locale=locale)
     user = User(email=email, password_hash=hash_password(password, rounds=settings.bcrypt_rounds))
     session.add_all([organisation, user])
@@ -119,7 +128,7 @@ def log_in(
 ) -> TokenPair:
     user = session.scalars(select(User).where(User.email == email)).one_or_none()
     if not verify_password(password, user.password_hash if user else None) or user is None:
-        raise Unauthenticated("wrong e-mail or password")
+        raise Unauthenticated("wrong e-mail or password", code="auth.wrong_credentials")
     stmt = (
         select(Membership.organisation_id)
         .join(Organisation, Organisation.id == Membership.organisation_id)
@@ -130,7 +139,7 @@ def log_in(
         stmt = stmt.where(Organisation.slug == organisation_slug)
     organisation_id = session.scalars(stmt.limit(1)).first()
     if organisation_id is None:
-        raise Unauthenticated("no membership in that organisation")
+        raise Unauthenticated("no membership in that organisation", code="auth.no_membership")
     return issue_tokens(session, user=user, organisation_id=organisation_id, settings=settings)
 
 
@@ -144,7 +153,7 @@ def rotate_refresh_token(
         select(RefreshToken).where(RefreshToken.token_hash == digest(refresh_token))
     ).one_or_none()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
-        raise Unauthenticated("refresh token is invalid or expired")
+        raise Unauthenticated("refresh token is invalid or expired", code="auth.refresh_invalid")
     # Conditional update: of two concurrent refreshes with one token, exactly one wins.
     claimed = session.execute(
         update(RefreshToken)
@@ -164,7 +173,7 @@ def rotate_refresh_token(
         )
     )
     if membership is None:
-        raise Unauthenticated("membership has ended")
+        raise Unauthenticated("membership has ended", code="auth.membership_ended")
     return issue_tokens(
         session,
         user=user,
@@ -210,7 +219,7 @@ def change_password(
     """Every other session ends: access tokens by the version bump, refresh tokens revoked."""
     user = session.get_one(User, user_id)
     if not verify_password(current_password, user.password_hash):
-        raise Unauthenticated("current password is wrong")
+        raise Unauthenticated("current password is wrong", code="auth.wrong_password")
     user.password_hash = hash_password(new_password, rounds=settings.bcrypt_rounds)
     end_all_sessions(session, user=user)
     record(

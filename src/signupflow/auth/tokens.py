@@ -73,6 +73,6 @@ def _decode(token: str, secret: str) -> AccessClaims:
             session_family=str(payload["sid"]),
         )
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthenticated("access token expired") from exc
+        raise Unauthenticated("access token expired", code="auth.token_expired") from exc
     except (jwt.InvalidTokenError, KeyError, TypeError, ValueError) as exc:
-        raise Unauthenticated("invalid access token") from exc
+        raise Unauthenticated("invalid access token", code="auth.token_invalid") from exc

@@ -21,7 +21,9 @@ Row = TypeVar("Row", AvailabilityWindow, TimeOff)
 def _check_access(session: Session, principal: Principal, person_id: int) -> Person:
     person = get_scoped(session, Person, person_id, principal.organisation_id)
     if person.id != principal.person_id and not principal.at_least(MemberRole.SCHEDULER):
-        raise PermissionDenied("you can only manage your own availability")
+        raise PermissionDenied(
+            "you can only manage your own availability", code="availability.own_only"
+        )
     return person
 
 

@@ -62,7 +62,7 @@ def rotate_my_feed(request: Request, session: DbSession, principal: Member) -> F
     """Create your personal feed of shifts, or replace its URL (the old one stops working).
     The URL is shown once."""
     if principal.person_id is None:
-        raise NotFound("you have no person record in this organisation")
+        raise NotFound("you have no person record in this organisation", code="calendar.no_person")
     token = service.rotate_feed(
         session, organisation_id=principal.organisation_id, person_id=principal.person_id
     )

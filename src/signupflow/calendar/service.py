@@ -96,7 +96,7 @@ def feed_document(session: Session, *, token: str, settings: Settings) -> bytes:
         )
     ).one_or_none()
     if feed is None:
-        raise NotFound("no such calendar feed")
+        raise NotFound("no such calendar feed", code="calendar.unknown_feed")
     organisation = session.get_one(Organisation, feed.organisation_id)
     since = datetime.now(UTC) - FEED_HISTORY
     pairs: list[tuple[Event, str | None]]

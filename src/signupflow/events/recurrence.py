@@ -22,12 +22,17 @@ _UNTIL = re.compile(r"^(\d{8})(?:T(\d{6})(Z?))?$")
 def _until(value: str, zone: ZoneInfo) -> datetime:
     match = _UNTIL.match(value)
     if match is None:
-        raise InvalidInput("UNTIL must look like 20301231, 20301231T235959 or 20301231T235959Z")
+        raise InvalidInput(
+            "UNTIL must look like 20301231, 20301231T235959 or 20301231T235959Z",
+            code="recurrence.until_invalid",
+        )
     day, clock, utc = match.groups()
     try:
         moment = datetime.strptime(day + (clock or "235959"), "%Y%m%d%H%M%S")
     except ValueError as exc:
-        raise InvalidInput(f"UNTIL is not a valid date: {value}") from exc
+        raise InvalidInput(
+            f"UNTIL is not a valid date: {value}", code="recurrence.until_invalid"
+        ) from exc
     return moment.replace(tzinfo=ZoneInfo("UTC") if utc else zone)
 
 
@@ -37,28 +42,50 @@ def expand(rule: str, first_start: datetime, timezone: str) -> list[datetime]:
     zone = ZoneInfo(timezone)
     text = rule.strip().removeprefix("RRULE:")
     if not text or any(c in text for c in "\r\n") or "DTSTART" in text.upper():
-        raise InvalidInput("give one RRULE line without DTSTART (starts_at is the start)")
+        raise InvalidInput(
+            "give one RRULE line without DTSTART (starts_at is the start)",
+            code="recurrence.one_line",
+        )
     parts: dict[str, str] = {}
     for part in text.split(";"):
         key, sep, value = part.partition("=")
         if not sep or not value or key.upper() in parts:
-            raise InvalidInput(f"malformed RRULE part: {part!r}")
+            raise InvalidInput(
+                f"malformed RRULE part: {part!r}",
+                code="recurrence.malformed",
+                params={"part": part},
+            )
         parts[key.upper()] = value
     if parts.get("FREQ", "").upper() not in FREQUENCIES:
-        raise InvalidInput(f"FREQ must be one of {', '.join(FREQUENCIES)}")
+        raise InvalidInput(
+            f"FREQ must be one of {', '.join(FREQUENCIES)}",
+            code="recurrence.frequency",
+            params={"choices": ", ".join(FREQUENCIES)},
+        )
     count_text, until_text = parts.pop("COUNT", None), parts.pop("UNTIL", None)
     if (count_text is None) == (until_text is None):
-        raise InvalidInput("the rule needs exactly one of COUNT or UNTIL (unbounded otherwise)")
+        raise InvalidInput(
+            "the rule needs exactly one of COUNT or UNTIL (unbounded otherwise)",
+            code="recurrence.count_or_until",
+        )
     count = MAX_OCCURRENCES
     if count_text is not None:
         if not count_text.isdigit() or not 1 <= int(count_text) <= MAX_OCCURRENCES:
-            raise InvalidInput(f"COUNT must be between 1 and {MAX_OCCURRENCES}")
+            raise InvalidInput(
+                f"COUNT must be between 1 and {MAX_OCCURRENCES}",
+                code="recurrence.count_range",
+                params={"max": MAX_OCCURRENCES},
+            )
         count = int(count_text)
     start = first_start.astimezone(zone).replace(tzinfo=zone)
     horizon = start + HORIZON
     until = _until(until_text, zone) if until_text is not None else horizon
     if until > horizon:
-        raise InvalidInput(f"the rule must end within {HORIZON.days // 366} years")
+        raise InvalidInput(
+            f"the rule must end within {HORIZON.days // 366} years",
+            code="recurrence.too_long",
+            params={"years": HORIZON.days // 366},
+        )
     try:
         parsed = rrulestr(";".join(f"{k}={v}" for k, v in parts.items()), dtstart=start)
         bounded = parsed.replace(until=until)  # type: ignore[union-attr]
@@ -70,13 +97,21 @@ def expand(rule: str, first_start: datetime, timezone: str) -> list[datetime]:
             if len(starts) > count:
                 break
     except (ValueError, TypeError, OverflowError) as exc:
-        raise InvalidInput(f"invalid RRULE: {exc}") from exc
+        raise InvalidInput(f"invalid RRULE: {exc}", code="recurrence.invalid") from exc
     if count_text is not None and len(starts) < count:
-        raise InvalidInput(f"COUNT={count} does not fit within {HORIZON.days // 366} years")
+        raise InvalidInput(
+            f"COUNT={count} does not fit within {HORIZON.days // 366} years",
+            code="recurrence.count_too_long",
+            params={"count": count, "years": HORIZON.days // 366},
+        )
     if len(starts) > count:
-        raise InvalidInput(f"the rule makes more than {MAX_OCCURRENCES} occurrences")
+        raise InvalidInput(
+            f"the rule makes more than {MAX_OCCURRENCES} occurrences",
+            code="recurrence.too_many",
+            params={"max": MAX_OCCURRENCES},
+        )
     if not starts:
-        raise InvalidInput("the rule makes no occurrences")
+        raise InvalidInput("the rule makes no occurrences", code="recurrence.empty")
     return starts
 
 

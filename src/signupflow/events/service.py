@@ -32,7 +32,11 @@ def _visible_statuses(principal: Principal) -> tuple[EventStatus, ...]:
 def get_event(session: Session, principal: Principal, event_id: int) -> Event:
     event = get_scoped(session, Event, event_id, principal.organisation_id, options=WITH_SLOTS)
     if event.status not in _visible_statuses(principal):
-        raise NotFound(f"event {event_id} not found")
+        raise NotFound(
+            f"event {event_id} not found",
+            code="resource.not_found",
+            params={"resource": "event", "id": event_id},
+        )
     return event
 
 
@@ -113,11 +117,17 @@ def _replace_slots(event: Event, specs: list[SlotSpec]) -> None:
     for slot in list(event.slots):
         if slot.role not in wanted:
             if slot.filled:
-                raise Conflict(f"role '{slot.role}' has {slot.filled} sign-ups; cancel them first")
+                raise Conflict(
+                    f"role '{slot.role}' has {slot.filled} sign-ups; cancel them first",
+                    code="slot.has_signups",
+                    params={"role": slot.role, "filled": slot.filled},
+                )
             event.slots.remove(slot)
         elif wanted[slot.role] < slot.filled:
             raise Conflict(
-                f"role '{slot.role}' already has {slot.filled} sign-ups; capacity cannot go lower"
+                f"role '{slot.role}' already has {slot.filled} sign-ups; capacity cannot go lower",
+                code="slot.capacity_below_signups",
+                params={"role": slot.role, "filled": slot.filled},
             )
         else:
             slot.capacity = wanted.pop(slot.role)
@@ -138,7 +148,7 @@ def update_event(session: Session, principal: Principal, event_id: int, data: Ev
         if value is not None:
             setattr(event, field, value)
     if event.ends_at <= event.starts_at:
-        raise InvalidInput("ends_at must be after starts_at")
+        raise InvalidInput("ends_at must be after starts_at", code="event.ends_before_start")
     if data.slots is not None:
         _replace_slots(event, data.slots)
     session.flush()

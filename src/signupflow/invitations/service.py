@@ -50,7 +50,11 @@ def create_invitation(
         ).options(selectinload(Person.skills))
     ).one_or_none()
     if person is not None and person.user_id is not None:
-        raise Conflict(f"{data.email} is already a member")
+        raise Conflict(
+            f"{data.email} is already a member",
+            code="invitation.already_member",
+            params={"email": data.email},
+        )
     if person is None:
         person = Person(
             organisation_id=principal.organisation_id,
@@ -112,7 +116,11 @@ def list_invitations(
 def revoke_invitation(session: Session, principal: Principal, invitation_id: int) -> None:
     invitation = get_scoped(session, Invitation, invitation_id, principal.organisation_id)
     if state_of(invitation) != "pending":
-        raise Conflict(f"this invitation is already {state_of(invitation)}")
+        raise Conflict(
+            f"this invitation is already {state_of(invitation)}",
+            code="invitation.not_pending",
+            params={"state": state_of(invitation)},
+        )
     invitation.revoked_at = datetime.now(UTC)
     record_for(
         session,
@@ -132,10 +140,15 @@ def accept_invitation(
         select(Invitation).where(Invitation.token_hash == digest(token))
     ).one_or_none()
     if invitation is None or state_of(invitation, now) != "pending":
-        raise NotFound("this invitation is unknown, used, revoked or expired")
+        raise NotFound(
+            "this invitation is unknown, used, revoked or expired", code="invitation.unusable"
+        )
     user = session.scalars(select(User).where(User.email == invitation.email)).one_or_none()
     if user is not None and not verify_password(password, user.password_hash):
-        raise Unauthenticated("this e-mail has an account: give its current password")
+        raise Unauthenticated(
+            "this e-mail has an account: give its current password",
+            code="invitation.password_required",
+        )
     claimed = session.execute(
         update(Invitation)
         .where(
@@ -146,7 +159,9 @@ def accept_invitation(
         .values(accepted_at=now)
     ).rowcount  # type: ignore[attr-defined]
     if claimed == 0:
-        raise NotFound("this invitation is unknown, used, revoked or expired")
+        raise NotFound(
+            "this invitation is unknown, used, revoked or expired", code="invitation.unusable"
+        )
     if user is None:
         user = User(
             email=invitation.email,
@@ -161,7 +176,9 @@ def accept_invitation(
         )
     )
     if existing is not None:
-        raise Conflict("you are already a member of this organisation")
+        raise Conflict(
+            "you are already a member of this organisation", code="invitation.already_joined"
+        )
     session.add(Membership(organisation_id=organisation_id, user_id=user.id, role=invitation.role))
     person = session.get_one(Person, invitation.person_id)
     person.user_id = user.id

@@ -19,9 +19,9 @@ def metrics(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     expected = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     if expected is None and settings.is_strict:
-        raise NotFound()
+        raise NotFound(code="resource.not_found")
     if expected is not None:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise NotFound()  # do not reveal that the endpoint exists
+            raise NotFound(code="resource.not_found")  # do not reveal that the endpoint exists
     return Response(render(request.app.state.pool_collector), media_type=CONTENT_TYPE_LATEST)

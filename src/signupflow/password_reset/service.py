@@ -87,7 +87,10 @@ def confirm_reset(session: Session, *, token: str, password: str, settings: Sett
         .returning(PasswordReset.user_id)
     ).scalar_one_or_none()
     if user_id is None:
-        raise InvalidResetToken("this reset link is unknown, used or expired; ask for a new one")
+        raise InvalidResetToken(
+            "this reset link is unknown, used or expired; ask for a new one",
+            code="password_reset.invalid_token",
+        )
     user = session.get_one(User, user_id)
     user.password_hash = hash_password(password, rounds=settings.bcrypt_rounds)
     end_all_sessions(session, user=user)

@@ -108,7 +108,11 @@ class _Row:
 
 def decode(data: bytes) -> str:
     if len(data) > MAX_BYTES:
-        raise CsvTooLarge(f"at most {MAX_BYTES // 1024} KiB")
+        raise CsvTooLarge(
+            f"at most {MAX_BYTES // 1024} KiB",
+            code="csv.too_large",
+            params={"max_kib": MAX_BYTES // 1024},
+        )
     # UTF-16 is Excel's "Unicode text"; utf-8-sig strips the BOM that Excel writes.
     encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
     try:
@@ -117,11 +121,13 @@ def decode(data: bytes) -> str:
         raise CsvRejected(
             "the file is not UTF-8 text; save it as 'CSV UTF-8'",
             errors=[{"line": 1, "column": None, "message": f"not UTF-8 at byte {exc.start}"}],
+            code="csv.not_utf8",
         ) from None
     if "\x00" in text:
         raise CsvRejected(
             "the file contains NUL characters",
             errors=[{"line": 1, "column": None, "message": "NUL character"}],
+            code="csv.nul",
         )
     return text
 
@@ -274,6 +280,8 @@ def import_csv(
             f"{len(errors)} error(s); nothing was imported",
             errors=errors[:MAX_ERRORS],
             error_count=len(errors),
+            code="csv.rejected",
+            params={"count": len(errors)},
         )
     result = ImportResult(dry_run=dry_run)
     for row in rows:

@@ -60,12 +60,16 @@ async def csv_body(request: Request) -> bytes:
     memory first). Async so the route itself stays a plain `def` with the session."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in CSV_TYPES:
-        raise UnsupportedMediaType("send the file as text/csv")
+        raise UnsupportedMediaType("send the file as text/csv", code="csv.media_type")
     received = bytearray()
     async for chunk in request.stream():
         received += chunk
         if len(received) > csv_io.MAX_BYTES:
-            raise csv_io.CsvTooLarge(f"at most {csv_io.MAX_BYTES // 1024} KiB")
+            raise csv_io.CsvTooLarge(
+                f"at most {csv_io.MAX_BYTES // 1024} KiB",
+                code="csv.too_large",
+                params={"max_kib": csv_io.MAX_BYTES // 1024},
+            )
     return bytes(received)
 
 

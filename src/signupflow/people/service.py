@@ -46,7 +46,11 @@ def _set_roles(person: Person, roles: list[str]) -> None:
 
 def create_person(session: Session, principal: Principal, data: PersonCreate) -> Person:
     if _email_taken(session, principal.organisation_id, data.email, exclude=None):
-        raise Conflict(f"{data.email} is already a member of this organisation")
+        raise Conflict(
+            f"{data.email} is already a member of this organisation",
+            code="person.email_taken",
+            params={"email": data.email},
+        )
     person = Person(
         organisation_id=principal.organisation_id,
         name=data.name,
@@ -98,7 +102,11 @@ def update_person(
     if changes.get("email") and _email_taken(
         session, principal.organisation_id, changes["email"], exclude=person.id
     ):
-        raise Conflict(f"{changes['email']} is already a member of this organisation")
+        raise Conflict(
+            f"{changes['email']} is already a member of this organisation",
+            code="person.email_taken",
+            params={"email": changes["email"]},
+        )
     for field in ("name", "email", "language", "active"):
         if changes.get(field) is not None:
             setattr(person, field, changes[field])
@@ -124,7 +132,7 @@ def update_person(
 
 def _membership_of(session: Session, principal: Principal, person: Person) -> Membership:
     if person.user_id is None:
-        raise NotFound("this person has no login; invite them first")
+        raise NotFound("this person has no login; invite them first", code="person.no_login")
     membership = session.scalars(
         scoped(
             select(Membership).where(Membership.user_id == person.user_id),
@@ -133,7 +141,7 @@ def _membership_of(session: Session, principal: Principal, person: Person) -> Me
         )
     ).one_or_none()
     if membership is None:
-        raise NotFound("this person is not a member")
+        raise NotFound("this person is not a member", code="person.not_member")
     return membership
 
 
@@ -146,7 +154,9 @@ def _ensure_another_admin(session: Session, principal: Principal, membership: Me
         ).where(Membership.role == MemberRole.ADMIN)
     )
     if (admins or 0) <= 1:
-        raise Conflict("an organisation must keep at least one admin")
+        raise Conflict(
+            "an organisation must keep at least one admin", code="organisation.last_admin"
+        )
 
 
 def set_member_role(

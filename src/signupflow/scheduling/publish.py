@@ -79,6 +79,8 @@ def _remove(
                 f"the assignment of person {placement.person_id} in slot {placement.slot_id} "
                 "changed meanwhile; solve again",
                 slot_id=placement.slot_id,
+                code="schedule.assignment_changed",
+                params={"person_id": placement.person_id, "slot_id": placement.slot_id},
             )
         seats.free(placement.slot_id)
 
@@ -97,6 +99,8 @@ def _add(
                 "(someone signed up meanwhile); nothing was published",
                 slot_id=slot.id,
                 rule="capacity",
+                code="schedule.slot_filled",
+                params={"slot_id": slot.id, "role": slot.role},
             ) from exc
         assignment = Assignment(
             organisation_id=organisation_id,
@@ -115,6 +119,7 @@ def _add(
         raise PublishConflict(
             "someone in this schedule was assigned to one of its events meanwhile; solve again",
             rule="one_role_per_event",
+            code="schedule.assigned_meanwhile",
         ) from exc
     return created
 
@@ -134,6 +139,8 @@ def _put_live(
             f"({first.detail}); nothing was published",
             rule=first.rule,
             slot_id=first.slot_id,
+            code="schedule.publish_rule_broken",
+            params={"rule": first.rule, "person_id": first.person_id, "slot_id": first.slot_id},
         )
     current = set(snapshot.movable)
     removed = sorted(current - set(wanted))
@@ -194,7 +201,11 @@ def publish(
 ) -> PublishOutcome:
     schedule = _locked(session, organisation_id, schedule_id)
     if schedule.status != ScheduleStatus.DRAFT:
-        raise ScheduleStateConflict(f"schedule {schedule_id} is {schedule.status}, not a draft")
+        raise ScheduleStateConflict(
+            f"schedule {schedule_id} is {schedule.status}, not a draft",
+            code="schedule.not_draft",
+            params={"id": schedule_id, "status": schedule.status.value},
+        )
     return _put_live(session, schedule, actor_user_id=actor_user_id, action="publish")
 
 
@@ -206,7 +217,9 @@ def roll_back_to(
     if schedule.published_at is None or schedule.status == ScheduleStatus.PUBLISHED:
         raise ScheduleStateConflict(
             f"schedule {schedule_id} is {schedule.status}; only a schedule that was published "
-            "before and is not published now can be rolled back to"
+            "before and is not published now can be rolled back to",
+            code="schedule.not_restorable",
+            params={"id": schedule_id, "status": schedule.status.value},
         )
     return _put_live(session, schedule, actor_user_id=actor_user_id, action="rollback")
 
@@ -217,7 +230,11 @@ def unpublish(
     """Remove this schedule's solver assignments that nobody has confirmed yet."""
     schedule = _locked(session, organisation_id, schedule_id)
     if schedule.status != ScheduleStatus.PUBLISHED:
-        raise ScheduleStateConflict(f"schedule {schedule_id} is {schedule.status}, not published")
+        raise ScheduleStateConflict(
+            f"schedule {schedule_id} is {schedule.status}, not published",
+            code="schedule.not_published",
+            params={"id": schedule_id, "status": schedule.status.value},
+        )
     snapshot = snapshot_for(session, schedule)
     removed = sorted(set(planned(schedule)) & set(snapshot.movable))
     with freeing_seats(session, Acting(organisation_id, actor_user_id)) as seats:

@@ -29,11 +29,15 @@ WITH_ENTRIES = (selectinload(Schedule.entries),)
 
 def check_range(starts: datetime, ends: datetime) -> None:
     if starts.tzinfo is None or ends.tzinfo is None:
-        raise InvalidInput("give the range as aware date-times")
+        raise InvalidInput("give the range as aware date-times", code="schedule.range_naive")
     if ends <= starts:
-        raise InvalidInput("the range must end after it starts")
+        raise InvalidInput("the range must end after it starts", code="schedule.range_order")
     if ends - starts > MAX_RANGE:
-        raise InvalidInput(f"a schedule covers at most {MAX_RANGE.days} days")
+        raise InvalidInput(
+            f"a schedule covers at most {MAX_RANGE.days} days",
+            code="schedule.range_too_long",
+            params={"days": MAX_RANGE.days},
+        )
 
 
 def _report(snapshot: Snapshot, result: Result, time_limit_s: float) -> dict[str, Any]:
@@ -179,7 +183,11 @@ def snapshot_for(
     """The database as the solver sees it for the schedule's range."""
     organisation = session.get(Organisation, schedule.organisation_id)
     if organisation is None:  # deleted while a queued run waited
-        raise NotFound(f"organisation {schedule.organisation_id} not found")
+        raise NotFound(
+            f"organisation {schedule.organisation_id} not found",
+            code="resource.not_found",
+            params={"resource": "organisation", "id": schedule.organisation_id},
+        )
     return take_snapshot(
         session,
         organisation_id=schedule.organisation_id,
@@ -212,7 +220,9 @@ def _editable(session: Session, organisation_id: int, schedule_id: int) -> Sched
     schedule = get_schedule(session, organisation_id, schedule_id)
     if schedule.status != ScheduleStatus.DRAFT:
         raise ScheduleStateConflict(
-            f"schedule {schedule_id} is {schedule.status}; only drafts change"
+            f"schedule {schedule_id} is {schedule.status}; only drafts change",
+            code="schedule.not_draft",
+            params={"id": schedule_id, "status": schedule.status.value},
         )
     return schedule
 
@@ -231,18 +241,31 @@ def add_entry(
     get_scoped(session, Person, person_id, organisation_id)
     snapshot = snapshot_for(session, schedule)
     if slot_id not in snapshot.slots:
-        raise NotFound(f"slot {slot_id} is not part of this schedule's range")
+        raise NotFound(
+            f"slot {slot_id} is not part of this schedule's range",
+            code="schedule.slot_out_of_range",
+            params={"slot_id": slot_id},
+        )
     new = Placement(slot_id, person_id)
     violations = broken_rules(snapshot, [*planned(schedule), new], {new})
     if (
         any(e.slot_id == slot_id and e.person_id == person_id for e in schedule.entries)
         or new in snapshot.problem.fixed
     ):
-        raise ScheduleRuleBroken("this person is already in this slot", rule="duplicate")
+        raise ScheduleRuleBroken(
+            "this person is already in this slot",
+            rule="duplicate",
+            code="schedule.rule_broken",
+            params={"rule": "duplicate"},
+        )
     if violations:
         first = violations[0]
-        error = RoleNotHeld if first.rule == "role" else ScheduleRuleBroken
-        raise error(f"{RULES[first.rule]} ({first.detail})", rule=first.rule)
+        detail = f"{RULES[first.rule]} ({first.detail})"
+        if first.rule == "role":
+            raise RoleNotHeld(detail, rule=first.rule, code="schedule.role_not_held")
+        raise ScheduleRuleBroken(
+            detail, rule=first.rule, code="schedule.rule_broken", params={"rule": first.rule}
+        )
     slot = snapshot.slots[slot_id]
     entry = ScheduleEntry(
         organisation_id=organisation_id,
@@ -272,10 +295,15 @@ def remove_entry(
     schedule = _editable(session, organisation_id, schedule_id)
     entry = next((e for e in schedule.entries if e.id == entry_id), None)
     if entry is None:
-        raise NotFound(f"scheduleentry {entry_id} not found")
+        raise NotFound(
+            f"scheduleentry {entry_id} not found",
+            code="resource.not_found",
+            params={"resource": "scheduleentry", "id": entry_id},
+        )
     if entry.source == EntrySource.KEPT:
         raise ScheduleStateConflict(
-            "this is an existing assignment (confirmed, self sign-up or manual); cancel it instead"
+            "this is an existing assignment (confirmed, self sign-up or manual); cancel it instead",
+            code="schedule.entry_is_assignment",
         )
     schedule.entries.remove(entry)
     session.flush()

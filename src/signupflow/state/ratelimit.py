@@ -25,7 +25,12 @@ def enforce(store: SharedStore, key: str, *, per_minute: int) -> None:
         return
     if wait > 0:
         retry_after = math.ceil(wait / 1000)
-        raise RateLimited(f"too many requests; retry in {retry_after} s", retry_after=retry_after)
+        raise RateLimited(
+            f"too many requests; retry in {retry_after} s",
+            retry_after=retry_after,
+            code="request.rate_limited",
+            params={"retry_after": retry_after},
+        )
 
 
 def subject(*parts: str) -> str:

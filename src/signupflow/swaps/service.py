@@ -42,7 +42,10 @@ def _event(session: Session, principal: Principal, event_id: int) -> Event:
 
 def _ensure_upcoming(event: Event) -> None:
     if event.status != EventStatus.PUBLISHED or event.starts_at <= datetime.now(UTC):
-        raise EventClosed("swaps are only possible for published events that have not started")
+        raise EventClosed(
+            "swaps are only possible for published events that have not started",
+            code="swap.event_closed",
+        )
 
 
 def _overlaps(session: Session, person_id: int, event: Event) -> bool:
@@ -65,15 +68,27 @@ def _overlaps(session: Session, person_id: int, event: Event) -> bool:
 
 def _check_taker(session: Session, swap: SwapRequest, event: Event, taker: Person) -> None:
     if taker.id == swap.offered_by_person_id:
-        raise OwnSwap("this is your own offer; cancel it instead")
+        raise OwnSwap("this is your own offer; cancel it instead", code="swap.own_offer")
     if swap.offered_to_person_id is not None and swap.offered_to_person_id != taker.id:
-        raise SwapReserved("this offer is reserved for a named colleague")
+        raise SwapReserved("this offer is reserved for a named colleague", code="swap.reserved")
     if not taker.active or swap.role not in taker.roles:
-        raise NotQualified(f"{taker.name} does not hold the role '{swap.role}'")
+        raise NotQualified(
+            f"{taker.name} does not hold the role '{swap.role}'",
+            code="person.lacks_role",
+            params={"name": taker.name, "role": swap.role},
+        )
     if active_at_event(session, event.id, taker.id):
-        raise AlreadyAssigned(f"{taker.name} is already assigned to this event")
+        raise AlreadyAssigned(
+            f"{taker.name} is already assigned to this event",
+            code="person.already_assigned",
+            params={"name": taker.name},
+        )
     if _overlaps(session, taker.id, event):
-        raise ScheduleClash(f"{taker.name} serves at another event at that time")
+        raise ScheduleClash(
+            f"{taker.name} serves at another event at that time",
+            code="swap.clash",
+            params={"name": taker.name},
+        )
 
 
 def _transition(
@@ -117,14 +132,18 @@ def offer(
     """Offer one of your assignments (schedulers may offer anyone's)."""
     assignment = get_scoped(session, Assignment, assignment_id, principal.organisation_id)
     if not principal.may_act_for(assignment.person_id):
-        raise PermissionDenied("you can only offer your own assignments")
+        raise PermissionDenied(
+            "you can only offer your own assignments", code="swap.offer_own_only"
+        )
     if assignment.status not in ACTIVE:
-        raise AssignmentNotActive("a declined assignment cannot be offered")
+        raise AssignmentNotActive(
+            "a declined assignment cannot be offered", code="swap.declined_assignment"
+        )
     _ensure_upcoming(_event(session, principal, assignment.event_id))
     if data.offered_to_person_id is not None:
         named = load_person(session, principal, data.offered_to_person_id)
         if named.id == assignment.person_id:
-            raise OwnSwap("you cannot offer an assignment to yourself")
+            raise OwnSwap("you cannot offer an assignment to yourself", code="swap.to_self")
     already = session.scalar(
         select(
             exists().where(
@@ -133,7 +152,9 @@ def offer(
         )
     )
     if already:
-        raise SwapAlreadyOffered("this assignment already has an open swap offer")
+        raise SwapAlreadyOffered(
+            "this assignment already has an open swap offer", code="swap.already_offered"
+        )
     swap = SwapRequest(
         organisation_id=principal.organisation_id,
         assignment_id=assignment.id,
@@ -152,7 +173,9 @@ def offer(
 
 def _complete(session: Session, principal: Principal, swap: SwapRequest, taker: Person) -> None:
     if swap.assignment_id is None:
-        raise AssignmentNotActive("the offered assignment was cancelled meanwhile")
+        raise AssignmentNotActive(
+            "the offered assignment was cancelled meanwhile", code="assignment.not_active"
+        )
     reassign(session, principal, swap.assignment_id, swap.offered_by_person_id, taker)
 
 
@@ -164,12 +187,20 @@ def take(
     swap = get_scoped(session, SwapRequest, swap_id, principal.organisation_id)
     taker_id = person_id if person_id is not None else principal.person_id
     if taker_id is None:
-        raise PermissionDenied("your account has no volunteer profile in this organisation")
+        raise PermissionDenied(
+            "your account has no volunteer profile in this organisation", code="account.no_person"
+        )
     if not principal.may_act_for(taker_id):
-        raise PermissionDenied("you can only take an offer for yourself")
+        raise PermissionDenied(
+            "you can only take an offer for yourself", code="swap.take_for_self_only"
+        )
     taker = load_person(session, principal, taker_id)
     if swap.state != SwapState.OPEN:
-        raise SwapNotOpen(f"this offer is {swap.state.value}")
+        raise SwapNotOpen(
+            f"this offer is {swap.state.value}",
+            code="swap.not_open",
+            params={"state": swap.state.value},
+        )
     event = _event(session, principal, swap.event_id)
     _ensure_upcoming(event)
     _check_taker(session, swap, event, taker)
@@ -179,7 +210,9 @@ def take(
     if not _transition(
         session, swap, (SwapState.OPEN,), state=new_state, taken_by_person_id=taker.id
     ):
-        raise SwapNotOpen("someone else took or cancelled this offer a moment ago")
+        raise SwapNotOpen(
+            "someone else took or cancelled this offer a moment ago", code="swap.not_open"
+        )
     swap = _reload(session, swap.id)
     if not needs_approval:
         _complete(session, principal, swap, taker)
@@ -191,7 +224,11 @@ def decide(session: Session, principal: Principal, swap_id: int, *, approve: boo
     """An admin approves (the assignment moves) or rejects a taken offer."""
     swap = get_scoped(session, SwapRequest, swap_id, principal.organisation_id)
     if swap.state != SwapState.AWAITING_APPROVAL:
-        raise SwapNotAwaitingApproval(f"this offer is {swap.state.value}")
+        raise SwapNotAwaitingApproval(
+            f"this offer is {swap.state.value}",
+            code="swap.not_awaiting_approval",
+            params={"state": swap.state.value},
+        )
     new_state = SwapState.COMPLETED if approve else SwapState.REJECTED
     if not _transition(
         session,
@@ -200,11 +237,15 @@ def decide(session: Session, principal: Principal, swap_id: int, *, approve: boo
         state=new_state,
         decided_by_user_id=principal.user_id,
     ):
-        raise SwapNotAwaitingApproval("this offer was decided or cancelled a moment ago")
+        raise SwapNotAwaitingApproval(
+            "this offer was decided or cancelled a moment ago", code="swap.not_awaiting_approval"
+        )
     swap = _reload(session, swap.id)
     if approve:
         if swap.taken_by_person_id is None:  # the taker's profile was deleted meanwhile
-            raise NotQualified("the colleague who took this offer no longer exists")
+            raise NotQualified(
+                "the colleague who took this offer no longer exists", code="swap.taker_gone"
+            )
         taker = load_person(session, principal, swap.taken_by_person_id)
         event = _event(session, principal, swap.event_id)
         _ensure_upcoming(event)
@@ -219,11 +260,13 @@ def cancel(session: Session, principal: Principal, swap_id: int) -> SwapRequest:
     """The offerer (or a scheduler) withdraws an offer that has not completed."""
     swap = get_scoped(session, SwapRequest, swap_id, principal.organisation_id)
     if not principal.may_act_for(swap.offered_by_person_id):
-        raise PermissionDenied("you can only cancel your own offers")
+        raise PermissionDenied("you can only cancel your own offers", code="swap.cancel_own_only")
     if swap.state not in PENDING_STATES or not _transition(
         session, swap, PENDING_STATES, state=SwapState.CANCELLED
     ):
-        raise SwapClosed(f"this offer is already {_reload(session, swap.id).state.value}")
+        raise SwapClosed(
+            f"this offer is already {_reload(session, swap.id).state.value}", code="swap.closed"
+        )
     swap = _reload(session, swap.id)
     _audit(session, principal, swap, "cancel")
     return swap

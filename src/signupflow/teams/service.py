@@ -24,7 +24,11 @@ def _people(session: Session, principal: Principal, ids: list[int]) -> list[Pers
     ).all()
     missing = wanted - {p.id for p in found}
     if missing:
-        raise NotFound(f"people not found: {sorted(missing)}")
+        raise NotFound(
+            f"people not found: {sorted(missing)}",
+            code="team.people_not_found",
+            params={"ids": sorted(missing)},
+        )
     return sorted(found, key=lambda p: p.id)
 
 
@@ -48,7 +52,9 @@ def list_teams(
 
 def create_team(session: Session, principal: Principal, data: TeamCreate) -> Team:
     if _name_taken(session, principal, data.name, None):
-        raise Conflict(f"a team named '{data.name}' exists")
+        raise Conflict(
+            f"a team named '{data.name}' exists", code="team.name_taken", params={"name": data.name}
+        )
     team = Team(
         organisation_id=principal.organisation_id,
         name=data.name,
@@ -73,7 +79,11 @@ def update_team(session: Session, principal: Principal, team_id: int, data: Team
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
     if data.name is not None:
         if _name_taken(session, principal, data.name, team.id):
-            raise Conflict(f"a team named '{data.name}' exists")
+            raise Conflict(
+                f"a team named '{data.name}' exists",
+                code="team.name_taken",
+                params={"name": data.name},
+            )
         team.name = data.name
     if data.description is not None:
         team.description = data.description

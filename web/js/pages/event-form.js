@@ -205,8 +205,8 @@ export default {
     }, {
       fieldFor: (error) => {
         if (error.status !== 422) return null;
-        if (/ends_at/.test(error.detail)) return { field: 'ends_at', key: 'events.error.ends_before_starts' };
-        if (form.elements.repeat_end && /COUNT|UNTIL|RRULE|occurrences|years/.test(error.detail)) {
+        if (error.code === 'event.ends_before_start') return { field: 'ends_at', key: 'events.error.ends_before_starts' };
+        if (form.elements.repeat_end && error.code.startsWith('recurrence.')) {
           return { field: form.elements.repeat_end.value === 'until' ? 'repeat_until' : 'repeat_count', key: 'repeat.error.rule' };
         }
         return null;

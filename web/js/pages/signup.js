@@ -48,8 +48,7 @@ export default {
     }, {
       fieldFor: (error) => {
         if (error.status !== 409) return null;
-        const slug = value(form, 'slug');
-        return error.detail.includes(`'${slug}'`)
+        return error.code === 'organisation.slug_taken'
           ? { field: 'slug', key: 'signup.error.slug_taken' }
           : { field: 'email', key: 'signup.error.email_taken' };
       },
