@@ -17,7 +17,12 @@ from signupflow.db import migrate
 from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.demo import load_demo_if_empty
-from signupflow.errors import PROBLEM_JSON, PROBLEM_RESPONSES, install_error_handlers
+from signupflow.errors import (
+    PROBLEM_JSON,
+    PROBLEM_RESPONSES,
+    document_problems,
+    install_error_handlers,
+)
 from signupflow.frontend import mount_frontend
 from signupflow.ops.error_reporting import init_error_reporting
 from signupflow.ops.health import ProbeCache, ProbeEndpoints
@@ -108,6 +113,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    document_problems(app)
     app.include_router(metrics_router)
     for router in ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)

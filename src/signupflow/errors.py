@@ -109,21 +109,34 @@ class Problem(BaseModel):
     )
 
 
-# Documented on every operation, so clients (and schema-driven tests) know the error shape.
+# Documented on every operation, so clients (and schema-driven tests) know the error shape;
+# each refers to the one Problem schema that document_problems adds to the components.
+_PROBLEM_REF = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {
         "description": "Validation error (RFC 9457 problem details with `errors`)",
-        "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+        "content": _PROBLEM_REF,
     },
-    "4XX": {
-        "description": "Client error (RFC 9457 problem details)",
-        "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
-    },
+    "4XX": {"description": "Client error (RFC 9457 problem details)", "content": _PROBLEM_REF},
     "5XX": {
         "description": "Server or dependency failure (RFC 9457 problem details)",
-        "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+        "content": _PROBLEM_REF,
     },
 }
+
+
+def document_problems(app: FastAPI) -> None:
+    """Add the Problem schema that PROBLEM_RESPONSES refers to (FastAPI's documented way to
+    extend its OpenAPI document)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = generate().setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = Problem.model_json_schema()
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def problem(
