@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -12,7 +13,12 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import event as sa_event
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
+from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
+from signupflow.db.engine import make_engine
+from tests.conftest import BACKEND
 from tests.factories import (
     add_event,
     invite_member,
@@ -267,3 +273,83 @@ def test_concurrent_cancellations_and_signups_never_over_or_under_fill(client, l
     assert [e["position"] for e in line] == list(range(1, len(line) + 1))
     assert len(line) == WAITING - CAPACITY + NEWCOMERS
     assert not promoted & {e["person_id"] for e in line}
+
+
+@pytest.mark.skipif(
+    BACKEND != "postgresql", reason="SQLite serialises writers: this race cannot happen there"
+)
+def test_a_promotion_racing_an_assignment_elsewhere_skips_that_person(client, live_url, settings):
+    """The first in line is assigned to another slot of the event by a transaction that
+    commits while the cancellation is promoting them: the cancellation still succeeds and the
+    place goes to the next in line."""
+    org = new_org(client)
+    event = add_event(
+        org, slots=[{"role": "usher", "capacity": 1}, {"role": "greeter", "capacity": 1}]
+    )
+    (holder,), (signup,) = _full_slot(org, event)
+    racer, next_in_line = invite_member(org, roles=["usher", "greeter"]), invite_member(org)
+    ok(_join(racer, event), 201)
+    ok(_join(next_in_line, event), 201)
+    greeter_slot = slot_of(org, event["id"], "greeter")
+
+    engine = make_engine(settings)
+    with Session(engine) as elsewhere, ThreadPoolExecutor(max_workers=1) as pool:
+        elsewhere.add(
+            Assignment(
+                organisation_id=org.id,
+                event_id=event["id"],
+                slot_id=greeter_slot["id"],
+                person_id=person_id_of(racer),
+                role="greeter",
+                status=AssignmentStatus.CONFIRMED,
+                source=AssignmentSource.MANUAL,
+            )
+        )
+        elsewhere.flush()  # the row exists, uncommitted: the promotion's insert must wait
+        blocker = elsewhere.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        cancelled = pool.submit(
+            httpx.delete,
+            f"{live_url}{API}/assignments/{signup['id']}",
+            headers=holder.headers,
+            timeout=60,
+        )
+        _wait_until_blocked_by(engine, blocker, cancelled)
+        elsewhere.commit()
+        response = cancelled.result()
+    engine.dispose()
+
+    assert response.status_code == 204, response.text
+    usher = [
+        a["person_id"]
+        for a in ok(org.get(f"{API}/events/{event['id']}/assignments"))["items"]
+        if a["role"] == "usher"
+    ]
+    assert usher == [person_id_of(next_in_line)]
+    assert slot_of(org, event["id"])["filled"] == 1
+    assert ok(org.get(f"{API}/events/{event['id']}/waitlist"))["items"] == []
+
+
+def _full_slot(org, event):
+    holder = invite_member(org)
+    signup = ok(holder.post(f"{API}/events/{event['id']}/signups", json={"role": "usher"}), 201)
+    return (holder,), (signup,)
+
+
+def _wait_until_blocked_by(engine, blocker_pid: int, request) -> None:
+    """Until another backend waits for the `blocker_pid` transaction (the promotion's insert
+    meeting the uncommitted row on the unique index)."""
+    deadline = time.monotonic() + 20
+    with engine.connect() as watcher:
+        while time.monotonic() < deadline:
+            assert not request.done(), request.result().text
+            blocked = watcher.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE :blocker = ANY(pg_blocking_pids(pid))"
+                ),
+                {"blocker": blocker_pid},
+            ).scalar_one()
+            if blocked:
+                return
+            time.sleep(0.05)
+    pytest.fail("the promotion never waited for the other transaction")

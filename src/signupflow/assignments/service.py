@@ -367,15 +367,22 @@ def fill_open_places(session: Session, actor: Actor, slot_id: int) -> list[Assig
             continue
         if active_at_event(session, event.id, person.id):
             continue  # assigned meanwhile (another role); the entry was stale
-        assignment = _assign(
-            session,
-            actor,
-            event,
-            person,
-            slot,
-            AssignmentSource.SELF_SIGNUP,
-            AssignmentStatus.CONFIRMED,
-        )
+        try:
+            # In a savepoint: a concurrent request may assign them elsewhere at this event
+            # right now. Then they are skipped like a stale entry; otherwise the unique index
+            # would fail the whole cancellation or publish that freed the place.
+            with session.begin_nested():
+                assignment = _assign(
+                    session,
+                    actor,
+                    event,
+                    person,
+                    slot,
+                    AssignmentSource.SELF_SIGNUP,
+                    AssignmentStatus.CONFIRMED,
+                )
+        except AlreadyAssigned:
+            continue
         record_for(
             session,
             actor,
