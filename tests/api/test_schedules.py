@@ -489,3 +489,25 @@ def test_unpublish_racing_sign_ups_and_joins_fills_exactly_from_the_front_of_the
     assert queue[:3] == ids[3:]
     assert sorted(queue[3:]) == sorted(person_id_of(j) for j in joiners)
     assert unpublished["promoted"] == 3
+
+
+def test_publishing_takes_the_people_it_places_out_of_the_events_waitlists(client) -> None:
+    org = new_org(client)
+    event = add_event(
+        org,
+        slots=[{"role": "usher", "capacity": 1}, {"role": "greeter", "capacity": 1}],
+        starts_in=unique_time(800),
+    )
+    holder = invite_member(org)
+    ok(holder.post(f"{API}/events/{event['id']}/signups", json={"role": "usher"}), 201)
+    waiting = invite_member(org, roles=["usher", "greeter"])
+    join_waitlist(waiting, event)
+    draft = solve(org, [event])
+    greeter = slot_of(org, event["id"], "greeter")["id"]
+    placed = {e["person_id"] for e in draft["entries"] if e["slot_id"] == greeter}
+    assert placed == {person_id_of(waiting)}
+
+    ok(org.post(f"{API}/schedules/{draft['id']}/publish"))
+
+    assert holders(org, event)[person_id_of(waiting)] == ("solver", "pending")
+    assert line(org, event) == []
