@@ -37,7 +37,6 @@ import importlib.metadata
 import json
 import os
 import platform
-import pwd
 import re
 import secrets
 import shutil
@@ -57,7 +56,13 @@ import psycopg
 import pyrage  # type: ignore[import-untyped]
 from sqlalchemy import Engine, String, Table, func, insert, select
 from sqlalchemy.orm import Mapper, Session, selectinload
-from tests.support.postgres import PostgresCluster, free_port, pg_bin_dir
+from tests.support.postgres import (
+    PostgresCluster,
+    as_postgres,
+    chown_to_postgres,
+    free_port,
+    pg_bin_dir,
+)
 
 from bench.server import signupflow_executable
 from signupflow.assignments.models import Assignment
@@ -398,18 +403,6 @@ def run(command: Sequence[str], env: dict[str, str] | None = None, shown: str = 
             f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         )
     return Ran(seconds, done.stdout, shown or " ".join(command))
-
-
-def as_postgres() -> list[str]:
-    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-
-
-def chown_to_postgres(path: Path) -> None:
-    if os.geteuid() != 0:
-        return
-    owner = pwd.getpwnam("postgres")
-    for item in [path, *path.rglob("*")]:
-        os.chown(item, owner.pw_uid, owner.pw_gid)
 
 
 @dataclass

@@ -8,8 +8,6 @@ came back. Runs in the TEST_DATABASE=postgresql pass only.
 from __future__ import annotations
 
 import json
-import os
-import pwd
 import secrets
 import shutil
 import subprocess
@@ -23,7 +21,7 @@ import psycopg
 import pytest
 
 from tests.conftest import BACKEND, require_service
-from tests.support.postgres import PostgresCluster, pg_bin_dir
+from tests.support.postgres import PostgresCluster, as_postgres, chown_to_postgres, pg_bin_dir
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "postgresql",
@@ -44,18 +42,6 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> N
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.2)
-
-
-def _as_postgres() -> list[str]:
-    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-
-
-def _chown_to_postgres(path: Path) -> None:
-    if os.geteuid() != 0:
-        return
-    owner = pwd.getpwnam("postgres")
-    for item in [path, *path.rglob("*")]:
-        os.chown(item, owner.pw_uid, owner.pw_gid)
 
 
 def render_config(template: str, overrides: dict[str, str]) -> str:
@@ -83,7 +69,7 @@ class Repository:
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             [
-                *_as_postgres(),
+                *as_postgres(),
                 "pgbackrest",
                 f"--config-path={self.config_path}",
                 f"--stanza={STANZA}",
@@ -136,7 +122,7 @@ def archiving_cluster() -> Iterator[tuple[PostgresCluster, Repository]]:
     secret = repository.config_path / "conf.d" / "repo1-cipher.conf"
     secret.write_text(f"[global]\nrepo1-cipher-pass={secrets.token_urlsafe(32)}\n")
     secret.chmod(0o600)
-    _chown_to_postgres(repository.root)
+    chown_to_postgres(repository.root)
     try:
         cluster.init()
         cluster.start()
@@ -218,7 +204,7 @@ def test_restore_to_a_time_brings_back_what_was_written_before_it_and_nothing_af
 
     metrics = subprocess.run(
         [
-            *_as_postgres(),
+            *as_postgres(),
             "/usr/bin/python3",
             str(DEPLOY / "backup_metrics.py"),
             f"--config-path={repository.config_path}",
@@ -243,7 +229,7 @@ def test_restore_to_a_time_brings_back_what_was_written_before_it_and_nothing_af
     cluster.stop("immediate")
     shutil.rmtree(cluster.data_dir)
     cluster.data_dir.mkdir(mode=0o700)
-    _chown_to_postgres(cluster.data_dir)
+    chown_to_postgres(cluster.data_dir)
     started = time.monotonic()
     repository.run("--type=time", f"--target={target}", "--target-action=promote", "restore")
     cluster.start()

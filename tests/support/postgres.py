@@ -38,8 +38,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _as_server_user() -> list[str]:
+def as_postgres() -> list[str]:
+    """The prefix that runs a command as the server's user (when we are root)."""
     return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def chown_to_postgres(path: Path) -> None:
+    """Give a tree to the server's user (when we are root), so the server can use it."""
+    if os.geteuid() != 0:
+        return
+    owner = pwd.getpwnam("postgres")
+    for item in [path, *path.rglob("*")]:
+        os.chown(item, owner.pw_uid, owner.pw_gid)
 
 
 @dataclass
@@ -55,13 +65,11 @@ class PostgresCluster:
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*_as_server_user(), *args], check=check, capture_output=True, text=True, timeout=120
+            [*as_postgres(), *args], check=check, capture_output=True, text=True, timeout=120
         )
 
     def init(self) -> None:
-        if os.geteuid() == 0:
-            owner = pwd.getpwnam("postgres")
-            os.chown(self.root, owner.pw_uid, owner.pw_gid)
+        chown_to_postgres(self.root)
         self._run(
             str(self.bin_dir / "initdb"),
             "-D",
