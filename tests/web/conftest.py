@@ -30,9 +30,8 @@ PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="session")
-def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
-    data = tmp_path_factory.mktemp("web")
+def server_env(data: Path) -> dict[str, str]:
+    """The environment of a test server (and its worker) with its SQLite database in `data`."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -52,7 +51,13 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]
             "SHUTDOWN_TIMEOUT_S": "5",
         }
     )
-    server = start_app(env, data / "server.log")
+    return env
+
+
+@pytest.fixture(scope="session")
+def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
+    data = tmp_path_factory.mktemp("web")
+    server = start_app(server_env(data), data / "server.log")
     try:
         server.wait_ready()
         yield server

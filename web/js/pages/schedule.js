@@ -8,8 +8,9 @@ import { currentTimeZone, formatDateTime, formatTimeRange, t } from '../i18n.js'
 import { actionButton, empty, inlineAlert, page, section, table } from '../page.js';
 import { todayIn, wallTimeToIso } from '../zones.js';
 
+// `running` (a worker has claimed the run) reads as "in progress", like `queued`.
 const SCHEDULE_STATUS_KEYS = {
-  queued: 'schedule_status.queued', failed: 'schedule_status.failed', draft: 'schedule_status.draft',
+  queued: 'schedule_status.queued', running: 'schedule_status.queued', failed: 'schedule_status.failed', draft: 'schedule_status.draft',
   published: 'schedule_status.published', superseded: 'schedule_status.superseded', unpublished: 'schedule_status.unpublished',
 };
 const REASON_KEYS = {
@@ -37,11 +38,14 @@ function nextDay(day) {
   return isoDay(date);
 }
 
-// A draft made in the background worker is "queued" until it is ready ("draft") or "failed".
-// Polling stops once `form` has left the page (the user went elsewhere).
+// A draft made in the background worker is "queued", then "running" once a worker claims it,
+// until it is ready ("draft") or "failed". Polling stops once `form` has left the page (the
+// user went elsewhere).
+const IN_PROGRESS = ['queued', 'running'];
+
 async function untilReady(schedule, form, onWait) {
   let current = schedule;
-  for (let i = 0; current.status === 'queued' && i < POLL_LIMIT && form.isConnected; i += 1) {
+  for (let i = 0; IN_PROGRESS.includes(current.status) && i < POLL_LIMIT && form.isConnected; i += 1) {
     onWait();
     await new Promise((resolve) => { window.setTimeout(resolve, POLL_MS); });
     if (!form.isConnected) break;
@@ -84,7 +88,7 @@ function runForm(ctx) {
     const ready = await untilReady(created, form, () => { progress.textContent = t('plan.queued'); });
     if (!form.isConnected) return;
     progress.textContent = '';
-    if (ready.status === 'queued' || ready.status === 'failed') {
+    if (IN_PROGRESS.includes(ready.status) || ready.status === 'failed') {
       showFormError(form, t(ready.status === 'failed' ? 'plan.failed' : 'plan.still_queued')).focus();
       return;
     }
@@ -218,7 +222,7 @@ async function review(ctx, schedule, schedules, people) {
   if (schedule.published_at && ['superseded', 'unpublished'].includes(schedule.status)) {
     actions.appendChild(act('plan.rollback', `/schedules/${schedule.id}/rollback`, { confirmKey: 'plan.confirm_rollback', flashKey: 'plan.rolled_back' }));
   }
-  const { form, result } = compareForm(schedules.filter((other) => other.id !== schedule.id && other.status !== 'queued' && other.status !== 'failed'));
+  const { form, result } = compareForm(schedules.filter((other) => other.id !== schedule.id && !IN_PROGRESS.includes(other.status) && other.status !== 'failed'));
   bindForm(form, async () => {
     const against = value(form, 'against');
     const diff = await api.get(`/schedules/${schedule.id}/compare`, { against });

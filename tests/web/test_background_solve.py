@@ -1,0 +1,128 @@
+"""The schedule page when the solver runs in the background (SOLVER_IN_WORKER, as in
+production): the API answers 202 with a queued schedule, the page says the scheduler is at work
+and polls until the real `signupflow worker` process has made the draft, or has failed."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.app_server import REPO, SIGNUPFLOW, AppProcess, start_app
+from tests.web.conftest import DESKTOP, server_env
+from tests.web.support import api_signup, log_in_browser, messages, open_page, submit, watch
+from tests.web.test_schedule_review import EVENT, usher_event
+from tests.web.test_volunteer_flows import volunteer
+
+TEXT = messages("en")
+# The page polls once a second; the worker process starts, solves and exits within this.
+READY_TIMEOUT_MS = 15_000
+
+
+@dataclass
+class Background:
+    server: AppProcess
+    env: dict[str, str]
+    database: Path
+
+    def run_worker(self) -> None:
+        """One pass of the real worker over the same database: every queued run is solved."""
+        done = subprocess.run(
+            [str(SIGNUPFLOW), "worker", "--once"],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+
+
+@pytest.fixture(scope="module")
+def background(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Background]:
+    data = tmp_path_factory.mktemp("web-worker")
+    # No worker thread in the server: the test starts the worker when it wants the run solved,
+    # so the page is seen waiting first.
+    env = {**server_env(data), "SOLVER_IN_WORKER": "true", "WORKER_INLINE": "false"}
+    server = start_app(env, data / "server.log")
+    try:
+        server.wait_ready()
+        yield Background(server, env, data / "signupflow.db")
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def watched(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="en-GB", viewport=DESKTOP)
+    yield watch(context.new_page())
+    context.close()
+
+
+def start_run(page: Any, background: Background) -> int:
+    """Run the scheduler from the page; the id of the schedule the API queued (202)."""
+    base = background.server.url
+    org = api_signup(base)
+    with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
+        volunteer(api, base, "Ana")
+        usher_event(api)
+    log_in_browser(page, base, org.tokens)
+    open_page(page, base, "/schedule", "schedule")
+    form = page.locator("main form").first
+    with page.expect_response(re.compile(r"/api/v1/schedules/solve$")) as response:
+        submit(form)
+    assert response.value.status == 202, response.value.text()
+    # Nothing solves it yet: the page says so and stays where it is.
+    expect(form.get_by_role("status")).to_have_text(TEXT["plan.queued"])
+    expect(page).to_have_url(re.compile(r"#/schedule$"))
+    schedule_id: int = response.value.json()["id"]
+    return schedule_id
+
+
+def test_the_page_waits_for_the_worker_and_shows_the_draft(
+    background: Background, watched: Any
+) -> None:
+    schedule_id = start_run(watched.page, background)
+    background.run_worker()
+    expect(watched.page.locator(".flash")).to_have_text(
+        TEXT["plan.ready"], timeout=READY_TIMEOUT_MS
+    )
+    expect(watched.page).to_have_url(re.compile(rf"#/schedule\?id={schedule_id}$"))
+    review = watched.page.locator(f"main section.review[data-schedule='{schedule_id}']")
+    expect(review).to_have_attribute("data-status", "draft")
+    expect(review.locator("article.plan-event", has_text=EVENT)).to_contain_text("Ana")
+    watched.assert_clean()
+
+
+def test_a_failed_background_run_is_shown_as_failed(background: Background, watched: Any) -> None:
+    schedule_id = start_run(watched.page, background)
+    # A request the solver cannot read: what any bug in a run looks like to the worker (as in
+    # tests/api/test_solver_in_worker.py). The worker's own failure handling does the rest.
+    with sqlite3.connect(background.database) as db:
+        db.execute("UPDATE schedules SET report = '{}' WHERE id = ?", (schedule_id,))
+    db.close()
+    background.run_worker()
+    form = watched.page.locator("main form").first
+    expect(form.locator(".form-error")).to_have_text(TEXT["plan.failed"], timeout=READY_TIMEOUT_MS)
+    expect(form.get_by_role("status")).to_have_text("")
+    expect(watched.page).to_have_url(re.compile(r"#/schedule$"))
+
+    # Coming back later, the run is listed, and shown, as failed.
+    watched.page.reload()
+    failed = TEXT["schedule_status.failed"]
+    listed = watched.page.locator(f"main table a[href='#/schedule?id={schedule_id}']")
+    expect(listed).to_have_text(TEXT["plan.schedule_name"].format(id=schedule_id, status=failed))
+    review = watched.page.locator(f"main section.review[data-schedule='{schedule_id}']")
+    expect(review).to_have_attribute("data-status", "failed")
+    expect(watched.page.locator("main section.review > h2")).to_have_text(
+        TEXT["plan.review_title"].format(id=schedule_id, status=failed)
+    )
+    expect(review.get_by_text(TEXT["plan.failed"], exact=True)).to_be_visible()
+    watched.assert_clean()

@@ -1,0 +1,317 @@
+"""The schedule page beyond running and publishing one draft: two drafts compared (the diff the
+page shows), an earlier schedule published again (roll back), a published one unpublished,
+and a hand edit that breaks a rule (the translated rule shown, nothing lost). And a volunteer
+declining a shift: the place opens again for the others."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from playwright.sync_api import expect
+
+from tests.support.app_server import AppProcess
+from tests.web.conftest import DESKTOP
+from tests.web.support import (
+    Org,
+    api_signup,
+    log_in_browser,
+    messages,
+    open_page,
+    submit,
+    watch,
+)
+from tests.web.test_volunteer_flows import volunteer
+
+TEXT = messages("en")
+EVENT = "Harvest fair"
+
+
+def usher_event(api: httpx.Client) -> dict[str, Any]:
+    """A published event in three days (inside the run form's default four weeks), one usher."""
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    created = api.post(
+        "/events",
+        json={
+            "title": EVENT,
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=3)).isoformat(),
+            "status": "published",
+            "slots": [{"role": "Usher", "capacity": 1}],
+        },
+    )
+    assert created.status_code == 201, created.text
+    event: dict[str, Any] = created.json()
+    return event
+
+
+def run_draft(page: Any, text: dict[str, str], after: str | None = None) -> Any:
+    """Run the scheduler from the page (solved within the request here); the new draft,
+    once it replaces the review of `after` (so the last run's flash is not taken for it)."""
+    submit(page.locator("main form").first)
+    review = page.locator("main section.review[data-status=draft]")
+    if after is not None:
+        expect(review).not_to_have_attribute("data-schedule", after)
+    expect(review).to_be_visible()
+    expect(page.locator(".flash")).to_have_text(text["plan.ready"])
+    return review
+
+
+def show_schedule(page: Any, base: str, schedule_id: str) -> None:
+    # Only the hash changes: wait for this schedule's review, not the one already shown.
+    open_page(page, base, f"/schedule?id={schedule_id}", "schedule")
+    expect(page.locator(f"main section.review[data-schedule='{schedule_id}']")).to_be_visible()
+
+
+def placed_in(review: Any) -> str:
+    """The one person the draft puts in the usher slot (the solver's pick: Ana or Ben)."""
+    chip = review.locator("li.plan-slot ul.entries > li")
+    expect(chip).to_have_count(1)
+    return "Ana" if chip.inner_text().startswith("Ana") else "Ben"
+
+
+def confirm(page: Any, question: str) -> None:
+    dialog = page.locator("dialog[open]")
+    expect(dialog).to_contain_text(question)
+    dialog.locator("button[value=yes]").click()
+
+
+def act(page: Any, label: str, question: str, flash: str, status: str) -> Any:
+    """Press one of the review's actions, confirm, and wait for the schedule's new state."""
+    page.locator("[data-testid=plan-actions] button", has_text=label).click()
+    confirm(page, question)
+    expect(page.locator(".flash")).to_have_text(flash)
+    review = page.locator(f"main section.review[data-status={status}]")
+    expect(review).to_be_visible()
+    return review
+
+
+def usher_coverage(page: Any, org: Org) -> Any:
+    open_page(page, org.base_url, "/dashboard", "dashboard")
+    return page.locator("main tbody tr", has_text=EVENT).locator("ul.coverage")
+
+
+def test_drafts_compared_published_rolled_back_and_unpublished(
+    web_server: AppProcess, browser: Any
+) -> None:
+    base = web_server.url
+    org = api_signup(base)
+    context = browser.new_context(locale="en-GB", viewport=DESKTOP)
+    try:
+        with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
+            volunteer(api, base, "Ana")
+            volunteer(api, base, "Ben")
+            usher_event(api)
+        watched = watch(context.new_page())
+        page = watched.page
+        log_in_browser(page, base, org.tokens)
+        open_page(page, base, "/schedule", "schedule")
+
+        # Two runs over the same data make the same draft; the second is edited by hand to
+        # put the other volunteer in the slot.
+        first = run_draft(page, TEXT)
+        first_id = first.get_attribute("data-schedule") or ""
+        chosen = placed_in(first)
+        other = "Ben" if chosen == "Ana" else "Ana"
+        second = run_draft(page, TEXT, after=first_id)
+        second_id = second.get_attribute("data-schedule") or ""
+        assert second_id != first_id
+        expect(page).to_have_url(re.compile(rf"#/schedule\?id={second_id}$"))
+        remove = TEXT["plan.remove_named"].format(name=chosen, role="Usher")
+        second.get_by_role("button", name=remove).click()
+        expect(page.locator(".flash")).to_have_text(TEXT["plan.entry_removed"])
+        add = page.locator("main section.review form.add-entry")
+        add.locator("[name=person_id]").select_option(label=other)
+        submit(add)
+        expect(page.locator(".flash")).to_have_text(TEXT["plan.entry_added"])
+        chip = page.locator("main section.review li.plan-slot ul.entries > li")
+        expect(chip).to_have_count(1)
+        expect(chip).to_contain_text(f"{other} · {TEXT['plan.source.edit']}")
+
+        # Compared with the first draft: one placement added, one removed, by name.
+        compare = page.locator("main form", has=page.locator("[name=against]"))
+        compare.locator("[name=against]").select_option(first_id)
+        submit(compare)
+        expect(page.locator("[data-testid=compare-summary]")).to_have_text(
+            TEXT["plan.diff_summary"].format(added=1, removed=1, unchanged=0)
+        )
+        result = page.locator("main .comparison")
+        added = result.locator("div", has=page.locator("h3", has_text=TEXT["plan.diff_added"]))
+        removed = result.locator("div", has=page.locator("h3", has_text=TEXT["plan.diff_removed"]))
+        line = TEXT["plan.diff_line"]
+        expect(added.locator("li")).to_have_text(
+            [line.format(name=other, role="Usher", event=EVENT)]
+        )
+        expect(removed.locator("li")).to_have_text(
+            [line.format(name=chosen, role="Usher", event=EVENT)]
+        )
+
+        # Publish the first, then the second over it: the first is replaced.
+        show_schedule(page, base, first_id)
+        act(
+            page,
+            TEXT["plan.publish"],
+            TEXT["plan.confirm_publish"],
+            TEXT["plan.published"],
+            "published",
+        )
+        show_schedule(page, base, second_id)
+        act(
+            page,
+            TEXT["plan.publish"],
+            TEXT["plan.confirm_publish"],
+            TEXT["plan.published"],
+            "published",
+        )
+        expect(usher_coverage(page, org)).to_have_text("Usher: 1/1")
+
+        # Roll back to the first: published again, the second replaced in the list.
+        show_schedule(page, base, first_id)
+        replaced = TEXT["schedule_status.superseded"]
+        expect(page.locator("main section.review > h2")).to_have_text(
+            TEXT["plan.review_title"].format(id=first_id, status=replaced)
+        )
+        review = act(
+            page,
+            TEXT["plan.rollback"],
+            TEXT["plan.confirm_rollback"],
+            TEXT["plan.rolled_back"],
+            "published",
+        )
+        assert review.get_attribute("data-schedule") == first_id
+        listed = page.locator(f"main table a[href='#/schedule?id={second_id}']")
+        expect(listed).to_have_text(
+            TEXT["plan.schedule_name"].format(id=second_id, status=replaced)
+        )
+        expect(review.locator("li.plan-slot ul.entries > li")).to_have_text(chosen)
+
+        # Unpublish it: its unconfirmed placement goes, and it can be published again later.
+        review = act(
+            page,
+            TEXT["plan.unpublish"],
+            TEXT["plan.confirm_unpublish"],
+            TEXT["plan.unpublished"],
+            "unpublished",
+        )
+        expect(review.locator("[data-testid=plan-actions] button")).to_have_text(
+            TEXT["plan.rollback"]
+        )
+        expect(usher_coverage(page, org)).to_have_text("Usher: 0/1")
+        watched.assert_clean()
+    finally:
+        context.close()
+
+
+def test_a_hand_edit_that_breaks_a_rule_is_refused_in_the_users_language(
+    web_server: AppProcess, browser: Any
+) -> None:
+    text = messages("es")
+    base = web_server.url
+    org = api_signup(base, locale="es")
+    context = browser.new_context(locale="es-ES", viewport=DESKTOP)
+    try:
+        with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
+            volunteer(api, base, "Ana")
+            volunteer(api, base, "Ben")
+            cook = api.post(
+                "/invitations", json={"email": f"c-{org.slug}@example.org", "name": "Cleo"}
+            )
+            assert cook.status_code == 201, cook.text  # holds no usher role
+            usher_event(api)
+        watched = watch(context.new_page())
+        page = watched.page
+        log_in_browser(page, base, org.tokens)
+        open_page(page, base, "/schedule", "schedule")
+        expect(page.locator("html")).to_have_attribute("lang", "es")
+        review = run_draft(page, text)
+        url = page.url
+        chosen = placed_in(review)
+        other = "Ben" if chosen == "Ana" else "Ana"
+
+        # The slot is full: adding the other usher breaks the capacity rule.
+        add = review.locator("form.add-entry")
+        add.locator("[name=person_id]").select_option(label=other)
+        submit(add)
+        rule = text["plan.rule_broken"]
+        expect(add.locator(".form-error")).to_have_text(rule.format(rule=text["rule.capacity"]))
+        # Nothing lost: the choice stays selected, the draft and the page are as they were.
+        expect(add.locator("[name=person_id] option:checked")).to_have_text(other)
+        expect(review.locator("li.plan-slot ul.entries > li")).to_have_count(1)
+        expect(review.locator("li.plan-slot ul.entries > li")).to_contain_text(chosen)
+        assert page.url == url
+        expect(page.locator(".flash")).to_have_text(text["plan.ready"])  # still the run's
+
+        # Someone without the role (a 422 rather than a 409): named the same way.
+        without = text["plan.without_role"].format(name="Cleo")
+        add.locator("[name=person_id]").select_option(label=without)
+        submit(add)
+        expect(add.locator(".form-error")).to_have_text(rule.format(rule=text["rule.role"]))
+        expect(add.locator("[name=person_id] option:checked")).to_have_text(without)
+
+        # The server kept nothing of either attempt.
+        page.reload()
+        entries = page.locator("main section.review li.plan-slot ul.entries > li")
+        expect(entries).to_have_count(1)
+        expect(entries).to_contain_text(chosen)
+        watched.assert_clean()
+    finally:
+        context.close()
+
+
+def test_a_declined_shift_opens_again_for_the_others(web_server: AppProcess, browser: Any) -> None:
+    base = web_server.url
+    org = api_signup(base)
+    contexts = [browser.new_context(locale="en-GB", viewport=DESKTOP) for _ in range(2)]
+    try:
+        with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
+            ana, ben = volunteer(api, base, "Ana"), volunteer(api, base, "Ben")
+            event = usher_event(api)
+            assigned = api.post(
+                f"/events/{event['id']}/assignments",
+                json={"person_id": ana["person_id"], "role": "Usher"},
+            )
+            assert assigned.status_code == 201, assigned.text
+
+        # Ben finds the only place taken.
+        ben_page = watch(contexts[1].new_page())
+        log_in_browser(ben_page.page, base, ben["tokens"])
+        open_page(ben_page.page, base, "/open-shifts", "open-shifts")
+        card = ben_page.page.locator("article.shift", has_text=EVENT)
+        places = TEXT["shifts.places_open"]
+        expect(card.locator("ul.slots-list > li")).to_contain_text(
+            places.format(open=0, capacity=1)
+        )
+        expect(
+            card.get_by_role("button", name=TEXT["shifts.sign_up_as"].format(role="Usher"))
+        ).to_have_count(0)
+
+        # Ana declines it from My schedule.
+        ana_page = watch(contexts[0].new_page())
+        page = ana_page.page
+        log_in_browser(page, base, ana["tokens"])
+        open_page(page, base, "/my-schedule", "my-schedule")
+        row = page.locator("main tbody tr", has_text=EVENT)
+        expect(row.locator("[data-status]")).to_have_attribute("data-status", "pending")
+        decline = TEXT["schedule.decline_named"].format(role="Usher", title=EVENT)
+        row.get_by_role("button", name=decline).click()
+        expect(page.locator(".flash")).to_have_text(TEXT["schedule.declined"])
+        row = page.locator("main tbody tr", has_text=EVENT)
+        expect(row.locator("[data-status]")).to_have_attribute("data-status", "declined")
+        expect(row.locator("[data-status]")).to_have_text(TEXT["assignment_status.declined"])
+        expect(row.get_by_role("button", name=decline)).to_have_count(0)
+
+        # The place is open again, and Ben can take it.
+        ben_page.page.reload()
+        card = ben_page.page.locator("article.shift", has_text=EVENT)
+        expect(card.locator("ul.slots-list > li")).to_contain_text(
+            places.format(open=1, capacity=1)
+        )
+        card.get_by_role("button", name=TEXT["shifts.sign_up_as"].format(role="Usher")).click()
+        expect(ben_page.page.locator(".flash")).to_have_text(TEXT["shifts.signed_up"])
+        ana_page.assert_clean()
+        ben_page.assert_clean()
+    finally:
+        for context in contexts:
+            context.close()
