@@ -126,3 +126,20 @@ def test_a_failed_background_run_is_shown_as_failed(background: Background, watc
     )
     expect(review.get_by_text(TEXT["plan.failed"], exact=True)).to_be_visible()
     watched.assert_clean()
+
+
+def test_a_run_still_in_the_worker_is_shown_in_progress_then_ready(
+    background: Background, watched: Any
+) -> None:
+    schedule_id = start_run(watched.page, background)
+    # Opened again while the run waits for the worker: no half-made draft, but a status...
+    watched.page.reload()
+    review = watched.page.locator(f"main section.review[data-schedule='{schedule_id}']")
+    expect(review).to_have_attribute("data-status", "queued")
+    expect(review.get_by_role("status")).to_have_text(TEXT["plan.queued"])
+    expect(review.locator("article.plan-event")).to_have_count(0)
+    # ...and the draft once the worker has made it.
+    background.run_worker()
+    expect(review).to_have_attribute("data-status", "draft", timeout=READY_TIMEOUT_MS)
+    expect(review.locator("article.plan-event", has_text=EVENT)).to_contain_text("Ana")
+    watched.assert_clean()

@@ -39,16 +39,16 @@ function nextDay(day) {
 }
 
 // A draft made in the background worker is "queued", then "running" once a worker claims it,
-// until it is ready ("draft") or "failed". Polling stops once `form` has left the page (the
-// user went elsewhere).
+// until it is ready ("draft") or "failed". Polling stops once `element` has left the page (the
+// user went elsewhere); it is looked at after each wait, so it may be attached after the call.
 const IN_PROGRESS = ['queued', 'running'];
 
-async function untilReady(schedule, form, onWait) {
+async function untilReady(schedule, element, onWait) {
   let current = schedule;
-  for (let i = 0; IN_PROGRESS.includes(current.status) && i < POLL_LIMIT && form.isConnected; i += 1) {
+  for (let i = 0; IN_PROGRESS.includes(current.status) && i < POLL_LIMIT; i += 1) {
     onWait();
     await new Promise((resolve) => { window.setTimeout(resolve, POLL_MS); });
-    if (!form.isConnected) break;
+    if (!element.isConnected) break;
     current = await api.get(`/schedules/${current.id}`);
   }
   return current;
@@ -195,7 +195,21 @@ function compareForm(others) {
   return { form, result };
 }
 
+// A run still in the worker (the page was opened or reloaded meanwhile): say so, and show the
+// schedule once it is ready.
+function inProgress(ctx, schedule) {
+  const titleId = uid('review');
+  const section = h('section', { className: 'card review', 'aria-labelledby': titleId, 'data-schedule': String(schedule.id), 'data-status': schedule.status },
+    h('h2', { id: titleId }, t('plan.review_title', { id: schedule.id, status: t(SCHEDULE_STATUS_KEYS[schedule.status]) })),
+    h('p', { className: 'hint', role: 'status' }, t('plan.queued')));
+  untilReady(schedule, section, () => {}).then((ready) => {
+    if (section.isConnected && !IN_PROGRESS.includes(ready.status)) ctx.navigate(`/schedule?id=${ready.id}`);
+  }, () => {});  // a failed poll leaves the message; a reload tries again
+  return section;
+}
+
 async function review(ctx, schedule, schedules, people) {
+  if (IN_PROGRESS.includes(schedule.status)) return inProgress(ctx, schedule);
   const names = new Map(people.map((person) => [person.id, person.name]));
   const events = await all('/events', { from: schedule.starts_at, to: schedule.ends_at });
   const alert = inlineAlert();
