@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -511,3 +511,28 @@ def test_publishing_takes_the_people_it_places_out_of_the_events_waitlists(clien
 
     assert holders(org, event)[person_id_of(waiting)] == ("solver", "pending")
     assert line(org, event) == []
+
+
+def test_a_monthly_limit_counts_assignments_before_the_solved_range(client) -> None:
+    org = new_org(client)
+    limited = add_person(org, roles=["usher"], name="Limited")
+    ok(org.patch(f"{API}/people/{limited['id']}", json={"max_per_month": 1}))
+    # The 3rd and the 20th of a month a few months ahead, and the 3rd of the month after.
+    now = datetime.now(UTC)
+    month = (now.replace(day=1) + timedelta(days=100)).replace(day=1, hour=10, minute=0)
+    next_month = (month + timedelta(days=32)).replace(day=3)
+    slots = [{"role": "usher", "capacity": 1}]
+    early, late, after = (
+        add_event(org, slots=slots, starts_in=when.replace(second=0, microsecond=0) - now)
+        for when in (month.replace(day=3), month.replace(day=20), next_month)
+    )
+    body = {"person_id": limited["id"], "role": "usher"}
+    ok(org.post(f"{API}/events/{early['id']}/assignments", json=body), 201)
+
+    draft = solve(org, [late, after])  # the range leaves out the assignment on the 3rd
+
+    placed = {e["event_id"] for e in draft["entries"] if e["person_id"] == limited["id"]}
+    assert placed == {after["id"]}
+    (unfilled,) = draft["report"]["unfilled"]
+    assert unfilled["slot_id"] == late["slots"][0]["id"]
+    assert unfilled["reason"] == "everyone_busy_or_at_limit"

@@ -12,7 +12,14 @@ from signupflow.assignments.models import Assignment, AssignmentSource, Assignme
 from signupflow.availability.models import AvailabilityWindow, TimeOff
 from signupflow.events.models import Event, EventSlot, EventStatus
 from signupflow.people.models import Person
-from signupflow.scheduling.solver import DayRange, Placement, Problem, Slot, Window
+from signupflow.scheduling.solver import (
+    Commitment,
+    DayRange,
+    Placement,
+    Problem,
+    Slot,
+    Window,
+)
 from signupflow.scheduling.solver import Person as SolverPerson
 from signupflow.tenancy import scoped
 
@@ -45,6 +52,33 @@ def events_in_range(
             .order_by(Event.starts_at, Event.id)
         ).all()
     )
+
+
+# Far enough either side of a range to reach the start of its first month (31 days) and the end
+# of its last, plus the longest minimum rest a person can ask for (14 days).
+OUTSIDE_HORIZON = timedelta(days=46)
+
+
+def _held_outside(
+    session: Session, organisation_id: int, starts: datetime, ends: datetime
+) -> list[Commitment]:
+    """Places people hold at events just before and after the range (see Commitment)."""
+    near = (Event.starts_at >= starts - OUTSIDE_HORIZON) & (Event.starts_at < starts)
+    near |= (Event.starts_at >= ends) & (Event.starts_at < ends + OUTSIDE_HORIZON)
+    rows = session.execute(
+        scoped(select(Assignment.person_id, EventSlot, Event), Assignment, organisation_id)
+        .join(EventSlot, EventSlot.id == Assignment.slot_id)
+        .join(Event, Event.id == Assignment.event_id)
+        .where(near, Event.status != EventStatus.CANCELLED)
+        .where(Assignment.status != AssignmentStatus.DECLINED)
+        .order_by(Assignment.id)
+    ).all()
+    return [
+        Commitment(
+            Slot(es.id, event.id, es.role, event.starts_at, event.ends_at, es.capacity), person_id
+        )
+        for person_id, es, event in rows
+    ]
 
 
 def _people(session: Session, organisation_id: int) -> list[SolverPerson]:
@@ -118,6 +152,7 @@ def take_snapshot(
         fixed=tuple(fixed),
         previous=tuple(sorted(movable)),
         excluded=tuple(excluded),
+        outside=tuple(_held_outside(session, organisation_id, starts, ends)),
         timezone=timezone,
         time_limit_s=time_limit_s,
         seed=seed,

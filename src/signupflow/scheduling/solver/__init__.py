@@ -4,6 +4,7 @@ HTTP). CP-SAT (OR-Tools) is used when installed; the greedy heuristic always run
 from signupflow.scheduling.solver.engine import solve
 from signupflow.scheduling.solver.problem import (
     Changes,
+    Commitment,
     DayRange,
     Fairness,
     Person,
@@ -23,6 +24,7 @@ __all__ = [
     "RULES",
     "UNFILLED_REASONS",
     "Changes",
+    "Commitment",
     "DayRange",
     "Fairness",
     "Person",

@@ -80,8 +80,8 @@ def solve_cp_sat(index: Index, hint: list[Placement], time_limit_s: float) -> Cp
             model.add(sum(variables) <= index.open_seats[slot_id])
 
     fixed_load: dict[int, int] = defaultdict(int)
-    fixed_week: dict[tuple[int, tuple[int, int]], int] = defaultdict(int)
-    fixed_month: dict[tuple[int, tuple[int, int]], int] = defaultdict(int)
+    fixed_week: dict[tuple[int, tuple[int, int]], int] = defaultdict(int, index.outside_week)
+    fixed_month: dict[tuple[int, tuple[int, int]], int] = defaultdict(int, index.outside_month)
     for f in problem.fixed:
         if f.slot_id in index.slots and f.person_id in index.people:
             fixed_load[f.person_id] += 1

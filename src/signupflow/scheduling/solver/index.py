@@ -28,6 +28,9 @@ class Index:
     preference: dict[Placement, int]
     fair_share: dict[int, int]  # person -> hundredths of an assignment
     seats: int
+    busy: dict[int, list[Slot]]  # person -> places held outside the range
+    outside_week: Counter[tuple[int, tuple[int, int]]]  # (person, week) -> places outside
+    outside_month: Counter[tuple[int, tuple[int, int]]]
 
     @property
     def keep_weight(self) -> int:
@@ -51,6 +54,14 @@ def build_index(problem: Problem) -> Index:
     for person in sorted(problem.people, key=lambda p: p.id):
         for role in person.roles:
             by_role[role].append(person)
+    busy: dict[int, list[Slot]] = defaultdict(list)
+    outside_week: Counter[tuple[int, tuple[int, int]]] = Counter()
+    outside_month: Counter[tuple[int, tuple[int, int]]] = Counter()
+    for c in problem.outside:
+        outside = localise(c.slot, zone)
+        busy[c.person_id].append(c.slot)
+        outside_week[c.person_id, outside.week] += 1
+        outside_month[c.person_id, outside.month] += 1
     excluded = set(problem.excluded)
     candidates: dict[int, list[int]] = {}
     eligible: Counter[int] = Counter()
@@ -61,9 +72,13 @@ def build_index(problem: Problem) -> Index:
             if unavailable_reason(person, local[slot.id]) is not None:
                 continue
             eligible[person.id] += 1
-            if Placement(slot.id, person.id) in excluded or any(
-                sid == slot.id or pair_conflict(person, slot, slots[sid])
-                for sid in fixed_of.get(person.id, ())
+            if (
+                Placement(slot.id, person.id) in excluded
+                or any(
+                    sid == slot.id or pair_conflict(person, slot, slots[sid])
+                    for sid in fixed_of.get(person.id, ())
+                )
+                or any(pair_conflict(person, slot, held) for held in busy.get(person.id, ()))
             ):
                 continue
             found.append(person.id)
@@ -87,6 +102,9 @@ def build_index(problem: Problem) -> Index:
         preference=preference,
         fair_share=fair_share,
         seats=seats,
+        busy=busy,
+        outside_week=outside_week,
+        outside_month=outside_month,
     )
 
 
@@ -104,7 +122,9 @@ class Roster:
 
     @classmethod
     def starting_with_fixed(cls, index: Index) -> Roster:
-        roster = cls(index)
+        roster = cls(
+            index, per_week=index.outside_week.copy(), per_month=index.outside_month.copy()
+        )
         for f in index.problem.fixed:
             if f.slot_id in index.slots and f.person_id in index.people:
                 roster._count(f)

@@ -65,6 +65,20 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class Commitment:
+    """A place a person already holds outside the solved range. It is never changed, but it
+    counts toward their weekly and monthly limits, overlaps and rest: a month half inside the
+    range still allows only `max_per_month` in all."""
+
+    slot: Slot
+    person_id: int
+
+    @property
+    def placement(self) -> Placement:
+        return Placement(self.slot.id, self.person_id)
+
+
+@dataclass(frozen=True)
 class Problem:
     slots: tuple[Slot, ...]
     people: tuple[Person, ...]
@@ -74,6 +88,8 @@ class Problem:
     previous: tuple[Placement, ...] = ()
     # Never allowed, e.g. the slots of an event a person declined.
     excluded: tuple[Placement, ...] = ()
+    # Places held just before and after the range (see Commitment).
+    outside: tuple[Commitment, ...] = ()
     timezone: str = "UTC"
     time_limit_s: float = 5.0
     seed: int = 0

@@ -53,10 +53,12 @@ def pair_conflict(person: Person, a: Slot, b: Slot) -> str | None:
 
 
 def hard_violations(problem: Problem, placements: Iterable[Placement]) -> list[Violation]:
-    """Every hard rule broken by `placements` together with the problem's fixed placements.
-    Fixed placements are facts: a violation is reported only when a new placement is involved."""
+    """Every hard rule broken by `placements` together with the problem's fixed placements and
+    the places held outside the range. Those are facts: a violation is reported only when a new
+    placement is involved."""
     zone = ZoneInfo(problem.timezone)
-    slots = {s.id: s for s in problem.slots}
+    in_range = {s.id: s for s in problem.slots}
+    slots = in_range | {c.slot.id: c.slot for c in problem.outside}
     people = {p.id: p for p in problem.people}
     new = list(placements)
     found: list[Violation] = []
@@ -69,12 +71,12 @@ def hard_violations(problem: Problem, placements: Iterable[Placement]) -> list[V
     for placement, times in sorted(counted.items()):
         if times > 1 or placement in fixed_set:
             add("duplicate", placement)
-    valid = [p for p in dict.fromkeys(new) if p.slot_id in slots and p.person_id in people]
+    valid = [p for p in dict.fromkeys(new) if p.slot_id in in_range and p.person_id in people]
     valid_set = set(valid)
     for placement in dict.fromkeys(new):
         if placement not in valid_set:
             add("unknown", placement)
-    locals_ = {s.id: localise(s, zone) for s in problem.slots}
+    locals_ = {s.id: localise(s, zone) for s in slots.values()}
     excluded = set(problem.excluded)
     for placement in valid:
         reason = unavailable_reason(people[placement.person_id], locals_[placement.slot_id])
@@ -83,9 +85,10 @@ def hard_violations(problem: Problem, placements: Iterable[Placement]) -> list[V
         elif placement in excluded:
             add("excluded", placement)
 
-    fixed = [p for p in problem.fixed if p.slot_id in slots and p.person_id in people]
+    fixed = [p for p in problem.fixed if p.slot_id in in_range and p.person_id in people]
+    fixed += [c.placement for c in problem.outside if c.person_id in people]
     # Kept places of people the problem does not list (inactive now) still take a seat.
-    absent = Counter(p.slot_id for p in problem.fixed if p.slot_id in slots and p not in fixed)
+    absent = Counter(p.slot_id for p in problem.fixed if p.slot_id in in_range and p not in fixed)
     is_new = {p: True for p in valid} | {p: False for p in fixed}
     per_slot: dict[int, list[Placement]] = defaultdict(list)
     per_person: dict[int, list[Placement]] = defaultdict(list)
