@@ -4,9 +4,9 @@ organisation's rows (they are simply not found)."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar, TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple, overload
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Update, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from signupflow.errors import NotFound
@@ -20,7 +20,11 @@ def _org_column(model: type[Any]) -> InstrumentedAttribute[int]:
     return column
 
 
-def scoped(stmt: Select[*_Ts], model: type[Any], organisation_id: int) -> Select[*_Ts]:
+@overload
+def scoped(stmt: Select[*_Ts], model: type[Any], organisation_id: int) -> Select[*_Ts]: ...
+@overload
+def scoped(stmt: Update, model: type[Any], organisation_id: int) -> Update: ...
+def scoped(stmt: Select[*_Ts] | Update, model: type[Any], organisation_id: int) -> Any:
     """Restrict `stmt` to rows of `model` owned by the organisation."""
     return stmt.where(_org_column(model) == organisation_id)
 

@@ -3,6 +3,8 @@ also under real concurrent requests."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import threading
 import time
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
 from signupflow.db.engine import make_engine
+from tests.api.test_people_csv import export, upload
 from tests.conftest import BACKEND
 from tests.factories import (
     add_event,
@@ -353,3 +356,82 @@ def _wait_until_blocked_by(engine, blocker_pid: int, request) -> None:
                 return
             time.sleep(0.05)
     pytest.fail("the promotion never waited for the other transaction")
+
+
+def test_a_csv_import_that_reactivates_someone_gives_them_the_place_they_wait_for(client):
+    org = new_org(client)
+    event, holders, signups = _full_event(org)
+    lapsed = invite_member(org)
+    ok(_join(lapsed, event), 201)
+    ok(org.patch(f"{API}/people/{person_id_of(lapsed)}", json={"active": False}))
+    assert holders[0].delete(f"{API}/assignments/{signups[0]['id']}").status_code == 204
+    exported = list(csv.DictReader(io.StringIO(export(org).removeprefix("\ufeff"))))
+    for row in exported:
+        if row["email"] == lapsed.email:
+            assert row["active"] == "false"
+            row["active"] = "true"
+    edited = io.StringIO()
+    writer = csv.DictWriter(edited, fieldnames=list(exported[0]))
+    writer.writeheader()
+    writer.writerows(exported)
+
+    assert ok(upload(org, edited.getvalue(), dry_run=True))["updated"] == 1
+    assert slot_of(org, event["id"])["filled"] == 0  # a dry run changes nothing
+    assert ok(upload(org, edited.getvalue()))["updated"] == 1
+
+    active = ok(org.get(f"{API}/events/{event['id']}/assignments"))["items"]
+    assert [a["person_id"] for a in active] == [person_id_of(lapsed)]
+    assert slot_of(org, event["id"])["filled"] == 1
+
+
+ROUNDS = 8
+
+
+@pytest.mark.skipif(
+    BACKEND != "postgresql", reason="SQLite serialises writers: this race cannot happen there"
+)
+def test_two_places_freed_at_once_for_someone_waiting_for_both_never_deadlock(client, live_url):
+    """One person waits for both the usher and the greeter place of a full event, each slot has
+    someone else in line behind them, and both holders cancel at the same moment. Both
+    cancellations succeed; the person gets one place, the next in line the other."""
+    org = new_org(client)
+    both = invite_member(org, roles=["usher", "greeter"])
+    behind = {role: invite_member(org, roles=[role]) for role in ("usher", "greeter")}
+    for _ in range(ROUNDS):
+        event = add_event(
+            org, slots=[{"role": "usher", "capacity": 1}, {"role": "greeter", "capacity": 1}]
+        )
+        cancels = []
+        for role in ("usher", "greeter"):
+            holder = invite_member(org, roles=[role])
+            signup = ok(
+                holder.post(f"{API}/events/{event['id']}/signups", json={"role": role}), 201
+            )
+            cancels.append((holder.headers, f"{API}/assignments/{signup['id']}"))
+        for role in ("usher", "greeter"):
+            ok(both.post(f"{API}/events/{event['id']}/waitlist", json={"role": role}), 201)
+            ok(behind[role].post(f"{API}/events/{event['id']}/waitlist", json={"role": role}), 201)
+        responses = _all_at_once(live_url, cancels)
+
+        assert [r.status_code for r in responses] == [204, 204], [r.text for r in responses]
+        held = ok(org.get(f"{API}/events/{event['id']}/assignments"))["items"]
+        roles = {a["person_id"]: a["role"] for a in held}
+        taken = roles.pop(person_id_of(both))
+        other = "usher" if taken == "greeter" else "greeter"
+        assert roles == {person_id_of(behind[other]): other}
+        line = ok(org.get(f"{API}/events/{event['id']}/waitlist"))["items"]
+        assert [e["person_id"] for e in line] == [person_id_of(behind[taken])]
+
+
+def _all_at_once(live_url, calls):
+    """DELETE each (headers, path) from its own thread, released together."""
+    start = threading.Barrier(len(calls))
+
+    def send(call):
+        headers, path = call
+        with httpx.Client(base_url=live_url, timeout=60) as http:
+            start.wait()
+            return http.delete(path, headers=headers)
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(send, calls))

@@ -158,6 +158,20 @@ def eligible_slot(event: Event, person: Person, role: str) -> EventSlot:
     return slot
 
 
+def leave_waitlists(session: Session, event_id: int, person_id: int) -> set[int]:
+    """Nobody is both assigned to an event and waiting for a place at it: whoever gets a place
+    leaves the event's waitlists. Returns the entries removed. Lock order, everywhere: the
+    slot row, then these waitlist rows, then the assignment's unique key; promotions into two
+    slots for one person, or a promotion and a sign-up, then queue instead of deadlocking."""
+    return set(
+        session.scalars(
+            delete(WaitlistEntry)
+            .where(WaitlistEntry.event_id == event_id, WaitlistEntry.person_id == person_id)
+            .returning(WaitlistEntry.id)
+        ).all()
+    )
+
+
 def _assign(
     session: Session,
     actor: Actor,
@@ -181,6 +195,7 @@ def _assign(
             params={"name": person.name},
         )
     claim_seat(session, slot)
+    leave_waitlists(session, event.id, person.id)
     if existing is None:
         assignment = Assignment(
             organisation_id=actor.organisation_id,
@@ -215,12 +230,6 @@ def _assign(
                 params={"name": person.name},
             )
         assignment = _reload(session, existing.id)
-    # Nobody is both assigned to an event and waiting for a place at it.
-    session.execute(
-        delete(WaitlistEntry).where(
-            WaitlistEntry.event_id == event.id, WaitlistEntry.person_id == person.id
-        )
-    )
     record_for(
         session,
         actor,
@@ -327,10 +336,14 @@ def fill_open_places(session: Session, actor: Actor, slot_id: int) -> list[Assig
     # The slot's row lock first (a write that changes nothing): joining a waitlist takes it
     # too, so the counter and the line read below stay current until the commit.
     session.execute(
-        update(EventSlot).where(EventSlot.id == slot_id).values(filled=EventSlot.filled)
+        scoped(update(EventSlot), EventSlot, actor.organisation_id)
+        .where(EventSlot.id == slot_id)
+        .values(filled=EventSlot.filled)
     )
     slot = session.scalars(
-        select(EventSlot).where(EventSlot.id == slot_id).execution_options(populate_existing=True)
+        scoped(select(EventSlot), EventSlot, actor.organisation_id)
+        .where(EventSlot.id == slot_id)
+        .execution_options(populate_existing=True)
     ).one()
     event = get_scoped(
         session,
@@ -362,9 +375,8 @@ def fill_open_places(session: Session, actor: Actor, slot_id: int) -> list[Assig
             eligible_slot(event, person, slot.role)
         except Conflict:
             continue  # keeps their place in line in case they qualify again
-        taken = session.execute(delete(WaitlistEntry).where(WaitlistEntry.id == entry.id)).rowcount  # type: ignore[attr-defined]
-        if taken == 0:  # they left the waitlist a moment ago
-            continue
+        if entry.id not in leave_waitlists(session, event.id, person.id):
+            continue  # they left the waitlist (or were promoted elsewhere) a moment ago
         if active_at_event(session, event.id, person.id):
             continue  # assigned meanwhile (another role); the entry was stale
         try:

@@ -14,7 +14,8 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from signupflow.audit.service import record
+from signupflow.assignments.service import fill_places_waited_for
+from signupflow.audit.service import Acting, record
 from signupflow.errors import DomainError, InvalidInput
 from signupflow.organisations.models import Organisation
 from signupflow.people.models import Membership, Person, PersonSkill
@@ -284,6 +285,7 @@ def import_csv(
             params={"count": len(errors)},
         )
     result = ImportResult(dry_run=dry_run)
+    may_qualify: list[Person] = []
     for row in rows:
         person = existing.get(row.email)
         if person is None:
@@ -299,13 +301,19 @@ def import_csv(
                 )
                 session.add(person)
             continue
+        before = (person.active, person.roles)
         changed = _apply(person, row, dry_run=dry_run)
         if changed:
             result.updated += 1
+            if (person.active and not before[0]) or person.roles != before[1]:
+                may_qualify.append(person)
         else:
             result.unchanged += 1
     if not dry_run:
         session.flush()
+        actor = Acting(organisation.id, actor_user_id)
+        for person in may_qualify:  # as after an edit in the app: they may take a place now
+            fill_places_waited_for(session, actor, person.id)
         record(
             session,
             organisation_id=organisation.id,

@@ -14,13 +14,13 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from signupflow.assignments.models import (
-    Assignment,
-    AssignmentSource,
-    AssignmentStatus,
-    WaitlistEntry,
+from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
+from signupflow.assignments.service import (
+    FreedSeats,
+    claim_seat,
+    freeing_seats,
+    leave_waitlists,
 )
-from signupflow.assignments.service import FreedSeats, claim_seat, freeing_seats
 from signupflow.audit.service import Acting, record
 from signupflow.errors import SlotFull
 from signupflow.notifications import service as notifications
@@ -107,6 +107,7 @@ def _add(
                 code="schedule.slot_filled",
                 params={"slot_id": slot.id, "role": slot.role},
             ) from exc
+        leave_waitlists(session, slot.event_id, placement.person_id)  # (the lock order there)
         assignment = Assignment(
             organisation_id=organisation_id,
             event_id=slot.event_id,
@@ -126,14 +127,6 @@ def _add(
             rule="one_role_per_event",
             code="schedule.assigned_meanwhile",
         ) from exc
-    # Nobody is both assigned to an event and waiting for a place at it (as after a sign-up).
-    for placement in adds:
-        event_id = snapshot.slots[placement.slot_id].event_id
-        session.execute(
-            delete(WaitlistEntry).where(
-                WaitlistEntry.event_id == event_id, WaitlistEntry.person_id == placement.person_id
-            )
-        )
     return created
 
 
