@@ -17,11 +17,13 @@ from signupflow.state.store import MemoryStore, RedisStore, SharedStore
 from tests.conftest import require_service
 from tests.support.redis_server import start_redis
 
+NOW = 1_800_000_000_000_000  # microseconds, late 2027
 
-def run(budget: Budget, times_ms: list[int]) -> list[int]:
+
+def run(budget: Budget, times_us: list[int]) -> list[int]:
     """Feed request times through admit; return the times that were admitted."""
-    tat, admitted = times_ms[0] if times_ms else 0, []
-    for now in times_ms:
+    tat, admitted = times_us[0] if times_us else 0, []
+    for now in times_us:
         wait, new_tat = admit(tat, now, budget)
         if wait == 0:
             tat = new_tat
@@ -29,25 +31,26 @@ def run(budget: Budget, times_ms: list[int]) -> list[int]:
     return admitted
 
 
-def test_a_burst_of_the_limit_passes_and_the_next_waits_one_interval() -> None:
-    budget = Budget(6)
-    tat = now = 1_800_000_000_000
-    for _ in range(6):
-        wait, tat = admit(tat, now, budget)
+@pytest.mark.parametrize("limit", [1, 6, 7, 9, 90, 700, 1_200, 1_000_000])
+def test_a_burst_of_exactly_the_limit_passes_and_the_next_waits_one_interval(limit: int) -> None:
+    budget = Budget(limit)
+    tat = NOW
+    for _ in range(limit):
+        wait, tat = admit(tat, NOW, budget)
         assert wait == 0
-    wait, _ = admit(tat, now, budget)
-    assert wait == 10_000
-    assert admit(tat, now + 9_999, budget)[0] == 1
-    assert admit(tat, now + 10_000, budget)[0] == 0
+    wait, _ = admit(tat, NOW, budget)
+    assert wait == budget.interval_us == max(1, round(60_000_000 / limit))
+    assert admit(tat, NOW + wait - 1, budget)[0] == 1
+    assert admit(tat, NOW + wait, budget)[0] == 0
 
 
 @given(
     limit=st.integers(1, 50),
-    gaps=st.lists(st.integers(0, 5_000), min_size=1, max_size=300),
+    gaps=st.lists(st.integers(0, 5_000_000), min_size=1, max_size=300),
 )
 def test_no_span_admits_more_than_the_burst_plus_the_refill(limit: int, gaps: list[int]) -> None:
-    budget = Budget(limit, window_ms=10_000)
-    times, now = [], 1_000_000
+    budget = Budget(limit, window_us=10_000_000)
+    times, now = [], NOW
     for gap in gaps:
         now += gap
         times.append(now)
@@ -55,13 +58,13 @@ def test_no_span_admits_more_than_the_burst_plus_the_refill(limit: int, gaps: li
     for i, start in enumerate(admitted):
         for j in range(i, len(admitted)):
             span = admitted[j] - start
-            assert j - i + 1 <= limit + span // budget.interval_ms
+            assert j - i + 1 <= limit + span // budget.interval_us
 
 
 @given(limit=st.integers(1, 50), extra=st.integers(0, 50))
 def test_a_client_that_waits_as_told_is_always_admitted(limit: int, extra: int) -> None:
-    budget = Budget(limit, window_ms=10_000)
-    tat = now = 5_000_000
+    budget = Budget(limit, window_us=10_000_000)
+    tat = now = NOW
     for _ in range(limit + extra):
         wait, new_tat = admit(tat, now, budget)
         if wait:
@@ -92,21 +95,30 @@ def store(request: pytest.FixtureRequest) -> Iterator[SharedStore]:
     made.close()
 
 
+# The stores run on real clocks: the budgets below leave seconds of slack for a slow machine.
+
+
 def test_the_store_admits_the_burst_then_refuses_with_the_time_to_wait(store: SharedStore) -> None:
     budget = Budget(5)
     assert [store.take("k", budget) for _ in range(5)] == [0] * 5
     wait = store.take("k", budget)
-    assert 11_000 <= wait <= 12_000
+    assert 10_000_000 <= wait <= 12_000_000
     assert store.take("other", budget) == 0
 
 
 def test_the_store_refills_at_the_budgets_rate(store: SharedStore) -> None:
-    budget = Budget(4, window_ms=1_000)
-    assert [store.take("k", budget) for _ in range(4)] == [0] * 4
-    assert store.take("k", budget) > 0
-    time.sleep(0.3)
+    budget = Budget(2, window_us=2_000_000)  # one more every second
+    assert [store.take("k", budget) for _ in range(2)] == [0, 0]
+    wait = store.take("k", budget)
+    assert 0 < wait <= 1_000_000
+    time.sleep(wait / 1_000_000 + 0.05)
     assert store.take("k", budget) == 0
-    assert store.take("k", budget) > 0
+    assert store.take("k", budget) > 0  # the next one is a second away again
+
+
+def test_a_large_budget_keeps_its_rate_and_its_burst(store: SharedStore) -> None:
+    budget = Budget(100_000, window_us=1_000_000)  # 100,000 a second: 10 µs apart
+    assert all(store.take("k", budget) == 0 for _ in range(200))
 
 
 def test_two_clients_of_one_redis_share_a_budget(redis_url: str) -> None:

@@ -24,7 +24,7 @@ def enforce(store: SharedStore, key: str, *, per_minute: int) -> None:
         log.warning("rate limit not enforced: shared store unreachable")
         return
     if wait > 0:
-        retry_after = math.ceil(wait / 1000)
+        retry_after = math.ceil(wait / 1_000_000)
         raise RateLimited(
             f"too many requests; retry in {retry_after} s",
             retry_after=retry_after,

@@ -26,7 +26,7 @@ class SharedStore(Protocol):
     backend: str
 
     def take(self, key: str, budget: Budget) -> int:
-        """Spend one unit of `key`'s budget: 0 when allowed, else milliseconds to wait."""
+        """Spend one unit of `key`'s budget: 0 when allowed, else microseconds to wait."""
 
     def mark(self, key: str, ttl_s: int) -> None:
         """Remember `key` for `ttl_s` seconds."""
@@ -39,16 +39,18 @@ class SharedStore(Protocol):
 
 
 # GCRA (see gcra.py) done atomically in Redis, on Redis's clock so instances with drifting
-# clocks still agree. Whole milliseconds, so the Lua doubles hold them exactly.
+# clocks still agree. Whole microseconds (see gcra.py), formatted as integers, never as
+# Lua's default "%.14g", which would round them.
 GCRA_SCRIPT = """
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2])
 local tat = math.max(tonumber(redis.call('GET', KEYS[1])) or now, now)
-local wait = tat + interval - window - now
-if wait > 0 then return wait end
-redis.call('SET', KEYS[1], string.format('%d', tat + interval), 'PX', tat + interval - now)
-return 0
+local wait = tat - now - tolerance
+if wait > 0 then return string.format('%d', wait) end
+tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.ceil((tat - now) / 1000))
+return '0'
 """
 
 
@@ -69,7 +71,7 @@ class RedisStore:
     def take(self, key: str, budget: Budget) -> int:
         try:
             wait = self._take(
-                keys=[f"{self._prefix}{key}"], args=[budget.interval_ms, budget.window_ms]
+                keys=[f"{self._prefix}{key}"], args=[budget.interval_us, budget.tolerance_us]
             )
         except redis.RedisError as exc:
             raise SharedStoreError(str(exc)) from exc
@@ -109,10 +111,10 @@ class MemoryStore:
 
     def take(self, key: str, budget: Budget) -> int:
         now = time.time()
-        now_ms = int(now * 1000)
+        now_us = int(now * 1_000_000)
         with self._lock:
             self._evict(now)
-            wait, tat = admit(self._tats.get(key, now_ms), now_ms, budget)
+            wait, tat = admit(self._tats.get(key, now_us), now_us, budget)
             if wait == 0:
                 self._tats[key] = tat
             return wait
@@ -128,7 +130,7 @@ class MemoryStore:
 
     def _evict(self, now: float) -> None:
         if len(self._tats) > 10_000:
-            self._tats = {k: v for k, v in self._tats.items() if v > now * 1000}
+            self._tats = {k: v for k, v in self._tats.items() if v > now * 1_000_000}
         if len(self._marks) > 10_000:
             self._marks = {k: v for k, v in self._marks.items() if v > now}
 

@@ -202,9 +202,12 @@ function inProgress(ctx, schedule) {
   const section = h('section', { className: 'card review', 'aria-labelledby': titleId, 'data-schedule': String(schedule.id), 'data-status': schedule.status },
     h('h2', { id: titleId }, t('plan.review_title', { id: schedule.id, status: t(SCHEDULE_STATUS_KEYS[schedule.status]) })),
     h('p', { className: 'hint', role: 'status' }, t('plan.queued')));
+  const status = section.querySelector('[role="status"]');
   untilReady(schedule, section, () => {}).then((ready) => {
-    if (section.isConnected && !IN_PROGRESS.includes(ready.status)) ctx.navigate(`/schedule?id=${ready.id}`);
-  }, () => {});  // a failed poll leaves the message; a reload tries again
+    if (!section.isConnected) return;
+    if (IN_PROGRESS.includes(ready.status)) status.textContent = t('plan.still_queued');
+    else ctx.navigate(`/schedule?id=${ready.id}`);
+  }, () => { status.textContent = t('plan.still_queued'); });  // a reload looks again
   return section;
 }
 
