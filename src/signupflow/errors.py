@@ -18,6 +18,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
+# PostgreSQL's answers when it aborts a transaction to resolve contention, not a failure.
+ABORTED_BY_CONTENTION = {"40P01": "deadlock detected", "40001": "serialization failure"}
 log = logging.getLogger(__name__)
 
 
@@ -182,7 +184,22 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeoutError)
     @app.exception_handler(OperationalError)
     def _database_down(_request: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unavailable: %s", type(exc).__name__)
+        sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        if sqlstate in ABORTED_BY_CONTENTION:
+            # Not an outage: the server ended this transaction to let a concurrent one
+            # through. A retry succeeds; a deadlock is also a bug in lock ordering.
+            log.error(
+                "transaction aborted: %s (SQLSTATE %s)", ABORTED_BY_CONTENTION[sqlstate], sqlstate
+            )
+            sentry_sdk.capture_exception(exc)
+            return problem(
+                503,
+                "Service temporarily unavailable",
+                "A concurrent change got in the way; please try again.",
+                "/problems/contention",
+                retry_after=1,
+            )
+        log.warning("database unavailable: %s (SQLSTATE %s)", type(exc).__name__, sqlstate)
         return problem(
             503,
             "Service temporarily unavailable",
