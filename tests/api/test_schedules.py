@@ -4,7 +4,6 @@ unpublish, roll back; tenancy; publish racing self sign-ups never overfills."""
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from tests.factories import (
     person_id_of,
     slot_of,
 )
+from tests.support.concurrency import all_at_once
 
 API = "/api/v1"
 
@@ -465,17 +465,7 @@ def test_unpublish_racing_sign_ups_and_joins_fills_exactly_from_the_front_of_the
             for j in joiners
         ]
     )
-    start = threading.Barrier(len(calls))
-
-    def send(call: tuple[str, str, dict[str, str], Any]) -> tuple[int, Any]:
-        method, path, headers, body = call
-        with httpx.Client(base_url=live_url, timeout=60) as http:
-            start.wait()
-            response = http.request(method, path, headers=headers, json=body)
-        return response.status_code, response.json()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        results = list(pool.map(send, calls))
+    results = all_at_once(live_url, calls)
 
     (status, unpublished), signups, joins = results[0], results[1:5], results[5:]
     assert status == 200, unpublished

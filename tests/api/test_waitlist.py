@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -31,6 +30,7 @@ from tests.factories import (
     problem_type,
     slot_of,
 )
+from tests.support.concurrency import all_at_once
 
 API = "/api/v1"
 
@@ -244,19 +244,7 @@ def test_concurrent_cancellations_and_signups_never_over_or_under_fill(client, l
             for j in joiners
         ]
     )
-    start = threading.Barrier(len(calls))
-
-    def send(call):
-        method, path, headers, body = call
-        with httpx.Client(base_url=live_url, timeout=60) as http:
-            start.wait()
-            response = http.request(method, path, headers=headers, json=body)
-        if response.status_code >= 400:
-            assert response.headers["content-type"] == "application/problem+json"
-        return response.status_code, response.json() if response.content else None
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        results = list(pool.map(send, calls))
+    results = all_at_once(live_url, calls)
 
     assert [status for status, _ in results[:CAPACITY]] == [204] * CAPACITY
     # Every freed place went straight to the waitlist: newcomers always found the slot full.
@@ -407,13 +395,13 @@ def test_two_places_freed_at_once_for_someone_waiting_for_both_never_deadlock(cl
             signup = ok(
                 holder.post(f"{API}/events/{event['id']}/signups", json={"role": role}), 201
             )
-            cancels.append((holder.headers, f"{API}/assignments/{signup['id']}"))
+            cancels.append(("DELETE", f"{API}/assignments/{signup['id']}", holder.headers, None))
         for role in ("usher", "greeter"):
             ok(both.post(f"{API}/events/{event['id']}/waitlist", json={"role": role}), 201)
             ok(behind[role].post(f"{API}/events/{event['id']}/waitlist", json={"role": role}), 201)
-        responses = _all_at_once(live_url, cancels)
+        results = all_at_once(live_url, cancels)
 
-        assert [r.status_code for r in responses] == [204, 204], [r.text for r in responses]
+        assert [status for status, _ in results] == [204, 204], results
         held = ok(org.get(f"{API}/events/{event['id']}/assignments"))["items"]
         roles = {a["person_id"]: a["role"] for a in held}
         taken = roles.pop(person_id_of(both))
@@ -421,17 +409,3 @@ def test_two_places_freed_at_once_for_someone_waiting_for_both_never_deadlock(cl
         assert roles == {person_id_of(behind[other]): other}
         line = ok(org.get(f"{API}/events/{event['id']}/waitlist"))["items"]
         assert [e["person_id"] for e in line] == [person_id_of(behind[taken])]
-
-
-def _all_at_once(live_url, calls):
-    """DELETE each (headers, path) from its own thread, released together."""
-    start = threading.Barrier(len(calls))
-
-    def send(call):
-        headers, path = call
-        with httpx.Client(base_url=live_url, timeout=60) as http:
-            start.wait()
-            return http.delete(path, headers=headers)
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(send, calls))
