@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from signupflow.app import create_app
 from signupflow.settings import Settings
 from tests.support.postgres import PostgresCluster, start_cluster
+from tests.support.redis_server import RedisServer, start_redis
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
@@ -38,6 +39,16 @@ def started_cluster() -> Iterator[PostgresCluster]:
     assert cluster is not None
     yield cluster
     cluster.destroy()
+
+
+def started_redis() -> Iterator[RedisServer]:
+    """A throwaway redis-server for a fixture's scope, stopped afterwards."""
+    server = start_redis()
+    if server is None:
+        require_service("redis-server is not installed")
+    assert server is not None
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

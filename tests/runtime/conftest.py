@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_service, started_cluster
+from tests.conftest import started_cluster, started_redis
 from tests.support.app_server import AppProcess, migrate, production_env, start_app
 from tests.support.postgres import PostgresCluster
-from tests.support.redis_server import RedisServer, start_redis
+from tests.support.redis_server import RedisServer
 
 
 @pytest.fixture(scope="module")
@@ -22,12 +22,7 @@ def own_pg() -> Iterator[PostgresCluster]:
 
 @pytest.fixture(scope="module")
 def own_redis() -> Iterator[RedisServer]:
-    server = start_redis()
-    if server is None:
-        require_service("redis-server is not installed")
-    assert server is not None
-    yield server
-    server.stop()
+    yield from started_redis()
 
 
 @pytest.fixture

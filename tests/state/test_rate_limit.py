@@ -14,8 +14,7 @@ from signupflow.errors import RateLimited
 from signupflow.state.gcra import Budget, admit
 from signupflow.state.ratelimit import enforce
 from signupflow.state.store import MemoryStore, RedisStore, SharedStore
-from tests.conftest import require_service
-from tests.support.redis_server import start_redis
+from tests.conftest import started_redis
 
 NOW = 1_800_000_000_000_000  # microseconds, late 2027
 
@@ -76,12 +75,8 @@ def test_a_client_that_waits_as_told_is_always_admitted(limit: int, extra: int) 
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    server = start_redis()
-    if server is None:
-        require_service("redis-server is not installed")
-    assert server is not None
-    yield server.url
-    server.stop()
+    for server in started_redis():
+        yield server.url
 
 
 @pytest.fixture(params=["memory", "redis"])
