@@ -107,7 +107,8 @@ def _add(
                 code="schedule.slot_filled",
                 params={"slot_id": slot.id, "role": slot.role},
             ) from exc
-        leave_waitlists(session, slot.event_id, placement.person_id)  # (the lock order there)
+        # Slot, then waitlist rows, then the assignment: the one lock order (leave_waitlists).
+        leave_waitlists(session, slot.event_id, placement.person_id)
         assignment = Assignment(
             organisation_id=organisation_id,
             event_id=slot.event_id,
