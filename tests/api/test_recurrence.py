@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import new_org, ok, problem_type
+from tests.factories import invite_member, new_org, ok, problem_type
 
 API = "/api/v1"
 
@@ -116,3 +116,83 @@ def test_deleting_this_and_following_occurrences_keeps_the_earlier_ones(client):
     assert [e["id"] for e in remaining] == [ids[0]]
     bad_scope = org.delete(f"{API}/events/{ids[0]}", params={"scope": "all"})
     assert problem_type(bad_scope, 422) == "/problems/invalid-input"
+
+
+OCTOBER_13 = ("2030-10-13T10:00:00+02:00", "2030-10-13T12:00:00+02:00")  # a Sunday, Madrid
+
+
+def _occurrences(org, series_id):
+    events = ok(org.get(f"{API}/events", params={"limit": 100}))["items"]
+    return sorted((e for e in events if e["series_id"] == series_id), key=lambda e: e["starts_at"])
+
+
+def test_editing_this_and_following_moves_later_dates_by_the_same_local_time(client):
+    org = new_org(client, timezone="Europe/Madrid")
+    # Weekly across the end of summer time (27 October 2030).
+    series = ok(
+        _series(
+            org, "FREQ=WEEKLY;COUNT=4", "2030-10-13T10:00:00+02:00", "2030-10-13T12:00:00+02:00"
+        ),
+        201,
+    )
+    first, second, *_ = series["occurrences"]
+    change = {
+        "title": "Evening service",
+        "starts_at": "2030-10-20T18:00:00+02:00",
+        "ends_at": "2030-10-20T19:30:00+02:00",
+        "slots": [{"role": "usher", "capacity": 3}],
+    }
+    ok(org.patch(f"{API}/events/{second['id']}", params={"scope": "following"}, json=change))
+
+    after = _occurrences(org, series["id"])
+    assert [(e["title"], e["starts_at_local"], e["ends_at_local"]) for e in after] == [
+        ("Sunday service", "2030-10-13T10:00:00+02:00", "2030-10-13T12:00:00+02:00"),
+        ("Evening service", "2030-10-20T18:00:00+02:00", "2030-10-20T19:30:00+02:00"),
+        ("Evening service", "2030-10-27T18:00:00+01:00", "2030-10-27T19:30:00+01:00"),
+        ("Evening service", "2030-11-03T18:00:00+01:00", "2030-11-03T19:30:00+01:00"),
+    ]
+    assert [[(s["role"], s["capacity"]) for s in e["slots"]] for e in after] == [
+        [("greeter", 1), ("usher", 2)],
+        *[[("usher", 3)]] * 3,
+    ]
+    assert first["id"] == after[0]["id"]
+    audit = ok(org.get(f"{API}/audit"))["items"]
+    update = next(a for a in audit if a["action"] == "update" and a["entity"] == "event")
+    assert update["changes"]["event_ids"] == [e["id"] for e in after[1:]]
+
+
+def test_editing_this_only_leaves_the_rest_of_the_series(client):
+    org = new_org(client, timezone="Europe/Madrid")
+    series = ok(
+        _series(
+            org, "FREQ=WEEKLY;COUNT=3", "2030-10-13T10:00:00+02:00", "2030-10-13T12:00:00+02:00"
+        ),
+        201,
+    )
+    middle = series["occurrences"][1]
+    ok(org.patch(f"{API}/events/{middle['id']}", json={"title": "Special"}))
+    assert [e["title"] for e in _occurrences(org, series["id"])] == [
+        "Sunday service",
+        "Special",
+        "Sunday service",
+    ]
+
+
+def test_an_edit_one_later_occurrence_cannot_take_changes_none_of_them(client):
+    org = new_org(client, timezone="Europe/Madrid")
+    series = ok(
+        _series(
+            org, "FREQ=WEEKLY;COUNT=3", "2030-10-13T10:00:00+02:00", "2030-10-13T12:00:00+02:00"
+        ),
+        201,
+    )
+    first, _, last = series["occurrences"]
+    member = invite_member(org, roles=["greeter"])
+    ok(member.post(f"{API}/events/{last['id']}/signups", json={"role": "greeter"}), 201)
+    change = {"title": "No greeters", "slots": [{"role": "usher", "capacity": 2}]}
+    response = org.patch(f"{API}/events/{first['id']}", params={"scope": "following"}, json=change)
+    assert problem_type(response) == "/problems/conflict"
+    assert response.json()["code"] == "slot.has_signups"
+    after = _occurrences(org, series["id"])
+    assert {e["title"] for e in after} == {"Sunday service"}
+    assert all(len(e["slots"]) == 2 for e in after)

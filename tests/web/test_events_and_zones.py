@@ -79,3 +79,44 @@ def test_wall_times_convert_to_instants_in_the_organisation_zone(
         [[local, zone] for local, zone, _ in CONVERSIONS],
     )
     assert results == [expected for _, _, expected in CONVERSIONS]
+
+
+def test_an_occurrence_edited_with_the_following_ones_moves_them_all(
+    web_server: AppProcess, context: Any
+) -> None:
+    org = api_signup(web_server.url, timezone="Europe/Paris")
+    created = httpx.post(
+        f"{web_server.url}/api/v1/event-series",
+        headers=org.headers,
+        json={
+            "title": "Choir",
+            "starts_at": "2030-10-20T18:00:00+02:00",  # weekly across the end of summer time
+            "ends_at": "2030-10-20T20:00:00+02:00",
+            "rrule": "FREQ=WEEKLY;COUNT=3",
+            "slots": [{"role": "Usher", "capacity": 2}],
+        },
+    )
+    assert created.status_code == 201, created.text
+    first, second, third = created.json()["occurrences"]
+    watched = watch(context.new_page())
+    page = watched.page
+    log_in_browser(page, web_server.url, org.tokens)
+    open_page(page, web_server.url, f"/events/{second['id']}", "events-id")
+    form = page.locator("main form")
+    form.locator("[name=title]").fill("Choir rehearsal")
+    form.locator("[name=starts_at]").fill("2030-10-27T19:00")
+    form.locator("[name=ends_at]").fill("2030-10-27T21:00")
+    form.locator("[name=scope]").select_option("following")
+    submit(form)
+    wait_page(page, "events")
+
+    def local(event_id: int) -> tuple[str, str]:
+        event = httpx.get(f"{web_server.url}/api/v1/events/{event_id}", headers=org.headers).json()
+        return event["title"], event["starts_at_local"]
+
+    assert [local(e["id"]) for e in (first, second, third)] == [
+        ("Choir", "2030-10-20T18:00:00+02:00"),
+        ("Choir rehearsal", "2030-10-27T19:00:00+01:00"),
+        ("Choir rehearsal", "2030-11-03T19:00:00+01:00"),
+    ]
+    watched.assert_clean()

@@ -85,12 +85,20 @@ def get_event(session: DbSession, principal: Member, event_id: Id) -> EventRead:
 
 @router.patch("/{event_id}", response_model=EventRead)
 def update_event(
-    session: DbSession, principal: Scheduler, event_id: Id, data: EventUpdate
+    session: DbSession,
+    principal: Scheduler,
+    event_id: Id,
+    data: EventUpdate,
+    scope: Scope = Scope.THIS,
 ) -> EventRead:
     """Change an event. `slots`, when given, replaces the role list; a slot cannot shrink
     below the people already signed up. Places a grown slot or a re-published event has open
-    go to the slots' waitlists."""
-    event = service.update_event(session, principal, event_id, data)
+    go to the slots' waitlists. `scope=following` makes the same change to the later
+    occurrences of its recurring series, a new time as the same shift of local wall-clock
+    time on each date; all or nothing (for an event outside a series it is `this`)."""
+    event = service.update_event(
+        session, principal, event_id, data, following=scope == Scope.FOLLOWING
+    )
     return EventRead.of(event, principal.organisation.timezone)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -137,28 +138,53 @@ def _replace_slots(event: Event, specs: list[SlotSpec]) -> None:
         )
 
 
-def update_event(session: Session, principal: Principal, event_id: int, data: EventUpdate) -> Event:
+def update_event(
+    session: Session,
+    principal: Principal,
+    event_id: int,
+    data: EventUpdate,
+    *,
+    following: bool = False,
+) -> Event:
+    """Change the event, or with `following` also the later occurrences of its series: each
+    gets the same fields and slots, and a new time moves each by the same wall-clock shift in
+    the organisation's zone (10:00 to 11:00 on every date, across daylight-saving changes).
+    All or nothing: one occurrence that cannot take the change refuses the whole request."""
     event = get_event(session, principal, event_id)
+    targets = _this_and_following(session, principal, event) if following else [event]
     changes: dict[str, Any] = data.model_dump(exclude_unset=True, mode="json")
     if "team_id" in changes:
         _check_team(session, principal, data.team_id)
-        event.team_id = data.team_id
-    for field in ("title", "description", "location", "starts_at", "ends_at", "status"):
-        value = getattr(data, field)
-        if value is not None:
-            setattr(event, field, value)
-    if event.ends_at <= event.starts_at:
-        raise InvalidInput("ends_at must be after starts_at", code="event.ends_before_start")
-    if data.slots is not None:
-        _replace_slots(event, data.slots)
+    new_start = data.starts_at or event.starts_at
+    new_end = data.ends_at or event.ends_at
+    zone = ZoneInfo(principal.organisation.timezone)
+    shift = _wall(new_start, zone) - _wall(event.starts_at, zone)
+    for target in targets:
+        if "team_id" in changes:
+            target.team_id = data.team_id
+        for field in ("title", "description", "location", "status"):
+            value = getattr(data, field)
+            if value is not None:
+                setattr(target, field, value)
+        if target is event:
+            target.starts_at, target.ends_at = new_start, new_end
+        elif data.starts_at is not None or data.ends_at is not None:
+            starts = (_wall(target.starts_at, zone) + shift).replace(tzinfo=zone)
+            target.starts_at, target.ends_at = starts, shifted_end(starts, new_start, new_end)
+        if target.ends_at <= target.starts_at:
+            raise InvalidInput("ends_at must be after starts_at", code="event.ends_before_start")
+        if data.slots is not None:
+            _replace_slots(target, data.slots)
     session.flush()
     if data.slots is not None or data.status == EventStatus.PUBLISHED:
         # Imported here: assignments builds on this module (get_event).
         from signupflow.assignments.service import fill_open_places
 
         # Places added, or freed while the event was not open, go to the waitlists.
-        for slot in sorted(event.slots, key=lambda s: s.id):
+        for slot in sorted((s for t in targets for s in t.slots), key=lambda s: s.id):
             fill_open_places(session, principal, slot.id)
+    if following:
+        changes["event_ids"] = [t.id for t in targets]
     record_for(
         session,
         principal,
@@ -168,6 +194,11 @@ def update_event(session: Session, principal: Principal, event_id: int, data: Ev
         changes=changes,
     )
     return event
+
+
+def _wall(instant: datetime, zone: ZoneInfo) -> datetime:
+    """The local wall-clock time of an instant, without a zone (for wall-clock arithmetic)."""
+    return instant.astimezone(zone).replace(tzinfo=None)
 
 
 def create_series(

@@ -154,6 +154,15 @@ export default {
           },
         }, t('events.add_slot'))),
       submitButton(t('action.save')));
+    if (editing && event.series_id) {
+      // An occurrence of a recurring series: the change may go to the later ones too.
+      form.insertBefore(field({
+        name: 'scope',
+        label: t('events.apply_to'),
+        value: 'this',
+        options: [{ value: 'this', label: t('events.scope_this') }, { value: 'following', label: t('events.scope_following') }],
+      }), form.querySelector('button[type="submit"]'));
+    }
     let repeat = null;
     if (!editing) {
       repeat = repeatFieldset(form, zone);
@@ -191,7 +200,7 @@ export default {
         team_id: value(form, 'team_id') ? Number(value(form, 'team_id')) : null,
         slots: readSlots(form),
       };
-      if (editing) await api.patch(`/events/${event.id}`, body);
+      if (editing) await api.patch(`/events/${event.id}?scope=${form.elements.scope ? value(form, 'scope') : 'this'}`, body);
       else if (value(form, 'repeat')) {
         if (!chosenDays(form).length) {
           showFormError(form, t('repeat.error.no_days')).focus();
