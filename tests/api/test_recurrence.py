@@ -196,3 +196,29 @@ def test_an_edit_one_later_occurrence_cannot_take_changes_none_of_them(client):
     after = _occurrences(org, series["id"])
     assert {e["title"] for e in after} == {"Sunday service"}
     assert all(len(e["slots"]) == 2 for e in after)
+
+
+def test_a_series_reads_back_with_the_occurrences_that_remain(client):
+    org = new_org(client, timezone="Europe/Madrid")
+    series = ok(_series(org, "FREQ=WEEKLY;COUNT=4", *OCTOBER_13), 201)
+    first, second, third, _ = series["occurrences"]
+    ok(org.patch(f"{API}/events/{second['id']}", json={"status": "draft"}))
+    assert (
+        org.delete(f"{API}/events/{third['id']}", params={"scope": "following"}).status_code == 204
+    )
+
+    read = ok(org.get(f"{API}/event-series/{series['id']}"))
+    assert (read["id"], read["rrule"], read["timezone"]) == (
+        series["id"],
+        "FREQ=WEEKLY;COUNT=4",
+        "Europe/Madrid",
+    )
+    assert [e["id"] for e in read["occurrences"]] == [first["id"], second["id"]]
+    # Volunteers do not see the draft; another organisation does not see the series at all.
+    member = invite_member(org)
+    seen = ok(member.get(f"{API}/event-series/{series['id']}"))["occurrences"]
+    assert [e["id"] for e in seen] == [first["id"]]
+    other = new_org(client)
+    assert problem_type(other.get(f"{API}/event-series/{series['id']}"), 404) == (
+        "/problems/not-found"
+    )

@@ -56,6 +56,7 @@ RESOURCE_VARIANTS: dict[str, tuple[str, ...]] = {
     "swap_id": ("open",),
     "schedule_id": ("draft",),
     "entry_id": ("entry",),
+    "series_id": ("series",),
 }
 
 # Public routes whose path parameter is itself the credential (a secret calendar feed URL): no
@@ -241,6 +242,21 @@ def build_world(org: Org) -> World:
     waiting = ok(volunteer.post(f"{API}/events/{full['id']}/waitlist", json={"role": "usher"}), 201)
     swap = ok(org.post(f"{API}/assignments/{held['id']}/swap-offers", json={}), 201)
     schedule, open_slot, entry = draft_schedule(org, offline["id"])
+    series = ok(
+        org.post(
+            f"{API}/event-series",
+            json={
+                "title": "Weekly",
+                # Years away: no draft's range ever takes it in.
+                "starts_at": "2035-01-07T10:00:00Z",
+                "ends_at": "2035-01-07T11:00:00Z",
+                "status": "published",
+                "slots": [{"role": "usher", "capacity": 1}],
+                "rrule": "FREQ=WEEKLY;COUNT=2",
+            },
+        ),
+        201,
+    )
     ids = {
         "schedule_id": {"draft": schedule},
         "entry_id": {"entry": entry},
@@ -254,6 +270,7 @@ def build_world(org: Org) -> World:
         "invitation_id": {"pending": invitation["id"]},
         "waitlist_entry_id": {"waiting": waiting["id"]},
         "swap_id": {"open": swap["id"]},
+        "series_id": {"series": series["id"]},
     }
     return World(org, volunteer, ids)
 

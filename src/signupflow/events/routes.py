@@ -31,13 +31,15 @@ def create_series(session: DbSession, principal: Scheduler, data: SeriesCreate) 
     """Create a recurring event: one event per occurrence of `rrule`, starting with
     `starts_at`, each with the same slots. 422 for an unbounded, too long or invalid rule."""
     series, events = service.create_series(session, principal, data)
-    tz = principal.organisation.timezone
-    return SeriesRead(
-        id=series.id,
-        rrule=series.rrule,
-        timezone=series.timezone,
-        occurrences=[EventRead.of(e, tz) for e in events],
-    )
+    return SeriesRead.of(series, events, principal.organisation.timezone)
+
+
+@series_router.get("/{series_id}", response_model=SeriesRead)
+def get_series(session: DbSession, principal: Member, series_id: Id) -> SeriesRead:
+    """A recurring series: its rule and the occurrences that remain, in order (volunteers
+    see the published and cancelled ones)."""
+    series, events = service.get_series(session, principal, series_id)
+    return SeriesRead.of(series, events, principal.organisation.timezone)
 
 
 @router.get("", response_model=Page[EventRead])

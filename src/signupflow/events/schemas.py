@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 
-from signupflow.events.models import Event, EventStatus
+from signupflow.events.models import Event, EventSeries, EventStatus
 from signupflow.schemas import ApiModel, Instant, JsonId, LongText, Name, RoleName, ShortText
 
 MAX_EVENT_HOURS = 24 * 14
@@ -129,3 +129,12 @@ class SeriesRead(ApiModel):
     rrule: str
     timezone: str
     occurrences: list[EventRead]
+
+    @classmethod
+    def of(cls, series: EventSeries, events: list[Event], timezone: str) -> SeriesRead:
+        return cls(
+            id=series.id,
+            rrule=series.rrule,
+            timezone=series.timezone,
+            occurrences=[EventRead.of(e, timezone) for e in events],
+        )

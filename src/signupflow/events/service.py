@@ -237,6 +237,20 @@ def create_series(
     return series, events
 
 
+def get_series(
+    session: Session, principal: Principal, series_id: int
+) -> tuple[EventSeries, list[Event]]:
+    """A series with the occurrences the caller may see (deleted ones are gone)."""
+    series = get_scoped(session, EventSeries, series_id, principal.organisation_id)
+    events = session.scalars(
+        scoped(select(Event), Event, principal.organisation_id)
+        .where(Event.series_id == series.id, Event.status.in_(_visible_statuses(principal)))
+        .options(*WITH_SLOTS)
+        .order_by(Event.starts_at, Event.id)
+    ).all()
+    return series, list(events)
+
+
 def _this_and_following(session: Session, principal: Principal, event: Event) -> list[Event]:
     if event.series_id is None:
         return [event]
