@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from tests.support.postgres import free_port
 
 READY_TIMEOUT_S = 60.0
 # Above the server's own graceful-shutdown period (cli/serve.py: 25 s), so a clean stop is
@@ -29,12 +29,6 @@ _CLEARED = ("DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_TIMEOUT_S", "LOG_LEVEL",
 
 class ServerFailed(RuntimeError):
     """The server exited or did not become ready; the message carries its log."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def signupflow_executable() -> str:
