@@ -118,7 +118,13 @@ def test_deleting_this_and_following_occurrences_keeps_the_earlier_ones(client):
     assert problem_type(bad_scope, 422) == "/problems/invalid-input"
 
 
-OCTOBER_13 = ("2030-10-13T10:00:00+02:00", "2030-10-13T12:00:00+02:00")  # a Sunday, Madrid
+def _weekly_in_madrid(client, count):
+    """Sundays 10:00-12:00 in Madrid from 13 October 2030, across the end of summer time."""
+    org = new_org(client, timezone="Europe/Madrid")
+    rule = f"FREQ=WEEKLY;COUNT={count}"
+    return org, ok(
+        _series(org, rule, "2030-10-13T10:00:00+02:00", "2030-10-13T12:00:00+02:00"), 201
+    )
 
 
 def _occurrences(org, series_id):
@@ -127,14 +133,8 @@ def _occurrences(org, series_id):
 
 
 def test_editing_this_and_following_moves_later_dates_by_the_same_local_time(client):
-    org = new_org(client, timezone="Europe/Madrid")
     # Weekly across the end of summer time (27 October 2030).
-    series = ok(
-        _series(
-            org, "FREQ=WEEKLY;COUNT=4", "2030-10-13T10:00:00+02:00", "2030-10-13T12:00:00+02:00"
-        ),
-        201,
-    )
+    org, series = _weekly_in_madrid(client, 4)
     first, second, *_ = series["occurrences"]
     change = {
         "title": "Evening service",
@@ -162,13 +162,7 @@ def test_editing_this_and_following_moves_later_dates_by_the_same_local_time(cli
 
 
 def test_editing_this_only_leaves_the_rest_of_the_series(client):
-    org = new_org(client, timezone="Europe/Madrid")
-    series = ok(
-        _series(
-            org, "FREQ=WEEKLY;COUNT=3", "2030-10-13T10:00:00+02:00", "2030-10-13T12:00:00+02:00"
-        ),
-        201,
-    )
+    org, series = _weekly_in_madrid(client, 3)
     middle = series["occurrences"][1]
     ok(org.patch(f"{API}/events/{middle['id']}", json={"title": "Special"}))
     assert [e["title"] for e in _occurrences(org, series["id"])] == [
@@ -179,13 +173,7 @@ def test_editing_this_only_leaves_the_rest_of_the_series(client):
 
 
 def test_an_edit_one_later_occurrence_cannot_take_changes_none_of_them(client):
-    org = new_org(client, timezone="Europe/Madrid")
-    series = ok(
-        _series(
-            org, "FREQ=WEEKLY;COUNT=3", "2030-10-13T10:00:00+02:00", "2030-10-13T12:00:00+02:00"
-        ),
-        201,
-    )
+    org, series = _weekly_in_madrid(client, 3)
     first, _, last = series["occurrences"]
     member = invite_member(org, roles=["greeter"])
     ok(member.post(f"{API}/events/{last['id']}/signups", json={"role": "greeter"}), 201)
@@ -199,8 +187,7 @@ def test_an_edit_one_later_occurrence_cannot_take_changes_none_of_them(client):
 
 
 def test_a_series_reads_back_with_the_occurrences_that_remain(client):
-    org = new_org(client, timezone="Europe/Madrid")
-    series = ok(_series(org, "FREQ=WEEKLY;COUNT=4", *OCTOBER_13), 201)
+    org, series = _weekly_in_madrid(client, 4)
     first, second, third, _ = series["occurrences"]
     ok(org.patch(f"{API}/events/{second['id']}", json={"status": "draft"}))
     assert (
