@@ -377,12 +377,11 @@ def fill_open_places(session: Session, actor: Actor, slot_id: int) -> list[Assig
             continue  # keeps their place in line in case they qualify again
         if entry.id not in leave_waitlists(session, event.id, person.id):
             continue  # they left the waitlist (or were promoted elsewhere) a moment ago
-        if active_at_event(session, event.id, person.id):
-            continue  # assigned meanwhile (another role); the entry was stale
         try:
-            # In a savepoint: a concurrent request may assign them elsewhere at this event
-            # right now. Then they are skipped like a stale entry; otherwise the unique index
-            # would fail the whole cancellation or publish that freed the place.
+            # Someone already assigned at this event (another role) held a stale entry; one
+            # assigned by a concurrent request right now meets the unique index. Either way
+            # they are skipped, and the savepoint keeps the index error from failing the
+            # whole cancellation or publish that freed the place.
             with session.begin_nested():
                 assignment = _assign(
                     session,

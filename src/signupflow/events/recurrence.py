@@ -4,7 +4,7 @@ stays at 10:00 local time when daylight saving time starts or ends."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -115,10 +115,13 @@ def expand(rule: str, first_start: datetime, timezone: str) -> list[datetime]:
     return starts
 
 
+def wall_clock(instant: datetime, zone: tzinfo | None) -> datetime:
+    """The local wall-clock time of an instant, without a zone (for wall-clock arithmetic)."""
+    return instant.astimezone(zone).replace(tzinfo=None)
+
+
 def shifted_end(start: datetime, first_start: datetime, first_end: datetime) -> datetime:
     """An occurrence's end: the first occurrence's duration in local wall-clock time."""
     zone = start.tzinfo
-    wall = first_end.astimezone(zone).replace(tzinfo=None) - first_start.astimezone(zone).replace(
-        tzinfo=None
-    )
-    return (start.replace(tzinfo=None) + wall).replace(tzinfo=zone)
+    duration = wall_clock(first_end, zone) - wall_clock(first_start, zone)
+    return (wall_clock(start, zone) + duration).replace(tzinfo=zone)

@@ -14,7 +14,7 @@ from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
 from signupflow.errors import Conflict, InvalidInput, NotFound
 from signupflow.events.models import Event, EventSeries, EventSlot, EventStatus
-from signupflow.events.recurrence import expand, shifted_end
+from signupflow.events.recurrence import expand, shifted_end, wall_clock
 from signupflow.events.schemas import EventCreate, EventUpdate, SeriesCreate, SlotSpec
 from signupflow.people.models import MemberRole
 from signupflow.teams.models import Team
@@ -158,7 +158,7 @@ def update_event(
     new_start = data.starts_at or event.starts_at
     new_end = data.ends_at or event.ends_at
     zone = ZoneInfo(principal.organisation.timezone)
-    shift = _wall(new_start, zone) - _wall(event.starts_at, zone)
+    shift = wall_clock(new_start, zone) - wall_clock(event.starts_at, zone)
     for target in targets:
         if "team_id" in changes:
             target.team_id = data.team_id
@@ -169,7 +169,7 @@ def update_event(
         if target is event:
             target.starts_at, target.ends_at = new_start, new_end
         elif data.starts_at is not None or data.ends_at is not None:
-            starts = (_wall(target.starts_at, zone) + shift).replace(tzinfo=zone)
+            starts = (wall_clock(target.starts_at, zone) + shift).replace(tzinfo=zone)
             target.starts_at, target.ends_at = starts, shifted_end(starts, new_start, new_end)
         if target.ends_at <= target.starts_at:
             raise InvalidInput("ends_at must be after starts_at", code="event.ends_before_start")
@@ -194,11 +194,6 @@ def update_event(
         changes=changes,
     )
     return event
-
-
-def _wall(instant: datetime, zone: ZoneInfo) -> datetime:
-    """The local wall-clock time of an instant, without a zone (for wall-clock arithmetic)."""
-    return instant.astimezone(zone).replace(tzinfo=None)
 
 
 def create_series(
