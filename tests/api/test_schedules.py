@@ -20,7 +20,7 @@ from tests.factories import (
     person_id_of,
     slot_of,
 )
-from tests.support.concurrency import all_at_once
+from tests.support.concurrency import all_at_once, signups_and_joins
 
 API = "/api/v1"
 
@@ -454,17 +454,10 @@ def test_unpublish_racing_sign_ups_and_joins_fills_exactly_from_the_front_of_the
         join_waitlist(member, event)
     newcomers = [invite_member(org) for _ in range(4)]
     joiners = [invite_member(org) for _ in range(4)]
-    calls = (
-        [("POST", f"{API}/schedules/{draft['id']}/unpublish", org.headers, None)]
-        + [
-            ("POST", f"{API}/events/{event['id']}/signups", n.headers, {"role": "usher"})
-            for n in newcomers
-        ]
-        + [
-            ("POST", f"{API}/events/{event['id']}/waitlist", j.headers, {"role": "usher"})
-            for j in joiners
-        ]
-    )
+    calls = [
+        ("POST", f"{API}/schedules/{draft['id']}/unpublish", org.headers, None),
+        *signups_and_joins(event["id"], newcomers, joiners),
+    ]
     results = all_at_once(live_url, calls)
 
     (status, unpublished), signups, joins = results[0], results[1:5], results[5:]

@@ -30,7 +30,7 @@ from tests.factories import (
     problem_type,
     slot_of,
 )
-from tests.support.concurrency import all_at_once
+from tests.support.concurrency import all_at_once, signups_and_joins
 
 API = "/api/v1"
 
@@ -230,20 +230,10 @@ def test_concurrent_cancellations_and_signups_never_over_or_under_fill(client, l
         ok(_join(member, event), 201)
     newcomers = [invite_member(org) for _ in range(NEWCOMERS)]
     joiners = [invite_member(org) for _ in range(NEWCOMERS)]
-    calls = (
-        [
-            ("DELETE", f"{API}/assignments/{s['id']}", h.headers, None)
-            for h, s in zip(holders, signups, strict=True)
-        ]
-        + [
-            ("POST", f"{API}/events/{event['id']}/signups", n.headers, {"role": "usher"})
-            for n in newcomers
-        ]
-        + [
-            ("POST", f"{API}/events/{event['id']}/waitlist", j.headers, {"role": "usher"})
-            for j in joiners
-        ]
-    )
+    calls = [
+        ("DELETE", f"{API}/assignments/{s['id']}", h.headers, None)
+        for h, s in zip(holders, signups, strict=True)
+    ] + signups_and_joins(event["id"], newcomers, joiners)
     results = all_at_once(live_url, calls)
 
     assert [status for status, _ in results[:CAPACITY]] == [204] * CAPACITY

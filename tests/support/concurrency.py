@@ -28,3 +28,12 @@ def all_at_once(base_url: str, calls: list[Call]) -> list[tuple[int, Any]]:
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return list(pool.map(send, calls))
+
+
+def signups_and_joins(event_id: int, newcomers: list[Any], joiners: list[Any]) -> list[Call]:
+    """Each newcomer signing up as usher, each joiner joining the usher waitlist."""
+    base = f"/api/v1/events/{event_id}"
+    usher = {"role": "usher"}
+    return [("POST", f"{base}/signups", n.headers, usher) for n in newcomers] + [
+        ("POST", f"{base}/waitlist", j.headers, usher) for j in joiners
+    ]
