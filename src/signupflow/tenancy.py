@@ -4,6 +4,7 @@ organisation's rows (they are simply not found)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar, TypeVarTuple, overload
 
 from sqlalchemy import Select, Update, select
@@ -30,11 +31,21 @@ def scoped(stmt: Select[*_Ts] | Update, model: type[Any], organisation_id: int) 
 
 
 def get_scoped(
-    session: Session, model: type[T], obj_id: int, organisation_id: int, *, options: Any = ()
+    session: Session,
+    model: type[T],
+    obj_id: int,
+    organisation_id: int,
+    *,
+    options: Any = (),
+    visible: Callable[[Select[T]], Select[T]] | None = None,
 ) -> T:
     """Load one row by id inside the organisation, or raise NotFound (never 403: the
-    existence of another tenant's row is not disclosed)."""
+    existence of another tenant's row is not disclosed). `visible` is the domain's rule for
+    who may see which rows (`visible_swaps`), the one its listing applies too: a row hidden
+    from the caller is not found, exactly like one that does not exist."""
     stmt = scoped(select(model).where(model.id == obj_id), model, organisation_id)  # type: ignore[attr-defined]
+    if visible is not None:
+        stmt = visible(stmt)
     if options:
         stmt = stmt.options(*options)
     found = session.scalars(stmt).one_or_none()

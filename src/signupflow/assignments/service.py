@@ -30,9 +30,9 @@ from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
 from signupflow.errors import AlreadyAssigned, Conflict, NotFound, PermissionDenied, SlotFull
 from signupflow.events.models import Event, EventSlot, EventStatus
-from signupflow.events.service import get_event
+from signupflow.events.service import get_event, visible_events
 from signupflow.notifications import service as notifications
-from signupflow.people.models import MemberRole, Person
+from signupflow.people.models import Person
 from signupflow.swaps.models import SwapRequest, SwapState
 from signupflow.tenancy import get_scoped, scoped
 
@@ -569,22 +569,21 @@ def list_assignments(
     limit: int,
     offset: int,
 ) -> tuple[list[Assignment], int]:
-    stmt = scoped(select(Assignment), Assignment, principal.organisation_id)
+    # Who serves at the events the caller may see: volunteers never see draft plans.
+    stmt = visible_events(
+        scoped(select(Assignment), Assignment, principal.organisation_id).join(
+            Event, Event.id == Assignment.event_id
+        ),
+        principal,
+    )
     if event_id is not None:
         get_event(session, principal, event_id)  # 404 for unknown or invisible events
         stmt = stmt.where(Assignment.event_id == event_id)
     if person_id is not None:
         stmt = stmt.where(Assignment.person_id == person_id)
-    if starts_from is not None or starts_before is not None:
-        stmt = stmt.join(Event, Event.id == Assignment.event_id)
-        if starts_from is not None:
-            stmt = stmt.where(Event.starts_at >= starts_from)
-        if starts_before is not None:
-            stmt = stmt.where(Event.starts_at < starts_before)
-    if not principal.at_least(MemberRole.SCHEDULER):
-        # Volunteers see who serves at published events, never draft plans.
-        stmt = stmt.where(
-            Assignment.event_id.in_(select(Event.id).where(Event.status != EventStatus.DRAFT))
-        )
+    if starts_from is not None:
+        stmt = stmt.where(Event.starts_at >= starts_from)
+    if starts_before is not None:
+        stmt = stmt.where(Event.starts_at < starts_before)
     ordered = stmt.order_by(Assignment.event_id, Assignment.role, Assignment.id)
     return paginate(session, ordered, limit=limit, offset=offset)

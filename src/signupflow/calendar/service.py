@@ -15,7 +15,7 @@ from signupflow.auth.tokens import digest, new_opaque_token
 from signupflow.calendar.ics import Entry, build_calendar, uid_domain
 from signupflow.calendar.models import CalendarFeed
 from signupflow.errors import NotFound
-from signupflow.events.models import Event, EventStatus
+from signupflow.events.models import PUBLIC_STATUSES, Event
 from signupflow.organisations.models import Organisation
 from signupflow.people.models import Person
 from signupflow.settings import Settings
@@ -23,7 +23,6 @@ from signupflow.tenancy import get_scoped, scoped
 
 FEED_HISTORY = timedelta(days=180)  # past events a subscriber still sees
 FEED_LIMIT = 2000
-VISIBLE = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
 
 
 def rotate_feed(session: Session, *, organisation_id: int, person_id: int | None) -> str:
@@ -103,7 +102,7 @@ def feed_document(session: Session, *, token: str, settings: Settings) -> bytes:
     if feed.person_id is None:
         events = session.scalars(
             scoped(
-                select(Event).where(Event.status.in_(VISIBLE), Event.ends_at >= since),
+                select(Event).where(Event.status.in_(PUBLIC_STATUSES), Event.ends_at >= since),
                 Event,
                 organisation.id,
             )
@@ -122,7 +121,7 @@ def feed_document(session: Session, *, token: str, settings: Settings) -> bytes:
                 .where(
                     Assignment.person_id == person.id,
                     Assignment.status != AssignmentStatus.DECLINED,
-                    Event.status.in_(VISIBLE),
+                    Event.status.in_(PUBLIC_STATUSES),
                     Event.ends_at >= since,
                 ),
                 Event,

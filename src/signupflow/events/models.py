@@ -15,6 +15,10 @@ class EventStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+# What volunteers (and calendar subscribers) see: a draft may still change or disappear.
+PUBLIC_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
+
+
 class EventSeries(IdMixin, TimestampMixin, Base):
     """The RFC 5545 rule a recurring event's occurrences were made from. The rule is read in
     `timezone` (the organisation's at creation), so 10:00 stays 10:00 local across DST."""

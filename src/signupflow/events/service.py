@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVarTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from signupflow.audit.service import record_for
 from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
-from signupflow.errors import Conflict, InvalidInput, NotFound
-from signupflow.events.models import Event, EventSeries, EventSlot, EventStatus
+from signupflow.errors import Conflict, InvalidInput
+from signupflow.events.models import (
+    PUBLIC_STATUSES,
+    Event,
+    EventSeries,
+    EventSlot,
+    EventStatus,
+)
 from signupflow.events.recurrence import expand, shifted_end, wall_clock
 from signupflow.events.schemas import EventCreate, EventUpdate, SeriesCreate, SlotSpec
 from signupflow.people.models import MemberRole
@@ -21,24 +27,27 @@ from signupflow.teams.models import Team
 from signupflow.tenancy import get_scoped, scoped
 
 WITH_SLOTS = (selectinload(Event.slots),)
+_Ts = TypeVarTuple("_Ts")
 
 
-def _visible_statuses(principal: Principal) -> tuple[EventStatus, ...]:
-    # Volunteers never see drafts: a draft may still change or disappear.
+def visible_events(stmt: Select[*_Ts], principal: Principal) -> Select[*_Ts]:
+    """The events the caller may see, for every route that reads them (one event, a listing,
+    a series, the assignments or waitlist of an event): schedulers all, volunteers
+    `PUBLIC_STATUSES`. Compose with `tenancy.scoped`."""
     if principal.at_least(MemberRole.SCHEDULER):
-        return tuple(EventStatus)
-    return (EventStatus.PUBLISHED, EventStatus.CANCELLED)
+        return stmt
+    return stmt.where(Event.status.in_(PUBLIC_STATUSES))
 
 
 def get_event(session: Session, principal: Principal, event_id: int) -> Event:
-    event = get_scoped(session, Event, event_id, principal.organisation_id, options=WITH_SLOTS)
-    if event.status not in _visible_statuses(principal):
-        raise NotFound(
-            f"event {event_id} not found",
-            code="resource.not_found",
-            params={"resource": "event", "id": event_id},
-        )
-    return event
+    return get_scoped(
+        session,
+        Event,
+        event_id,
+        principal.organisation_id,
+        options=WITH_SLOTS,
+        visible=lambda stmt: visible_events(stmt, principal),
+    )
 
 
 def list_events(
@@ -52,8 +61,8 @@ def list_events(
     limit: int,
     offset: int,
 ) -> tuple[list[Event], int]:
-    stmt = scoped(select(Event), Event, principal.organisation_id).options(*WITH_SLOTS)
-    stmt = stmt.where(Event.status.in_(_visible_statuses(principal)))
+    stmt = visible_events(scoped(select(Event), Event, principal.organisation_id), principal)
+    stmt = stmt.options(*WITH_SLOTS)
     if status is not None:
         stmt = stmt.where(Event.status == status)
     if starts_from is not None:
@@ -238,8 +247,8 @@ def get_series(
     """A series with the occurrences the caller may see (deleted ones are gone)."""
     series = get_scoped(session, EventSeries, series_id, principal.organisation_id)
     events = session.scalars(
-        scoped(select(Event), Event, principal.organisation_id)
-        .where(Event.series_id == series.id, Event.status.in_(_visible_statuses(principal)))
+        visible_events(scoped(select(Event), Event, principal.organisation_id), principal)
+        .where(Event.series_id == series.id)
         .options(*WITH_SLOTS)
         .order_by(Event.starts_at, Event.id)
     ).all()

@@ -6,8 +6,9 @@ cancel) cannot both win."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TypeVarTuple
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import Select, and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from signupflow.assignments.errors import AssignmentNotActive, EventClosed
@@ -18,6 +19,7 @@ from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
 from signupflow.errors import AlreadyAssigned, PermissionDenied
 from signupflow.events.models import Event, EventStatus
+from signupflow.events.service import visible_events
 from signupflow.people.models import MemberRole, Person
 from signupflow.swaps.errors import (
     NotQualified,
@@ -34,6 +36,7 @@ from signupflow.swaps.schemas import SwapOfferCreate
 from signupflow.tenancy import get_scoped, scoped
 
 PENDING_STATES = (SwapState.OPEN, SwapState.AWAITING_APPROVAL)
+_Ts = TypeVarTuple("_Ts")
 
 
 def _event(session: Session, principal: Principal, event_id: int) -> Event:
@@ -272,8 +275,38 @@ def cancel(session: Session, principal: Principal, swap_id: int) -> SwapRequest:
     return swap
 
 
+def visible_swaps(stmt: Select[*_Ts], principal: Principal) -> Select[*_Ts]:
+    """The offers the caller may see, in the listing and one by one: schedulers every offer;
+    volunteers the ones they made or took, and open offers of visible events they could be
+    given (not those reserved for a named colleague). A closed offer of someone else, and
+    its note, stays private. Compose with `tenancy.scoped`."""
+    if principal.at_least(MemberRole.SCHEDULER):
+        return stmt
+    me = principal.person_id
+    return stmt.where(
+        or_(
+            SwapRequest.offered_by_person_id == me,
+            SwapRequest.taken_by_person_id == me,
+            and_(
+                SwapRequest.state == SwapState.OPEN,
+                or_(
+                    SwapRequest.offered_to_person_id.is_(None),
+                    SwapRequest.offered_to_person_id == me,
+                ),
+                SwapRequest.event_id.in_(visible_events(select(Event.id), principal)),
+            ),
+        )
+    )
+
+
 def get_swap(session: Session, principal: Principal, swap_id: int) -> SwapRequest:
-    return get_scoped(session, SwapRequest, swap_id, principal.organisation_id)
+    return get_scoped(
+        session,
+        SwapRequest,
+        swap_id,
+        principal.organisation_id,
+        visible=lambda stmt: visible_swaps(stmt, principal),
+    )
 
 
 def list_swaps(
@@ -285,20 +318,14 @@ def list_swaps(
     limit: int,
     offset: int,
 ) -> tuple[list[SwapRequest], int]:
-    """Schedulers see every offer. Volunteers see open offers and the ones they made or
-    took; `takeable` keeps only open offers the caller could take right now."""
-    stmt = scoped(select(SwapRequest), SwapRequest, principal.organisation_id)
+    """The offers the caller may see (`visible_swaps`); `takeable` keeps only open offers
+    the caller could take right now."""
+    stmt = visible_swaps(
+        scoped(select(SwapRequest), SwapRequest, principal.organisation_id), principal
+    )
     if state is not None:
         stmt = stmt.where(SwapRequest.state == state)
     me = principal.person_id
-    if not principal.at_least(MemberRole.SCHEDULER):
-        stmt = stmt.where(
-            or_(
-                SwapRequest.state == SwapState.OPEN,
-                SwapRequest.offered_by_person_id == me,
-                SwapRequest.taken_by_person_id == me,
-            )
-        )
     if takeable:
         if me is None:
             return [], 0
