@@ -23,3 +23,7 @@ class AlreadyWaitlisted(DomainError):
 
 class EventClosed(DomainError):
     status, type, title = 409, "/problems/event-closed", "This event is not open for changes"
+
+
+class EventStarted(DomainError):
+    status, type, title = 409, "/problems/event-started", "This event has already started"

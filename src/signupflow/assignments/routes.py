@@ -35,7 +35,8 @@ def _page(items: Sequence[object], total: int, page: Pagination) -> Page[Assignm
 )
 def sign_up(session: DbSession, principal: Member, event_id: Id, data: SignUp) -> AssignmentRead:
     """Take an open place in a published event for a role you hold. 409 `slot-full` when
-    every place is taken, `already-assigned` when you already serve at this event."""
+    every place is taken, `already-assigned` when you already serve at this event,
+    `event-started` once the event has started."""
     return AssignmentRead.model_validate(service.sign_up(session, principal, event_id, data.role))
 
 
@@ -100,14 +101,16 @@ def list_assignments(
 @router.delete("/assignments/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT)
 def cancel(session: DbSession, principal: Member, assignment_id: Id) -> None:
     """Cancel an assignment and free its place; the first eligible person on the slot's
-    waitlist takes it at once. Deleting a declined assignment only removes it from history."""
+    waitlist takes it at once. Deleting a declined assignment only removes it from history.
+    Once the event has started only schedulers and admins may (409 `event-started`)."""
     service.cancel(session, principal, assignment_id)
 
 
 @router.post("/assignments/{assignment_id}/accept", response_model=AssignmentRead)
 def accept(session: DbSession, principal: Member, assignment_id: Id) -> AssignmentRead:
     """Confirm a pending assignment (yours, or anyone's for schedulers and admins). 409
-    `assignment-not-pending` when it was already confirmed or declined."""
+    `assignment-not-pending` when it was already confirmed or declined, `event-started` for a
+    volunteer once the event has started."""
     return AssignmentRead.model_validate(
         service.respond(session, principal, assignment_id, accept=True)
     )
@@ -117,7 +120,8 @@ def accept(session: DbSession, principal: Member, assignment_id: Id) -> Assignme
 def decline(session: DbSession, principal: Member, assignment_id: Id) -> AssignmentRead:
     """Decline a pending assignment. The row stays (status `declined`) and its place goes to
     the first eligible person on the slot's waitlist. A declined person may sign up, or be
-    assigned, again later: the same row comes back to life."""
+    assigned, again later: the same row comes back to life. Once the event has started only
+    schedulers and admins may (409 `event-started`)."""
     return AssignmentRead.model_validate(
         service.respond(session, principal, assignment_id, accept=False)
     )
@@ -144,7 +148,8 @@ def join_waitlist(
 ) -> WaitlistEntryRead:
     """Queue for a place in a full role slot. When a place frees up, the first eligible
     person in line is assigned (confirmed) automatically. 409 `slot-has-room` when the slot
-    still has places (sign up instead), `already-waitlisted`, `already-assigned`."""
+    still has places (sign up instead), `already-waitlisted`, `already-assigned`,
+    `event-started`."""
     entry, position = waitlist.join(session, principal, event_id, data.role)
     return WaitlistEntryRead.of(entry, position)
 
@@ -178,5 +183,6 @@ def list_my_waitlist(
 
 @router.delete("/waitlist/{waitlist_entry_id}", status_code=status.HTTP_204_NO_CONTENT)
 def leave_waitlist(session: DbSession, principal: Member, waitlist_entry_id: Id) -> None:
-    """Leave a waitlist (yours; schedulers may remove anyone's place)."""
+    """Leave a waitlist (yours; schedulers may remove anyone's place). Once the event has
+    started only schedulers and admins may (409 `event-started`)."""
     waitlist.leave(session, principal, waitlist_entry_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +24,11 @@ from signupflow.assignments.models import (
     AssignmentSource,
     AssignmentStatus,
     WaitlistEntry,
+)
+from signupflow.assignments.started import (
+    has_started,
+    refuse_after_start,
+    refuse_volunteer_after_start,
 )
 from signupflow.audit.service import Actor, record_for
 from signupflow.db.pagination import paginate
@@ -247,7 +252,7 @@ def _assign(
 
 
 def open_for_sign_up(event: Event) -> bool:
-    return event.status == EventStatus.PUBLISHED and event.starts_at > datetime.now(UTC)
+    return event.status == EventStatus.PUBLISHED and not has_started(event.starts_at)
 
 
 def self_service(
@@ -262,8 +267,7 @@ def self_service(
     event = get_event(session, principal, event_id)
     if event.status != EventStatus.PUBLISHED:
         raise Conflict("this event is not open for sign-up", code="event.not_open_for_signup")
-    if event.starts_at <= datetime.now(UTC):
-        raise Conflict("this event has already started", code="event.started")
+    refuse_after_start(event)
     person = load_person(session, principal, principal.person_id)
     return event, person, eligible_slot(event, person, role)
 
@@ -426,6 +430,7 @@ def respond(
     assignment. A decline frees the place, which goes to the waitlist if anyone waits."""
     assignment = get_scoped(session, Assignment, assignment_id, principal.organisation_id)
     _may_act_for(principal, assignment.person_id, "respond to")
+    refuse_volunteer_after_start(session, principal, assignment.event_id)
     new_status = AssignmentStatus.CONFIRMED if accept else AssignmentStatus.DECLINED
     if not accept:
         # Swap rows before the assignment, in the order taking a swap locks them: the
@@ -463,6 +468,7 @@ def cancel(session: Session, principal: Principal, assignment_id: int) -> None:
     own; schedulers anyone's. Cancelling a declined row only removes it from the history."""
     assignment = get_scoped(session, Assignment, assignment_id, principal.organisation_id)
     _may_act_for(principal, assignment.person_id, "cancel")
+    refuse_volunteer_after_start(session, principal, assignment.event_id)
     slot_id, event_id, person_id = assignment.slot_id, assignment.event_id, assignment.person_id
     if person_id != principal.person_id and assignment.status in ACTIVE:
         _tell(session, assignment, "cancelled", f"cancel:{principal.user_id}")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 from signupflow.assignments.errors import AlreadyWaitlisted
 from signupflow.assignments.models import WaitlistEntry
 from signupflow.assignments.service import active_at_event, lock_full_slot, self_service
+from signupflow.assignments.started import refuse_volunteer_after_start
 from signupflow.audit.service import record_for
 from signupflow.db.pagination import paginate_rows
 from signupflow.deps import Principal
@@ -92,6 +93,7 @@ def leave(session: Session, principal: Principal, entry_id: int) -> None:
         raise PermissionDenied(
             "you can only leave your own waitlist places", code="waitlist.own_only"
         )
+    refuse_volunteer_after_start(session, principal, entry.event_id)
     left = session.execute(delete(WaitlistEntry).where(WaitlistEntry.id == entry.id)).rowcount  # type: ignore[attr-defined]
     if left == 0:  # promoted or removed a moment ago
         raise NotFound(

@@ -81,6 +81,7 @@ def create_event(session: DbSession, principal: Scheduler, data: EventCreate) ->
 
 @router.get("/{event_id}", response_model=EventRead)
 def get_event(session: DbSession, principal: Member, event_id: Id) -> EventRead:
+    """One event, if the listing shows it to you (volunteers: published and cancelled)."""
     event = service.get_event(session, principal, event_id)
     return EventRead.of(event, principal.organisation.timezone)
 

@@ -21,7 +21,8 @@ def offer_swap(
 ) -> SwapRead:
     """Offer your assignment to colleagues, or only to `offered_to_person_id`. 409
     `swap-already-offered` when an offer is already open, `assignment-not-active` for a
-    declined assignment, `event-closed` once the event has started."""
+    declined assignment, `event-closed` unless the event is published, `event-started` once
+    it has started."""
     return SwapRead.model_validate(service.offer(session, principal, assignment_id, data))
 
 
@@ -33,8 +34,10 @@ def list_swaps(
     state: SwapState | None = None,
     takeable: bool = False,
 ) -> Page[SwapRead]:
-    """Swap offers, newest first. `takeable=true`: open offers you could take now (you hold
-    the role, are free at that time and not already serving at that event)."""
+    """Swap offers, newest first. Volunteers see the offers they made or took and open
+    offers of published events not reserved for someone else; schedulers see all.
+    `takeable=true`: open offers you could take now (you hold the role, are free at that time
+    and not already serving at that event)."""
     items, total = service.list_swaps(
         session,
         principal,
@@ -53,6 +56,7 @@ def list_swaps(
 
 @router.get("/swaps/{swap_id}", response_model=SwapRead)
 def get_swap(session: DbSession, principal: Member, swap_id: Id) -> SwapRead:
+    """One offer, if the listing shows it to you; 404 otherwise."""
     return SwapRead.model_validate(service.get_swap(session, principal, swap_id))
 
 
@@ -61,7 +65,7 @@ def take_swap(session: DbSession, principal: Member, swap_id: Id, data: SwapTake
     """Take an open offer (schedulers may name the colleague in `person_id`). The
     assignment moves now, or when an admin approves if the organisation requires it
     (`swaps_need_approval`). 409: `swap-not-open`, `swap-reserved`, `own-swap`,
-    `not-qualified`, `schedule-clash`, `already-assigned`."""
+    `not-qualified`, `schedule-clash`, `already-assigned`, `event-started`."""
     return SwapRead.model_validate(service.take(session, principal, swap_id, data.person_id))
 
 
@@ -80,5 +84,6 @@ def reject_swap(session: DbSession, principal: Admin, swap_id: Id) -> SwapRead:
 
 @router.post("/swaps/{swap_id}/cancel", response_model=SwapRead)
 def cancel_swap(session: DbSession, principal: Member, swap_id: Id) -> SwapRead:
-    """Withdraw your offer. 409 `swap-closed` once it completed, was rejected or cancelled."""
+    """Withdraw your offer. 409 `swap-closed` once it completed, was rejected or cancelled;
+    once the event has started only schedulers and admins may (409 `event-started`)."""
     return SwapRead.model_validate(service.cancel(session, principal, swap_id))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from signupflow.assignments.errors import AssignmentNotActive, EventClosed
 from signupflow.assignments.models import Assignment
 from signupflow.assignments.service import ACTIVE, active_at_event, load_person, reassign
+from signupflow.assignments.started import refuse_after_start, refuse_volunteer_after_start
 from signupflow.audit.service import record_for
 from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
@@ -44,11 +45,12 @@ def _event(session: Session, principal: Principal, event_id: int) -> Event:
 
 
 def _ensure_upcoming(event: Event) -> None:
-    if event.status != EventStatus.PUBLISHED or event.starts_at <= datetime.now(UTC):
+    if event.status != EventStatus.PUBLISHED:
         raise EventClosed(
             "swaps are only possible for published events that have not started",
             code="swap.event_closed",
         )
+    refuse_after_start(event)
 
 
 def _overlaps(session: Session, person_id: int, event: Event) -> bool:
@@ -264,6 +266,7 @@ def cancel(session: Session, principal: Principal, swap_id: int) -> SwapRequest:
     swap = get_scoped(session, SwapRequest, swap_id, principal.organisation_id)
     if not principal.may_act_for(swap.offered_by_person_id):
         raise PermissionDenied("you can only cancel your own offers", code="swap.cancel_own_only")
+    refuse_volunteer_after_start(session, principal, swap.event_id)
     if swap.state not in PENDING_STATES or not _transition(
         session, swap, PENDING_STATES, state=SwapState.CANCELLED
     ):
