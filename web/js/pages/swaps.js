@@ -1,6 +1,6 @@
 // Swaps: offer one of my shifts, take a colleague's offer, withdraw mine; admins decide on
 // taken offers when the organisation wants to approve them.
-import { all, api } from '../api.js';
+import { all, api, ApiError } from '../api.js';
 import { h } from '../dom.js';
 import { bindForm, field, formAlert, showFieldError, submitButton, value } from '../forms.js';
 import { formatTimeRange, t } from '../i18n.js';
@@ -31,7 +31,14 @@ export default {
       admin ? all('/swaps', { state: 'awaiting_approval' }) : [],
     ]);
     const eventIds = new Set([...mine, ...takeable, ...visible, ...awaiting].map((item) => item.event_id));
-    const events = new Map((await Promise.all([...eventIds].map((id) => api.get(`/events/${id}`)))).map((e) => [e.id, e]));
+    // Your own offer of an event taken back to draft is listed, the event is hidden from you.
+    const visibleEvent = (id) => api.get(`/events/${id}`).catch((error) => {
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    });
+    const events = new Map((await Promise.all([...eventIds].map(visibleEvent))).filter(Boolean).map((e) => [e.id, e]));
+    // Once an event has started only an organiser may change what belongs to it.
+    const started = (event) => Boolean(event) && new Date(event.starts_at) <= new Date();
     const people = ctx.me.role === 'volunteer' ? [] : await all('/people');
     const names = new Map(people.map((person) => [person.id, person.name]));
     names.set(me, ctx.me.person.name);
@@ -83,7 +90,9 @@ export default {
     const myOffers = visible.filter((s) => s.offered_by_person_id === me || s.taken_by_person_id === me);
     const myRows = myOffers.map((swap) => {
       const d = describe(swap);
-      const cancellable = swap.offered_by_person_id === me && ['open', 'awaiting_approval'].includes(swap.state);
+      const pending = swap.offered_by_person_id === me && ['open', 'awaiting_approval'].includes(swap.state);
+      const frozen = pending && ctx.me.role === 'volunteer' && started(events.get(swap.event_id));
+      const cancellable = pending && !frozen;
       return [d.title, d.when, swap.role,
         h('span', { 'data-state': swap.state }, t(SWAP_STATE_KEYS[swap.state])),
         swap.taken_by_person_id === me ? t('swaps.you_took') : t('swaps.you_offered'),
@@ -93,7 +102,7 @@ export default {
           messages: SWAP_PROBLEMS,
           run: () => api.post(`/swaps/${swap.id}/cancel`),
           done: () => ctx.navigate('/swaps', { flash: 'swaps.cancelled' }),
-        }) : ''];
+        }) : (frozen ? h('span', { className: 'hint' }, t('problem.event.started')) : '')];
     });
     const parts = [
       h('p', {}, t(ctx.me.organisation.swaps_need_approval ? 'swaps.intro_approval' : 'swaps.intro')),
