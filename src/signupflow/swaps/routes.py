@@ -35,7 +35,7 @@ def list_swaps(
     takeable: bool = False,
 ) -> Page[SwapRead]:
     """Swap offers, newest first. Volunteers see the offers they made or took and open
-    offers of published events not reserved for someone else; schedulers see all.
+    offers of events they can see, unless reserved for someone else; schedulers see all.
     `takeable=true`: open offers you could take now (you hold the role, are free at that time
     and not already serving at that event)."""
     items, total = service.list_swaps(
