@@ -41,7 +41,7 @@ def get_scoped(
 ) -> T:
     """Load one row by id inside the organisation, or raise NotFound (never 403: the
     existence of another tenant's row is not disclosed). `visible` is the domain's rule for
-    who may see which rows (`visible_swaps`), the one its listing applies too: a row hidden
+    who may see which rows (`visible_swaps`), the same one its listing applies: a row hidden
     from the caller is not found, exactly like one that does not exist."""
     stmt = scoped(select(model).where(model.id == obj_id), model, organisation_id)  # type: ignore[attr-defined]
     if visible is not None:
