@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from importlib import resources
 from typing import Annotated, Generic, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -20,7 +21,19 @@ from pydantic import (
 )
 
 SUPPORTED_LOCALES = ("en", "es", "fr", "pt", "zh-CN", "zh-TW")
-_TIMEZONES = frozenset(available_timezones())
+
+
+def _iana_time_zones() -> frozenset[str]:
+    # The IANA database's names as the tzdata package lists them, zones and their backward-
+    # compatible links (Europe/Kiev, US/Eastern: organisations chose them, clocks agree), the
+    # same on every host. zoneinfo.available_timezones() adds whatever files the host keeps
+    # next to the zones (localtime, posixrules); Factory is the database's placeholder for
+    # "no zone set yet", not a place.
+    listed = resources.files("tzdata").joinpath("zones").read_text("utf-8").split()
+    return frozenset(listed) - {"Factory"}
+
+
+_TIMEZONES = _iana_time_zones()
 
 
 class ApiModel(BaseModel):
