@@ -19,6 +19,9 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
+
+from signupflow import one_line
 
 SUPPORTED_LOCALES = ("en", "es", "fr", "pt", "zh-CN", "zh-TW")
 
@@ -78,20 +81,47 @@ def _lower(value: str) -> str:
     return value.lower()
 
 
+def _refuse_control_characters(value: object) -> object:
+    # Before stripping and the pattern: "Title\r\n" is refused, not quietly trimmed, as the
+    # published pattern says. The error type lets clients show a message of their own.
+    if isinstance(value, str) and not one_line.is_one_line(value):
+        raise PydanticCustomError("one_line", one_line.MESSAGE)
+    return value
+
+
+# Last in each one-line type's metadata, so it runs first and the length limits keep their
+# usual error types.
+ONE_LINE = BeforeValidator(_refuse_control_characters)
+
+
 Slug = Annotated[
     str, StringConstraints(min_length=3, max_length=63, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])$")
 ]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-ShortText = Annotated[str, StringConstraints(max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=10_000)]
-RoleName = Annotated[
+# One-line text: every text field that is not a secret or LongText is one of these, or
+# another type built with pattern=one_line.PATTERN and ONE_LINE (tests/api/test_one_line_text.py
+# walks the OpenAPI document).
+Name = Annotated[
     str,
     StringConstraints(
-        min_length=1, max_length=64, strip_whitespace=True, pattern=r"^[^\x00-\x1f]+$"
+        min_length=1, max_length=200, strip_whitespace=True, pattern=one_line.PATTERN
     ),
+    ONE_LINE,
 ]
+ShortText = Annotated[str, StringConstraints(max_length=200, pattern=one_line.PATTERN), ONE_LINE]
+RoleName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, strip_whitespace=True, pattern=one_line.PATTERN),
+    ONE_LINE,
+]
+# Several lines (descriptions); NUL is still refused, by ApiModel.
+LongText = Annotated[str, StringConstraints(max_length=10_000)]
 Email = Annotated[EmailStr, AfterValidator(_lower)]
-TimeZone = Annotated[str, AfterValidator(_valid_timezone)]
+TimeZone = Annotated[
+    str,
+    StringConstraints(max_length=64, pattern=one_line.PATTERN),
+    AfterValidator(_valid_timezone),
+    ONE_LINE,
+]
 Locale = Annotated[
     str,
     Field(json_schema_extra={"enum": list(SUPPORTED_LOCALES)}),

@@ -1,12 +1,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
+from signupflow import one_line
 from signupflow.events.models import Event, EventSeries, EventStatus
-from signupflow.schemas import ApiModel, Instant, JsonId, LongText, Name, RoleName, ShortText
+from signupflow.schemas import (
+    ONE_LINE,
+    ApiModel,
+    Instant,
+    JsonId,
+    LongText,
+    Name,
+    RoleName,
+    ShortText,
+)
 
 MAX_EVENT_HOURS = 24 * 14
 
@@ -45,9 +56,9 @@ class SeriesCreate(EventCreate):
     """An event plus the RFC 5545 rule it repeats by; starts_at/ends_at are the first
     occurrence."""
 
-    rrule: str = Field(
-        min_length=1,
-        max_length=500,
+    rrule: Annotated[
+        str, StringConstraints(min_length=1, max_length=500, pattern=one_line.PATTERN), ONE_LINE
+    ] = Field(
         description="One RRULE line, e.g. FREQ=WEEKLY;BYDAY=SU;COUNT=10. COUNT or UNTIL is "
         "required (at most 366 occurrences within 10 years); read in the organisation's time "
         "zone, so local times hold across daylight saving changes.",
