@@ -155,10 +155,14 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _within_calendar(value: datetime) -> datetime:
+def in_calendar(value: datetime) -> bool:
     earliest = datetime.combine(EARLIEST_DAY, datetime.min.time(), UTC)
     latest = datetime.combine(LATEST_DAY, datetime.max.time(), UTC)
-    if not earliest <= value <= latest:
+    return earliest <= value <= latest
+
+
+def _within_calendar(value: datetime) -> datetime:
+    if not in_calendar(value):
         raise ValueError(f"must be between {EARLIEST_DAY} and {LATEST_DAY}")
     return value
 

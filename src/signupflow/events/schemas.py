@@ -19,8 +19,6 @@ from signupflow.schemas import (
     ShortText,
 )
 
-MAX_EVENT_HOURS = 24 * 14
-
 
 class SlotSpec(ApiModel):
     role: RoleName
@@ -42,12 +40,10 @@ class EventCreate(ApiModel):
     status: EventStatus = EventStatus.DRAFT
     slots: list[SlotSpec] = Field(default_factory=list, max_length=50)
 
+    # Times are checked by the service (events/rules.py), on the event as it will be stored,
+    # the same way for a change and for each occurrence of a series.
     @model_validator(mode="after")
     def _check(self) -> EventCreate:
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
-        if (self.ends_at - self.starts_at).total_seconds() > MAX_EVENT_HOURS * 3600:
-            raise ValueError(f"an event lasts at most {MAX_EVENT_HOURS} hours")
         _unique_roles(self.slots)
         return self
 
