@@ -50,14 +50,16 @@ class EventCreate(ApiModel):
 
 class SeriesCreate(EventCreate):
     """An event plus the RFC 5545 rule it repeats by; starts_at/ends_at are the first
-    occurrence."""
+    occurrence (the rule's first: a start the rule skips is refused)."""
 
     rrule: Annotated[
         str, StringConstraints(min_length=1, max_length=500, pattern=one_line.PATTERN), ONE_LINE
     ] = Field(
         description="One RRULE line, e.g. FREQ=WEEKLY;BYDAY=SU;COUNT=10. COUNT or UNTIL is "
         "required (at most 366 occurrences within 10 years); read in the organisation's time "
-        "zone, so local times hold across daylight saving changes.",
+        "zone, so local times hold across daylight saving changes. starts_at must be the "
+        "rule's first occurrence; INTERVAL is at least 1; BYHOUR, BYMINUTE and BYSECOND take "
+        "one value (at most one occurrence a day); occurrences may not overlap.",
     )
 
 
