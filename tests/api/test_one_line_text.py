@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from signupflow import one_line
+from signupflow.app import create_app
 from tests.conftest import make_settings
 from tests.factories import add_event, new_org, ok
 
@@ -26,13 +27,8 @@ WHOLE_FILES = {"text/csv"}
 BAD = ["A\r\nB", "A\nB", "A\tB", "A\x0bB", "A\x7fB", "A\x85B", "A\u2028B", "A\u2029B", "AB\n"]
 
 
-def _document() -> dict[str, Any]:
-    from signupflow.app import create_app
-
-    return create_app(make_settings("sqlite://")).openapi()
-
-
-DOCUMENT = _document()
+# Built like the test app; building one opens no database.
+DOCUMENT = create_app(make_settings("sqlite://")).openapi()
 
 
 def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
