@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from importlib import resources
 from typing import Annotated, Generic, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -18,9 +19,24 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
+
+from signupflow import one_line
 
 SUPPORTED_LOCALES = ("en", "es", "fr", "pt", "zh-CN", "zh-TW")
-_TIMEZONES = frozenset(available_timezones())
+
+
+def _iana_time_zones() -> frozenset[str]:
+    # The IANA database's names as the tzdata package lists them, zones and their backward-
+    # compatible links (Europe/Kiev, US/Eastern: organisations chose them, clocks agree), the
+    # same on every host. zoneinfo.available_timezones() adds whatever files the host keeps
+    # next to the zones (localtime, posixrules); Factory is the database's placeholder for
+    # "no zone set yet", not a place.
+    listed = resources.files("tzdata").joinpath("zones").read_text("utf-8").split()
+    return frozenset(listed) - {"Factory"}
+
+
+_TIMEZONES = _iana_time_zones()
 
 
 class ApiModel(BaseModel):
@@ -65,20 +81,47 @@ def _lower(value: str) -> str:
     return value.lower()
 
 
+def _refuse_control_characters(value: object) -> object:
+    # Before stripping and the pattern: "Title\r\n" is refused, not quietly trimmed, as the
+    # published pattern says. The error type lets clients show a message of their own.
+    if isinstance(value, str) and not one_line.is_one_line(value):
+        raise PydanticCustomError("one_line", one_line.MESSAGE)
+    return value
+
+
+# Last in each one-line type's metadata, so it runs first and the length limits keep their
+# usual error types.
+ONE_LINE = BeforeValidator(_refuse_control_characters)
+
+
 Slug = Annotated[
     str, StringConstraints(min_length=3, max_length=63, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])$")
 ]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-ShortText = Annotated[str, StringConstraints(max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=10_000)]
-RoleName = Annotated[
+# One-line text: every text field that is not a secret or LongText is one of these, or
+# another type built with pattern=one_line.PATTERN and ONE_LINE (tests/api/test_one_line_text.py
+# walks the OpenAPI document).
+Name = Annotated[
     str,
     StringConstraints(
-        min_length=1, max_length=64, strip_whitespace=True, pattern=r"^[^\x00-\x1f]+$"
+        min_length=1, max_length=200, strip_whitespace=True, pattern=one_line.PATTERN
     ),
+    ONE_LINE,
 ]
+ShortText = Annotated[str, StringConstraints(max_length=200, pattern=one_line.PATTERN), ONE_LINE]
+RoleName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, strip_whitespace=True, pattern=one_line.PATTERN),
+    ONE_LINE,
+]
+# Several lines (descriptions); NUL is still refused, by ApiModel.
+LongText = Annotated[str, StringConstraints(max_length=10_000)]
 Email = Annotated[EmailStr, AfterValidator(_lower)]
-TimeZone = Annotated[str, AfterValidator(_valid_timezone)]
+TimeZone = Annotated[
+    str,
+    StringConstraints(max_length=64, pattern=one_line.PATTERN),
+    AfterValidator(_valid_timezone),
+    ONE_LINE,
+]
 Locale = Annotated[
     str,
     Field(json_schema_extra={"enum": list(SUPPORTED_LOCALES)}),
@@ -112,10 +155,14 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _within_calendar(value: datetime) -> datetime:
+def in_calendar(value: datetime) -> bool:
     earliest = datetime.combine(EARLIEST_DAY, datetime.min.time(), UTC)
     latest = datetime.combine(LATEST_DAY, datetime.max.time(), UTC)
-    if not earliest <= value <= latest:
+    return earliest <= value <= latest
+
+
+def _within_calendar(value: datetime) -> datetime:
+    if not in_calendar(value):
         raise ValueError(f"must be between {EARLIEST_DAY} and {LATEST_DAY}")
     return value
 

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.factories import add_event, invite_member, new_org, ok
+import pytest
+
+from tests.factories import add_event, invite_member, new_org, ok, problem_type
 
 
 def test_event_times_are_stored_in_utc_and_shown_in_the_organisation_time_zone(client):
@@ -118,3 +120,78 @@ def test_deleting_an_event_removes_its_assignments(client):
     assert org.delete(f"/api/v1/events/{event['id']}").status_code == 204
     assert org.get(f"/api/v1/events/{event['id']}").status_code == 404
     assert ok(org.get("/api/v1/assignments"))["total"] == 0
+
+
+def _event_body(starts_at, ends_at, **extra):
+    return {"title": "Retreat", "starts_at": starts_at, "ends_at": ends_at, **extra}
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "ends_at", "code"),
+    [
+        ("2031-01-05T17:00:00Z", "2031-01-05T15:00:00Z", "event.ends_before_start"),
+        ("2031-01-05T15:00:00Z", "2031-01-05T15:00:00Z", "event.ends_before_start"),
+        ("2031-01-01T00:00:00Z", "2031-01-15T00:00:01Z", "event.too_long"),
+        ("2031-01-01T00:00:00Z", "2031-03-16T00:00:00Z", "event.too_long"),
+    ],
+)
+def test_create_refuses_an_event_that_ends_too_soon_or_too_late(client, starts_at, ends_at, code):
+    org = new_org(client)
+    response = org.post("/api/v1/events", json=_event_body(starts_at, ends_at))
+    assert problem_type(response, 422) == "/problems/invalid-input"
+    assert response.json()["code"] == code
+    assert ok(org.get("/api/v1/events"))["total"] == 0
+
+
+def test_an_event_may_last_exactly_fourteen_days(client):
+    org = new_org(client)
+    body = _event_body("2031-01-01T00:00:00Z", "2031-01-15T00:00:00Z")
+    ok(org.post("/api/v1/events", json=body), 201)
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"ends_at": "2031-03-16T10:00:00Z"}, "event.too_long"),  # 74 days
+        ({"starts_at": "2030-12-01T10:00:00Z"}, "event.too_long"),
+        ({"ends_at": "2031-01-01T09:00:00Z"}, "event.ends_before_start"),
+        ({"starts_at": "2031-01-01T12:00:00Z"}, "event.ends_before_start"),
+        (
+            {"starts_at": "2031-02-01T10:00:00Z", "ends_at": "2031-02-20T10:00:00Z"},
+            "event.too_long",
+        ),
+    ],
+)
+def test_an_update_is_held_to_the_rules_of_create(client, change, code):
+    org = new_org(client)
+    event = ok(
+        org.post(
+            "/api/v1/events", json=_event_body("2031-01-01T10:00:00Z", "2031-01-01T12:00:00Z")
+        ),
+        201,
+    )
+    response = org.patch(f"/api/v1/events/{event['id']}", json=change)
+    assert problem_type(response, 422) == "/problems/invalid-input"
+    assert response.json()["code"] == code
+    after = ok(org.get(f"/api/v1/events/{event['id']}"))
+    assert (after["starts_at"], after["ends_at"]) == (event["starts_at"], event["ends_at"])
+
+
+def test_an_update_may_move_both_ends_of_an_event(client):
+    org = new_org(client)
+    event = ok(
+        org.post(
+            "/api/v1/events", json=_event_body("2031-01-01T10:00:00Z", "2031-01-01T12:00:00Z")
+        ),
+        201,
+    )
+    moved = ok(
+        org.patch(
+            f"/api/v1/events/{event['id']}",
+            json={"starts_at": "2031-03-01T10:00:00Z", "ends_at": "2031-03-14T10:00:00Z"},
+        )
+    )
+    assert (moved["starts_at"], moved["ends_at"]) == (
+        "2031-03-01T10:00:00Z",
+        "2031-03-14T10:00:00Z",
+    )

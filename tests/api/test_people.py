@@ -97,3 +97,21 @@ def test_every_change_is_in_the_audit_log(client):
         ("create", person["id"]),
     ]
     assert entries[0]["changes"] == {"name": "Changed"}
+
+
+def test_search_matches_percent_underscore_and_backslash_literally(client):
+    org = new_org(client)
+    names = ["100% sure", "1000 sure", "Anna_Smith", "AnnaXSmith", "C:\\dir", "C:dir", "a/b"]
+    ids = {name: add_person(org, name=name)["id"] for name in names}
+
+    def found(q):
+        return {p["id"] for p in ok(org.get("/api/v1/people", params={"q": q}))["items"]}
+
+    assert found("%") == {ids["100% sure"]}
+    assert found("0% s") == {ids["100% sure"]}
+    assert found("a_s") == {ids["Anna_Smith"]}
+    assert found("_") == {ids["Anna_Smith"]}
+    assert found("\\") == {ids["C:\\dir"]}
+    assert found(":\\d") == {ids["C:\\dir"]}
+    assert found("/") == {ids["a/b"]}
+    assert found("anna") == {ids["Anna_Smith"], ids["AnnaXSmith"]}

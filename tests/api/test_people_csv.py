@@ -149,6 +149,28 @@ def test_bad_rows_reject_the_whole_file_with_every_error(client: TestClient) -> 
     assert people(org) == before
 
 
+def test_names_and_roles_with_line_breaks_or_tabs_are_refused(client: TestClient) -> None:
+    org = new_org(client)
+    before = people(org)
+    body = (
+        "name,email,roles\r\n"
+        '"Eve\r\nBcc: all@example.org",eve@example.org,usher\r\n'
+        '"Tab\tName",tab@example.org,usher\r\n'
+        'Role,role@example.org,"usher;sound\nlight"\r\n'
+        '"Fine ",fine@example.org,usher\r\n'
+    )
+    response = upload(org, body)
+    assert response.status_code == 422
+    problem = response.json()
+    assert [(e["line"], e["column"]) for e in problem["errors"]] == [
+        (2, "name"),
+        (4, "name"),
+        (5, "roles"),
+    ]
+    assert all("one line" in e["message"] for e in problem["errors"])
+    assert people(org) == before
+
+
 @pytest.mark.parametrize(
     ("body", "column", "message"),
     [

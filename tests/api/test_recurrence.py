@@ -209,3 +209,99 @@ def test_a_series_reads_back_with_the_occurrences_that_remain(client):
     assert problem_type(other.get(f"{API}/event-series/{series['id']}"), 404) == (
         "/problems/not-found"
     )
+
+
+@pytest.mark.parametrize(
+    ("rrule", "code"),
+    [
+        ("FREQ=DAILY;INTERVAL=0;COUNT=3", "recurrence.interval"),
+        ("FREQ=WEEKLY;INTERVAL=-1;COUNT=3", "recurrence.interval"),
+        ("FREQ=WEEKLY;INTERVAL=two;COUNT=3", "recurrence.interval"),
+        ("FREQ=DAILY;BYMINUTE=0,1,2;COUNT=3", "recurrence.time_of_day"),
+        ("FREQ=DAILY;BYHOUR=10,11;COUNT=4", "recurrence.time_of_day"),
+        ("FREQ=WEEKLY;BYSECOND=0,30;COUNT=4", "recurrence.time_of_day"),
+        ("FREQ=DAILY;BYHOUR=18;COUNT=2", "recurrence.start_not_first"),
+        ("FREQ=WEEKLY;BYDAY=MO;COUNT=2", "recurrence.start_not_first"),
+    ],
+)
+def test_a_rule_that_repeats_an_occurrence_in_place_or_within_a_day_is_refused(client, rrule, code):
+    org = new_org(client, timezone="Europe/Madrid")
+    response = _series(org, rrule, "2030-10-20T10:00:00+02:00", "2030-10-20T12:00:00+02:00")
+    assert problem_type(response, 422) == "/problems/invalid-input"
+    assert response.json()["code"] == code
+    assert ok(org.get(f"{API}/events"))["total"] == 0
+
+
+def test_occurrences_that_overlap_are_refused(client):
+    org = new_org(client, timezone="Europe/Madrid")
+    # Sundays and Mondays, each from 10:00 to 11:00 the next day.
+    rrule = "FREQ=WEEKLY;BYDAY=SU,MO;COUNT=4"
+    response = _series(org, rrule, "2030-10-20T10:00:00+02:00", "2030-10-21T11:00:00+02:00")
+    assert problem_type(response, 422) == "/problems/invalid-input"
+    assert response.json()["code"] == "recurrence.overlap"
+    assert response.json()["params"] == {"starts_at": "2030-10-21T10:00:00+02:00"}
+    touching = _series(org, rrule, "2030-10-20T10:00:00+02:00", "2030-10-21T10:00:00+02:00")
+    assert len(ok(touching, 201)["occurrences"]) == 4
+
+
+def test_a_start_the_rule_skips_is_refused_naming_the_first_occurrence(client):
+    org = new_org(client, timezone="Europe/Madrid")
+    # A Wednesday, for a rule that repeats on Sundays.
+    response = _series(
+        org,
+        "FREQ=WEEKLY;BYDAY=SU;COUNT=2",
+        "2030-10-16T10:00:00+02:00",
+        "2030-10-16T12:00:00+02:00",
+    )
+    assert problem_type(response, 422) == "/problems/invalid-input"
+    assert response.json()["params"] == {"first": "2030-10-20T10:00:00+02:00"}
+    retried = _series(
+        org,
+        "FREQ=WEEKLY;BYDAY=SU;COUNT=2",
+        "2030-10-20T10:00:00+02:00",
+        "2030-10-20T12:00:00+02:00",
+    )
+    assert [e["starts_at_local"] for e in ok(retried, 201)["occurrences"]] == [
+        "2030-10-20T10:00:00+02:00",
+        "2030-10-27T10:00:00+01:00",
+    ]
+
+
+def test_a_series_is_held_to_the_rules_of_a_single_event(client):
+    org = new_org(client)
+    too_long = _series(org, "FREQ=MONTHLY;COUNT=2", "2031-01-01T10:00:00Z", "2031-01-16T10:00:00Z")
+    assert too_long.json()["code"] == "event.too_long"
+    # The last occurrences would fall after the end of the calendar (31 December 2200).
+    past_the_end = _series(
+        org, "FREQ=WEEKLY;COUNT=5", "2200-12-10T10:00:00Z", "2200-12-10T11:00:00Z"
+    )
+    assert problem_type(past_the_end, 422) == "/problems/invalid-input"
+    assert past_the_end.json()["code"] == "event.outside_calendar"
+    assert ok(org.get(f"{API}/events"))["total"] == 0
+
+
+def _times(events):
+    return [(e["id"], e["starts_at"], e["ends_at"]) for e in events]
+
+
+def test_an_edit_of_the_following_occurrences_is_held_to_the_rules_of_a_single_event(client):
+    org, series = _weekly_in_madrid(client, 3)
+    first = series["occurrences"][0]
+    longer = {"ends_at": "2030-10-28T12:00:00+01:00"}  # fifteen days from the first
+    response = org.patch(f"{API}/events/{first['id']}", params={"scope": "following"}, json=longer)
+    assert problem_type(response, 422) == "/problems/invalid-input"
+    assert response.json()["code"] == "event.too_long"
+    assert _times(_occurrences(org, series["id"])) == _times(series["occurrences"])
+
+    late = ok(
+        _series(org, "FREQ=WEEKLY;COUNT=3", "2200-12-01T10:00:00Z", "2200-12-01T11:00:00Z"), 201
+    )
+    # The edited occurrence moves to 20 December 2200; the last would go to 3 January 2201.
+    later = {"starts_at": "2200-12-20T10:00:00Z", "ends_at": "2200-12-20T11:00:00Z"}
+    first_late = late["occurrences"][0]
+    response = org.patch(
+        f"{API}/events/{first_late['id']}", params={"scope": "following"}, json=later
+    )
+    assert problem_type(response, 422) == "/problems/invalid-input"
+    assert response.json()["code"] == "event.outside_calendar"
+    assert _times(_occurrences(org, late["id"])) == _times(late["occurrences"])

@@ -120,3 +120,32 @@ def test_an_occurrence_edited_with_the_following_ones_moves_them_all(
         ("Choir rehearsal", "2030-11-03T19:00:00+01:00"),
     ]
     watched.assert_clean()
+
+
+def test_a_weekly_series_starts_on_its_first_chosen_day_not_on_the_typed_one(
+    web_server: AppProcess, context: Any
+) -> None:
+    org = api_signup(web_server.url, timezone="Europe/Paris")
+    watched = watch(context.new_page())
+    page = watched.page
+    log_in_browser(page, web_server.url, org.tokens)
+    open_page(page, web_server.url, "/events/new", "events-new")
+    form = page.locator("main form")
+    form.locator("[name=title]").fill("Choir")
+    # Wednesday 23 October 2030, evening to past midnight, repeated on Sundays only, across
+    # the end of summer time (27 October).
+    form.locator("[name=starts_at]").fill("2030-10-23T22:00")
+    form.locator("[name=ends_at]").fill("2030-10-24T01:00")
+    form.locator("[name='slots.0.role']").fill("Usher")
+    form.locator("[name=repeat]").check()
+    form.locator("input[name=byday][value='2']").uncheck()
+    form.locator("input[name=byday][value='6']").check()
+    form.locator("[name=repeat_count]").fill("2")
+    submit(form)
+    wait_page(page, "events")
+    events = httpx.get(f"{web_server.url}/api/v1/events", headers=org.headers).json()["items"]
+    assert [(e["starts_at_local"], e["ends_at_local"]) for e in events] == [
+        ("2030-10-27T22:00:00+01:00", "2030-10-28T01:00:00+01:00"),
+        ("2030-11-03T22:00:00+01:00", "2030-11-04T01:00:00+01:00"),
+    ]
+    watched.assert_clean()

@@ -24,6 +24,7 @@ const FIELD_KEYS = {
   too_short: 'error.field.too_short',
   too_long: 'error.field.too_long',
   string_pattern_mismatch: 'error.field.pattern',
+  one_line: 'error.field.one_line',
   value_error: 'error.field.invalid',
   int_parsing: 'error.field.number',
   int_type: 'error.field.number',

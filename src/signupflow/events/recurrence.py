@@ -3,6 +3,7 @@ stays at 10:00 local time when daylight saving time starts or ends."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -16,6 +17,9 @@ MAX_OCCURRENCES = 366
 HORIZON = timedelta(days=366 * 10)
 # Sub-daily frequencies make no sense for events and make rule expansion expensive.
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+# The time of day is starts_at's. A list in one of these would bring sub-daily repetition
+# back through the side door (FREQ=DAILY;BYMINUTE=0,1,2: three events a minute apart).
+TIME_OF_DAY_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
 _UNTIL = re.compile(r"^(\d{8})(?:T(\d{6})(Z?))?$")
 
 
@@ -62,6 +66,19 @@ def expand(rule: str, first_start: datetime, timezone: str) -> list[datetime]:
             code="recurrence.frequency",
             params={"choices": ", ".join(FREQUENCIES)},
         )
+    interval = parts.get("INTERVAL")
+    if interval is not None and not (interval.isdigit() and int(interval) >= 1):
+        # INTERVAL=0 repeats the first occurrence in place.
+        raise InvalidInput(
+            "INTERVAL must be a whole number of at least 1", code="recurrence.interval"
+        )
+    for key in TIME_OF_DAY_PARTS:
+        if "," in parts.get(key, ""):
+            raise InvalidInput(
+                f"{key} takes one value: an event repeats at most once a day",
+                code="recurrence.time_of_day",
+                params={"part": key},
+            )
     count_text, until_text = parts.pop("COUNT", None), parts.pop("UNTIL", None)
     if (count_text is None) == (until_text is None):
         raise InvalidInput(
@@ -112,7 +129,34 @@ def expand(rule: str, first_start: datetime, timezone: str) -> list[datetime]:
         )
     if not starts:
         raise InvalidInput("the rule makes no occurrences", code="recurrence.empty")
+    if starts[0] != start.replace(microsecond=0):  # dateutil drops microseconds
+        # RFC 5545 counts DTSTART as the first occurrence even when the rule skips it;
+        # dateutil leaves it out. Either reading surprises someone, and moving the start
+        # quietly would change what the client sent: refuse, naming the date that works.
+        first = starts[0].isoformat()
+        raise InvalidInput(
+            f"starts_at is not an occurrence of the rule; its first occurrence is {first}",
+            code="recurrence.start_not_first",
+            params={"first": first},
+        )
     return starts
+
+
+def occurrence_times(
+    starts: list[datetime], first_start: datetime, first_end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """(start, end) of each occurrence, each as long as the first in local wall-clock time.
+    Refuses occurrences that overlap: one person could not serve both."""
+    times = [(start, shifted_end(start, first_start, first_end)) for start in starts]
+    for (_, end), (next_start, _) in itertools.pairwise(times):
+        if next_start < end:
+            raise InvalidInput(
+                f"occurrences overlap: one starts at {next_start.isoformat()} before the "
+                "previous one ends",
+                code="recurrence.overlap",
+                params={"starts_at": next_start.isoformat()},
+            )
+    return times
 
 
 def wall_clock(instant: datetime, zone: tzinfo | None) -> datetime:

@@ -29,7 +29,9 @@ class Scope(enum.StrEnum):
 @series_router.post("", response_model=SeriesRead, status_code=status.HTTP_201_CREATED)
 def create_series(session: DbSession, principal: Scheduler, data: SeriesCreate) -> SeriesRead:
     """Create a recurring event: one event per occurrence of `rrule`, starting with
-    `starts_at`, each with the same slots. 422 for an unbounded, too long or invalid rule."""
+    `starts_at`, each with the same slots. 422 for an unbounded, too long or invalid rule,
+    a `starts_at` the rule skips (the problem names the first occurrence) or occurrences
+    that overlap."""
     series, events = service.create_series(session, principal, data)
     return SeriesRead.of(series, events, principal.organisation.timezone)
 
@@ -98,7 +100,9 @@ def update_event(
     below the people already signed up. Places a grown slot or a re-published event has open
     go to the slots' waitlists. `scope=following` makes the same change to the later
     occurrences of its recurring series, a new time as the same shift of local wall-clock
-    time on each date; all or nothing (for an event outside a series it is `this`)."""
+    time on each date; all or nothing (for an event outside a series it is `this`). New times
+    follow the rules of a new event (the end after the start, at most 14 days) on every event
+    they move."""
     event = service.update_event(
         session, principal, event_id, data, following=scope == Scope.FOLLOWING
     )

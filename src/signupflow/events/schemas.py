@@ -1,14 +1,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
+from signupflow import one_line
 from signupflow.events.models import Event, EventSeries, EventStatus
-from signupflow.schemas import ApiModel, Instant, JsonId, LongText, Name, RoleName, ShortText
-
-MAX_EVENT_HOURS = 24 * 14
+from signupflow.schemas import (
+    ONE_LINE,
+    ApiModel,
+    Instant,
+    JsonId,
+    LongText,
+    Name,
+    RoleName,
+    ShortText,
+)
 
 
 class SlotSpec(ApiModel):
@@ -31,26 +40,26 @@ class EventCreate(ApiModel):
     status: EventStatus = EventStatus.DRAFT
     slots: list[SlotSpec] = Field(default_factory=list, max_length=50)
 
+    # Times are checked by the service (events/rules.py), on the event as it will be stored,
+    # the same way for a change and for each occurrence of a series.
     @model_validator(mode="after")
     def _check(self) -> EventCreate:
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
-        if (self.ends_at - self.starts_at).total_seconds() > MAX_EVENT_HOURS * 3600:
-            raise ValueError(f"an event lasts at most {MAX_EVENT_HOURS} hours")
         _unique_roles(self.slots)
         return self
 
 
 class SeriesCreate(EventCreate):
     """An event plus the RFC 5545 rule it repeats by; starts_at/ends_at are the first
-    occurrence."""
+    occurrence (the rule's first: a start the rule skips is refused)."""
 
-    rrule: str = Field(
-        min_length=1,
-        max_length=500,
+    rrule: Annotated[
+        str, StringConstraints(min_length=1, max_length=500, pattern=one_line.PATTERN), ONE_LINE
+    ] = Field(
         description="One RRULE line, e.g. FREQ=WEEKLY;BYDAY=SU;COUNT=10. COUNT or UNTIL is "
         "required (at most 366 occurrences within 10 years); read in the organisation's time "
-        "zone, so local times hold across daylight saving changes.",
+        "zone, so local times hold across daylight saving changes. starts_at must be the "
+        "rule's first occurrence; INTERVAL is at least 1; BYHOUR, BYMINUTE and BYSECOND take "
+        "one value (at most one occurrence a day); occurrences may not overlap.",
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from signupflow.audit.service import record_for
 from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
-from signupflow.errors import Conflict, InvalidInput
+from signupflow.errors import Conflict
 from signupflow.events.models import (
     PUBLIC_STATUSES,
     Event,
@@ -20,7 +20,8 @@ from signupflow.events.models import (
     EventSlot,
     EventStatus,
 )
-from signupflow.events.recurrence import expand, shifted_end, wall_clock
+from signupflow.events.recurrence import expand, occurrence_times, shifted_end, wall_clock
+from signupflow.events.rules import check_times
 from signupflow.events.schemas import EventCreate, EventUpdate, SeriesCreate, SlotSpec
 from signupflow.people.models import MemberRole
 from signupflow.teams.models import Team
@@ -106,6 +107,7 @@ def _new_event(
 
 
 def create_event(session: Session, principal: Principal, data: EventCreate) -> Event:
+    check_times(data.starts_at, data.ends_at)
     _check_team(session, principal, data.team_id)
     event = _new_event(principal, data, starts_at=data.starts_at, ends_at=data.ends_at)
     session.add(event)
@@ -175,13 +177,16 @@ def update_event(
             value = getattr(data, field)
             if value is not None:
                 setattr(target, field, value)
-        if target is event:
-            target.starts_at, target.ends_at = new_start, new_end
-        elif data.starts_at is not None or data.ends_at is not None:
-            starts = (wall_clock(target.starts_at, zone) + shift).replace(tzinfo=zone)
-            target.starts_at, target.ends_at = starts, shifted_end(starts, new_start, new_end)
-        if target.ends_at <= target.starts_at:
-            raise InvalidInput("ends_at must be after starts_at", code="event.ends_before_start")
+        if data.starts_at is not None or data.ends_at is not None:
+            if target is event:
+                target.starts_at, target.ends_at = new_start, new_end
+            else:
+                starts = (wall_clock(target.starts_at, zone) + shift).replace(tzinfo=zone)
+                target.starts_at, target.ends_at = starts, shifted_end(starts, new_start, new_end)
+            # As for a new event, on the times each one gets (one start or end alone keeps the
+            # other). Times left alone are not judged again: a title or a cancellation never
+            # fails on an event stored before a rule.
+            check_times(target.starts_at, target.ends_at)
         if data.slots is not None:
             _replace_slots(target, data.slots)
     session.flush()
@@ -210,23 +215,22 @@ def create_series(
 ) -> tuple[EventSeries, list[Event]]:
     """A recurring event: one ordinary event per occurrence of the rule, each with the same
     role slots, all linked to the series."""
+    check_times(data.starts_at, data.ends_at)
     _check_team(session, principal, data.team_id)
     timezone = principal.organisation.timezone
-    starts = expand(data.rrule, data.starts_at, timezone)
+    times = occurrence_times(
+        expand(data.rrule, data.starts_at, timezone), data.starts_at, data.ends_at
+    )
+    for starts_at, ends_at in times:
+        check_times(starts_at, ends_at)
     series = EventSeries(
         organisation_id=principal.organisation_id, rrule=data.rrule, timezone=timezone
     )
     session.add(series)
     session.flush()
     events = [
-        _new_event(
-            principal,
-            data,
-            starts_at=start,
-            ends_at=shifted_end(start, data.starts_at, data.ends_at),
-            series_id=series.id,
-        )
-        for start in starts
+        _new_event(principal, data, starts_at=starts_at, ends_at=ends_at, series_id=series.id)
+        for starts_at, ends_at in times
     ]
     session.add_all(events)
     session.flush()

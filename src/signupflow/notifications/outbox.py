@@ -26,7 +26,12 @@ from signupflow.notifications.render import (
     render,
 )
 from signupflow.notifications.service import SECRET_FIELDS
-from signupflow.ops.metrics import NOTIFICATIONS_FAILED, NOTIFICATIONS_QUEUED, NOTIFICATIONS_SENT
+from signupflow.ops.metrics import (
+    NOTIFICATIONS_FAILED,
+    NOTIFICATIONS_QUEUED,
+    NOTIFICATIONS_SENT,
+    NOTIFICATIONS_UNRENDERABLE,
+)
 from signupflow.organisations.models import Organisation
 from signupflow.people.models import Person
 from signupflow.settings import Settings
@@ -121,6 +126,7 @@ def deliver(
         # Secrets (tokens) are kept only while the message may still be sent.
         payload = {k: v for k, v in notification.payload.items() if k not in SECRET_FIELDS}
         error: MailError | None = None
+        unrenderable: str | None = None
         if attempt > settings.notification_max_attempts:
             # Earlier attempts never finished (a crash mid-send): the lease ran out each time.
             error = MailError(f"no outcome after {attempt - 1} attempts", transient=False)
@@ -128,8 +134,12 @@ def deliver(
             try:
                 message = _message(session, notification, settings)
             except (KeyError, ValueError) as exc:
-                # A payload that cannot be rendered will never render: no retry.
-                error = MailError(f"cannot render: {type(exc).__name__}", transient=False)
+                # A payload that cannot be rendered will never render: no retry. A defect, not
+                # a delivery problem: reported as an error below, never dropped quietly. The
+                # reason names a missing field or the refusing check (header, date), not the
+                # secrets the payload may hold.
+                unrenderable = f"{type(exc).__name__}: {exc}"[:200]
+                error = MailError(f"cannot render: {unrenderable}", transient=False)
             except Exception as exc:
                 # By type only: the text could carry the payload. Counts as a failed attempt.
                 session.rollback()
@@ -172,16 +182,22 @@ def deliver(
             values["next_attempt_at"] = now + backoff(settings, attempt)
         session.execute(update(Notification).where(*mine).values(**values))
     NOTIFICATIONS_FAILED.labels(kind.value, str(final).lower()).inc()
-    log.warning(
-        "notification not sent: %s",
-        error,
-        extra={
-            "notification_id": notification_id,
-            "kind": kind.value,
-            "attempt": attempt,
-            "final": final,
-        },
-    )
+    context = {
+        "notification_id": notification_id,
+        "kind": kind.value,
+        "attempt": attempt,
+        "final": final,
+    }
+    if unrenderable is not None:
+        NOTIFICATIONS_UNRENDERABLE.labels(kind.value).inc()
+        log.error(
+            "notification %s cannot be rendered, marked failed: %s",
+            notification_id,
+            unrenderable,
+            extra=context,
+        )
+    else:
+        log.warning("notification not sent: %s", error, extra=context)
     return False
 
 

@@ -12,6 +12,7 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from signupflow import one_line
 from signupflow.notifications.locales import LANGUAGES
 from signupflow.notifications.models import NotificationKind
 
@@ -82,13 +83,13 @@ def _local(value: str, timezone: str) -> datetime:
 def _shift_fields(shift: dict[str, Any], ctx: Context) -> dict[str, str]:
     starts, ends = _local(shift["starts_at"], ctx.timezone), _local(shift["ends_at"], ctx.timezone)
     return {
-        "event": shift["event_title"],
-        "role": shift["role"],
+        "event": one_line.fold(shift["event_title"]),
+        "role": one_line.fold(shift["role"]),
         "date": starts.strftime("%Y-%m-%d"),
         "start": starts.strftime("%H:%M"),
         "end": ends.strftime("%H:%M"),
         "timezone": ctx.timezone,
-        "location": shift.get("location") or "",
+        "location": one_line.fold(shift.get("location") or ""),
     }
 
 
@@ -105,7 +106,12 @@ def render(
 ) -> Rendered:
     strings = LANGUAGES[recipient.language]
     base = ctx.public_url.rstrip("/")
-    fields: dict[str, str] = {"organisation": ctx.organisation, "name": recipient.name}
+    # User-written one-line values are folded: rows stored before the API refused line breaks
+    # in them still make a message, with no forged lines in its text.
+    fields = {
+        "organisation": one_line.fold(ctx.organisation),
+        "name": one_line.fold(recipient.name),
+    }
     shifts: list[dict[str, Any]] = []
     link: str | None = None
     if kind is NotificationKind.SCHEDULE_PUBLISHED:
@@ -159,8 +165,10 @@ def build_message(
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = mail_from
-    message["To"] = Address(display_name=recipient.name, addr_spec=recipient.email)
-    message["Subject"] = rendered.subject
+    # A header never carries a line break, whatever the text: CR or LF would be refused (or,
+    # by a laxer library, start a header of the sender's choosing).
+    message["To"] = Address(display_name=one_line.fold(recipient.name), addr_spec=recipient.email)
+    message["Subject"] = one_line.fold(rendered.subject)
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = msg_id
     message["Auto-Submitted"] = "auto-generated"

@@ -43,6 +43,12 @@ NOTIFICATIONS_FAILED = Counter(
     "Failed send attempts; final=true when no retry is left",
     ["kind", "final"],
 )
+NOTIFICATIONS_UNRENDERABLE = Counter(
+    "signupflow_notifications_unrenderable_total",
+    "Notifications that could not be made into a message (a defect: alert on any); each is "
+    "marked failed and logged at error level with its id",
+    ["kind"],
+)
 NOTIFICATIONS_QUEUED = Gauge(
     "signupflow_notifications_queue_depth",
     "Notifications waiting to be sent (pending or being sent)",
@@ -91,6 +97,7 @@ def render(pool_collector: PoolCollector) -> bytes:
             ERRORS,
             NOTIFICATIONS_SENT,
             NOTIFICATIONS_FAILED,
+            NOTIFICATIONS_UNRENDERABLE,
             NOTIFICATIONS_QUEUED,
             SOLVER_RUNS,
             SOLVER_SECONDS,

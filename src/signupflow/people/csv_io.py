@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from signupflow import one_line
 from signupflow.assignments.service import fill_places_waited_for
 from signupflow.audit.service import Acting, record
 from signupflow.errors import DomainError, InvalidInput
@@ -198,6 +199,12 @@ def _parse(text: str) -> tuple[list[_Row], list[dict[str, Any]]]:
     return rows, errors
 
 
+def _one_line_or(error: ValidationError, message: str) -> str:
+    if any(e["type"] == "one_line" for e in error.errors()):
+        return one_line.MESSAGE
+    return message
+
+
 def _row(
     line: int, values: dict[str, str], error: Callable[[int, str | None, str], None]
 ) -> _Row | None:
@@ -205,8 +212,8 @@ def _row(
     name = email = ""
     try:
         name = _name.validate_python(values["name"])
-    except ValidationError:
-        problems.append(("name", "must be 1 to 200 characters"))
+    except ValidationError as exc:
+        problems.append(("name", _one_line_or(exc, "must be 1 to 200 characters")))
     try:
         email = _email.validate_python(values["email"])
     except ValidationError:
@@ -219,8 +226,8 @@ def _row(
                 continue
             try:
                 roles.append(_role.validate_python(part))
-            except ValidationError:
-                problems.append(("roles", f"invalid role {part[:64]!r}"))
+            except ValidationError as exc:
+                problems.append(("roles", _one_line_or(exc, f"invalid role {part[:64]!r}")))
         if len(set(roles)) > 50:
             problems.append(("roles", "at most 50 roles"))
     language = values.get("language") or None

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from signupflow.assignments.service import fill_places_waited_for, release_all_for_person
 from signupflow.audit.service import record_for
 from signupflow.db.pagination import paginate
+from signupflow.db.search import contains_text
 from signupflow.deps import Principal
 from signupflow.errors import Conflict, NotFound
 from signupflow.people.models import MemberRole, Membership, Person, PersonSkill
@@ -85,8 +86,7 @@ def list_people(
 ) -> tuple[list[Person], int]:
     stmt = scoped(select(Person), Person, principal.organisation_id).options(*WITH_SKILLS)
     if q:
-        pattern = f"%{q.lower()}%"
-        stmt = stmt.where(func.lower(Person.name).like(pattern) | Person.email.like(pattern))
+        stmt = stmt.where(contains_text(Person.name, q) | contains_text(Person.email, q))
     if role:
         stmt = stmt.where(Person.skills.any(PersonSkill.role == role))
     if active is not None:

@@ -95,8 +95,7 @@ function repeatFieldset(form, zone) {
     const end = form.elements.repeat_end.value;
     form.elements.repeat_count.closest('.field').hidden = end !== 'count';
     form.elements.repeat_until.closest('.field').hidden = end !== 'until';
-    const dates = occurrences(form.elements.starts_at.value, chosenDays(form), end,
-      Number(form.elements.repeat_count.value) || 0, form.elements.repeat_until.value);
+    const dates = seriesDates(form);
     preview.replaceChildren(
       h('p', { className: 'hint', 'data-testid': 'repeat-count' }, dates.length
         ? t('repeat.preview', { count: dates.length, zone })
@@ -111,6 +110,23 @@ function repeatFieldset(form, zone) {
 
 function chosenDays(form) {
   return [...form.querySelectorAll('input[name="byday"]:checked')].map((input) => Number(input.value));
+}
+
+function seriesDates(form) {
+  return occurrences(form.elements.starts_at.value, chosenDays(form), form.elements.repeat_end.value,
+    Number(form.elements.repeat_count.value) || 0, form.elements.repeat_until.value);
+}
+
+// The first event's start and end: the series starts on its first date (the server refuses a
+// start its rule skips), with the same times and length as typed.
+function firstOccurrence(form, zone) {
+  const [first] = seriesDates(form);
+  const starts = value(form, 'starts_at');
+  const ends = value(form, 'ends_at');
+  if (!first || !starts || !ends) return {};
+  const days = Math.round((Date.parse(`${first.slice(0, 10)}T00:00:00Z`) - Date.parse(`${starts.slice(0, 10)}T00:00:00Z`)) / 86400000);
+  const [endDay, endTime] = ends.split('T');
+  return { starts_at: wallTimeToIso(first, zone), ends_at: wallTimeToIso(`${addDays(endDay, days)}T${endTime}`, zone) };
 }
 
 function rrule(form) {
@@ -206,7 +222,7 @@ export default {
           showFormError(form, t('repeat.error.no_days')).focus();
           return;
         }
-        const series = await api.post('/event-series', { ...body, rrule: rrule(form) });
+        const series = await api.post('/event-series', { ...body, ...firstOccurrence(form, zone), rrule: rrule(form) });
         ctx.navigate('/events', { flash: 'repeat.saved', params: { count: series.occurrences.length } });
         return;
       } else await api.post('/events', body);
