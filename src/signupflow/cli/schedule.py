@@ -14,7 +14,7 @@ from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.errors import DomainError
 from signupflow.scheduling.publish import publish
-from signupflow.scheduling.solve import run_solver
+from signupflow.scheduling.runs import solve_now
 
 
 @click.group()
@@ -41,15 +41,17 @@ def solve_command(slug: str, first: date, last: date, and_publish: bool, as_json
         raise click.BadParameter("--to must not be before --from")
     settings = settings_or_exit()
     engine = make_engine(settings)
+    factory = make_session_factory(engine)
     try:
-        with unit_of_work(make_session_factory(engine)) as session:
+        with unit_of_work(factory) as session:
             organisation = organisation_by_slug(session, slug)
             zone = ZoneInfo(organisation.timezone)
             starts = datetime.combine(first, time(0), zone).astimezone(UTC)
             ends = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
             try:
-                draft = run_solver(
+                draft = solve_now(
                     session,
+                    factory,
                     organisation_id=organisation.id,
                     starts=starts,
                     ends=ends,
