@@ -193,7 +193,9 @@ class RequestBodyTooLarge(DomainError):
 
 def _body_too_large(limit: int) -> RequestBodyTooLarge:
     return RequestBodyTooLarge(
-        f"at most {limit} bytes", code="request.body_too_large", params={"limit": limit}
+        f"at most {limit} bytes",
+        code="request.body_too_large",
+        params={"limit": limit, "max_kib": limit // 1024},
     )
 
 
