@@ -416,9 +416,7 @@ def test_request_body_limit_and_organisation_budget_have_safe_defaults() -> None
 
 def test_production_refuses_a_solve_cap_that_could_hold_every_session() -> None:
     pool = {"db_pool_size": 5, "db_max_overflow": 3}
-    assert bad_variables(production(**pool, max_concurrent_solves=7)) == [
-        "MAX_CONCURRENT_SOLVES"
-    ]
+    assert bad_variables(production(**pool, max_concurrent_solves=7)) == ["MAX_CONCURRENT_SOLVES"]
     assert bad_variables(production(**pool, max_concurrent_solves=6)) == []
 
 

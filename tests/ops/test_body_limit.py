@@ -7,15 +7,11 @@ from __future__ import annotations
 import json
 import select
 import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
@@ -25,7 +21,7 @@ from signupflow.people import csv_io
 from signupflow.settings import Settings
 from tests.api.test_people_csv import upload
 from tests.factories import new_org, ok
-from tests.support.postgres import free_port
+from tests.support.live_server import served
 
 LOGIN = "/api/v1/auth/login"
 IMPORT = "/api/v1/people/import"
@@ -117,25 +113,6 @@ class CountingApp:
         await send({"type": "http.response.body", "body": b"read it all"})
 
 
-@contextmanager
-def served(app: Any) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "server did not start"
-        assert time.monotonic() < deadline, "server did not start in time"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
 def test_the_app_never_receives_much_more_than_the_limit_of_an_endless_body() -> None:
     limit = 256 * 1024
     counting = CountingApp()
@@ -151,7 +128,7 @@ def test_the_app_never_receives_much_more_than_the_limit_of_an_endless_body() ->
         await limited(scope, receive, send_and_record)
 
     offered = 0
-    with served(recording) as url, connect(url) as sock:
+    with served(recording, lifespan="off") as url, connect(url) as sock:
         sock.sendall(head(url, "/upload", framing="Transfer-Encoding: chunked"))
         # The client keeps sending (up to 64 times the limit) until the server answers.
         try:
