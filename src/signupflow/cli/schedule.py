@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -58,20 +57,24 @@ def solve_command(slug: str, first: date, last: date, and_publish: bool, as_json
                     requested_by=None,
                     time_limit_s=settings.solver_time_limit_s,
                 )
-                published: dict[str, Any] | None = None
-                if and_publish:
+            except DomainError as exc:
+                raise click.ClickException(exc.detail) from None
+            report = {"schedule_id": draft.id, "status": draft.status.value, **draft.report}
+        # The draft is committed first: a publish refused now leaves it to review, and its
+        # run finished (a rolled-back run would hold the organisation until its lease ends).
+        if and_publish:
+            with unit_of_work(factory) as session:
+                try:
                     outcome = publish(
                         session,
                         organisation_id=organisation.id,
                         actor_user_id=None,
                         schedule_id=draft.id,
                     )
-                    published = {"added": len(outcome.added), "removed": len(outcome.removed)}
-            except DomainError as exc:
-                raise click.ClickException(exc.detail) from None
-            report = {"schedule_id": draft.id, "status": draft.status.value, **draft.report}
-            if published is not None:
-                report["published"] = published
+                except DomainError as exc:
+                    raise click.ClickException(exc.detail) from None
+                report["published"] = {"added": len(outcome.added), "removed": len(outcome.removed)}
+                report["status"] = outcome.schedule.status.value
     finally:
         engine.dispose()
     if as_json:
