@@ -33,7 +33,7 @@ from signupflow.errors import ServiceUnavailable
 from signupflow.scheduling.errors import SolveInProgress
 from signupflow.scheduling.models import Schedule, ScheduleStatus
 from signupflow.scheduling.solve import new_run, solve_schedule
-from signupflow.tenancy import scoped
+from signupflow.tenancy import get_scoped, scoped
 
 log = logging.getLogger(__name__)
 # Far longer than any run takes (SOLVER_TIME_LIMIT_S is at most 120 s).
@@ -113,8 +113,8 @@ def solve_now(session: Session, session_factory: sessionmaker[Session], **run: A
     with unit_of_work(session_factory) as claim:
         schedule_id = admit(claim, schedule).id
     try:
-        running = session.get(Schedule, schedule_id)
-        assert running is not None  # committed above; the organisation cannot vanish meanwhile
+        # Not found only when the organisation was deleted meanwhile (its rows cascade).
+        running = get_scoped(session, Schedule, schedule_id, schedule.organisation_id)
         return solve_schedule(session, running)
     except Exception as exc:
         # This transaction's writes lock the row about to be marked: undo them first.
