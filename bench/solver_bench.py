@@ -1,6 +1,6 @@
 """`make bench-solver`: the standard workload (shared notes, benchmarks.md) and the large one
 (1,000 volunteers x 250 events over the same period), each seeded through the service layer
-into a fresh SQLite database and solved through `run_solver`, the function the API calls."""
+into a fresh SQLite database and solved through `solve_now`, the function the API calls."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from signupflow.events.schemas import EventCreate, SlotSpec
 from signupflow.events.service import create_event
 from signupflow.organisations.models import Organisation
 from signupflow.people.models import MemberRole
-from signupflow.scheduling.solve import run_solver
+from signupflow.scheduling.runs import solve_now
 from signupflow.settings import Settings
 
 START = datetime(2030, 1, 6, 15, 0, tzinfo=UTC)
@@ -106,8 +106,9 @@ def run(name: str, volunteers: int, events: int, target_s: float) -> dict[str, o
         with unit_of_work(factory) as session:
             org_id = session.scalars(select(Organisation.id)).one()
             started = time.perf_counter()
-            schedule = run_solver(
+            schedule = solve_now(
                 session,
+                factory,
                 organisation_id=org_id,
                 starts=START - timedelta(days=1),
                 ends=START + PERIOD + timedelta(days=1),

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,13 @@ import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Engine, MetaData, String, inspect, text
+from sqlalchemy import Column, Engine, MetaData, String, inspect, select, text
 from sqlalchemy.exc import ProgrammingError
 
 from signupflow.db import migrate
 from signupflow.db.engine import make_engine
 from signupflow.db.models import Base
+from signupflow.scheduling.models import ScheduleStatus
 from tests.conftest import BACKEND, make_settings
 from tests.support.postgres import PostgresCluster
 
@@ -83,6 +85,47 @@ def test_schema_comparison_notices_what_the_migrations_lack(engine: Engine) -> N
 
     kinds = [diff[0] if isinstance(diff, tuple) else diff[0][0] for diff in differences]
     assert sorted(kinds) == ["add_column", "modify_type"]
+
+
+def test_upgrade_leaves_one_waiting_solver_run_per_organisation(engine: Engine) -> None:
+    # Before 0005 an organisation could have several queued or running runs; the index that
+    # allows one needs the others settled first: the oldest (the next a worker takes) stays.
+    migrate.upgrade(engine, "0004")
+    organisations = Base.metadata.tables["organisations"]
+    schedules = Base.metadata.tables["schedules"]
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        org = connection.execute(
+            organisations.insert()
+            .values(slug="busy", name="Busy", timezone="UTC", locale="en")
+            .returning(organisations.c.id)
+        ).scalar_one()
+
+        def run(status: ScheduleStatus) -> int:
+            row = schedules.insert().values(
+                organisation_id=org,
+                starts_at=now,
+                ends_at=now + timedelta(days=1),
+                status=status,
+                report={},
+            )
+            return int(connection.execute(row.returning(schedules.c.id)).scalar_one())
+
+        oldest, newer, running, draft = (
+            run(ScheduleStatus.QUEUED),
+            run(ScheduleStatus.QUEUED),
+            run(ScheduleStatus.RUNNING),
+            run(ScheduleStatus.DRAFT),
+        )
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        statuses = dict(connection.execute(select(schedules.c.id, schedules.c.status)).all())
+    assert statuses == {
+        oldest: ScheduleStatus.QUEUED,
+        newer: ScheduleStatus.FAILED,
+        running: ScheduleStatus.FAILED,
+        draft: ScheduleStatus.DRAFT,
+    }
 
 
 def test_downgrade_to_base_and_upgrade_again_rebuilds_the_same_schema(engine: Engine) -> None:

@@ -399,6 +399,27 @@ def test_the_worker_runs_inside_serve_only_in_development() -> None:
     assert settings(app_env="test", worker_inline=True).should_run_worker_inline
 
 
+def test_staging_and_production_solve_in_the_worker_by_default() -> None:
+    assert not settings(app_env="development").should_solve_in_worker
+    assert not settings(app_env="test").should_solve_in_worker
+    assert production().should_solve_in_worker
+    assert production(app_env="staging").should_solve_in_worker
+    assert not production(solver_in_worker=False).should_solve_in_worker
+    assert settings(app_env="test", solver_in_worker=True).should_solve_in_worker
+
+
+def test_request_body_limit_and_organisation_budget_have_safe_defaults() -> None:
+    config = settings()
+    assert config.max_request_body_bytes == 1024 * 1024
+    assert config.org_api_requests_per_minute > config.api_requests_per_minute
+
+
+def test_production_refuses_a_solve_cap_that_could_hold_every_session() -> None:
+    pool = {"db_pool_size": 5, "db_max_overflow": 3}
+    assert bad_variables(production(**pool, max_concurrent_solves=7)) == ["MAX_CONCURRENT_SOLVES"]
+    assert bad_variables(production(**pool, max_concurrent_solves=6)) == []
+
+
 def test_an_empty_variable_means_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
     # Compose passes optional variables as `${VAR:-}`: empty, which must keep the default.
     monkeypatch.setenv("MAIL_FROM", "")

@@ -17,6 +17,7 @@ from signupflow.db import migrate
 from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.demo import load_demo_if_empty
+from signupflow.deps import API_PREFIX
 from signupflow.errors import (
     PROBLEM_JSON,
     PROBLEM_RESPONSES,
@@ -30,15 +31,23 @@ from signupflow.ops.logging import configure_logging
 from signupflow.ops.metrics import PoolCollector
 from signupflow.ops.metrics_route import router as metrics_router
 from signupflow.ops.middleware import (
+    RequestBodyLimitMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
     TrustedHostMiddleware,
 )
+from signupflow.people import csv_io
+from signupflow.scheduling.runs import SolveSlots
 from signupflow.settings import Settings, load_settings
 from signupflow.state.store import make_store
 from signupflow.worker.runner import Worker, start_thread
 
 log = logging.getLogger(__name__)
+# The only routes whose bodies may exceed MAX_REQUEST_BODY_BYTES, each with its own limit.
+BODY_LIMIT_BY_PATH = {
+    # A whole organisation as CSV; the route still streams it and stops at the same limit.
+    f"{API_PREFIX}/people/import": csv_io.MAX_BYTES,
+}
 
 
 @asynccontextmanager
@@ -71,6 +80,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = capacity
     app.state.session_slots = anyio.Semaphore(max(1, capacity - 1))
+    # Solves inside requests hold a session slot for seconds: only a few at once, so they
+    # never take every slot (staging and production refuse a cap that could).
+    app.state.solve_slots = SolveSlots(
+        settings.max_concurrent_solves, retry_after_s=settings.solver_time_limit_s
+    )
     log.info(
         "started",
         extra={
@@ -122,6 +136,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     # Added innermost first: the request context wraps everything, so even a rejected host
     # is logged with its request id.
+    app.add_middleware(
+        RequestBodyLimitMiddleware,
+        limit=settings.max_request_body_bytes,
+        limit_by_path=BODY_LIMIT_BY_PATH,
+    )
+    # Outside the body limit, so a browser can read a cross-origin 413.
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

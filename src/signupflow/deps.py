@@ -103,6 +103,7 @@ def current_principal(
         raise Unauthenticated("missing bearer token", code="auth.token_missing")
     claims = decode_access_token(credentials.credentials, keys=settings.verification_keys)
     enforce(store, f"api:{claims.user_id}", per_minute=settings.api_requests_per_minute)
+    enforce(store, f"org:{claims.organisation_id}", per_minute=settings.org_api_requests_per_minute)
     # The organisation comes from a membership that still exists, never from the URL.
     row = session.execute(
         select(User.token_version, Membership.role, Organisation)

@@ -156,10 +156,20 @@ class Settings(FileSecretsSettings):
     release: str | None = None
     login_attempts_per_minute: int = Field(default=10, ge=1, le=10_000)
     api_requests_per_minute: int = Field(default=1200, ge=1, le=1_000_000)
-    # Solving runs inside the request for now, so this bounds how long it holds a worker.
+    # Every member of one organisation together: one tenant cannot take the capacity that
+    # all of them share (5 users at the per-user limit).
+    org_api_requests_per_minute: int = Field(default=6000, ge=1, le=10_000_000)
+    # Refused with 413 before the app parses it; the CSV import keeps its own larger limit
+    # (app.py's BODY_LIMIT_BY_PATH).
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # How long a solve may take, in the request or in the worker.
     solver_time_limit_s: float = Field(default=10.0, gt=0, le=120)
-    # Production: the worker (its image carries CP-SAT) solves; the API answers 202 at once.
-    solver_in_worker: bool = False
+    # The worker (its image carries CP-SAT) solves and the API answers 202 at once; by
+    # profile: staging and production, where a request must never hold a thread that long.
+    solver_in_worker: bool | None = None
+    # Solves running inside requests at once, per process (SOLVER_IN_WORKER=false); beyond
+    # that 503. Each holds a session slot for up to SOLVER_TIME_LIMIT_S.
+    max_concurrent_solves: int = Field(default=2, ge=1, le=64)
     password_reset_requests_per_minute: int = Field(default=5, ge=1, le=10_000)
     password_reset_ttl_s: int = Field(default=3600, ge=300, le=86_400)
 
@@ -240,6 +250,10 @@ class Settings(FileSecretsSettings):
         )
 
     @property
+    def should_solve_in_worker(self) -> bool:
+        return self.solver_in_worker if self.solver_in_worker is not None else self.is_strict
+
+    @property
     def effective_log_level(self) -> str:
         if self.log_level:
             return self.log_level
@@ -274,6 +288,11 @@ class Settings(FileSecretsSettings):
             found.append(
                 "DRAIN_DELAY_S + SHUTDOWN_TIMEOUT_S: must stay under the 30 s grace period that "
                 "orchestrators give before SIGKILL"
+            )
+        if self.max_concurrent_solves >= self.db_pool_size + self.db_max_overflow - 1:
+            found.append(
+                "MAX_CONCURRENT_SOLVES: must stay below DB_POOL_SIZE + DB_MAX_OVERFLOW - 1, so "
+                "solves in requests can never hold every database session"
             )
         if self.bcrypt_rounds < 12:
             found.append("BCRYPT_ROUNDS: must be at least 12")

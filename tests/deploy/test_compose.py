@@ -157,6 +157,19 @@ def test_every_long_running_service_restarts(combination: str) -> None:
             )
 
 
+@pytest.mark.parametrize("combination", list(COMBINATIONS))
+def test_every_service_has_a_memory_limit(combination: str) -> None:
+    # Every profile too (the backup service is in one): none may grow until the host swaps.
+    config = config_of(combination, {"COMPOSE_PROFILES": "backup"})
+    if PROD in COMBINATIONS[combination]:
+        assert "backup" in config["services"]
+    for name, service in config["services"].items():
+        limits = ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+        limit = limits.get("memory") or service.get("mem_limit")
+        assert limit, f"{combination}: {name} has no memory limit"
+        assert 64 * 2**20 <= int(limit) <= 4 * 2**30, f"{combination}: {name}: {limit} bytes"
+
+
 # --- no secret values --------------------------------------------------------------------------
 
 SECRET_NAME = re.compile(r"(?i)(password|passwd|secret|token|api_?key|private_?key|dsn)")

@@ -25,6 +25,7 @@ import jsonschema
 import pytest
 import yaml
 
+from signupflow.app import BODY_LIMIT_BY_PATH
 from signupflow.settings import Settings
 from tests.deploy.compose_support import ENV_EXAMPLE, PROD, TRAEFIK_RENDER, resolved_config
 from tests.deploy.conftest import REPO
@@ -43,6 +44,8 @@ MAX_CHECK_INTERVAL_S = 2.0
 # Traefik's defaults when a health check names no interval or timeout.
 TRAEFIK_DEFAULT_INTERVAL = "30s"
 TRAEFIK_DEFAULT_TIMEOUT = "5s"
+# The paths the app gives a body limit of their own; the edge routes each separately.
+OWN_BODY_LIMIT_PATHS = sorted(BODY_LIMIT_BY_PATH)
 CONTAINER_ADDRESS = "172.31.240.2"  # stands for the replica's address on the edge network
 
 
@@ -518,10 +521,12 @@ def test_shipped_configuration_passes_every_check(edge: EdgeConfig) -> None:
 
 def test_every_domain_gets_its_own_https_router_and_certificate(edge: EdgeConfig) -> None:
     routers = dig(edge.dynamic, "http", "routers")
-    assert len(routers) == len(DOMAINS)
+    # Per domain: its router, and one per path with its own body limit (the CSV import).
+    assert len(routers) == len(DOMAINS) * (1 + len(OWN_BODY_LIMIT_PATHS))
     for domain in DOMAINS:
-        (router,) = (r for r in routers.values() if f"Host(`{domain}`)" in r["rule"])
-        assert router["tls"] == {"certResolver": RESOLVER}
+        mine = [r for r in routers.values() if f"Host(`{domain}`)" in r["rule"]]
+        assert len(mine) == 1 + len(OWN_BODY_LIMIT_PATHS)
+        assert all(router["tls"] == {"certResolver": RESOLVER} for router in mine)
 
 
 def test_health_check_is_faster_than_the_drain(edge: EdgeConfig) -> None:
@@ -565,8 +570,8 @@ def _edit_first_router(change: Callable[[dict[str, Any]], None]) -> Callable[[Ed
 def _drop_router_for(domain: str) -> Callable[[EdgeConfig], None]:
     def mutate(edge: EdgeConfig) -> None:
         routers = _routers(edge)
-        (name,) = (n for n, r in routers.items() if f"Host(`{domain}`)" in r["rule"])
-        del routers[name]
+        for name in [n for n, r in routers.items() if f"Host(`{domain}`)" in r["rule"]]:
+            del routers[name]
 
     return mutate
 
@@ -643,11 +648,12 @@ def test_generator_writes_one_router_per_domain_deduplicated(tmp_path: Path) -> 
     )
     assert result.returncode == 0, result.stderr
     routers = load_yaml(tmp_path / "dynamic" / "routers.yml")["http"]["routers"]
-    rules = sorted(router["rule"] for router in routers.values())
+    rules = sorted(router["rule"] for router in routers.values() if "Path(`" not in router["rule"])
     assert rules == [
         "Host(`signup.example.org`) && !PathPrefix(`/metrics`)",
         "Host(`volunteer.example.net`) && !PathPrefix(`/metrics`)",
     ]
+    assert len(routers) == 2 * (1 + len(OWN_BODY_LIMIT_PATHS))
     assert not list(tmp_path.rglob(".*")), "temporary files left behind"
 
 
@@ -655,7 +661,7 @@ def test_generator_replaces_routers_of_removed_domains(tmp_path: Path) -> None:
     assert render(tmp_path, "--domains", "a.example.org,b.example.org").returncode == 0
     assert render(tmp_path, "--domains", "b.example.org").returncode == 0
     routers = load_yaml(tmp_path / "dynamic" / "routers.yml")["http"]["routers"]
-    assert [r["rule"].split(" && ")[0] for r in routers.values()] == ["Host(`b.example.org`)"]
+    assert {r["rule"].split(" && ")[0] for r in routers.values()} == {"Host(`b.example.org`)"}
 
 
 def test_generator_writes_the_deployments_acme_settings(tmp_path: Path) -> None:

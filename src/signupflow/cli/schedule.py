@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -14,7 +13,7 @@ from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.errors import DomainError
 from signupflow.scheduling.publish import publish
-from signupflow.scheduling.solve import run_solver
+from signupflow.scheduling.runs import solve_now
 
 
 @click.group()
@@ -41,35 +40,41 @@ def solve_command(slug: str, first: date, last: date, and_publish: bool, as_json
         raise click.BadParameter("--to must not be before --from")
     settings = settings_or_exit()
     engine = make_engine(settings)
+    factory = make_session_factory(engine)
     try:
-        with unit_of_work(make_session_factory(engine)) as session:
+        with unit_of_work(factory) as session:
             organisation = organisation_by_slug(session, slug)
             zone = ZoneInfo(organisation.timezone)
             starts = datetime.combine(first, time(0), zone).astimezone(UTC)
             ends = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
             try:
-                draft = run_solver(
+                draft = solve_now(
                     session,
+                    factory,
                     organisation_id=organisation.id,
                     starts=starts,
                     ends=ends,
                     requested_by=None,
                     time_limit_s=settings.solver_time_limit_s,
                 )
-                published: dict[str, Any] | None = None
-                if and_publish:
+            except DomainError as exc:
+                raise click.ClickException(exc.detail) from None
+            report = {"schedule_id": draft.id, "status": draft.status.value, **draft.report}
+        # The draft is committed first: a publish refused now leaves it to review, and its
+        # run finished (a rolled-back run would hold the organisation until its lease ends).
+        if and_publish:
+            with unit_of_work(factory) as session:
+                try:
                     outcome = publish(
                         session,
                         organisation_id=organisation.id,
                         actor_user_id=None,
                         schedule_id=draft.id,
                     )
-                    published = {"added": len(outcome.added), "removed": len(outcome.removed)}
-            except DomainError as exc:
-                raise click.ClickException(exc.detail) from None
-            report = {"schedule_id": draft.id, "status": draft.status.value, **draft.report}
-            if published is not None:
-                report["published"] = published
+                except DomainError as exc:
+                    raise click.ClickException(exc.detail) from None
+                report["published"] = {"added": len(outcome.added), "removed": len(outcome.removed)}
+                report["status"] = outcome.schedule.status.value
     finally:
         engine.dispose()
     if as_json:

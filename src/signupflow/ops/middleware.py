@@ -6,11 +6,12 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from signupflow.errors import problem
+from signupflow.errors import DomainError, problem
 from signupflow.ops import metrics
 from signupflow.ops.logging import request_id_var
 from signupflow.ops.shutdown import DRAIN
@@ -184,3 +185,86 @@ class TrustedHostMiddleware:
             400, "Invalid host", "This host name is not served here.", "/problems/invalid-host"
         )
         await response(scope, receive, send)
+
+
+class RequestBodyTooLarge(DomainError):
+    status, type, title = 413, "/problems/too-large", "The request body is too large"
+
+
+def _body_too_large(limit: int) -> RequestBodyTooLarge:
+    return RequestBodyTooLarge(
+        f"at most {limit} bytes",
+        code="request.body_too_large",
+        params={"limit": limit, "max_kib": limit // 1024},
+    )
+
+
+def _declared_length(scope: Scope) -> int | None:
+    raw = dict(scope["headers"]).get(b"content-length")
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None  # the server refuses a malformed Content-Length before we run
+
+
+class RequestBodyLimitMiddleware:
+    """Refuse a request body over the limit with 413 before the app parses any of it: a
+    declared Content-Length at once, without reading; a streamed (chunked) body as soon as
+    what arrived passes the limit. Memory per request is then bounded by the limit, whoever
+    sends it (login is unauthenticated)."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, limit_by_path: Mapping[str, int]) -> None:
+        self.app = app
+        self.limit = limit
+        self.limit_by_path = dict(limit_by_path)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_by_path.get(scope["path"], self.limit)
+        declared = _declared_length(scope)
+        if declared is not None and declared > limit:
+            await _refuse(limit, scope, receive, send)
+            return
+        received = 0
+        refused = False
+        started = False
+
+        async def receive_within_limit() -> Message:
+            nonlocal received, refused
+            if refused:
+                raise _body_too_large(limit)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    refused = True
+                    raise _body_too_large(limit)
+            return message
+
+        async def send_unless_refused(message: Message) -> None:
+            nonlocal started
+            # After a refusal the app answers a body it never got (FastAPI: 400 "error
+            # parsing the body"); the 413 below replaces that answer.
+            if refused and not started:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive_within_limit, send_unless_refused)
+        except Exception:
+            if not refused or started:
+                raise
+        if refused and not started:
+            await _refuse(limit, scope, receive, send)
+
+
+async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
+    error = _body_too_large(limit)
+    response = problem(error.status, error.title, error.detail, error.type, **error.members())
+    # The rest of the body is never read, so the connection cannot carry another request.
+    response.headers["connection"] = "close"
+    await response(scope, receive, send)

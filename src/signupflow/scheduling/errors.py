@@ -22,3 +22,10 @@ class PublishConflict(DomainError):
     nothing was changed."""
 
     status, type, title = 409, "/problems/publish-conflict", "The schedule cannot be published"
+
+
+class SolveInProgress(DomainError):
+    """The organisation already has a queued or running solve: one at a time, so one
+    organisation cannot take every solver and database session."""
+
+    status, type, title = 409, "/problems/solve-in-progress", "A schedule is already being made"

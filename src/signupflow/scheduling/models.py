@@ -4,7 +4,16 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from signupflow.db.base import Base, BigId, IdMixin, TimestampMixin, UTCDateTime
@@ -20,6 +29,10 @@ class ScheduleStatus(enum.StrEnum):
     UNPUBLISHED = "unpublished"
 
 
+# The statuses of a run that is still to finish (a queued or running schedule).
+ACTIVE_RUN_SQL = "status IN ('queued', 'running')"
+
+
 class EntrySource(enum.StrEnum):
     SOLVER = "solver"
     KEPT = "kept"  # an existing confirmed assignment, self sign-up or manual assignment
@@ -30,7 +43,18 @@ class Schedule(IdMixin, TimestampMixin, Base):
     """One solver run over a date range: the draft it produced and the run's report."""
 
     __tablename__ = "schedules"
-    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        # One solve per organisation at a time, whichever instance or worker runs it: the
+        # database refuses a second queued or running schedule (scheduling/runs.py admit).
+        Index(
+            "uq_schedules_one_active_run",
+            "organisation_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_RUN_SQL),
+            postgresql_where=text(ACTIVE_RUN_SQL),
+        ),
+    )
 
     organisation_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("organisations.id", ondelete="CASCADE"), index=True

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from signupflow.deps import API_PREFIX, AppSettings, DbSession, Pagination, Scheduler
-from signupflow.scheduling import publish, solve
+from signupflow.scheduling import publish, runs, solve
 from signupflow.scheduling.models import ScheduleStatus
 from signupflow.scheduling.publish import PublishOutcome
 from signupflow.scheduling.schemas import (
@@ -45,6 +45,7 @@ def _outcome(outcome: PublishOutcome) -> PublishRead:
     },
 )
 def run_solver(
+    request: Request,
     session: DbSession,
     principal: Scheduler,
     settings: AppSettings,
@@ -54,17 +55,24 @@ def run_solver(
     """Fill the role slots of the events starting in a range: a draft schedule and the run's
     report. Confirmed assignments, self sign-ups and manual assignments are kept; published
     solver assignments are kept where still valid. Solved within the request (201) or, where
-    the server says so (SOLVER_IN_WORKER), queued for the worker (202)."""
-    run = solve.queue_run if settings.solver_in_worker else solve.run_solver
-    schedule = run(
-        session,
-        organisation_id=principal.organisation_id,
-        starts=data.starts_at,
-        ends=data.ends_at,
-        requested_by=principal.user_id,
-        time_limit_s=data.time_limit_s or settings.solver_time_limit_s,
-        seed=data.seed,
-    )
+    the server says so (SOLVER_IN_WORKER), queued for the worker (202). One solve per
+    organisation at a time: 409 `schedule.solve_in_progress` (with Retry-After) while one is
+    queued or running; 503 `schedule.solver_busy` (with Retry-After) when the server is
+    already solving as much as it can."""
+    run: dict[str, Any] = {
+        "organisation_id": principal.organisation_id,
+        "starts": data.starts_at,
+        "ends": data.ends_at,
+        "requested_by": principal.user_id,
+        "time_limit_s": data.time_limit_s or settings.solver_time_limit_s,
+        "seed": data.seed,
+    }
+    if settings.should_solve_in_worker:
+        schedule = runs.queue(session, **run)
+    else:
+        state = request.app.state
+        with state.solve_slots.held():
+            schedule = runs.solve_now(session, state.session_factory, **run)
     if schedule.status == ScheduleStatus.QUEUED:
         response.status_code = status.HTTP_202_ACCEPTED
         response.headers["Location"] = f"{router.prefix}/{schedule.id}"

@@ -90,15 +90,6 @@ def new_run(
     )
 
 
-def queue_run(session: Session, **run: Any) -> Schedule:
-    """A schedule waiting for a worker (`solve_schedule`); arguments as `new_run`."""
-    schedule = new_run(**run)
-    session.add(schedule)
-    session.flush()
-    set_committed_value(schedule, "entries", [])
-    return schedule
-
-
 def solve_schedule(session: Session, schedule: Schedule) -> Schedule:
     """Read the schedule's range from the database, solve it, store the draft and the run's
     report. Plain values in, so a background worker calls it as well as a request."""
@@ -152,11 +143,6 @@ def solve_schedule(session: Session, schedule: Schedule) -> Schedule:
         },
     )
     return schedule
-
-
-def run_solver(session: Session, **run: Any) -> Schedule:
-    """Solve at once, inside the caller's transaction; arguments as `new_run`."""
-    return solve_schedule(session, new_run(**run))
 
 
 def get_schedule(session: Session, organisation_id: int, schedule_id: int) -> Schedule:
