@@ -62,9 +62,7 @@ def new_org(client: TestClient, *, timezone: str = "Europe/London", locale: str 
     body = signup_body(slug, email, PASSWORD, timezone=timezone, locale=locale)
     ok(client.post("/api/v1/auth/signup", json=body), 202)
     tokens = ok(
-        client.post(
-            "/api/v1/auth/signup/confirm", json={"token": signup_token(client, email)}
-        ),
+        client.post("/api/v1/auth/signup/confirm", json={"token": signup_token(client, email)}),
         201,
     )
     return Org(
