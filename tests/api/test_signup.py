@@ -4,7 +4,9 @@ the mailed link is followed, which works once and expires."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import statistics
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -77,6 +79,25 @@ def test_the_mailed_link_creates_the_organisation_once(client, app):
     used = client.post(f"{API}/auth/signup/confirm", json={"token": token})
     assert (used.status_code, used.json()["code"]) == (404, "signup.link_unusable")
     ok(client.post(f"{API}/auth/login", json={"email": email, "password": PASSWORD}))
+    # No copy of the password hash outlives the confirmation.
+    assert _count(app, PendingSignUp, email=email) == 0
+
+
+def test_known_and_unknown_addresses_take_about_as_long_to_sign_up(client):
+    def median_ms(email_for: Callable[[], str]) -> float:
+        timings = []
+        for _ in range(3):
+            body = signup_body(unique("timing"), email_for(), PASSWORD)
+            started = time.perf_counter()
+            ok(client.post(f"{API}/auth/signup", json=body), 202)
+            timings.append((time.perf_counter() - started) * 1000)
+        return statistics.median(timings)
+
+    known = median_ms(lambda: new_org(client).email)
+    unknown = median_ms(lambda: f"{unique('ghost')}@example.org")
+    # Same order of magnitude (a bcrypt hash on one path only would be ~100x).
+    assert known < unknown * 10 + 20
+    assert unknown < known * 10 + 20
 
 
 def test_an_expired_link_creates_nothing(client, app):

@@ -56,5 +56,6 @@ class PendingSignUp(IdMixin, TimestampMixin, Base):
     slug: Mapped[str] = mapped_column(String(63))
     timezone: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(16))
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Deleted when confirmed or, once expired, by the next sign-up: no copy of a password
+    # hash outlives its use.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,7 @@ def request_sign_up(
     its owner to log in or reset the password. Slugs are public, so a taken one is said."""
     if session.scalar(select(Organisation.id).where(Organisation.slug == new.slug)) is not None:
         raise _slug_taken(new.slug)
+    session.execute(delete(PendingSignUp).where(PendingSignUp.expires_at <= datetime.now(UTC)))
     # Both paths hash the password and draw a token: the same work either way.
     password_hash = hash_password(password, rounds=settings.bcrypt_rounds)
     token = new_opaque_token()
@@ -95,24 +96,29 @@ def request_sign_up(
 
 def confirm_sign_up(session: Session, *, settings: Settings, token: str) -> TokenPair:
     """Create the organisation and its admin from a confirmed sign-up and log the admin in.
-    The link works once: a conditional UPDATE, so of two concurrent confirmations one wins."""
-    now = datetime.now(UTC)
-    pending_id = session.execute(
-        update(PendingSignUp)
+    The link works once: the sign-up is deleted as it is read, so of two concurrent
+    confirmations one wins."""
+    pending = session.execute(
+        delete(PendingSignUp)
         .where(
             PendingSignUp.token_hash == digest(token),
-            PendingSignUp.confirmed_at.is_(None),
-            PendingSignUp.expires_at > now,
+            PendingSignUp.expires_at > datetime.now(UTC),
         )
-        .values(confirmed_at=now)
-        .returning(PendingSignUp.id)
-    ).scalar_one_or_none()
-    if pending_id is None:
+        .returning(
+            PendingSignUp.organisation_name,
+            PendingSignUp.slug,
+            PendingSignUp.timezone,
+            PendingSignUp.locale,
+            PendingSignUp.admin_name,
+            PendingSignUp.email,
+            PendingSignUp.password_hash,
+        )
+    ).one_or_none()
+    if pending is None:
         raise NotFound(
             "this sign-up link is unknown, used or expired; sign up again",
             code="signup.link_unusable",
         )
-    pending = session.get_one(PendingSignUp, pending_id)
     new = NewOrganisation(
         organisation_name=pending.organisation_name,
         slug=pending.slug,

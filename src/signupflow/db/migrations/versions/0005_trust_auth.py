@@ -38,7 +38,6 @@ def upgrade() -> None:
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("locale", sa.String(length=16), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("id", ID, nullable=False),
         sa.Column(
             "created_at",
@@ -49,6 +48,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pending_signups")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_pending_signups_token_hash")),
     )
+    with op.batch_alter_table("pending_signups", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_pending_signups_expires_at"), ["expires_at"], unique=False
+        )
     with op.batch_alter_table("refresh_tokens", schema=None) as batch_op:
         batch_op.add_column(sa.Column("successor_sealed", sa.String(length=128), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
@@ -80,4 +83,6 @@ def downgrade() -> None:
         op.execute("DROP TYPE notification_kind_0005")
     with op.batch_alter_table("refresh_tokens", schema=None) as batch_op:
         batch_op.drop_column("successor_sealed")
+    with op.batch_alter_table("pending_signups", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pending_signups_expires_at"))
     op.drop_table("pending_signups")
