@@ -31,7 +31,6 @@ export default {
     form.elements.organisation_name.addEventListener('input', () => {
       if (!slugEdited) form.elements.slug.value = slugify(form.elements.organisation_name.value);
     });
-    const done = h('p', { role: 'status', hidden: true, tabindex: '-1' });
     bindForm(form, async () => {
       const chosen = value(form, 'locale');
       const email = value(form, 'email');
@@ -47,16 +46,14 @@ export default {
         password: form.elements.password.value,
       }, { auth: false });
       await setLocale(chosen, { remember: true });
-      done.textContent = t('signup.check_inbox', { email });
-      done.hidden = false;
-      form.hidden = true;
-      done.focus();
+      // Where they will land from the mailed link's page, logged in or not.
+      ctx.navigate('/login', { flash: 'signup.check_inbox', params: { email } });
     }, {
       fieldFor: (error) => (error.status === 409 && error.code === 'organisation.slug_taken'
         ? { field: 'slug', key: 'signup.error.slug_taken' }
         : null),
     });
-    return page('signup.title', h('p', {}, t('signup.intro')), form, done,
+    return page('signup.title', h('p', {}, t('signup.intro')), form,
       h('p', { className: 'links' }, h('a', { href: '#/login' }, t('signup.have_account'))));
   },
 };
