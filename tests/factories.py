@@ -10,6 +10,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from signupflow.db.session import unit_of_work
+from tests.support.signup import mailed_signup_token, signup_body
+
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
 
@@ -52,26 +55,26 @@ class Org:
         return self.client.delete(path, headers=self.headers, **kw)
 
 
-def new_org(client: TestClient, *, timezone: str = "Europe/London") -> Org:
+def new_org(client: TestClient, *, timezone: str = "Europe/London", locale: str = "en") -> Org:
+    """Sign up and confirm through the mailed link, as an organiser does."""
     slug = unique("org")
     email = f"admin@{slug}.example.org"
+    body = signup_body(slug, email, PASSWORD, timezone=timezone, locale=locale)
+    ok(client.post("/api/v1/auth/signup", json=body), 202)
     tokens = ok(
-        client.post(
-            "/api/v1/auth/signup",
-            json={
-                "organisation_name": f"Org {slug}",
-                "slug": slug,
-                "timezone": timezone,
-                "name": "Admin",
-                "email": email,
-                "password": PASSWORD,
-            },
-        ),
+        client.post("/api/v1/auth/signup/confirm", json={"token": signup_token(client, email)}),
         201,
     )
     return Org(
         client, tokens["organisation_id"], slug, email, tokens, bearer(tokens["access_token"])
     )
+
+
+def signup_token(client: TestClient, email: str) -> str:
+    """The confirmation token mailed to `email`, from the app's outbox."""
+    app: Any = client.app
+    with unit_of_work(app.state.session_factory) as session:
+        return mailed_signup_token(session, email)
 
 
 def add_person(org: Org, *, roles: list[str] | None = None, name: str = "Volunteer") -> Any:

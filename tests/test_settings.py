@@ -298,6 +298,26 @@ def test_production_refuses_a_placeholder_or_weak_secret_key(key: str) -> None:
     assert bad_variables(production(secret_key=key)) == ["SECRET_KEY"]
 
 
+def test_production_refuses_every_weak_previous_secret_key_and_names_each() -> None:
+    other_strong = "4e7b1a9c0d3f6e2b8a5c7d1f0e9b3a6c2d8f4a7e1b0c5d9f3a6e8b2c4d7f1a0e"
+    config = production(previous_secret_keys=f"{DEV_SECRET_KEY}, x,{other_strong},changeme")
+    assert config.problems() == [
+        f"PREVIOUS_SECRET_KEYS (entry {n}): must be a random value of at least 32 characters "
+        "(not the development default or a placeholder)"
+        for n in (1, 2, 4)
+    ]
+    with pytest.raises(ConfigError):
+        config.validated()
+
+
+def test_production_accepts_strong_previous_secret_keys() -> None:
+    other_strong = "4e7b1a9c0d3f6e2b8a5c7d1f0e9b3a6c2d8f4a7e1b0c5d9f3a6e8b2c4d7f1a0e"
+    assert production(previous_secret_keys=other_strong).problems() == []
+    assert bad_variables(production(previous_secret_keys="a" * 40)) == [
+        "PREVIOUS_SECRET_KEYS (entry 1)"
+    ]
+
+
 @pytest.mark.parametrize(
     "url",
     [

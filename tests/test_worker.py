@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from signupflow.app import create_app
 from signupflow.db.session import unit_of_work
-from signupflow.notifications.models import Notification, NotificationStatus
+from signupflow.notifications.models import Notification, NotificationKind, NotificationStatus
 from tests.conftest import BACKEND, make_settings
 from tests.factories import new_org, ok, unique
 from tests.support.postgres import PostgresCluster, free_port
@@ -81,9 +81,14 @@ def start_worker(
 
 
 def statuses(database_url: str) -> list[NotificationStatus]:
+    """Of the invitations queued (the sign-up's own confirmation mail was already read)."""
     app = create_app(make_settings(database_url))
     with TestClient(app), unit_of_work(app.state.session_factory) as session:
-        return list(session.scalars(select(Notification.status)))
+        return list(
+            session.scalars(
+                select(Notification.status).where(Notification.kind == NotificationKind.INVITATION)
+            )
+        )
 
 
 def test_sigterm_finishes_the_message_in_hand_and_exits_0(

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signupflow.auth.models import User
-from signupflow.auth.service import sign_up
+from signupflow.auth.passwords import hash_password
+from signupflow.auth.signup import NewOrganisation, create_organisation
 from signupflow.availability.schemas import TimeOffCreate
 from signupflow.availability.service import add_time_off
 from signupflow.deps import Principal
@@ -59,16 +60,17 @@ def seed_workload(
     """One organisation, one admin, `volunteers` people holding two roles each, `events`
     events (one every two days, two hours, four role slots each) and `time_off` 7-day leaves."""
     start = start or datetime(2030, 1, 6, 15, 0, tzinfo=UTC)
-    sign_up(
+    create_organisation(
         session,
-        settings=settings,
-        organisation_name=f"{slug.title()} Community",
-        slug=slug,
-        timezone=timezone,
-        locale="en",
-        admin_name="Admin",
-        email=admin_email,
-        password=password,
+        new=NewOrganisation(
+            organisation_name=f"{slug.title()} Community",
+            slug=slug,
+            timezone=timezone,
+            locale="en",
+            admin_name="Admin",
+            email=admin_email,
+        ),
+        password_hash=hash_password(password, rounds=settings.bcrypt_rounds),
     )
     session.flush()
     organisation = session.scalars(select(Organisation).where(Organisation.slug == slug)).one()

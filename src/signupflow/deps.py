@@ -137,6 +137,23 @@ def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+def optional_principal(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    store: Store,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The caller on routes open to everyone that act differently for a logged-in one: None
+    without a bearer token; a bearer token that does not check out is still a 401."""
+    if credentials is None:
+        return None
+    return current_principal(request, session, settings, store, credentials)
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
 def require(role: MemberRole) -> Callable[[Principal], Principal]:
     def dependency(principal: CurrentPrincipal) -> Principal:
         if not principal.at_least(role):

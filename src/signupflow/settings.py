@@ -172,6 +172,13 @@ class Settings(FileSecretsSettings):
     max_concurrent_solves: int = Field(default=2, ge=1, le=64)
     password_reset_requests_per_minute: int = Field(default=5, ge=1, le=10_000)
     password_reset_ttl_s: int = Field(default=3600, ge=300, le=86_400)
+    # Sign-ups per client address and per e-mail address; each costs a bcrypt hash and a mail.
+    signup_requests_per_minute: int = Field(default=5, ge=1, le=10_000)
+    # How long the sign-up confirmation link works.
+    signup_ttl_s: int = Field(default=86_400, ge=300, le=7 * 86_400)
+    # A refresh token presented again this soon after its first use (two tabs refreshing at
+    # once) gets the same successor instead of ending the session.
+    refresh_reuse_grace_s: int = Field(default=10, ge=0, le=60)
 
     # Outgoing mail. SMTP_PASSWORD_FILE works like every other `_FILE` secret.
     smtp_host: str | None = None
@@ -264,14 +271,10 @@ class Settings(FileSecretsSettings):
         found: list[str] = []
         if not self.is_strict:
             return found
-        key = self.secret_key.get_secret_value()
-        if key.lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_KEY_LENGTH:
-            found.append(
-                f"SECRET_KEY: must be a random value of at least {MIN_SECRET_KEY_LENGTH} "
-                "characters (not the development default or a placeholder)"
-            )
-        elif len(set(key)) < 10:
-            found.append("SECRET_KEY: too little variety; generate it with `openssl rand -hex 32`")
+        found += _weak_key("SECRET_KEY", self.secret_key.get_secret_value())
+        # Every previous key still verifies access tokens, so each must be as strong.
+        for position, key in enumerate(self.verification_keys[1:], start=1):
+            found += _weak_key(f"PREVIOUS_SECRET_KEYS (entry {position})", key)
         if not self.database_url.get_secret_value().startswith(("postgresql", "postgres")):
             found.append("DATABASE_URL: must be a PostgreSQL URL (postgresql+psycopg://...)")
         if (
@@ -325,6 +328,17 @@ class Settings(FileSecretsSettings):
                 value = _mask_url(raw) if name.endswith("_url") else "********"
             shown[name.upper()] = value
         return shown
+
+
+def _weak_key(name: str, key: str) -> list[str]:
+    if key.lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_KEY_LENGTH:
+        return [
+            f"{name}: must be a random value of at least {MIN_SECRET_KEY_LENGTH} "
+            "characters (not the development default or a placeholder)"
+        ]
+    if len(set(key)) < 10:
+        return [f"{name}: too little variety; generate it with `openssl rand -hex 32`"]
+    return []
 
 
 _QUERY_PASSWORD = re.compile(r"([?&][^=&]*password[^=&]*=)[^&]*", re.IGNORECASE)

@@ -374,7 +374,9 @@ def join_both(a: Org, b: Org) -> Org:
     )
     ok(
         b.client.post(
-            f"{API}/invitations/accept", json={"token": invitation["token"], "password": PASSWORD}
+            f"{API}/invitations/accept",
+            json={"token": invitation["token"]},
+            headers=member.headers,
         )
     )
     tokens = ok(

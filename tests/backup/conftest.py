@@ -22,8 +22,9 @@ from signupflow.backup.settings import BackupSettings
 from signupflow.db.fingerprint import TableFingerprint, fingerprint
 from signupflow.db.models import Base
 from tests.conftest import BACKEND, make_settings
-from tests.factories import add_event, add_person, invite_member, new_org
+from tests.factories import PASSWORD, add_event, add_person, invite_member, new_org, ok, unique
 from tests.support.postgres import PostgresCluster, free_port
+from tests.support.signup import signup_body
 
 POSTGRESQL_PASS_ONLY = pytest.mark.skipif(
     BACKEND != "postgresql",
@@ -63,6 +64,9 @@ def seeded_url(pg_cluster: PostgresCluster) -> str:
             for _ in range(4):
                 add_event(org, slots=[{"role": "usher", "capacity": 3}])
             invite_member(org)
+        email = f"{unique('pending')}@example.org"
+        body = signup_body(unique("pending"), email, PASSWORD)
+        ok(client.post("/api/v1/auth/signup", json=body), 202)  # never confirmed
     return url
 
 

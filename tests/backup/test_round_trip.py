@@ -143,6 +143,12 @@ def test_anonymised_restore_replaces_personal_data_and_invalidates_logins(
             select(tables["users"].c.email, tables["users"].c.password_hash)
         ).all()
         tokens = connection.execute(select(tables["refresh_tokens"])).all()
+        pending = connection.execute(select(tables["pending_signups"])).all()
+        signup_mails = connection.execute(
+            select(tables["notifications"]).where(
+                tables["notifications"].c.organisation_id.is_(None)
+            )
+        ).all()
     engine.dispose()
     assert people
     assert all(
@@ -154,6 +160,7 @@ def test_anonymised_restore_replaces_personal_data_and_invalidates_logins(
         email.endswith("@example.invalid") and not hash_.startswith("$2") for email, hash_ in users
     )
     assert tokens == []
+    assert (pending, signup_mails) == ([], [])
 
 
 def test_a_missing_local_directory_is_not_a_backup(backups: Backups) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from signupflow.notifications.locales import LANGUAGES
 from signupflow.notifications.models import NotificationKind
-from signupflow.notifications.render import Context, Recipient, language_for, render
+from signupflow.notifications.render import SIGNUP_KINDS, Context, Recipient, language_for, render
 from signupflow.schemas import SUPPORTED_LOCALES
 
 ENGLISH = LANGUAGES["en"]
@@ -68,6 +68,14 @@ PAYLOADS = {
     NotificationKind.SHIFT_REMINDER: SHIFT,
     NotificationKind.INVITATION: {"token": "abc", "expires_at": SHIFT["starts_at"]},
     NotificationKind.PASSWORD_RESET: {"token": "abc", "ttl_minutes": 60},
+    NotificationKind.SIGNUP_CONFIRM: {"token": "abc", "ttl_hours": 24},
+    NotificationKind.SIGNUP_EXISTING: {},
+}
+LINKED = {
+    NotificationKind.INVITATION,
+    NotificationKind.PASSWORD_RESET,
+    NotificationKind.SIGNUP_CONFIRM,
+    NotificationKind.SIGNUP_EXISTING,
 }
 
 
@@ -83,8 +91,9 @@ def test_every_kind_renders_in_every_language(kind: NotificationKind, language: 
     assert rendered.subject
     assert "{" not in rendered.subject.replace("{with braces}", "")
     assert "Zoë" in rendered.text
-    assert LANGUAGES[language]["footer"].format(organisation="Parish") in rendered.text
-    if kind in (NotificationKind.INVITATION, NotificationKind.PASSWORD_RESET):
+    footer = "footer_plain" if kind in SIGNUP_KINDS else "footer"
+    assert LANGUAGES[language][footer].format(organisation="Parish") in rendered.text
+    if kind in LINKED:
         assert "https://app.example.org/#/" in rendered.text
     else:
         # 08:00 UTC is 10:00 in Madrid (summer time), shown in the organisation's zone.

@@ -8,16 +8,17 @@ import json
 import httpx
 
 from tests.support.app_server import STRONG_KEY
+from tests.support.signup import mailed_signup_token_in
 
 PASSWORD = "a-secret-passphrase-77"
 NEW_PASSWORD = "another-secret-passphrase-88"
 METRICS_TOKEN = "metrics-token-for-tests-0123456789"
 
 
-def _full_session(url: str) -> dict[str, str]:
+def _full_session(url: str, database_url: str) -> dict[str, str]:
     """A realistic run touching every sensitive value; returns what must never be logged."""
     with httpx.Client(base_url=url, timeout=30) as client:
-        tokens = client.post(
+        client.post(
             "/api/v1/auth/signup",
             json={
                 "organisation_name": "Logs",
@@ -26,7 +27,9 @@ def _full_session(url: str) -> dict[str, str]:
                 "password": PASSWORD,
                 "email": "ada.lovelace@logs-example.org",
             },
-        ).json()
+        )
+        signup_token = mailed_signup_token_in(database_url, "ada.lovelace@logs-example.org")
+        tokens = client.post("/api/v1/auth/signup/confirm", json={"token": signup_token}).json()
         client.post(
             "/api/v1/auth/login",
             json={"email": "ada.lovelace@logs-example.org", "password": "wrong-password-99"},
@@ -65,6 +68,7 @@ def _full_session(url: str) -> dict[str, str]:
         "refresh token": tokens["refresh_token"],
         "rotated token": rotated["refresh_token"],
         "invitation token": invitation["token"],
+        "sign-up token": signup_token,
         "accepted token": accepted["access_token"],
         "secret key": STRONG_KEY,
         "e-mail": "ada.lovelace@",
@@ -75,7 +79,7 @@ def _full_session(url: str) -> dict[str, str]:
 
 def test_logs_are_json_lines_with_request_context_and_no_secrets(prod_env, launch):
     app = launch({**prod_env, "LOG_LEVEL": "DEBUG"})
-    forbidden = _full_session(app.url)
+    forbidden = _full_session(app.url, prod_env["DATABASE_URL"])
     echoed = httpx.get(f"{app.url}/health/live", headers={"X-Request-ID": "trace-abc-123"})
     assert echoed.headers["x-request-id"] == "trace-abc-123"
     generated = httpx.get(f"{app.url}/health/live").headers["x-request-id"]

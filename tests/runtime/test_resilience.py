@@ -18,7 +18,7 @@ OUTAGE_AT_S, OUTAGE_S = 3.0, 4.0
 def test_postgres_restart_under_load_gives_only_503s_and_recovers(prod_env, launch, own_pg):
     app = launch({**prod_env, "API_REQUESTS_PER_MINUTE": "1000000"})
     pid = app.process.pid
-    headers = sign_up(app.url, "resilient")
+    headers = sign_up(app.url, "resilient", prod_env)
     outcomes: list[tuple[float, int, str]] = []
     stop = threading.Event()
     t0 = time.monotonic()

@@ -14,6 +14,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.conftest import require_service
 from tests.support.app_server import AppProcess, start_app
+from tests.web.support import DATABASES
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,6 +47,7 @@ def server_env(data: Path) -> dict[str, str]:
             "BCRYPT_ROUNDS": "4",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "LOGIN_ATTEMPTS_PER_MINUTE": "1000",
+            "SIGNUP_REQUESTS_PER_MINUTE": "1000",
             "STORAGE_PATH": str(data),
             "DRAIN_DELAY_S": "0",
             "SHUTDOWN_TIMEOUT_S": "5",
@@ -57,9 +59,11 @@ def server_env(data: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
     data = tmp_path_factory.mktemp("web")
-    server = start_app(server_env(data), data / "server.log")
+    env = server_env(data)
+    server = start_app(env, data / "server.log")
     try:
         server.wait_ready()
+        DATABASES[server.url] = env["DATABASE_URL"]
         yield server
     finally:
         server.stop()

@@ -18,7 +18,15 @@ from playwright.sync_api import expect
 
 from tests.support.app_server import REPO, SIGNUPFLOW, AppProcess, start_app
 from tests.web.conftest import DESKTOP, server_env
-from tests.web.support import api_signup, log_in_browser, messages, open_page, submit, watch
+from tests.web.support import (
+    DATABASES,
+    api_signup,
+    log_in_browser,
+    messages,
+    open_page,
+    submit,
+    watch,
+)
 from tests.web.test_schedule_review import EVENT, usher_event
 from tests.web.test_volunteer_flows import volunteer
 
@@ -54,6 +62,7 @@ def background(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Background]
     server = start_app(env, data / "server.log")
     try:
         server.wait_ready()
+        DATABASES[server.url] = env["DATABASE_URL"]
         yield Background(server, env, data / "signupflow.db")
     finally:
         server.stop()

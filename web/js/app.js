@@ -13,6 +13,7 @@ const RANK = { volunteer: 1, scheduler: 2, admin: 3 };
 const ROUTES = [
   { path: '/login', load: () => import('./pages/login.js'), access: 'public' },
   { path: '/signup', load: () => import('./pages/signup.js'), access: 'public' },
+  { path: '/signup/confirm', load: () => import('./pages/signup-confirm.js'), access: 'public' },
   { path: '/forgot-password', load: () => import('./pages/forgot-password.js'), access: 'public' },
   { path: '/reset-password', load: () => import('./pages/reset-password.js'), access: 'public' },
   { path: '/accept', load: () => import('./pages/accept.js'), access: 'public' },

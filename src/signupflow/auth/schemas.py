@@ -18,6 +18,15 @@ class SignUpRequest(ApiModel):
     password: Password
 
 
+class SignUpStarted(ApiModel):
+    email: str = Field(description="Where the confirmation link was sent")
+    confirm_within_s: int = Field(description="How long the link works")
+
+
+class SignUpConfirm(ApiModel):
+    token: str = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+
+
 class LoginRequest(ApiModel):
     email: Email
     password: str = Field(min_length=1, max_length=200)

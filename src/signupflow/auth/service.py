@@ -1,4 +1,4 @@
-"""Sign-up, login, token rotation, logout and password change."""
+"""Login, token rotation, logout and password change (sign-up: signup.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from signupflow.audit.service import record
 from signupflow.auth.models import RefreshToken, User
 from signupflow.auth.passwords import hash_password, verify_password
 from signupflow.auth.revocation import publish_revocation
+from signupflow.auth.successor import seal, unseal
 from signupflow.auth.tokens import AccessClaims, digest, encode_access_token, new_opaque_token
-from signupflow.errors import Conflict, Unauthenticated
+from signupflow.errors import Unauthenticated
 from signupflow.organisations.models import Organisation
-from signupflow.people.models import MemberRole, Membership, Person
+from signupflow.people.models import Membership
 from signupflow.settings import Settings
 from signupflow.state.store import SharedStore
 from signupflow.tenancy import scoped
@@ -46,9 +47,11 @@ def issue_tokens(
     organisation_id: int,
     settings: Settings,
     family: str | None = None,
+    refresh: str | None = None,
 ) -> TokenPair:
+    """A new access token and a new refresh token (`refresh`, when the caller drew it)."""
     family = family or new_opaque_token()
-    refresh = new_opaque_token()
+    refresh = refresh or new_opaque_token()
     session.add(
         RefreshToken(
             user_id=user.id,
@@ -64,58 +67,6 @@ def issue_tokens(
         ttl_s=settings.access_token_ttl_s,
     )
     return TokenPair(access, refresh, settings.access_token_ttl_s, organisation_id)
-
-
-def sign_up(
-    session: Session,
-    *,
-    settings: Settings,
-    organisation_name: str,
-    slug: str,
-    timezone: str,
-    locale: str,
-    admin_name: str,
-    email: str,
-    password: str,
-) -> TokenPair:
-    """Create an organisation with its first admin, who is logged in at once."""
-    if session.scalar(select(Organisation.id).where(Organisation.slug == slug)) is not None:
-        raise Conflict(
-            f"the address '{slug}' is taken; choose another",
-            code="organisation.slug_taken",
-            params={"slug": slug},
-        )
-    if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict(
-            "an account with this e-mail exists; log in to create another organisation",
-            code="account.email_taken",
-        )
-    organisation = Organisation(slug=slug, name=organisation_name, timezone=timezone, locale=locale)
-    user = User(email=email, password_hash=hash_password(password, rounds=settings.bcrypt_rounds))
-    session.add_all([organisation, user])
-    session.flush()
-    session.add_all(
-        [
-            Membership(organisation_id=organisation.id, user_id=user.id, role=MemberRole.ADMIN),
-            Person(
-                organisation_id=organisation.id,
-                user_id=user.id,
-                name=admin_name,
-                email=email,
-                language=locale,
-            ),
-        ]
-    )
-    record(
-        session,
-        organisation_id=organisation.id,
-        actor_user_id=user.id,
-        action="create",
-        entity="organisation",
-        entity_id=organisation.id,
-        changes={"slug": slug},
-    )
-    return issue_tokens(session, user=user, organisation_id=organisation.id, settings=settings)
 
 
 def log_in(
@@ -147,23 +98,38 @@ def rotate_refresh_token(
     session: Session, *, settings: Settings, store: SharedStore, refresh_token: str
 ) -> TokenPair:
     """Exchange a refresh token for a new pair. Presenting one that was already used means it
-    was stolen or replayed: the whole session (family) is revoked."""
+    was stolen or replayed, and the whole session (family) is revoked, except within
+    REFRESH_REUSE_GRACE_S of its first use while its successor is still unused: two tabs
+    refreshing at once both get that same successor."""
     now = datetime.now(UTC)
     token = session.scalars(
         select(RefreshToken).where(RefreshToken.token_hash == digest(refresh_token))
     ).one_or_none()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         raise Unauthenticated("refresh token is invalid or expired", code="auth.refresh_invalid")
+    successor = new_opaque_token()
     # Conditional update: of two concurrent refreshes with one token, exactly one wins.
     claimed = session.execute(
         update(RefreshToken)
         .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
-        .values(used_at=now)
+        .values(used_at=now, successor_sealed=seal(successor, under=refresh_token))
     ).rowcount  # type: ignore[attr-defined]
     if claimed == 0:
-        revoke_family(session, family=token.family)
-        publish_revocation(store, token.family, ttl_s=settings.access_token_ttl_s, required=False)
-        raise RefreshTokenReused
+        return _replay(
+            session, settings=settings, store=store, token_id=token.id, presented=refresh_token
+        )
+    user = _still_member(session, token)
+    return issue_tokens(
+        session,
+        user=user,
+        organisation_id=token.organisation_id,
+        settings=settings,
+        family=token.family,
+        refresh=successor,
+    )
+
+
+def _still_member(session: Session, token: RefreshToken) -> User:
     user = session.get_one(User, token.user_id)
     membership = session.scalar(
         scoped(
@@ -174,13 +140,58 @@ def rotate_refresh_token(
     )
     if membership is None:
         raise Unauthenticated("membership has ended", code="auth.membership_ended")
-    return issue_tokens(
-        session,
-        user=user,
-        organisation_id=token.organisation_id,
-        settings=settings,
-        family=token.family,
+    return user
+
+
+def _replay(
+    session: Session, *, settings: Settings, store: SharedStore, token_id: int, presented: str
+) -> TokenPair:
+    now = datetime.now(UTC)
+    # Read again: a concurrent rotation that won has committed by now (on PostgreSQL its row
+    # lock held our UPDATE until then), with the successor it sealed.
+    token = session.scalars(
+        select(RefreshToken)
+        .where(RefreshToken.id == token_id)
+        .execution_options(populate_existing=True)
+    ).one()
+    successor = _unused_successor(session, token, presented=presented, settings=settings, now=now)
+    if successor is None:
+        revoke_family(session, family=token.family)
+        publish_revocation(store, token.family, ttl_s=settings.access_token_ttl_s, required=False)
+        raise RefreshTokenReused
+    user = _still_member(session, token)
+    access = encode_access_token(
+        AccessClaims(user.id, token.organisation_id, user.token_version, token.family),
+        secret=settings.secret_key.get_secret_value(),
+        ttl_s=settings.access_token_ttl_s,
     )
+    return TokenPair(access, successor, settings.access_token_ttl_s, token.organisation_id)
+
+
+def _unused_successor(
+    session: Session, token: RefreshToken, *, presented: str, settings: Settings, now: datetime
+) -> str | None:
+    """The successor `token` was exchanged for, if this is a replay within the grace window
+    and that successor is still unused; else None (a replay that ends the session)."""
+    grace = timedelta(seconds=settings.refresh_reuse_grace_s)
+    if (
+        token.used_at is None
+        or token.used_at + grace < now
+        or token.revoked_at is not None
+        or token.successor_sealed is None
+    ):
+        return None
+    successor = unseal(token.successor_sealed, under=presented)
+    if successor is None:
+        return None
+    row = session.scalars(
+        select(RefreshToken).where(
+            RefreshToken.token_hash == digest(successor), RefreshToken.family == token.family
+        )
+    ).one_or_none()
+    if row is None or row.used_at is not None or row.revoked_at is not None:
+        return None
+    return successor
 
 
 def _revoke_refresh_tokens(session: Session, which: ColumnElement[bool]) -> None:

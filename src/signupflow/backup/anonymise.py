@@ -46,5 +46,11 @@ def anonymise(database: Database) -> None:
                 )
             )
             connection.execute(delete(refresh_tokens))
+            # Unconfirmed sign-ups and their mails: addresses, names, password hashes, tokens.
+            connection.execute(delete(tables["pending_signups"]))
+            notifications = tables["notifications"]
+            connection.execute(
+                delete(notifications).where(notifications.c.organisation_id.is_(None))
+            )
     finally:
         engine.dispose()

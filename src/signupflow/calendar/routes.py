@@ -4,6 +4,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request, Response, status
 
+from signupflow.auth.secret_checks import SecretChecked
+from signupflow.auth.tokens import digest
 from signupflow.calendar import service
 from signupflow.calendar.schemas import FeedCreated
 from signupflow.deps import API_PREFIX, Admin, AppSettings, DbSession, Member
@@ -52,8 +54,12 @@ def _created(request: Request, token: str, scope: Literal["person", "organisatio
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}, "description": "iCalendar feed"}},
 )
-def calendar_feed(session: DbSession, settings: AppSettings, token: FeedToken) -> Response:
-    """A subscribed calendar (no login: the URL is the secret). 404 once revoked or rotated."""
+def calendar_feed(
+    session: DbSession, settings: AppSettings, budget: SecretChecked, token: FeedToken
+) -> Response:
+    """A subscribed calendar (no login: the URL is the secret). 404 once revoked or rotated.
+    Fetches are limited per feed and per client address."""
+    budget.spend(digest(token))
     return _ics(service.feed_document(session, token=token, settings=settings), "calendar.ics")
 
 

@@ -2,7 +2,7 @@
 
 from signupflow.assignments.models import Assignment, WaitlistEntry
 from signupflow.audit.models import AuditEntry
-from signupflow.auth.models import RefreshToken, User
+from signupflow.auth.models import PendingSignUp, RefreshToken, User
 from signupflow.availability.models import AvailabilityWindow, TimeOff
 from signupflow.calendar.models import CalendarFeed
 from signupflow.db.base import Base
@@ -30,6 +30,7 @@ __all__ = [
     "Notification",
     "Organisation",
     "PasswordReset",
+    "PendingSignUp",
     "Person",
     "PersonSkill",
     "RefreshToken",

@@ -3,7 +3,16 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from signupflow.auth.schemas import TokenResponse
-from signupflow.deps import API_PREFIX, Admin, AppSettings, DbSession, Pagination
+from signupflow.auth.secret_checks import SecretChecked
+from signupflow.auth.tokens import digest
+from signupflow.deps import (
+    API_PREFIX,
+    Admin,
+    AppSettings,
+    DbSession,
+    OptionalPrincipal,
+    Pagination,
+)
 from signupflow.invitations import service
 from signupflow.invitations.models import Invitation
 from signupflow.invitations.schemas import (
@@ -60,11 +69,22 @@ def revoke_invitation(session: DbSession, principal: Admin, invitation_id: Id) -
 
 @router.post("/accept", response_model=TokenResponse)
 def accept_invitation(
-    session: DbSession, settings: AppSettings, data: InvitationAccept
+    session: DbSession,
+    settings: AppSettings,
+    caller: OptionalPrincipal,
+    budget: SecretChecked,
+    data: InvitationAccept,
 ) -> TokenResponse:
-    """Accept an invitation (no login needed): sets the password, or links an existing
-    account when its current password is given. Logs the new member in."""
+    """Accept an invitation. For an e-mail without an account, no login is needed: give the
+    new account's password. For an e-mail that has an account, log in as that account (in any
+    organisation) and accept with its bearer token; no password is taken. Logs the new member
+    in. Limited per invitation and per client address."""
+    budget.spend(digest(data.token))
     pair = service.accept_invitation(
-        session, token=data.token, password=data.password, settings=settings
+        session,
+        token=data.token,
+        password=data.password,
+        caller_user_id=caller.user_id if caller else None,
+        settings=settings,
     )
     return TokenResponse.of(pair)

@@ -36,6 +36,8 @@ class InvitationCreated(InvitationRead):
 
 class InvitationAccept(ApiModel):
     token: str = Field(min_length=16, max_length=128)
-    password: Password = Field(
-        description="A new password, or the current one when the e-mail already has an account"
+    password: Password | None = Field(
+        default=None,
+        description="The new account's password. Not taken when the e-mail already has an "
+        "account: log in as that account and accept with its bearer token instead",
     )

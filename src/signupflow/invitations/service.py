@@ -1,5 +1,6 @@
 """Invitations: an admin invites an e-mail address; accepting creates (or links) the login
-and the membership. Tokens are single use: accepting is a conditional UPDATE."""
+and the membership. Tokens are single use: accepting is a conditional UPDATE. An existing
+account accepts while logged in as itself, never with its password."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from signupflow.audit.service import record, record_for
 from signupflow.auth.models import User
-from signupflow.auth.passwords import hash_password, verify_password
+from signupflow.auth.passwords import hash_password
 from signupflow.auth.service import TokenPair, issue_tokens
 from signupflow.auth.tokens import digest, new_opaque_token
 from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
-from signupflow.errors import Conflict, NotFound, Unauthenticated
+from signupflow.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from signupflow.invitations.models import Invitation
 from signupflow.invitations.schemas import InvitationCreate, InvitationState
 from signupflow.notifications.models import NotificationKind
@@ -133,8 +134,16 @@ def revoke_invitation(session: Session, principal: Principal, invitation_id: int
 
 
 def accept_invitation(
-    session: Session, *, token: str, password: str, settings: Settings
+    session: Session,
+    *,
+    token: str,
+    password: str | None,
+    caller_user_id: int | None,
+    settings: Settings,
 ) -> TokenPair:
+    """An address without an account gets one with `password`. An address with an account
+    joins only when the caller is logged in as that account: a password here would let
+    whoever holds the invitation (the inviting organisation) guess at it."""
     now = datetime.now(UTC)
     invitation = session.scalars(
         select(Invitation).where(Invitation.token_hash == digest(token))
@@ -144,10 +153,14 @@ def accept_invitation(
             "this invitation is unknown, used, revoked or expired", code="invitation.unusable"
         )
     user = session.scalars(select(User).where(User.email == invitation.email)).one_or_none()
-    if user is not None and not verify_password(password, user.password_hash):
+    if user is not None and caller_user_id != user.id:
         raise Unauthenticated(
-            "this e-mail has an account: give its current password",
-            code="invitation.password_required",
+            "this e-mail has an account: log in as it, then accept",
+            code="invitation.login_required",
+        )
+    if user is None and password is None:
+        raise InvalidInput(
+            "choose a password for the new account", code="invitation.password_missing"
         )
     claimed = session.execute(
         update(Invitation)
@@ -163,6 +176,7 @@ def accept_invitation(
             "this invitation is unknown, used, revoked or expired", code="invitation.unusable"
         )
     if user is None:
+        assert password is not None
         user = User(
             email=invitation.email,
             password_hash=hash_password(password, rounds=settings.bcrypt_rounds),

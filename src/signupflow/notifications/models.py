@@ -16,6 +16,9 @@ class NotificationKind(enum.StrEnum):
     SHIFT_REMINDER = "shift_reminder"
     INVITATION = "invitation"
     PASSWORD_RESET = "password_reset"  # noqa: S105 -- a kind name, not a secret
+    # Sent before any organisation or person exists: the recipient is in the payload.
+    SIGNUP_CONFIRM = "signup_confirm"
+    SIGNUP_EXISTING = "signup_existing"
 
 
 class NotificationStatus(enum.StrEnum):
@@ -27,7 +30,9 @@ class NotificationStatus(enum.StrEnum):
 
 class Notification(IdMixin, TimestampMixin, Base):
     """The outbox: written in the same transaction as the change it reports, sent later by
-    the worker. (organisation, dedupe_key) is unique, so one event never mails twice."""
+    the worker. (organisation, dedupe_key) is unique, so one event never mails twice. Sign-up
+    mails go out before their organisation exists: no organisation, no person, the recipient
+    in the payload."""
 
     __tablename__ = "notifications"
     __table_args__ = (
@@ -35,10 +40,10 @@ class Notification(IdMixin, TimestampMixin, Base):
         Index("ix_notifications_due", "status", "next_attempt_at"),
     )
 
-    organisation_id: Mapped[int] = mapped_column(
+    organisation_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("organisations.id", ondelete="CASCADE"), index=True
     )
-    person_id: Mapped[int] = mapped_column(
+    person_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("people.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[NotificationKind] = mapped_column(

@@ -91,16 +91,29 @@ def queue_depth(session: Session) -> int:
     )
 
 
-def _message(session: Session, notification: Notification, settings: Settings) -> Any:
+def _addressing(session: Session, notification: Notification, settings: Settings) -> Any:
+    payload = notification.payload
+    if notification.person_id is None or notification.organisation_id is None:
+        # A sign-up mail: no organisation or person exists yet; the payload says who.
+        recipient = Recipient(
+            name=str(payload["name"]),
+            email=str(payload["to"]),
+            language=language_for(str(payload["language"]), None),
+        )
+        return recipient, Context(str(payload["organisation"]), "UTC", settings.public_url)
     person = session.get_one(Person, notification.person_id)
     organisation = session.get_one(Organisation, notification.organisation_id)
     recipient = Recipient(
         name=person.name,
         # A password reset goes to the login's address, which the person record may not match.
-        email=str(notification.payload.get("to") or person.email),
+        email=str(payload.get("to") or person.email),
         language=language_for(person.language, organisation.locale),
     )
-    ctx = Context(organisation.name, organisation.timezone, settings.public_url)
+    return recipient, Context(organisation.name, organisation.timezone, settings.public_url)
+
+
+def _message(session: Session, notification: Notification, settings: Settings) -> Any:
+    recipient, ctx = _addressing(session, notification, settings)
     rendered = render(notification.kind, notification.payload, recipient, ctx)
     return build_message(
         rendered,

@@ -37,6 +37,10 @@ BULK_KINDS = frozenset(
     }
 )
 
+SIGNUP_KINDS = frozenset({NotificationKind.SIGNUP_CONFIRM, NotificationKind.SIGNUP_EXISTING})
+# Mail someone may get without having asked: it says what ignoring it means.
+IGNORABLE_KINDS = frozenset({NotificationKind.PASSWORD_RESET, *SIGNUP_KINDS})
+
 
 def _supported(tag: str | None) -> str | None:
     if not tag:
@@ -125,6 +129,11 @@ def render(
     elif kind is NotificationKind.INVITATION:
         fields["expires"] = _local(payload["expires_at"], ctx.timezone).strftime("%Y-%m-%d %H:%M")
         prefix, link = "invitation", f"{base}/#/accept?token={payload['token']}"
+    elif kind is NotificationKind.SIGNUP_CONFIRM:
+        fields["hours"] = str(payload["ttl_hours"])
+        prefix, link = "signup_confirm", f"{base}/#/signup/confirm?token={payload['token']}"
+    elif kind is NotificationKind.SIGNUP_EXISTING:
+        prefix, link = "signup_existing", f"{base}/#/login"
     else:
         fields["minutes"] = str(payload["ttl_minutes"])
         prefix, link = "password_reset", f"{base}/#/reset-password?token={payload['token']}"
@@ -134,14 +143,19 @@ def render(
         key = prefix.format(part) if "{}" in prefix else f"{prefix}.{part}"
         return strings[key].format(**fields)
 
-    lines = [strings["greeting"].format(**fields), "", text("body")]
+    greeting = strings["greeting"] if recipient.name else strings["greeting_plain"]
+    lines = [greeting.format(**fields), "", text("body")]
     for shift in shifts:
         lines += _shift_lines(strings, shift, ctx)
     if link:
         lines.append(f"  {link}")
-    if kind is NotificationKind.PASSWORD_RESET:
-        lines += ["", strings["password_reset.ignore"]]
-    lines += ["", "-- ", strings["footer"].format(**fields)]
+    if kind is NotificationKind.SIGNUP_EXISTING:
+        lines += ["", text("reset"), f"  {base}/#/forgot-password"]
+    if kind in IGNORABLE_KINDS:
+        lines += ["", text("ignore")]
+    # Before confirmation there is no organisation to send on behalf of.
+    footer = "footer_plain" if kind in SIGNUP_KINDS else "footer"
+    lines += ["", "-- ", strings[footer].format(**fields)]
     return Rendered(recipient.language, text("subject"), "\n".join(lines) + "\n")
 
 

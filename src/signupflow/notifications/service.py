@@ -25,14 +25,16 @@ SECRET_FIELDS = frozenset({"token"})
 def enqueue(
     session: Session,
     *,
-    organisation_id: int,
-    person_id: int,
+    organisation_id: int | None,
+    person_id: int | None,
     kind: NotificationKind,
     data: dict[str, Any],
     dedupe_key: str,
 ) -> bool:
     """Queue one e-mail to a person. True when queued; False when this organisation already
-    queued `dedupe_key` (the same event never mails twice, even from concurrent requests)."""
+    queued `dedupe_key` (the same event never mails twice, even from concurrent requests).
+    A sign-up mail precedes its organisation and person: both None, and `data` names the
+    recipient ("to", "name", "language", "organisation")."""
     values = {
         "organisation_id": organisation_id,
         "person_id": person_id,

@@ -1,9 +1,11 @@
-import { api, saveTokens } from '../api.js';
+import { api, saveTokens, session } from '../api.js';
 import { h } from '../dom.js';
 import { bindForm, field, formAlert, submitButton } from '../forms.js';
 import { apiLocale, locale, setLocale, t } from '../i18n.js';
 import { page } from '../page.js';
 
+// An address without an account chooses its password here. An address with an account
+// accepts while logged in as it (the API never takes its password with an invitation).
 export default {
   title: 'accept.title',
   render(ctx) {
@@ -11,12 +13,15 @@ export default {
     if (!token) {
       return page('accept.title', h('p', { className: 'form-error', role: 'alert' }, t('accept.no_token')));
     }
+    const loggedIn = Boolean(session());
     const form = h('form', { className: 'form narrow', 'aria-labelledby': 'page-title' },
       formAlert(),
-      field({ name: 'password', label: t('field.password'), type: 'password', required: true, autocomplete: 'new-password', hint: t('accept.password_hint') }),
+      loggedIn ? null : field({ name: 'password', label: t('field.password'), type: 'password', required: true, autocomplete: 'new-password', hint: t('accept.password_hint') }),
       submitButton(t('accept.submit')));
     bindForm(form, async () => {
-      saveTokens(await api.post('/invitations/accept', { token, password: form.elements.password.value }, { auth: false }));
+      const body = loggedIn ? { token } : { token, password: form.elements.password.value };
+      // Logged in as another account, the refusal judges this invitation, not the session.
+      saveTokens(await api.post('/invitations/accept', body, { auth: loggedIn, keepSession: true }));
       // They read the invitation in this language: keep it for their profile and this device.
       // Best effort: the invitation is used up now, so a failure here must not stop the login.
       const language = locale();
@@ -26,6 +31,11 @@ export default {
       ]);
       await ctx.login('/availability');
     }, { messages: { 404: 'accept.invalid', '/problems/conflict': 'accept.used' } });
-    return page('accept.title', h('p', {}, t('accept.intro')), form);
+    const back = `/accept?token=${token}`;
+    return page('accept.title',
+      h('p', {}, t(loggedIn ? 'accept.logged_in' : 'accept.intro')),
+      form,
+      loggedIn ? null : h('p', { className: 'links' }, t('accept.have_account'), ' ',
+        h('a', { href: `#/login?next=${encodeURIComponent(back)}` }, t('accept.log_in_first'))));
   },
 };

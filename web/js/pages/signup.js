@@ -1,4 +1,4 @@
-import { api, saveTokens } from '../api.js';
+import { api } from '../api.js';
 import { h } from '../dom.js';
 import { bindForm, field, formAlert, submitButton, value } from '../forms.js';
 import { apiLocale, currentTimeZone, languageOptions, locale, setLocale, t } from '../i18n.js';
@@ -33,25 +33,25 @@ export default {
     });
     bindForm(form, async () => {
       const chosen = value(form, 'locale');
-      const tokens = await api.post('/auth/signup', {
+      const email = value(form, 'email');
+      // The organisation exists once the mailed link is followed; the answer is the same
+      // whether or not this address already has an account.
+      await api.post('/auth/signup', {
         organisation_name: value(form, 'organisation_name'),
         slug: value(form, 'slug'),
         timezone: value(form, 'timezone'),
         locale: apiLocale(chosen),
         name: value(form, 'name'),
-        email: value(form, 'email'),
+        email,
         password: form.elements.password.value,
       }, { auth: false });
-      saveTokens(tokens);
       await setLocale(chosen, { remember: true });
-      await ctx.login('/dashboard');
+      // Where they will land from the mailed link's page, logged in or not.
+      ctx.navigate('/login', { flash: 'signup.check_inbox', params: { email } });
     }, {
-      fieldFor: (error) => {
-        if (error.status !== 409) return null;
-        return error.code === 'organisation.slug_taken'
-          ? { field: 'slug', key: 'signup.error.slug_taken' }
-          : { field: 'email', key: 'signup.error.email_taken' };
-      },
+      fieldFor: (error) => (error.status === 409 && error.code === 'organisation.slug_taken'
+        ? { field: 'slug', key: 'signup.error.slug_taken' }
+        : null),
     });
     return page('signup.title', h('p', {}, t('signup.intro')), form,
       h('p', { className: 'links' }, h('a', { href: '#/login' }, t('signup.have_account'))));

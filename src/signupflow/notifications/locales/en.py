@@ -23,4 +23,13 @@ STRINGS: dict[str, str] = {
     "password_reset.subject": "Reset your SignUpFlow password",
     "password_reset.body": "Someone asked to reset the password of your account. To choose a new password, open this link within {minutes} minutes:",
     "password_reset.ignore": "If you did not ask for this, ignore this message: your password stays the same.",
+    "greeting_plain": "Hello,",
+    "footer_plain": "This message was sent by SignUpFlow.",
+    "signup_confirm.subject": "Confirm your SignUpFlow sign-up",
+    "signup_confirm.body": "To finish creating {organisation} on SignUpFlow, confirm your e-mail address by opening this link within {hours} hours:",
+    "signup_confirm.ignore": "If you did not sign up, ignore this message: nothing will be created.",
+    "signup_existing.subject": "You already have a SignUpFlow account",
+    "signup_existing.body": "Someone, probably you, tried to sign up for SignUpFlow with this address, which already has an account. Log in here instead:",
+    "signup_existing.reset": "If you have forgotten your password, choose a new one here:",
+    "signup_existing.ignore": "If this was not you, ignore this message: nothing has changed.",
 }

@@ -23,4 +23,13 @@ STRINGS: dict[str, str] = {
     "password_reset.subject": "Restablece tu contraseña de SignUpFlow",
     "password_reset.body": "Alguien ha pedido restablecer la contraseña de tu cuenta. Para elegir una nueva, abre este enlace en los próximos {minutes} minutos:",
     "password_reset.ignore": "Si no lo has pedido tú, ignora este mensaje: tu contraseña no cambia.",
+    "greeting_plain": "Hola:",
+    "footer_plain": "Este mensaje lo ha enviado SignUpFlow.",
+    "signup_confirm.subject": "Confirma tu registro en SignUpFlow",
+    "signup_confirm.body": "Para terminar de crear {organisation} en SignUpFlow, confirma tu dirección de correo abriendo este enlace en las próximas {hours} horas:",
+    "signup_confirm.ignore": "Si no te has registrado, ignora este mensaje: no se creará nada.",
+    "signup_existing.subject": "Ya tienes una cuenta en SignUpFlow",
+    "signup_existing.body": "Alguien, probablemente tú, ha intentado registrarse en SignUpFlow con esta dirección, que ya tiene una cuenta. Inicia sesión aquí:",
+    "signup_existing.reset": "Si has olvidado tu contraseña, elige una nueva aquí:",
+    "signup_existing.ignore": "Si no has sido tú, ignora este mensaje: no ha cambiado nada.",
 }

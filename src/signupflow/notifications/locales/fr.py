@@ -23,4 +23,13 @@ STRINGS: dict[str, str] = {
     "password_reset.subject": "Réinitialisez votre mot de passe SignUpFlow",
     "password_reset.body": "Quelqu'un a demandé à réinitialiser le mot de passe de votre compte. Pour en choisir un nouveau, ouvrez ce lien dans les {minutes} minutes :",
     "password_reset.ignore": "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mot de passe reste inchangé.",
+    "greeting_plain": "Bonjour,",
+    "footer_plain": "Ce message a été envoyé par SignUpFlow.",
+    "signup_confirm.subject": "Confirmez votre inscription à SignUpFlow",
+    "signup_confirm.body": "Pour terminer la création de {organisation} sur SignUpFlow, confirmez votre adresse e-mail en ouvrant ce lien dans les {hours} heures :",
+    "signup_confirm.ignore": "Si vous ne vous êtes pas inscrit, ignorez ce message : rien ne sera créé.",
+    "signup_existing.subject": "Vous avez déjà un compte SignUpFlow",
+    "signup_existing.body": "Quelqu'un, probablement vous, a essayé de s'inscrire à SignUpFlow avec cette adresse, qui a déjà un compte. Connectez-vous plutôt ici :",
+    "signup_existing.reset": "Si vous avez oublié votre mot de passe, choisissez-en un nouveau ici :",
+    "signup_existing.ignore": "Si ce n'était pas vous, ignorez ce message : rien n'a changé.",
 }

@@ -23,4 +23,13 @@ STRINGS: dict[str, str] = {
     "password_reset.subject": "Redefina a sua palavra-passe do SignUpFlow",
     "password_reset.body": "Alguém pediu para redefinir a palavra-passe da sua conta. Para escolher uma nova, abra esta ligação nos próximos {minutes} minutos:",
     "password_reset.ignore": "Se não foi você que pediu, ignore esta mensagem: a sua palavra-passe mantém-se.",
+    "greeting_plain": "Olá,",
+    "footer_plain": "Esta mensagem foi enviada pelo SignUpFlow.",
+    "signup_confirm.subject": "Confirme o seu registo no SignUpFlow",
+    "signup_confirm.body": "Para terminar de criar {organisation} no SignUpFlow, confirme o seu endereço de e-mail abrindo esta ligação nas próximas {hours} horas:",
+    "signup_confirm.ignore": "Se não se registou, ignore esta mensagem: nada será criado.",
+    "signup_existing.subject": "Já tem uma conta no SignUpFlow",
+    "signup_existing.body": "Alguém, provavelmente você, tentou registar-se no SignUpFlow com este endereço, que já tem uma conta. Inicie sessão aqui:",
+    "signup_existing.reset": "Se se esqueceu da palavra-passe, escolha uma nova aqui:",
+    "signup_existing.ignore": "Se não foi você, ignore esta mensagem: nada mudou.",
 }

@@ -23,4 +23,13 @@ STRINGS: dict[str, str] = {
     "password_reset.subject": "重置您的 SignUpFlow 密码",
     "password_reset.body": "有人请求重置您账户的密码。如需设置新密码，请在 {minutes} 分钟内打开此链接：",
     "password_reset.ignore": "如果这不是您本人的请求，请忽略此邮件，您的密码不会改变。",
+    "greeting_plain": "您好：",
+    "footer_plain": "此邮件由 SignUpFlow 发送。",
+    "signup_confirm.subject": "确认您在 SignUpFlow 的注册",
+    "signup_confirm.body": "要完成在 SignUpFlow 上创建 {organisation}，请在 {hours} 小时内打开以下链接以确认您的电子邮件地址：",
+    "signup_confirm.ignore": "如果您没有注册，请忽略此邮件，不会创建任何内容。",
+    "signup_existing.subject": "您已经有 SignUpFlow 账户",
+    "signup_existing.body": "有人（可能是您本人）尝试用此地址注册 SignUpFlow，但该地址已有账户。请在此登录：",
+    "signup_existing.reset": "如果您忘记了密码，请在此设置新密码：",
+    "signup_existing.ignore": "如果这不是您本人，请忽略此邮件，一切都没有改变。",
 }

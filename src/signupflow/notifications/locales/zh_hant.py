@@ -23,4 +23,13 @@ STRINGS: dict[str, str] = {
     "password_reset.subject": "重設您的 SignUpFlow 密碼",
     "password_reset.body": "有人要求重設您帳戶的密碼。如需設定新密碼，請在 {minutes} 分鐘內開啟此連結：",
     "password_reset.ignore": "如果這不是您本人的要求，請忽略此郵件，您的密碼不會改變。",
+    "greeting_plain": "您好：",
+    "footer_plain": "此郵件由 SignUpFlow 發送。",
+    "signup_confirm.subject": "確認您在 SignUpFlow 的註冊",
+    "signup_confirm.body": "要完成在 SignUpFlow 上建立 {organisation}，請在 {hours} 小時內開啟以下連結以確認您的電子郵件地址：",
+    "signup_confirm.ignore": "如果您沒有註冊，請忽略此郵件，不會建立任何內容。",
+    "signup_existing.subject": "您已經有 SignUpFlow 帳戶",
+    "signup_existing.body": "有人（可能是您本人）嘗試用此地址註冊 SignUpFlow，但該地址已有帳戶。請在此登入：",
+    "signup_existing.reset": "如果您忘記了密碼，請在此設定新密碼：",
+    "signup_existing.ignore": "如果這不是您本人，請忽略此郵件，一切都沒有改變。",
 }

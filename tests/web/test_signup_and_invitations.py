@@ -1,0 +1,93 @@
+"""Sign-up in the browser ends at "check your inbox"; the mailed link completes it. An
+invitation to an address that has an account is accepted after logging in as it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.app_server import AppProcess
+from tests.support.signup import mailed_signup_token_in
+from tests.web.conftest import DESKTOP
+from tests.web.support import (
+    DATABASES,
+    PASSWORD,
+    api_signup,
+    messages,
+    open_page,
+    submit,
+    unique,
+    wait_page,
+    watch,
+)
+
+
+@pytest.fixture
+def context(browser: Any) -> Any:
+    context = browser.new_context(locale="es-ES", viewport=DESKTOP)
+    yield context
+    context.close()
+
+
+def test_sign_up_asks_to_check_the_inbox_and_the_mailed_link_completes_it(
+    web_server: AppProcess, context: Any
+) -> None:
+    text = messages("es")
+    watched = watch(context.new_page())
+    page = watched.page
+    open_page(page, web_server.url, "/signup", "signup")
+    email = f"{unique('lucia')}@example.org"
+    form = page.locator("main form")
+    form.locator("[name=organisation_name]").fill("Banco de alimentos")
+    form.locator("[name=slug]").fill(unique("banco"))
+    form.locator("[name=name]").fill("Lucía")
+    form.locator("[name=email]").fill(email)
+    form.locator("[name=password]").fill(PASSWORD)
+    submit(form)
+    wait_page(page, "login")
+    notice = page.locator("main .flash")
+    notice.wait_for()
+    assert notice.inner_text() == text["signup.check_inbox"].replace("{email}", email)
+
+    token = mailed_signup_token_in(DATABASES[web_server.url], email)
+    open_page(page, web_server.url, f"/signup/confirm?token={token}", "signup-confirm")
+    submit(page.locator("main form"))
+    wait_page(page, "dashboard")
+    watched.assert_clean()
+
+
+def test_an_existing_account_logs_in_and_then_accepts_the_invitation(
+    web_server: AppProcess, context: Any
+) -> None:
+    member, inviter = api_signup(web_server.url), api_signup(web_server.url)
+    invitation = httpx.post(
+        f"{web_server.url}/api/v1/invitations",
+        headers=inviter.headers,
+        json={"email": member.admin_email, "name": "Ada", "role": "volunteer"},
+    )
+    assert invitation.status_code == 201, invitation.text
+    token = invitation.json()["token"]
+    text = messages("es")
+    watched = watch(context.new_page())
+    page = watched.page
+    open_page(page, web_server.url, f"/accept?token={token}", "accept")
+    page.get_by_role("link", name=text["accept.log_in_first"]).click()
+    wait_page(page, "login")
+    form = page.locator("main form")
+    form.locator("[name=email]").fill(member.admin_email)
+    form.locator("[name=password]").fill(PASSWORD)
+    submit(form)
+    # Back on the invitation, logged in (now in the account's own language): no password.
+    wait_page(page, "accept")
+    page.locator("main form button[type=submit]").wait_for()
+    assert page.locator("main form [name=password]").count() == 0
+    submit(page.locator("main form"))
+    wait_page(page, "availability")
+    session = page.evaluate("JSON.parse(localStorage.getItem('signupflow.session'))")
+    me = httpx.get(
+        f"{web_server.url}/api/v1/me", headers={"Authorization": f"Bearer {session['access']}"}
+    )
+    assert me.json()["organisation"]["slug"] == inviter.slug
+    watched.assert_clean()
