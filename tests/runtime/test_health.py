@@ -79,7 +79,9 @@ def test_redis_outage_degrades_but_keeps_serving_then_recovers(prod_env, launch,
                 "password": "correct horse battery",
             },
         )
-        assert signup.status_code == 202  # rate limits fail open; the database is the record
+        assert (
+            signup.status_code == 202
+        )  # rate limits are kept per instance; the database is the record
     finally:
         own_redis.start()
     _wait_for(lambda: _health(app.url).json()["status"] == "healthy")

@@ -135,8 +135,12 @@ def test_enforce_refuses_with_a_retry_after_in_whole_seconds(store: SharedStore)
     assert refused.value.extra["retry_after"] == 30
 
 
-def test_enforce_lets_requests_through_when_the_store_is_unreachable() -> None:
+def test_an_unreachable_store_keeps_each_limit_per_instance() -> None:
     down = RedisStore("redis://127.0.0.1:9/0")
     for _ in range(5):
-        enforce(down, "login", per_minute=1)
+        enforce(down, "login", per_minute=5)
+    with pytest.raises(RateLimited) as refused:
+        enforce(down, "login", per_minute=5)
+    assert refused.value.extra["retry_after"] == 12
+    enforce(down, "another-target", per_minute=5)
     down.close()

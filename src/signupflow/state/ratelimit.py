@@ -15,14 +15,15 @@ log = logging.getLogger(__name__)
 
 def enforce(store: SharedStore, key: str, *, per_minute: int) -> None:
     """Raise RateLimited when `key` has used up its budget: bursts of up to `per_minute`,
-    refilled at `per_minute` a minute. When the store is unreachable the request is let
-    through (availability first) and the outage is logged; /health reports the store as
-    unhealthy meanwhile."""
+    refilled at `per_minute` a minute. When the store is unreachable each instance keeps the
+    budget on its own (logged; /health reports the store meanwhile): a Redis outage weakens
+    the limits on password guessing by the number of instances, it never lifts them."""
+    budget = Budget(per_minute)
     try:
-        wait = store.take(f"rl:{key}", Budget(per_minute))
+        wait = store.take(f"rl:{key}", budget)
     except SharedStoreError:
-        log.warning("rate limit not enforced: shared store unreachable")
-        return
+        log.warning("rate limit kept per instance: shared store unreachable")
+        wait = store.take_locally(f"rl:{key}", budget)
     if wait > 0:
         retry_after = math.ceil(wait / 1_000_000)
         raise RateLimited(

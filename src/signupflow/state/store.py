@@ -28,6 +28,9 @@ class SharedStore(Protocol):
     def take(self, key: str, budget: Budget) -> int:
         """Spend one unit of `key`'s budget: 0 when allowed, else microseconds to wait."""
 
+    def take_locally(self, key: str, budget: Budget) -> int:
+        """`take` in this process only, for when the shared store cannot be reached."""
+
     def mark(self, key: str, ttl_s: int) -> None:
         """Remember `key` for `ttl_s` seconds."""
 
@@ -67,6 +70,7 @@ class RedisStore:
         )
         self._prefix = prefix
         self._take = self._client.register_script(GCRA_SCRIPT)
+        self._local = MemoryStore()
 
     def take(self, key: str, budget: Budget) -> int:
         try:
@@ -76,6 +80,9 @@ class RedisStore:
         except redis.RedisError as exc:
             raise SharedStoreError(str(exc)) from exc
         return int(wait)
+
+    def take_locally(self, key: str, budget: Budget) -> int:
+        return self._local.take(key, budget)
 
     def mark(self, key: str, ttl_s: int) -> None:
         try:
@@ -118,6 +125,9 @@ class MemoryStore:
             if wait == 0:
                 self._tats[key] = tat
             return wait
+
+    def take_locally(self, key: str, budget: Budget) -> int:
+        return self.take(key, budget)
 
     def mark(self, key: str, ttl_s: int) -> None:
         with self._lock:
