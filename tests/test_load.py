@@ -18,6 +18,7 @@ from bench.wrk import run_wrk, wrk_binary, wrk_command
 
 from tests.conftest import BACKEND, require_service
 from tests.factories import Org, add_event, add_person, new_org, ok
+from tests.support.signup import mailed_signup_token_in
 
 LOAD_S = 30
 CLIENTS = 64
@@ -72,9 +73,12 @@ def server(load_database_url: str, tmp_path: Path) -> Iterator[Server]:
         yield running
 
 
-def seed_small_organisation(client: httpx.Client) -> tuple[Org, list[str]]:
+def seed_small_organisation(client: httpx.Client, database_url: str) -> tuple[Org, list[str]]:
     """30 people, 10 events with 3 role slots of 2, every slot filled; the paths to read."""
-    org = new_org(client)
+    org = new_org(
+        client,  # type: ignore[arg-type]
+        mailed_token=lambda email: mailed_signup_token_in(database_url, email),
+    )
     people = [add_person(org, roles=[ROLES[i % 3], ROLES[(i + 1) % 3]]) for i in range(30)]
     events = [
         add_event(
@@ -115,10 +119,10 @@ def seed_small_organisation(client: httpx.Client) -> tuple[Org, list[str]]:
 
 @pytest.mark.slow
 def test_sixty_four_clients_get_an_answer_to_every_request_and_the_server_stays_responsive(
-    server: Server,
+    server: Server, load_database_url: str
 ) -> None:
     with httpx.Client(base_url=server.base_url, timeout=10.0) as client:
-        org, paths = seed_small_organisation(client)
+        org, paths = seed_small_organisation(client, load_database_url)
         command = wrk_command(
             server.base_url + paths[0],
             connections=CLIENTS,

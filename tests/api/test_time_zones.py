@@ -46,6 +46,6 @@ def test_an_organisation_cannot_move_to_a_time_zone_that_is_not_a_place(client, 
     "timezone", ["Europe/Kyiv", "Europe/Kiev", "US/Eastern", "Etc/GMT+5", "UTC"]
 )
 def test_current_and_backward_compatible_iana_names_are_accepted(client, timezone):
-    ok(_signup(client, timezone), 201)
+    ok(_signup(client, timezone), 202)
     org = new_org(client)
     assert ok(org.patch(f"{API}/organisation", json={"timezone": timezone}))["timezone"] == timezone
