@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, exists, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from signupflow.assignments.errors import AssignmentNotActive, AssignmentNotPending, SlotHasRoom
@@ -26,6 +25,7 @@ from signupflow.assignments.models import (
     WaitlistEntry,
 )
 from signupflow.audit.service import Actor, record_for
+from signupflow.db.conflicts import savepoint
 from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
 from signupflow.errors import AlreadyAssigned, Conflict, NotFound, PermissionDenied, SlotFull
@@ -129,6 +129,14 @@ def active_at_event(session: Session, event_id: int, person_id: int) -> bool:
     )
 
 
+def _already_assigned(name: str) -> AlreadyAssigned:
+    return AlreadyAssigned(
+        f"{name} is already assigned to this event",
+        code="person.already_assigned",
+        params={"name": name},
+    )
+
+
 def _reload(session: Session, assignment_id: int) -> Assignment:
     return session.scalars(
         select(Assignment)
@@ -182,7 +190,7 @@ def _assign(
     status: AssignmentStatus,
 ) -> Assignment:
     """Give `person` a place in `slot`, which `eligible_slot` returned for them."""
-    role = slot.role
+    role, name = slot.role, person.name
     existing = session.execute(
         select(Assignment.id, Assignment.status).where(
             Assignment.event_id == event.id, Assignment.person_id == person.id
@@ -206,15 +214,10 @@ def _assign(
             status=status,
             source=source,
         )
-        session.add(assignment)
-        try:
+        # A concurrent request may have given them a place first (the unique key decides).
+        with savepoint(session, collision=lambda: _already_assigned(name)):
+            session.add(assignment)
             session.flush()
-        except IntegrityError as exc:  # a concurrent request assigned the same person first
-            raise AlreadyAssigned(
-                f"{person.name} is already assigned to this event",
-                code="person.already_assigned",
-                params={"name": person.name},
-            ) from exc
     else:
         # Someone who declined may come back: their row (one per person and event) is reused,
         # and the decline stays in the audit log.
@@ -438,7 +441,13 @@ def respond(
         .values(status=new_status)
     ).rowcount  # type: ignore[attr-defined]
     if changed == 0:
-        current = _reload(session, assignment.id).status
+        current = session.scalar(select(Assignment.status).where(Assignment.id == assignment.id))
+        if current is None:  # cancelled a moment ago
+            raise NotFound(
+                f"assignment {assignment_id} not found",
+                code="resource.not_found",
+                params={"resource": "assignment", "id": assignment_id},
+            )
         raise AssignmentNotPending(
             f"assignment {assignment_id} is already {current.value}",
             code="assignment.not_pending",
@@ -503,7 +512,7 @@ def reassign(
             Assignment.status == AssignmentStatus.DECLINED,
         )
     )
-    try:
+    with savepoint(session, collision=lambda: _already_assigned(to.name)):  # taken meanwhile
         moved = session.execute(
             update(Assignment)
             .where(
@@ -513,12 +522,6 @@ def reassign(
             )
             .values(person_id=to.id, status=AssignmentStatus.CONFIRMED)
         ).rowcount  # type: ignore[attr-defined]
-    except IntegrityError as exc:  # the taker got a place at this event meanwhile
-        raise AlreadyAssigned(
-            f"{to.name} is already assigned to this event",
-            code="person.already_assigned",
-            params={"name": to.name},
-        ) from exc
     if moved == 0:
         raise AssignmentNotActive(
             "the offered assignment was cancelled or declined meanwhile",

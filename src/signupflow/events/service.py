@@ -30,8 +30,17 @@ def _visible_statuses(principal: Principal) -> tuple[EventStatus, ...]:
     return (EventStatus.PUBLISHED, EventStatus.CANCELLED)
 
 
-def get_event(session: Session, principal: Principal, event_id: int) -> Event:
-    event = get_scoped(session, Event, event_id, principal.organisation_id, options=WITH_SLOTS)
+def get_event(
+    session: Session, principal: Principal, event_id: int, *, for_change: bool = False
+) -> Event:
+    event = get_scoped(
+        session,
+        Event,
+        event_id,
+        principal.organisation_id,
+        options=WITH_SLOTS,
+        for_change=for_change,
+    )
     if event.status not in _visible_statuses(principal):
         raise NotFound(
             f"event {event_id} not found",
@@ -150,7 +159,7 @@ def update_event(
     gets the same fields and slots, and a new time moves each by the same wall-clock shift in
     the organisation's zone (10:00 to 11:00 on every date, across daylight-saving changes).
     All or nothing: one occurrence that cannot take the change refuses the whole request."""
-    event = get_event(session, principal, event_id)
+    event = get_event(session, principal, event_id, for_change=True)
     targets = _this_and_following(session, principal, event) if following else [event]
     changes: dict[str, Any] = data.model_dump(exclude_unset=True, mode="json")
     if "team_id" in changes:
@@ -259,7 +268,7 @@ def delete_event(
     session: Session, principal: Principal, event_id: int, *, following: bool = False
 ) -> None:
     """Delete the event, or with `following` also the later occurrences of its series."""
-    event = get_event(session, principal, event_id)
+    event = get_event(session, principal, event_id, for_change=True)
     targets = _this_and_following(session, principal, event) if following else [event]
     for target in targets:
         session.delete(target)

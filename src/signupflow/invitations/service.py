@@ -114,7 +114,11 @@ def list_invitations(
 
 
 def revoke_invitation(session: Session, principal: Principal, invitation_id: int) -> None:
-    invitation = get_scoped(session, Invitation, invitation_id, principal.organisation_id)
+    # Locked and read fresh: an acceptance committed meanwhile is seen, and one that comes
+    # later finds the invitation revoked (its conditional UPDATE waits for this lock).
+    invitation = get_scoped(
+        session, Invitation, invitation_id, principal.organisation_id, for_change=True
+    )
     if state_of(invitation) != "pending":
         raise Conflict(
             f"this invitation is already {state_of(invitation)}",

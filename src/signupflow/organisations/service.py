@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signupflow.audit.service import record
@@ -26,3 +27,19 @@ def update_organisation(
     )
     session.flush()
     return organisation
+
+
+def lock_organisation(session: Session, organisation_id: int) -> None:
+    """Rules that count rows ("at least one admin", "at most one open offer per assignment",
+    "one live feed per owner") hold under concurrency only if the requests that could break
+    them take turns: each calls this first, then counts. The organisation row's lock lasts
+    until the commit (SQLite has one writer anyway). FOR NO KEY UPDATE: every insert of the
+    organisation's rows takes a key-share lock on it, and must not wait for these turns.
+
+    Lock order: this comes first in a transaction, before any slot, waitlist or assignment
+    row (assignments/service.py), so it cannot close a cycle with them."""
+    session.execute(
+        select(Organisation.id)
+        .where(Organisation.id == organisation_id)
+        .with_for_update(key_share=True)
+    )

@@ -18,6 +18,7 @@ from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
 from signupflow.errors import AlreadyAssigned, PermissionDenied
 from signupflow.events.models import Event, EventStatus
+from signupflow.organisations.service import lock_organisation
 from signupflow.people.models import MemberRole, Person
 from signupflow.swaps.errors import (
     NotQualified,
@@ -130,6 +131,7 @@ def offer(
     session: Session, principal: Principal, assignment_id: int, data: SwapOfferCreate
 ) -> SwapRequest:
     """Offer one of your assignments (schedulers may offer anyone's)."""
+    lock_organisation(session, principal.organisation_id)  # one open offer per assignment
     assignment = get_scoped(session, Assignment, assignment_id, principal.organisation_id)
     if not principal.may_act_for(assignment.person_id):
         raise PermissionDenied(
