@@ -93,6 +93,22 @@ def _sqlite_constraint(message: str) -> str | None:
     return next((str(c.name) for c in keys if set(c.columns.keys()) == columns), None)
 
 
+_INSERT_COLUMNS = re.compile(r"^\s*INSERT INTO \S+ \((?P<columns>[^)]*)\) VALUES", re.IGNORECASE)
+
+
+def _row_of(exc: IntegrityError) -> Row:
+    """The values of the statement that failed, by column: PostgreSQL's driver takes them by
+    name; SQLite's by position, in the order of the INSERT's column list."""
+    params = exc.params
+    if isinstance(params, Mapping):
+        return params
+    found = _INSERT_COLUMNS.match(exc.statement or "")
+    if found is None or not isinstance(params, tuple):
+        return {}
+    columns = [c.strip().strip('"') for c in found["columns"].split(",")]
+    return dict(zip(columns, params, strict=False)) if len(columns) == len(params) else {}
+
+
 def constraint_of(exc: IntegrityError) -> str | None:
     """The name of the constraint a statement violated, on either database."""
     diag = getattr(exc.orig, "diag", None)
@@ -108,9 +124,8 @@ def meaning_of(exc: IntegrityError | StaleDataError) -> DomainError | None:
     meaning = MEANING.get(constraint_of(exc) or "")
     if meaning is None:
         return None
-    row = exc.params if isinstance(exc.params, Mapping) else {}
     try:
-        return meaning(row)
+        return meaning(_row_of(exc))
     except KeyError:  # a batch insert: which of its rows collided is not known
         return changed_meanwhile()
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from signupflow.audit.service import record
@@ -32,14 +32,16 @@ def update_organisation(
 def lock_organisation(session: Session, organisation_id: int) -> None:
     """Rules that count rows ("at least one admin", "at most one open offer per assignment",
     "one live feed per owner") hold under concurrency only if the requests that could break
-    them take turns: each calls this first, then counts. The organisation row's lock lasts
-    until the commit (SQLite has one writer anyway). FOR NO KEY UPDATE: every insert of the
-    organisation's rows takes a key-share lock on it, and must not wait for these turns.
+    them take turns: each calls this first, then reads and counts. The lock is a write that
+    changes nothing, held until the commit: the organisation row's lock on PostgreSQL (one
+    that does not touch a key, so inserts of the organisation's rows, which key-share lock
+    it, never wait for these turns), the write lock on SQLite, where reads before a
+    transaction's first write see no lock at all.
 
-    Lock order: this comes first in a transaction, before any slot, waitlist or assignment
+    Lock order: this is a transaction's first write, before any slot, waitlist or assignment
     row (assignments/service.py), so it cannot close a cycle with them."""
     session.execute(
-        select(Organisation.id)
+        update(Organisation)
         .where(Organisation.id == organisation_id)
-        .with_for_update(key_share=True)
+        .values(name=Organisation.name)
     )
