@@ -154,3 +154,22 @@ def test_a_name_taken_by_a_concurrent_request_is_a_409_with_its_code(
     assert sorted(status for status, _ in answers) == [201] + [409] * (TIMES - 1)
     assert codes(answers) == {"team.name_taken"}
     assert {body["params"]["name"] for status, body in answers if status == 409} == {"Welcome"}
+
+
+def test_lowering_a_capacity_while_people_sign_up_never_overfills_and_answers_4xx(
+    client: TestClient, live_url: str
+) -> None:
+    org = new_org(client)
+    members = [invite_member(org) for _ in range(3)]
+    for _ in range(3):  # the window is narrow: a few rounds
+        event = add_event(org, slots=[{"role": "usher", "capacity": 3}])
+        path = f"{API}/events/{event['id']}"
+        lower = {"slots": [{"role": "usher", "capacity": 1}]}
+        calls: list[Call] = [("PATCH", path, org.headers, lower)] * 4
+        calls += [("POST", f"{path}/signups", m.headers, {"role": "usher"}) for m in members]
+        answers = all_at_once(live_url, calls)
+        assert {status for status, _ in answers} <= {200, 201, 409}, answers
+        assert codes(answers) <= {"slot.capacity_below_signups", "slot.full"}
+        slot = slot_of(org, event["id"])
+        signed_up = [status for status, _ in answers[4:]].count(201)
+        assert slot["filled"] == signed_up <= slot["capacity"]

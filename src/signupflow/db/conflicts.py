@@ -109,6 +109,13 @@ def _row_of(exc: IntegrityError) -> Row:
     return dict(zip(columns, params, strict=False)) if len(columns) == len(params) else {}
 
 
+def _refers_to_a_deleted_row(exc: IntegrityError) -> bool:
+    # Services load what a new row refers to before inserting it, so a foreign key that
+    # fails means a concurrent request deleted it in between.
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate == "23503" or "FOREIGN KEY constraint failed" in str(exc.orig)
+
+
 def constraint_of(exc: IntegrityError) -> str | None:
     """The name of the constraint a statement violated, on either database."""
     diag = getattr(exc.orig, "diag", None)
@@ -119,7 +126,7 @@ def constraint_of(exc: IntegrityError) -> str | None:
 
 def meaning_of(exc: IntegrityError | StaleDataError) -> DomainError | None:
     """The domain error a lost race means, or None for a violation that is a bug."""
-    if isinstance(exc, StaleDataError):  # the row changed or went away since it was read
+    if isinstance(exc, StaleDataError) or _refers_to_a_deleted_row(exc):
         return changed_meanwhile()
     meaning = MEANING.get(constraint_of(exc) or "")
     if meaning is None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from signupflow.audit.service import record_for
@@ -147,6 +147,22 @@ def _replace_slots(event: Event, specs: list[SlotSpec]) -> None:
         )
 
 
+def _lock_slots(session: Session, events: list[Event]) -> None:
+    """Sign-ups change `filled` under the slot row's lock: take the same locks (in slot id
+    order, as everywhere; a write that changes nothing) and read the counters again, so a
+    new capacity is compared with the sign-ups that will stay."""
+    slot_ids = sorted(slot.id for event in events for slot in event.slots)
+    for slot_id in slot_ids:
+        session.execute(
+            update(EventSlot).where(EventSlot.id == slot_id).values(filled=EventSlot.filled)
+        )
+    session.scalars(
+        select(EventSlot)
+        .where(EventSlot.id.in_(slot_ids))
+        .execution_options(populate_existing=True)
+    ).all()
+
+
 def update_event(
     session: Session,
     principal: Principal,
@@ -168,6 +184,8 @@ def update_event(
     new_end = data.ends_at or event.ends_at
     zone = ZoneInfo(principal.organisation.timezone)
     shift = wall_clock(new_start, zone) - wall_clock(event.starts_at, zone)
+    if data.slots is not None:
+        _lock_slots(session, targets)
     for target in targets:
         if "team_id" in changes:
             target.team_id = data.team_id

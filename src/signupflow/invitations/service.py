@@ -21,6 +21,7 @@ from signupflow.invitations.models import Invitation
 from signupflow.invitations.schemas import InvitationCreate, InvitationState
 from signupflow.notifications.models import NotificationKind
 from signupflow.notifications.service import enqueue
+from signupflow.organisations.service import lock_organisation
 from signupflow.people.models import Membership, Person, PersonSkill
 from signupflow.settings import Settings
 from signupflow.tenancy import get_scoped, scoped
@@ -44,6 +45,7 @@ class CreatedInvitation:
 def create_invitation(
     session: Session, principal: Principal, data: InvitationCreate, settings: Settings
 ) -> CreatedInvitation:
+    lock_organisation(session, principal.organisation_id)  # one pending invitation each
     person = session.scalars(
         scoped(
             select(Person).where(Person.email == data.email), Person, principal.organisation_id
