@@ -16,7 +16,7 @@ from signupflow.assignments.service import ACTIVE, active_at_event, load_person,
 from signupflow.audit.service import record_for
 from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
-from signupflow.errors import AlreadyAssigned, PermissionDenied
+from signupflow.errors import AlreadyAssigned, NotFound, PermissionDenied
 from signupflow.events.models import Event, EventStatus
 from signupflow.organisations.service import lock_organisation
 from signupflow.people.models import MemberRole, Person
@@ -104,11 +104,18 @@ def _transition(
 
 
 def _reload(session: Session, swap_id: int) -> SwapRequest:
-    return session.scalars(
+    swap = session.scalars(
         select(SwapRequest)
         .where(SwapRequest.id == swap_id)
         .execution_options(populate_existing=True)
-    ).one()
+    ).one_or_none()
+    if swap is None:  # deleted a moment ago, with its event or the colleague who offered it
+        raise NotFound(
+            f"swaprequest {swap_id} not found",
+            code="resource.not_found",
+            params={"resource": "swaprequest", "id": swap_id},
+        )
+    return swap
 
 
 def _audit(session: Session, principal: Principal, swap: SwapRequest, action: str) -> None:
