@@ -37,7 +37,6 @@ def get_scoped(
     *,
     options: Any = (),
     for_change: bool = False,
-    for_delete: bool = False,
 ) -> T:
     """Load one row by id inside the organisation, or raise NotFound (never 403: the
     existence of another tenant's row is not disclosed).
@@ -46,15 +45,12 @@ def get_scoped(
     (PostgreSQL; SQLite has one writer) and read fresh. Two requests changing one row then
     take turns, and the second sees the first one's result: a row deleted meanwhile is not
     found, instead of a write that matches nothing. FOR NO KEY UPDATE still lets rows that
-    refer to this one be inserted, as every sign-up does.
-
-    `for_delete`: as `for_change`, and rows that would refer to this one wait (FOR UPDATE):
-    nothing new can refer to it unseen, then vanish with it by a cascade."""
+    refer to this one be inserted, as every sign-up does."""
     stmt = scoped(select(model).where(model.id == obj_id), model, organisation_id)  # type: ignore[attr-defined]
     if options:
         stmt = stmt.options(*options)
-    if for_change or for_delete:
-        stmt = stmt.with_for_update(key_share=not for_delete, of=model).execution_options(
+    if for_change:
+        stmt = stmt.with_for_update(key_share=True, of=model).execution_options(
             populate_existing=True
         )
     found = session.scalars(stmt).one_or_none()

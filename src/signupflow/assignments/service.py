@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from signupflow.assignments.errors import AssignmentNotActive, AssignmentNotPending, SlotHasRoom
@@ -546,7 +546,35 @@ def reassign(
 
 
 def release_all_for_person(session: Session, principal: Principal, person_id: int) -> None:
-    """Before a person is deleted: give back every place they held (to the waitlists)."""
+    """Before a person is deleted: give back every place they held (to the waitlists).
+
+    Twice: a sign-up in flight during the first pass may commit a place after it, and that
+    place would vanish with the person (a cascade) yet stay counted. The person row's lock
+    taken between the passes (FOR UPDATE) waits for such sign-ups and holds off new ones,
+    which then fail on the foreign key; the second pass gives back what came in between.
+    The lock comes after the first pass, not before: a promotion of this person holds their
+    slot and waitlist rows while it refers to them, and must be let through."""
+    _release_places_of(session, principal, person_id)
+    session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
+    _release_places_of(session, principal, person_id)
+
+
+def _release_places_of(session: Session, principal: Principal, person_id: int) -> None:
+    # Swap rows first, in the order taking a swap locks them (the swap, then the
+    # assignment): their offers, and offers made to them, go with them.
+    session.execute(
+        delete(SwapRequest).where(
+            or_(
+                SwapRequest.offered_by_person_id == person_id,
+                SwapRequest.offered_to_person_id == person_id,
+            )
+        )
+    )
+    session.execute(
+        update(SwapRequest)
+        .where(SwapRequest.taken_by_person_id == person_id)
+        .values(taken_by_person_id=None)
+    )
     session.execute(delete(WaitlistEntry).where(WaitlistEntry.person_id == person_id))
     # What the DELETE removed, not what a read before it saw: a cancellation committed in
     # between has released its seat already.

@@ -28,12 +28,7 @@ SCHEDULING_FIELDS = (
 
 
 def get_person(
-    session: Session,
-    principal: Principal,
-    person_id: int,
-    *,
-    for_change: bool = False,
-    for_delete: bool = False,
+    session: Session, principal: Principal, person_id: int, *, for_change: bool = False
 ) -> Person:
     return get_scoped(
         session,
@@ -42,7 +37,6 @@ def get_person(
         principal.organisation_id,
         options=WITH_SKILLS,
         for_change=for_change,
-        for_delete=for_delete,
     )
 
 
@@ -201,9 +195,7 @@ def set_member_role(
 def delete_person(session: Session, principal: Principal, person_id: int) -> None:
     """Removes the person, their assignments and availability, and their membership."""
     lock_organisation(session, principal.organisation_id)
-    # A sign-up committed after the assignments below are released would vanish with the
-    # person (a cascade) and keep its seat counted: new ones wait, then find them gone.
-    person = get_person(session, principal, person_id, for_delete=True)
+    person = get_person(session, principal, person_id, for_change=True)
     if person.user_id is not None:
         membership = _membership_of(session, principal, person)
         _ensure_another_admin(session, principal, membership)
