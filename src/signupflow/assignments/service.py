@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import Select, case, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from signupflow.assignments.errors import AssignmentNotActive, AssignmentNotPending, SlotHasRoom
@@ -332,6 +332,26 @@ def _close_swap_offers(session: Session, assignment_id: int) -> None:
     )
 
 
+def detach_swaps(session: Session, assignment_ids: list[int] | Select[int]) -> None:
+    """Before assignments are deleted: every swap row that refers to them lets go (what the
+    foreign key would do during the DELETE, but then after the assignment's lock, the
+    opposite of the order taking a swap locks them: a deadlock), and open offers close."""
+    session.execute(
+        update(SwapRequest)
+        .where(SwapRequest.assignment_id.in_(assignment_ids))
+        .values(
+            assignment_id=None,
+            state=case(
+                (
+                    SwapRequest.state.in_((SwapState.OPEN, SwapState.AWAITING_APPROVAL)),
+                    SwapState.CANCELLED,
+                ),
+                else_=SwapRequest.state,
+            ),
+        )
+    )
+
+
 def fill_open_places(session: Session, actor: Actor, slot_id: int) -> list[Assignment]:
     """Promote people from the slot's waitlist, first in line first, until the slot is full or
     nobody eligible waits; returns the new assignments. Called when places come free
@@ -475,7 +495,7 @@ def cancel(session: Session, principal: Principal, assignment_id: int) -> None:
     slot_id, event_id, person_id = assignment.slot_id, assignment.event_id, assignment.person_id
     if person_id != principal.person_id and assignment.status in ACTIVE:
         _tell(session, assignment, "cancelled", f"cancel:{principal.user_id}")
-    _close_swap_offers(session, assignment.id)
+    detach_swaps(session, [assignment.id])
     status = session.execute(
         delete(Assignment).where(Assignment.id == assignment.id).returning(Assignment.status)
     ).scalar_one_or_none()
@@ -562,6 +582,7 @@ def release_all_for_person(session: Session, principal: Principal, person_id: in
 def _release_places_of(session: Session, principal: Principal, person_id: int) -> None:
     # Swap rows first, in the order taking a swap locks them (the swap, then the
     # assignment): their offers, and offers made to them, go with them.
+    detach_swaps(session, select(Assignment.id).where(Assignment.person_id == person_id))
     session.execute(
         delete(SwapRequest).where(
             or_(
