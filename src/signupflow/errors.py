@@ -81,6 +81,12 @@ class AlreadyAssigned(DomainError):
     status, type, title = 409, "/problems/already-assigned", "Already assigned to this event"
 
 
+class ChangedMeanwhile(DomainError):
+    """A concurrent request changed or removed what this one was changing (db/conflicts.py)."""
+
+    status, type, title = 409, "/problems/changed-meanwhile", "Changed by someone else"
+
+
 class RateLimited(DomainError):
     status, type, title = 429, "/problems/rate-limited", "Too many requests"
 

@@ -38,16 +38,27 @@ def get_scoped(
     *,
     options: Any = (),
     visible: Callable[[Select[T]], Select[T]] | None = None,
+    for_change: bool = False,
 ) -> T:
     """Load one row by id inside the organisation, or raise NotFound (never 403: the
     existence of another tenant's row is not disclosed). `visible` is the domain's rule for
     who may see which rows (`visible_swaps`), the same one its listing applies: a row hidden
-    from the caller is not found, exactly like one that does not exist."""
+    from the caller is not found, exactly like one that does not exist.
+
+    `for_change`: the caller will change or delete the row, so it is locked until the commit
+    (PostgreSQL; SQLite has one writer) and read fresh. Two requests changing one row then
+    take turns, and the second sees the first one's result: a row deleted meanwhile is not
+    found, instead of a write that matches nothing. FOR NO KEY UPDATE still lets rows that
+    refer to this one be inserted, as every sign-up does."""
     stmt = scoped(select(model).where(model.id == obj_id), model, organisation_id)  # type: ignore[attr-defined]
     if visible is not None:
         stmt = visible(stmt)
     if options:
         stmt = stmt.options(*options)
+    if for_change:
+        stmt = stmt.with_for_update(key_share=True, of=model).execution_options(
+            populate_existing=True
+        )
     found = session.scalars(stmt).one_or_none()
     if found is None:
         raise NotFound(

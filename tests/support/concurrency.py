@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-# (method, path, headers, JSON body or None)
+# (method, path, headers, body): a str body is sent as it is (e.g. CSV), anything else as JSON
 Call = tuple[str, str, dict[str, str], Any]
 
 
@@ -21,7 +21,10 @@ def all_at_once(base_url: str, calls: list[Call]) -> list[tuple[int, Any]]:
         method, path, headers, body = call
         with httpx.Client(base_url=base_url, timeout=60) as http:
             start.wait()
-            response = http.request(method, path, headers=headers, json=body)
+            if isinstance(body, str):
+                response = http.request(method, path, headers=headers, content=body)
+            else:
+                response = http.request(method, path, headers=headers, json=body)
         if response.status_code >= 400:
             assert response.headers["content-type"] == "application/problem+json", response.text
         return response.status_code, response.json() if response.content else None

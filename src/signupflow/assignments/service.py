@@ -14,8 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import delete, exists, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, case, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from signupflow.assignments.errors import AssignmentNotActive, AssignmentNotPending, SlotHasRoom
@@ -31,6 +30,7 @@ from signupflow.assignments.started import (
     refuse_volunteer_after_start,
 )
 from signupflow.audit.service import Actor, record_for
+from signupflow.db.conflicts import savepoint
 from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
 from signupflow.errors import AlreadyAssigned, Conflict, NotFound, PermissionDenied, SlotFull
@@ -134,6 +134,14 @@ def active_at_event(session: Session, event_id: int, person_id: int) -> bool:
     )
 
 
+def _already_assigned(name: str) -> AlreadyAssigned:
+    return AlreadyAssigned(
+        f"{name} is already assigned to this event",
+        code="person.already_assigned",
+        params={"name": name},
+    )
+
+
 def _reload(session: Session, assignment_id: int) -> Assignment:
     return session.scalars(
         select(Assignment)
@@ -187,7 +195,7 @@ def _assign(
     status: AssignmentStatus,
 ) -> Assignment:
     """Give `person` a place in `slot`, which `eligible_slot` returned for them."""
-    role = slot.role
+    role, name = slot.role, person.name
     existing = session.execute(
         select(Assignment.id, Assignment.status).where(
             Assignment.event_id == event.id, Assignment.person_id == person.id
@@ -211,15 +219,10 @@ def _assign(
             status=status,
             source=source,
         )
-        session.add(assignment)
-        try:
+        # A concurrent request may have given them a place first (the unique key decides).
+        with savepoint(session, collision=lambda: _already_assigned(name)):
+            session.add(assignment)
             session.flush()
-        except IntegrityError as exc:  # a concurrent request assigned the same person first
-            raise AlreadyAssigned(
-                f"{person.name} is already assigned to this event",
-                code="person.already_assigned",
-                params={"name": person.name},
-            ) from exc
     else:
         # Someone who declined may come back: their row (one per person and event) is reused,
         # and the decline stays in the audit log.
@@ -333,6 +336,26 @@ def _close_swap_offers(session: Session, assignment_id: int) -> None:
     )
 
 
+def detach_swaps(session: Session, assignment_ids: list[int] | Select[int]) -> None:
+    """Before assignments are deleted: every swap row that refers to them lets go (what the
+    foreign key would do during the DELETE, but then after the assignment's lock, the
+    opposite of the order taking a swap locks them: a deadlock), and open offers close."""
+    session.execute(
+        update(SwapRequest)
+        .where(SwapRequest.assignment_id.in_(assignment_ids))
+        .values(
+            assignment_id=None,
+            state=case(
+                (
+                    SwapRequest.state.in_((SwapState.OPEN, SwapState.AWAITING_APPROVAL)),
+                    SwapState.CANCELLED,
+                ),
+                else_=SwapRequest.state,
+            ),
+        )
+    )
+
+
 def fill_open_places(session: Session, actor: Actor, slot_id: int) -> list[Assignment]:
     """Promote people from the slot's waitlist, first in line first, until the slot is full or
     nobody eligible waits; returns the new assignments. Called when places come free
@@ -443,7 +466,13 @@ def respond(
         .values(status=new_status)
     ).rowcount  # type: ignore[attr-defined]
     if changed == 0:
-        current = _reload(session, assignment.id).status
+        current = session.scalar(select(Assignment.status).where(Assignment.id == assignment.id))
+        if current is None:  # cancelled a moment ago
+            raise NotFound(
+                f"assignment {assignment_id} not found",
+                code="resource.not_found",
+                params={"resource": "assignment", "id": assignment_id},
+            )
         raise AssignmentNotPending(
             f"assignment {assignment_id} is already {current.value}",
             code="assignment.not_pending",
@@ -472,7 +501,7 @@ def cancel(session: Session, principal: Principal, assignment_id: int) -> None:
     slot_id, event_id, person_id = assignment.slot_id, assignment.event_id, assignment.person_id
     if person_id != principal.person_id and assignment.status in ACTIVE:
         _tell(session, assignment, "cancelled", f"cancel:{principal.user_id}")
-    _close_swap_offers(session, assignment.id)
+    detach_swaps(session, [assignment.id])
     status = session.execute(
         delete(Assignment).where(Assignment.id == assignment.id).returning(Assignment.status)
     ).scalar_one_or_none()
@@ -509,7 +538,7 @@ def reassign(
             Assignment.status == AssignmentStatus.DECLINED,
         )
     )
-    try:
+    with savepoint(session, collision=lambda: _already_assigned(to.name)):  # taken meanwhile
         moved = session.execute(
             update(Assignment)
             .where(
@@ -519,12 +548,6 @@ def reassign(
             )
             .values(person_id=to.id, status=AssignmentStatus.CONFIRMED)
         ).rowcount  # type: ignore[attr-defined]
-    except IntegrityError as exc:  # the taker got a place at this event meanwhile
-        raise AlreadyAssigned(
-            f"{to.name} is already assigned to this event",
-            code="person.already_assigned",
-            params={"name": to.name},
-        ) from exc
     if moved == 0:
         raise AssignmentNotActive(
             "the offered assignment was cancelled or declined meanwhile",
@@ -549,7 +572,36 @@ def reassign(
 
 
 def release_all_for_person(session: Session, principal: Principal, person_id: int) -> None:
-    """Before a person is deleted: give back every place they held (to the waitlists)."""
+    """Before a person is deleted: give back every place they held (to the waitlists).
+
+    Twice: a sign-up in flight during the first pass may commit a place after it, and that
+    place would vanish with the person (a cascade) yet stay counted. The person row's lock
+    taken between the passes (FOR UPDATE) waits for such sign-ups and holds off new ones,
+    which then fail on the foreign key; the second pass gives back what came in between.
+    The lock comes after the first pass, not before: a promotion of this person holds their
+    slot and waitlist rows while it refers to them, and must be let through."""
+    _release_places_of(session, principal, person_id)
+    session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
+    _release_places_of(session, principal, person_id)
+
+
+def _release_places_of(session: Session, principal: Principal, person_id: int) -> None:
+    # Swap rows first, in the order taking a swap locks them (the swap, then the
+    # assignment): their offers, and offers made to them, go with them.
+    detach_swaps(session, select(Assignment.id).where(Assignment.person_id == person_id))
+    session.execute(
+        delete(SwapRequest).where(
+            or_(
+                SwapRequest.offered_by_person_id == person_id,
+                SwapRequest.offered_to_person_id == person_id,
+            )
+        )
+    )
+    session.execute(
+        update(SwapRequest)
+        .where(SwapRequest.taken_by_person_id == person_id)
+        .values(taken_by_person_id=None)
+    )
     session.execute(delete(WaitlistEntry).where(WaitlistEntry.person_id == person_id))
     # What the DELETE removed, not what a read before it saw: a cancellation committed in
     # between has released its seat already.

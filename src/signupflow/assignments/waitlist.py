@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from signupflow.assignments.errors import AlreadyWaitlisted
 from signupflow.assignments.models import WaitlistEntry
 from signupflow.assignments.service import active_at_event, lock_full_slot, self_service
 from signupflow.assignments.started import refuse_volunteer_after_start
 from signupflow.audit.service import record_for
+from signupflow.db.conflicts import savepoint
 from signupflow.db.pagination import paginate_rows
 from signupflow.deps import Principal
 from signupflow.errors import AlreadyAssigned, NotFound, PermissionDenied
@@ -66,15 +65,9 @@ def join(
         person_id=person.id,
         role=role,
     )
-    session.add(entry)
-    try:
+    with savepoint(session):  # the same person joining twice at once: one entry
+        session.add(entry)
         session.flush()
-    except IntegrityError as exc:
-        raise AlreadyWaitlisted(
-            f"you are already waiting for '{role}' at this event",
-            code="waitlist.already_waiting",
-            params={"role": role},
-        ) from exc
     record_for(
         session,
         principal,

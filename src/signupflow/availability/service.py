@@ -89,7 +89,7 @@ def add_time_off(
 
 
 def remove(session: Session, principal: Principal, model: type[Row], row_id: int) -> None:
-    row = get_scoped(session, model, row_id, principal.organisation_id)
+    row = get_scoped(session, model, row_id, principal.organisation_id, for_change=True)
     _check_access(session, principal, row.person_id)
     session.delete(row)
     record_for(

@@ -17,6 +17,7 @@ from signupflow.calendar.models import CalendarFeed
 from signupflow.errors import NotFound
 from signupflow.events.models import PUBLIC_STATUSES, Event
 from signupflow.organisations.models import Organisation
+from signupflow.organisations.service import lock_organisation
 from signupflow.people.models import Person
 from signupflow.settings import Settings
 from signupflow.tenancy import get_scoped, scoped
@@ -27,6 +28,7 @@ FEED_LIMIT = 2000
 
 def rotate_feed(session: Session, *, organisation_id: int, person_id: int | None) -> str:
     """A new token for the feed; the previous one stops working. Returns the token."""
+    lock_organisation(session, organisation_id)  # one live token per feed
     revoke_feed(session, organisation_id=organisation_id, person_id=person_id)
     token = new_opaque_token()
     session.add(

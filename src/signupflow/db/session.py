@@ -1,5 +1,7 @@
 """The one unit of work: a request's session commits when the route returns, rolls back if
-it raises. Services only flush."""
+it raises. Services only flush. A write that lost a race to a concurrent request (a unique
+key taken, a row changed or deleted since it was read) is answered as the domain error it
+means (db/conflicts.py), not as a failure."""
 
 from __future__ import annotations
 
@@ -7,8 +9,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
+from signupflow.db.conflicts import meaning_of
 from signupflow.errors import DomainError
 
 
@@ -29,6 +34,12 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         else:
             session.rollback()
         raise
+    except (IntegrityError, StaleDataError) as exc:
+        session.rollback()
+        error = meaning_of(exc)
+        if error is None:
+            raise
+        raise error from exc
     except BaseException:
         session.rollback()
         raise

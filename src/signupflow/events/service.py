@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, TypeVarTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from signupflow.audit.service import record_for
@@ -40,7 +40,9 @@ def visible_events(stmt: Select[*_Ts], principal: Principal) -> Select[*_Ts]:
     return stmt.where(Event.status.in_(PUBLIC_STATUSES))
 
 
-def get_event(session: Session, principal: Principal, event_id: int) -> Event:
+def get_event(
+    session: Session, principal: Principal, event_id: int, *, for_change: bool = False
+) -> Event:
     return get_scoped(
         session,
         Event,
@@ -48,6 +50,7 @@ def get_event(session: Session, principal: Principal, event_id: int) -> Event:
         principal.organisation_id,
         options=WITH_SLOTS,
         visible=lambda stmt: visible_events(stmt, principal),
+        for_change=for_change,
     )
 
 
@@ -149,6 +152,22 @@ def _replace_slots(event: Event, specs: list[SlotSpec]) -> None:
         )
 
 
+def _lock_slots(session: Session, events: list[Event]) -> None:
+    """Sign-ups change `filled` under the slot row's lock: take the same locks (in slot id
+    order, as everywhere; a write that changes nothing) and read the counters again, so a
+    new capacity is compared with the sign-ups that will stay."""
+    slot_ids = sorted(slot.id for event in events for slot in event.slots)
+    for slot_id in slot_ids:
+        session.execute(
+            update(EventSlot).where(EventSlot.id == slot_id).values(filled=EventSlot.filled)
+        )
+    session.scalars(
+        select(EventSlot)
+        .where(EventSlot.id.in_(slot_ids))
+        .execution_options(populate_existing=True)
+    ).all()
+
+
 def update_event(
     session: Session,
     principal: Principal,
@@ -161,7 +180,7 @@ def update_event(
     gets the same fields and slots, and a new time moves each by the same wall-clock shift in
     the organisation's zone (10:00 to 11:00 on every date, across daylight-saving changes).
     All or nothing: one occurrence that cannot take the change refuses the whole request."""
-    event = get_event(session, principal, event_id)
+    event = get_event(session, principal, event_id, for_change=True)
     targets = _this_and_following(session, principal, event) if following else [event]
     changes: dict[str, Any] = data.model_dump(exclude_unset=True, mode="json")
     if "team_id" in changes:
@@ -170,6 +189,8 @@ def update_event(
     new_end = data.ends_at or event.ends_at
     zone = ZoneInfo(principal.organisation.timezone)
     shift = wall_clock(new_start, zone) - wall_clock(event.starts_at, zone)
+    if data.slots is not None:
+        _lock_slots(session, targets)
     for target in targets:
         if "team_id" in changes:
             target.team_id = data.team_id
@@ -272,7 +293,7 @@ def delete_event(
     session: Session, principal: Principal, event_id: int, *, following: bool = False
 ) -> None:
     """Delete the event, or with `following` also the later occurrences of its series."""
-    event = get_event(session, principal, event_id)
+    event = get_event(session, principal, event_id, for_change=True)
     targets = _this_and_following(session, principal, event) if following else [event]
     for target in targets:
         session.delete(target)

@@ -22,6 +22,7 @@ from signupflow.invitations.models import Invitation
 from signupflow.invitations.schemas import InvitationCreate, InvitationState
 from signupflow.notifications.models import NotificationKind
 from signupflow.notifications.service import enqueue
+from signupflow.organisations.service import lock_organisation
 from signupflow.people.models import Membership, Person, PersonSkill
 from signupflow.settings import Settings
 from signupflow.tenancy import get_scoped, scoped
@@ -45,6 +46,7 @@ class CreatedInvitation:
 def create_invitation(
     session: Session, principal: Principal, data: InvitationCreate, settings: Settings
 ) -> CreatedInvitation:
+    lock_organisation(session, principal.organisation_id)  # one pending invitation each
     person = session.scalars(
         scoped(
             select(Person).where(Person.email == data.email), Person, principal.organisation_id
@@ -115,7 +117,11 @@ def list_invitations(
 
 
 def revoke_invitation(session: Session, principal: Principal, invitation_id: int) -> None:
-    invitation = get_scoped(session, Invitation, invitation_id, principal.organisation_id)
+    # Locked and read fresh: an acceptance committed meanwhile is seen, and one that comes
+    # later finds the invitation revoked (its conditional UPDATE waits for this lock).
+    invitation = get_scoped(
+        session, Invitation, invitation_id, principal.organisation_id, for_change=True
+    )
     if state_of(invitation) != "pending":
         raise Conflict(
             f"this invitation is already {state_of(invitation)}",

@@ -13,6 +13,7 @@ from signupflow.db.pagination import paginate
 from signupflow.db.search import contains_text
 from signupflow.deps import Principal
 from signupflow.errors import Conflict, NotFound
+from signupflow.organisations.service import lock_organisation
 from signupflow.people.models import MemberRole, Membership, Person, PersonSkill
 from signupflow.people.schemas import PersonCreate, PersonUpdate, ProfileUpdate
 from signupflow.tenancy import get_scoped, scoped
@@ -27,8 +28,17 @@ SCHEDULING_FIELDS = (
 )
 
 
-def get_person(session: Session, principal: Principal, person_id: int) -> Person:
-    return get_scoped(session, Person, person_id, principal.organisation_id, options=WITH_SKILLS)
+def get_person(
+    session: Session, principal: Principal, person_id: int, *, for_change: bool = False
+) -> Person:
+    return get_scoped(
+        session,
+        Person,
+        person_id,
+        principal.organisation_id,
+        options=WITH_SKILLS,
+        for_change=for_change,
+    )
 
 
 def _email_taken(
@@ -97,7 +107,7 @@ def list_people(
 def update_person(
     session: Session, principal: Principal, person_id: int, data: PersonUpdate | ProfileUpdate
 ) -> Person:
-    person = get_person(session, principal, person_id)
+    person = get_person(session, principal, person_id, for_change=True)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
     if changes.get("email") and _email_taken(
         session, principal.organisation_id, changes["email"], exclude=person.id
@@ -138,7 +148,7 @@ def _membership_of(session: Session, principal: Principal, person: Person) -> Me
             select(Membership).where(Membership.user_id == person.user_id),
             Membership,
             principal.organisation_id,
-        )
+        ).execution_options(populate_existing=True)  # as committed, not as first read
     ).one_or_none()
     if membership is None:
         raise NotFound("this person is not a member", code="person.not_member")
@@ -146,6 +156,9 @@ def _membership_of(session: Session, principal: Principal, person: Person) -> Me
 
 
 def _ensure_another_admin(session: Session, principal: Principal, membership: Membership) -> None:
+    """At least one admin stays. Callers hold `lock_organisation` and read `membership`
+    after taking it: two admins demoting (or deleting) each other at once take turns, and
+    the second one counts what the first one left."""
     if membership.role != MemberRole.ADMIN:
         return
     admins = session.scalar(
@@ -162,7 +175,8 @@ def _ensure_another_admin(session: Session, principal: Principal, membership: Me
 def set_member_role(
     session: Session, principal: Principal, person_id: int, role: MemberRole
 ) -> Person:
-    person = get_person(session, principal, person_id)
+    lock_organisation(session, principal.organisation_id)
+    person = get_person(session, principal, person_id, for_change=True)
     membership = _membership_of(session, principal, person)
     if role != MemberRole.ADMIN:
         _ensure_another_admin(session, principal, membership)
@@ -180,7 +194,8 @@ def set_member_role(
 
 def delete_person(session: Session, principal: Principal, person_id: int) -> None:
     """Removes the person, their assignments and availability, and their membership."""
-    person = get_person(session, principal, person_id)
+    lock_organisation(session, principal.organisation_id)
+    person = get_person(session, principal, person_id, for_change=True)
     if person.user_id is not None:
         membership = _membership_of(session, principal, person)
         _ensure_another_admin(session, principal, membership)

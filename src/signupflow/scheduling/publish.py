@@ -18,6 +18,7 @@ from signupflow.assignments.models import Assignment, AssignmentSource, Assignme
 from signupflow.assignments.service import (
     FreedSeats,
     claim_seat,
+    detach_swaps,
     freeing_seats,
     leave_waitlists,
 )
@@ -73,6 +74,7 @@ def _remove(
             change="cancelled",
             change_key=change_key,
         )
+        detach_swaps(session, [assignment.id])
         deleted = session.execute(
             delete(Assignment).where(
                 Assignment.id == assignment.id,

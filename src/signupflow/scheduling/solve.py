@@ -203,7 +203,10 @@ def broken_rules(
 
 
 def _editable(session: Session, organisation_id: int, schedule_id: int) -> Schedule:
-    schedule = get_schedule(session, organisation_id, schedule_id)
+    # Locked: edits of one draft take turns, and see each other's entries.
+    schedule = get_scoped(
+        session, Schedule, schedule_id, organisation_id, options=WITH_ENTRIES, for_change=True
+    )
     if schedule.status != ScheduleStatus.DRAFT:
         raise ScheduleStateConflict(
             f"schedule {schedule_id} is {schedule.status}; only drafts change",

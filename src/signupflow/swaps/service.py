@@ -18,9 +18,10 @@ from signupflow.assignments.started import refuse_after_start, refuse_volunteer_
 from signupflow.audit.service import record_for
 from signupflow.db.pagination import paginate
 from signupflow.deps import Principal
-from signupflow.errors import AlreadyAssigned, PermissionDenied
+from signupflow.errors import AlreadyAssigned, NotFound, PermissionDenied
 from signupflow.events.models import Event, EventStatus
 from signupflow.events.service import visible_events
+from signupflow.organisations.service import lock_organisation
 from signupflow.people.models import MemberRole, Person
 from signupflow.swaps.errors import (
     NotQualified,
@@ -108,11 +109,18 @@ def _transition(
 
 
 def _reload(session: Session, swap_id: int) -> SwapRequest:
-    return session.scalars(
+    swap = session.scalars(
         select(SwapRequest)
         .where(SwapRequest.id == swap_id)
         .execution_options(populate_existing=True)
-    ).one()
+    ).one_or_none()
+    if swap is None:  # deleted a moment ago, with its event or the colleague who offered it
+        raise NotFound(
+            f"swaprequest {swap_id} not found",
+            code="resource.not_found",
+            params={"resource": "swaprequest", "id": swap_id},
+        )
+    return swap
 
 
 def _audit(session: Session, principal: Principal, swap: SwapRequest, action: str) -> None:
@@ -135,6 +143,7 @@ def offer(
     session: Session, principal: Principal, assignment_id: int, data: SwapOfferCreate
 ) -> SwapRequest:
     """Offer one of your assignments (schedulers may offer anyone's)."""
+    lock_organisation(session, principal.organisation_id)  # one open offer per assignment
     assignment = get_scoped(session, Assignment, assignment_id, principal.organisation_id)
     if not principal.may_act_for(assignment.person_id):
         raise PermissionDenied(

@@ -39,8 +39,17 @@ def _name_taken(session: Session, principal: Principal, name: str, exclude: int 
     return session.scalar(stmt) is not None
 
 
-def get_team(session: Session, principal: Principal, team_id: int) -> Team:
-    return get_scoped(session, Team, team_id, principal.organisation_id, options=WITH_MEMBERS)
+def get_team(
+    session: Session, principal: Principal, team_id: int, *, for_change: bool = False
+) -> Team:
+    return get_scoped(
+        session,
+        Team,
+        team_id,
+        principal.organisation_id,
+        options=WITH_MEMBERS,
+        for_change=for_change,
+    )
 
 
 def list_teams(
@@ -75,7 +84,7 @@ def create_team(session: Session, principal: Principal, data: TeamCreate) -> Tea
 
 
 def update_team(session: Session, principal: Principal, team_id: int, data: TeamUpdate) -> Team:
-    team = get_team(session, principal, team_id)
+    team = get_team(session, principal, team_id, for_change=True)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
     if data.name is not None:
         if _name_taken(session, principal, data.name, team.id):
@@ -102,7 +111,7 @@ def update_team(session: Session, principal: Principal, team_id: int, data: Team
 
 
 def delete_team(session: Session, principal: Principal, team_id: int) -> None:
-    team = get_team(session, principal, team_id)
+    team = get_team(session, principal, team_id, for_change=True)
     session.delete(team)
     record_for(
         session,
