@@ -212,7 +212,8 @@ def password_resets(client: TestClient) -> Race:
         assert set(statuses(answers[:TIMES])) <= {202, 429}, statuses(answers)
         confirmed = statuses(answers[TIMES:])
         assert confirmed.count(204) == 1, confirmed
-        assert set(confirmed) <= {204, 400}, confirmed
+        # 429: the reset token's own budget (auth/secret_checks.py) is smaller than the burst.
+        assert set(confirmed) <= {204, 400, 429}, confirmed
 
     calls: list[Call] = [("POST", f"{API}/auth/password-reset", {}, {"email": org.email})] * TIMES
     calls += [("POST", f"{API}/auth/password-reset/confirm", {}, confirm)] * TIMES
@@ -602,7 +603,10 @@ def identical_solves(client: TestClient) -> Race:
     add_person(org)
     event = usher_event(org, capacity=1)
     body = {"starts_at": event["starts_at"], "ends_at": event["ends_at"], "time_limit_s": 1}
-    return Race(times("POST", f"{API}/schedules/solve", org, body), [org.id], only(201, 202))
+    # One run per organisation: one draft, nine `schedule.solve_in_progress` (the process's
+    # solver slots are asked only by the run the organisation admitted).
+    calls = times("POST", f"{API}/schedules/solve", org, body)
+    return Race(calls, [org.id], one_winner(201, 409))
 
 
 @races(

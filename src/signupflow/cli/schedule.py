@@ -13,7 +13,7 @@ from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.errors import DomainError
 from signupflow.scheduling.publish import publish
-from signupflow.scheduling.runs import solve_now
+from signupflow.scheduling.runs import SolveSlots, solve_now
 
 
 @click.group()
@@ -51,6 +51,7 @@ def solve_command(slug: str, first: date, last: date, and_publish: bool, as_json
                 draft = solve_now(
                     session,
                     factory,
+                    SolveSlots(1, retry_after_s=settings.solver_time_limit_s),
                     organisation_id=organisation.id,
                     starts=starts,
                     ends=ends,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from signupflow.errors import DomainError
+from signupflow.errors import DomainError, ServiceUnavailable
 
 
 class ScheduleRuleBroken(DomainError):
@@ -29,3 +29,8 @@ class SolveInProgress(DomainError):
     organisation cannot take every solver and database session."""
 
     status, type, title = 409, "/problems/solve-in-progress", "A schedule is already being made"
+
+
+class SolverBusy(ServiceUnavailable):
+    """Every solver slot of this process is taken (MAX_CONCURRENT_SOLVES): a capacity limit of
+    the server, not of the caller, hence 503 with Retry-After."""

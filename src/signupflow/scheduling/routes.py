@@ -71,8 +71,7 @@ def run_solver(
         schedule = runs.queue(session, **run)
     else:
         state = request.app.state
-        with state.solve_slots.held():
-            schedule = runs.solve_now(session, state.session_factory, **run)
+        schedule = runs.solve_now(session, state.session_factory, state.solve_slots, **run)
     if schedule.status == ScheduleStatus.QUEUED:
         response.status_code = status.HTTP_202_ACCEPTED
         response.headers["Location"] = f"{router.prefix}/{schedule.id}"

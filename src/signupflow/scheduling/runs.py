@@ -22,15 +22,14 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from signupflow.db.base import utcnow
 from signupflow.db.session import unit_of_work
-from signupflow.errors import ServiceUnavailable
-from signupflow.scheduling.errors import SolveInProgress
+from signupflow.scheduling.errors import SolveInProgress, SolverBusy
 from signupflow.scheduling.models import Schedule, ScheduleStatus
 from signupflow.scheduling.solve import new_run, solve_schedule
 from signupflow.tenancy import get_scoped, scoped
@@ -103,19 +102,28 @@ def queue(session: Session, **run: Any) -> Schedule:
     return admit(session, new_run(**run))
 
 
-def solve_now(session: Session, session_factory: sessionmaker[Session], **run: Any) -> Schedule:
+def solve_now(
+    session: Session, session_factory: sessionmaker[Session], slots: SolveSlots, **run: Any
+) -> Schedule:
     """Solve in the caller's transaction; arguments as `new_run`. The run is first stored
     `running` in a short transaction of its own (committed, so every instance sees it and
-    the organisation's next solve is refused meanwhile), then made a draft here, or marked
-    failed when solving raises."""
+    the organisation's next solve is refused meanwhile), then solved in one of this process's
+    `slots` and made a draft here, or marked failed when solving raises. The organisation's
+    rule comes first: ten solves of one organisation at once get one run and nine 409s, not
+    503s for the slots. A run refused a slot is removed: the refusal leaves nothing behind."""
     schedule = new_run(**run)
     schedule.status, schedule.claimed_at = ScheduleStatus.RUNNING, utcnow()
     with unit_of_work(session_factory) as claim:
         schedule_id = admit(claim, schedule).id
     try:
-        # Not found only when the organisation was deleted meanwhile (its rows cascade).
-        running = get_scoped(session, Schedule, schedule_id, schedule.organisation_id)
-        return solve_schedule(session, running)
+        with slots.held():
+            # Not found only when the organisation was deleted meanwhile (its rows cascade).
+            running = get_scoped(session, Schedule, schedule_id, schedule.organisation_id)
+            return solve_schedule(session, running)
+    except SolverBusy:
+        with unit_of_work(session_factory) as cleanup:
+            cleanup.execute(delete(Schedule).where(Schedule.id == schedule_id))
+        raise
     except Exception as exc:
         # This transaction's writes lock the row about to be marked: undo them first.
         session.rollback()
@@ -138,7 +146,7 @@ class SolveSlots:
     @contextmanager
     def held(self) -> Iterator[None]:
         if not self._free.acquire(blocking=False):
-            raise ServiceUnavailable(
+            raise SolverBusy(
                 "every solver slot is busy; try again shortly",
                 code="schedule.solver_busy",
                 params={"retry_after": self.retry_after},
