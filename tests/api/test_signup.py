@@ -22,6 +22,7 @@ from signupflow.organisations.models import Organisation
 from signupflow.worker.runner import Worker
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, new_org, ok, signup_token, unique
+from tests.support.concurrency import Call, all_at_once
 from tests.support.signup import signup_body
 from tests.support.smtp_server import SmtpServer
 
@@ -123,6 +124,23 @@ def test_a_slug_taken_before_confirmation_is_a_conflict_at_confirmation(client):
     ok(client.post(f"{API}/auth/signup/confirm", json={"token": signup_token(client, first)}), 201)
     late = client.post(f"{API}/auth/signup/confirm", json={"token": signup_token(client, second)})
     assert (late.status_code, late.json()["code"]) == (409, "organisation.slug_taken")
+
+
+def test_two_sign_ups_of_one_slug_confirmed_at_once_create_one_organisation(client, live_url):
+    slug = unique("race")
+    emails = [f"{unique('a')}@example.org", f"{unique('b')}@example.org"]
+    for email in emails:
+        ok(client.post(f"{API}/auth/signup", json=signup_body(slug, email, PASSWORD)), 202)
+    calls: list[Call] = [
+        ("POST", f"{API}/auth/signup/confirm", {}, {"token": signup_token(client, email)})
+        for email in emails
+    ]
+    answers = all_at_once(live_url, calls)
+    assert sorted(status for status, _ in answers) == [201, 409], answers
+    assert {body["code"] for status, body in answers if status == 409} == {
+        "organisation.slug_taken"
+    }
+    assert _count(client.app, Organisation, slug=slug) == 1
 
 
 def test_the_confirmation_and_the_existing_account_mails_say_what_to_do(

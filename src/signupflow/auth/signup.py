@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from signupflow.audit.service import record
@@ -17,6 +16,7 @@ from signupflow.auth.models import PendingSignUp, User
 from signupflow.auth.passwords import hash_password
 from signupflow.auth.service import TokenPair, issue_tokens
 from signupflow.auth.tokens import digest, new_opaque_token
+from signupflow.db.conflicts import savepoint
 from signupflow.errors import Conflict, NotFound
 from signupflow.notifications.models import NotificationKind
 from signupflow.notifications.service import enqueue
@@ -149,17 +149,10 @@ def create_organisation(
         slug=new.slug, name=new.organisation_name, timezone=new.timezone, locale=new.locale
     )
     user = User(email=new.email, password_hash=password_hash)
-    try:
-        # A savepoint: a concurrent sign-up taking the slug or the address is a 409, not a 500.
-        with session.begin_nested():
-            session.add_all([organisation, user])
-            session.flush()
-    except IntegrityError:
-        raise Conflict(
-            f"the address '{new.slug}' or this e-mail was taken meanwhile; try again",
-            code="organisation.slug_taken",
-            params={"slug": new.slug},
-        ) from None
+    # A concurrent sign-up taking the slug or the address is its 409 (db/conflicts.py).
+    with savepoint(session):
+        session.add_all([organisation, user])
+        session.flush()
     session.add_all(
         [
             Membership(organisation_id=organisation.id, user_id=user.id, role=MemberRole.ADMIN),
