@@ -19,6 +19,7 @@ from signupflow.app import create_app
 from signupflow.settings import Settings
 from tests.support.postgres import PostgresCluster, start_cluster
 from tests.support.redis_server import RedisServer, start_redis
+from tests.support.smtp_server import SmtpServer
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
@@ -47,6 +48,14 @@ def started_redis() -> Iterator[RedisServer]:
     if server is None:
         require_service("redis-server is not installed")
     assert server is not None
+    yield server
+    server.stop()
+
+
+def started_smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback (aiosmtpd) for a fixture's scope, stopped afterwards."""
+    server = SmtpServer()
+    server.start()
     yield server
     server.stop()
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from signupflow.app import create_app
 from signupflow.db.session import unit_of_work
 from signupflow.notifications.models import Notification, NotificationKind, NotificationStatus
-from tests.conftest import BACKEND, make_settings
+from tests.conftest import BACKEND, make_settings, started_smtp
 from tests.factories import new_org, ok, unique
 from tests.support.postgres import PostgresCluster, free_port
 from tests.support.smtp_server import SmtpServer
@@ -40,10 +40,7 @@ def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
+    yield from started_smtp()
 
 
 def queue_invitation(database_url: str) -> tuple[str, object]:

@@ -20,7 +20,7 @@ from signupflow.db.session import unit_of_work
 from signupflow.notifications.models import Notification, NotificationKind
 from signupflow.password_reset.models import PasswordReset
 from signupflow.worker.runner import Worker
-from tests.conftest import make_settings
+from tests.conftest import make_settings, started_smtp
 from tests.factories import PASSWORD, bearer, invite_member, new_org, ok, unique
 from tests.support.smtp_server import SmtpServer
 
@@ -31,10 +31,7 @@ NEW_PASSWORD = "a brand new passphrase"
 
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
+    yield from started_smtp()
 
 
 @pytest.fixture(scope="module")

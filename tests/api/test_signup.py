@@ -20,7 +20,7 @@ from signupflow.db.session import unit_of_work
 from signupflow.notifications.models import Notification, NotificationKind
 from signupflow.organisations.models import Organisation
 from signupflow.worker.runner import Worker
-from tests.conftest import make_settings
+from tests.conftest import make_settings, started_smtp
 from tests.factories import PASSWORD, new_org, ok, signup_token, unique
 from tests.support.concurrency import Call, all_at_once
 from tests.support.signup import signup_body
@@ -31,10 +31,7 @@ API = "/api/v1"
 
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
+    yield from started_smtp()
 
 
 @pytest.fixture(scope="module")

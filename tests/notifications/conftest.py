@@ -14,7 +14,7 @@ from signupflow.db.session import unit_of_work
 from signupflow.notifications.models import Notification
 from signupflow.settings import Settings
 from signupflow.worker.runner import Worker
-from tests.conftest import make_settings
+from tests.conftest import make_settings, started_smtp
 from tests.factories import new_org, ok, unique
 from tests.support.smtp_server import SmtpServer
 
@@ -23,10 +23,7 @@ API = "/api/v1"
 
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
+    yield from started_smtp()
 
 
 @dataclass
