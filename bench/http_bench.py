@@ -119,9 +119,14 @@ def machine_facts() -> dict[str, str]:
         (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line),
         platform.processor() or "unknown",
     )
-    wrk_version = subprocess.run(
-        ["wrk", "--version"], capture_output=True, text=True, timeout=10, check=False
-    ).stdout.split("Copyright")[0]
+    wrk = wrk_binary()
+    wrk_version = (
+        subprocess.run(
+            [wrk, "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout.split("Copyright")[0]
+        if wrk
+        else "not installed"
+    )
     commit = subprocess.run(
         ["git", "describe", "--always", "--dirty"],
         capture_output=True,
