@@ -791,14 +791,16 @@ def main() -> int:
             tempfile.TemporaryDirectory(prefix="sf-trust-") as tmp,
             database_factory(config.database, Path(tmp)) as (new_database, database),
         ):
-            print("1. body", flush=True)
-            body = measure_body(config, new_database, Path(tmp))
-            print("2. sign-up", flush=True)
-            signups = measure_signups(config, new_database, Path(tmp))
-            print("3. starvation", flush=True)
-            starvation, seeded_s = measure_starvation(config, new_database, Path(tmp), stop)
+            try:
+                print("1. body", flush=True)
+                body = measure_body(config, new_database, Path(tmp))
+                print("2. sign-up", flush=True)
+                signups = measure_signups(config, new_database, Path(tmp))
+                print("3. starvation", flush=True)
+                starvation, seeded_s = measure_starvation(config, new_database, Path(tmp), stop)
+            finally:
+                stop.set()  # the client threads end before their servers are stopped
     finally:
-        stop.set()
         if body or signups or starvation:
             text = report(config, facts, database, body, signups, starvation, seeded_s)
             RESULTS_DIR.mkdir(exist_ok=True)
