@@ -169,3 +169,16 @@ def test_one_organisation_cannot_use_up_the_api_budget_of_the_others(database_ur
         assert refused.json()["code"] == "request.rate_limited"
         assert int(refused.headers["retry-after"]) >= 1
         assert ok(new_org(client).get(f"{API}/me"))  # another organisation is served
+
+
+def test_one_organisation_may_start_only_its_budget_of_solves_a_minute(database_url: str) -> None:
+    settings = make_settings(database_url, org_solves_per_minute=2)
+    with TestClient(create_app(settings)) as client:
+        org, other = new_org(client), new_org(client)
+        body = solve_request(org, 330)
+        answers = [org.post(SOLVE, json=body) for _ in range(3)]
+        assert [a.status_code for a in answers] == [201, 201, 429]
+        assert answers[2].json()["code"] == "request.rate_limited"
+        assert int(answers[2].headers["retry-after"]) >= 1
+        assert len(ok(org.get(f"{API}/schedules"))["items"]) == 2  # the refused one left nothing
+        assert ok(other.post(SOLVE, json=solve_request(other, 330)), 201)["status"] == "draft"

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from signupflow.deps import API_PREFIX, AppSettings, DbSession, Pagination, Scheduler
+from signupflow.deps import API_PREFIX, AppSettings, DbSession, Pagination, Scheduler, Store
 from signupflow.scheduling import publish, runs, solve
 from signupflow.scheduling.models import ScheduleStatus
 from signupflow.scheduling.publish import PublishOutcome
@@ -18,6 +18,7 @@ from signupflow.scheduling.schemas import (
     SolveRequest,
 )
 from signupflow.schemas import Id, Page
+from signupflow.state.ratelimit import enforce
 
 router = APIRouter(prefix=f"{API_PREFIX}/schedules", tags=["schedules"])
 
@@ -49,6 +50,7 @@ def run_solver(
     session: DbSession,
     principal: Scheduler,
     settings: AppSettings,
+    store: Store,
     data: SolveRequest,
     response: Response,
 ) -> ScheduleRead:
@@ -58,7 +60,11 @@ def run_solver(
     the server says so (SOLVER_IN_WORKER), queued for the worker (202). One solve per
     organisation at a time: 409 `schedule.solve_in_progress` (with Retry-After) while one is
     queued or running; 503 `schedule.solver_busy` (with Retry-After) when the server is
-    already solving as much as it can."""
+    already solving as much as it can; 429 (with Retry-After) beyond ORG_SOLVES_PER_MINUTE
+    solves of one organisation."""
+    enforce(
+        store, f"solve:org:{principal.organisation_id}", per_minute=settings.org_solves_per_minute
+    )
     run: dict[str, Any] = {
         "organisation_id": principal.organisation_id,
         "starts": data.starts_at,
