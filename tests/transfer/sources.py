@@ -21,7 +21,17 @@ from signupflow.db.session import unit_of_work
 from signupflow.events.models import Event
 from signupflow.settings import Settings
 from tests.conftest import make_settings
-from tests.factories import PASSWORD, Org, add_event, add_person, invite_member, new_org, ok
+from tests.factories import (
+    PASSWORD,
+    Org,
+    add_event,
+    add_person,
+    invite_member,
+    new_org,
+    ok,
+    unique,
+)
+from tests.support.signup import signup_body
 
 LONG_TEXT = ("Ünïcödé ✓ שלום عربي 🎉 " * 2_000)[:10_000]  # the API's maximum
 VERY_LONG_TEXT = "long text past any API limit 🙂 " * 2_000  # 64,000 characters
@@ -108,6 +118,15 @@ def _populate(app: FastAPI, client: TestClient) -> list[Org]:
     new_york = new_org(client, timezone="America/New_York")
     ok(london.patch("/api/v1/organisation", json={"name": f"Chœur {EMOJI}", "locale": "fr"}))
     ok(jerusalem.patch("/api/v1/organisation", json={"name": RTL}))
+    # A sign-up whose link has not been followed yet (pending_signups, and its mail).
+    waiting = unique("waiting")
+    ok(
+        client.post(
+            "/api/v1/auth/signup",
+            json=signup_body(waiting, f"{waiting}@example.org", PASSWORD, name=RTL),
+        ),
+        202,
+    )
 
     people = [
         add_person(london, name=EMOJI, roles=["usher", "musician 🎻"]),
