@@ -87,10 +87,12 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "auto_migrate": True,
         "db_pool_size": 20,
         "db_max_overflow": 20,
-        # Every test signs up and accepts invitations from the one test client's address;
-        # the limits themselves are tested with their own settings.
+        # Every test signs up and accepts invitations from the one test client's address, and
+        # some solve one organisation's draft again and again; the limits themselves are
+        # tested with their own settings.
         "signup_requests_per_minute": 10_000,
         "login_attempts_per_minute": 1_000,
+        "org_solves_per_minute": 10_000,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

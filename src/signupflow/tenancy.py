@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, TypeVarTuple, overload
 
-from sqlalchemy import Select, Update, select
+from sqlalchemy import Select, Update, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from signupflow.errors import NotFound
@@ -59,6 +59,15 @@ def get_scoped(
         stmt = stmt.with_for_update(key_share=True, of=model).execution_options(
             populate_existing=True
         )
+        if session.get_bind().dialect.name == "sqlite":
+            # SQLite ignores FOR UPDATE and locks at a transaction's first write: a write that
+            # changes nothing takes turns here instead (two deletes of one row both matched
+            # it, and the second deleted nothing while answering 204).
+            session.execute(
+                scoped(update(model).where(model.id == obj_id), model, organisation_id).values(  # type: ignore[attr-defined]
+                    id=model.id  # type: ignore[attr-defined]
+                )
+            )
     found = session.scalars(stmt).one_or_none()
     if found is None:
         raise NotFound(

@@ -1,8 +1,9 @@
 """Every write operation of the API, sent ten times at once (and together with its inverse
-where it has one) against a real server on PostgreSQL: no answer is a 5xx, every error is
-problem+json, and the organisation's invariants hold afterwards (places counted exactly and
-within capacity, at least one admin, one place per person and event, nobody both placed and
-waiting, at most one open offer per assignment, one live calendar feed per owner).
+where it has one) against a real server, on PostgreSQL and on SQLite: no answer is a 5xx,
+every error is problem+json, and the organisation's invariants hold afterwards (places
+counted exactly and within capacity, at least one admin, one place per person and event,
+nobody both placed and waiting, at most one open offer per assignment, one live calendar feed
+per owner).
 
 The operations come from the OpenAPI document: a route added without a race case here fails
 `test_every_write_operation_has_a_race_case`. Each case builds its own organisation through
@@ -508,7 +509,10 @@ def accept_decline_and_cancel(client: TestClient) -> Race:
     path = f"{API}/assignments/{assignment['id']}"
     calls = times("POST", f"{path}/accept", volunteer) + times("POST", f"{path}/decline", volunteer)
     calls += times("DELETE", path, volunteer)
-    return Race(calls, [org.id], only(200, 204, 404, 409))
+    # SQLite gives a deleted row's id to the next insert when it was the highest: the waiting
+    # volunteer's promotion can take this assignment's id, which is then not the caller's.
+    reused_id = (403,) if BACKEND == "sqlite" else ()
+    return Race(calls, [org.id], only(200, 204, 404, 409, *reused_id))
 
 
 @races(f"POST {API}/events/{{event_id}}/waitlist", f"DELETE {API}/waitlist/{{waitlist_entry_id}}")
@@ -607,6 +611,9 @@ def identical_solves(client: TestClient) -> Race:
     # process's solver slots are asked only by the run the organisation admitted), or 429
     # beyond the organisation's solves a minute.
     calls = times("POST", f"{API}/schedules/solve", org, body)
+    if BACKEND == "sqlite":
+        # One writer at a time: a run may be over before the next request is admitted.
+        return Race(calls, [org.id], only(201, 409, 429))
     return Race(calls, [org.id], one_winner(201, 409, 429))
 
 
@@ -729,10 +736,6 @@ def broken_invariants(session: Session, org_id: int) -> list[str]:
     return broken
 
 
-@pytest.mark.skipif(
-    BACKEND != "postgresql",
-    reason="needs concurrent writers: SQLite serialises every write behind one lock",
-)
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_burst_of_one_write_and_its_inverse_answers_no_5xx_and_keeps_invariants(
     client: TestClient, live_url: str, case: str
