@@ -90,7 +90,13 @@ def refresh(
 def log_out(session: DbSession, settings: AppSettings, store: Store, principal: Member) -> None:
     """End this session: its refresh tokens and access tokens stop working, on every
     instance."""
-    service.log_out(session, settings=settings, store=store, family=principal.session_family)
+    service.log_out(
+        session,
+        settings=settings,
+        store=store,
+        user_id=principal.user_id,
+        family=principal.session_family,
+    )
 
 
 @router.post("/password", response_model=TokenResponse)
