@@ -374,6 +374,16 @@ def report(rows: list[Row], facts: dict[str, str], versions: dict[str, str], con
     return "\n".join(lines)
 
 
+def save_report(name: str, text: str, raw: dict[str, Any]) -> None:
+    """Print the Markdown report and keep it, with the raw figures as JSON, in bench/results/."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS_DIR / f"{name}-{stamp}.md").write_text(text)
+    (RESULTS_DIR / f"{name}-{stamp}.json").write_text(json.dumps(raw, indent=2))
+    print("\n" + text)
+    print(f"written to {RESULTS_DIR / f'{name}-{stamp}.md'}")
+
+
 def _stop_on_sigterm(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -405,18 +415,8 @@ def main() -> int:
                             measure_server(server, database, config, fill=index == 0, rows=rows)
     finally:
         if rows:
-            text_report = report(rows, facts, versions, config)
-            RESULTS_DIR.mkdir(exist_ok=True)
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            (RESULTS_DIR / f"http-{stamp}.md").write_text(text_report)
-            (RESULTS_DIR / f"http-{stamp}.json").write_text(
-                json.dumps(
-                    {"facts": facts, "versions": versions, "rows": [asdict(r) for r in rows]},
-                    indent=2,
-                )
-            )
-            print("\n" + text_report)
-            print(f"written to {RESULTS_DIR / f'http-{stamp}.md'}")
+            raw = {"facts": facts, "versions": versions, "rows": [asdict(r) for r in rows]}
+            save_report("http", report(rows, facts, versions, config), raw)
     print(f"done in {time.monotonic() - started:.0f} s")
     return 0
 

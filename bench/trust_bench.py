@@ -46,7 +46,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sql_select
 from tests.support.postgres import start_cluster
 
-from bench.http_bench import machine_facts
+from bench.http_bench import machine_facts, save_report
 from bench.server import Server, running_server
 from signupflow.auth.models import PendingSignUp
 from signupflow.db import migrate
@@ -56,7 +56,6 @@ from signupflow.demo import seed_workload
 from signupflow.organisations.models import Organisation
 from signupflow.settings import Settings
 
-RESULTS_DIR = Path(__file__).with_name("results")
 PASSWORD = "bench-password-not-secret"
 LIMITS = Settings.model_fields
 # The solved range covers every event of the standard workload (2030-01-06, 100 days).
@@ -803,9 +802,6 @@ def main() -> int:
     finally:
         if body or signups or starvation:
             text = report(config, facts, database, body, signups, starvation, seeded_s)
-            RESULTS_DIR.mkdir(exist_ok=True)
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            (RESULTS_DIR / f"trust-{stamp}.md").write_text(text)
             raw = {
                 "facts": facts,
                 "config": asdict(config),
@@ -814,9 +810,7 @@ def main() -> int:
                 "signups": [asdict(r) for r in signups],
                 "starvation": [asdict(r) for r in starvation],
             }
-            (RESULTS_DIR / f"trust-{stamp}.json").write_text(json.dumps(raw, indent=2))
-            print("\n" + text)
-            print(f"written to {RESULTS_DIR / f'trust-{stamp}.md'}")
+            save_report("trust", text, raw)
     print(f"done in {time.monotonic() - started:.0f} s")
     return 0
 
