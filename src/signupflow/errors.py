@@ -162,10 +162,15 @@ def problem(
     )
 
 
+def problem_of(exc: DomainError) -> JSONResponse:
+    """The problem+json answer to a domain error, wherever it is raised (a route, middleware)."""
+    return problem(exc.status, exc.title, exc.detail, exc.type, **exc.members())
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     def _domain(_request: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, exc.type, **exc.members())
+        return problem_of(exc)
 
     @app.exception_handler(StarletteHTTPException)
     def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

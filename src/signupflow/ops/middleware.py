@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from signupflow.errors import DomainError, problem
+from signupflow.errors import DomainError, problem, problem_of
 from signupflow.ops import metrics
 from signupflow.ops.logging import request_id_var
 from signupflow.ops.shutdown import DRAIN
@@ -263,8 +263,7 @@ class RequestBodyLimitMiddleware:
 
 
 async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
-    error = _body_too_large(limit)
-    response = problem(error.status, error.title, error.detail, error.type, **error.members())
+    response = problem_of(_body_too_large(limit))
     # The rest of the body is never read, so the connection cannot carry another request.
     response.headers["connection"] = "close"
     await response(scope, receive, send)
