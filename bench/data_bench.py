@@ -65,6 +65,7 @@ from tests.support.postgres import (
 )
 
 from bench.server import signupflow_executable
+from signupflow.actor import Actor
 from signupflow.assignments.models import Assignment
 from signupflow.assignments.service import assign
 from signupflow.audit.models import AuditEntry
@@ -74,10 +75,9 @@ from signupflow.db.base import Base
 from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.demo import ROLES, seed_workload
-from signupflow.deps import Principal
 from signupflow.events.models import Event
 from signupflow.organisations.models import Organisation
-from signupflow.people.models import MemberRole, Person
+from signupflow.people.models import Person
 from signupflow.people.service import list_people
 from signupflow.settings import Settings
 
@@ -127,18 +127,12 @@ class Results:
 # --- seeding -----------------------------------------------------------------------------------
 
 
-def _admin(session: Session, slug: str) -> Principal:
+def _admin(session: Session, slug: str) -> Actor:
     organisation = session.scalars(select(Organisation).where(Organisation.slug == slug)).one()
     user_id = session.scalars(
         select(User.id).where(User.email == f"admin@{slug}.example.org")
     ).one()
-    return Principal(
-        user_id=user_id,
-        organisation=organisation,
-        role=MemberRole.ADMIN,
-        person_id=None,
-        session_family="bench",
-    )
+    return Actor.system(organisation, user_id=user_id)
 
 
 def seed_through_service_layer(session: Session, settings: Settings, slug: str) -> None:

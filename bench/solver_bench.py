@@ -15,18 +15,17 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from signupflow.actor import Actor
 from signupflow.auth.models import User
 from signupflow.db import migrate
 from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.demo import ROLES, seed_workload
-from signupflow.deps import Principal
 from signupflow.events.models import EventStatus
 from signupflow.events.schemas import EventCreate, SlotSpec
 from signupflow.events.service import create_event
 from signupflow.organisations.models import Organisation
-from signupflow.people.models import MemberRole
-from signupflow.scheduling.runs import solve_now
+from signupflow.scheduling.runs import SolveSlots, solve_now
 from signupflow.settings import Settings
 
 START = datetime(2030, 1, 6, 15, 0, tzinfo=UTC)
@@ -56,15 +55,8 @@ def _seed_large(session, settings: Settings) -> None:  # type: ignore[no-untyped
         start=START,
     )
     organisation = session.scalars(select(Organisation).where(Organisation.slug == "large")).one()
-    admin = Principal(
-        user_id=session.scalars(
-            select(User.id).where(User.email == "admin@large.example.org")
-        ).one(),
-        organisation=organisation,
-        role=MemberRole.ADMIN,
-        person_id=None,
-        session_family="bench",
-    )
+    admin_id = session.scalars(select(User.id).where(User.email == "admin@large.example.org")).one()
+    admin = Actor.system(organisation, user_id=admin_id)
     for i in range(250):
         starts_at = START + PERIOD * i / 250
         create_event(
@@ -104,15 +96,15 @@ def run(name: str, volunteers: int, events: int, target_s: float) -> dict[str, o
             else:
                 _seed_large(session, settings)
         with unit_of_work(factory) as session:
-            org_id = session.scalars(select(Organisation.id)).one()
+            organisation = session.scalars(select(Organisation)).one()
             started = time.perf_counter()
             schedule = solve_now(
                 session,
                 factory,
-                organisation_id=org_id,
+                SolveSlots(1, retry_after_s=TIME_LIMIT_S),
+                actor=Actor.system(organisation),
                 starts=START - timedelta(days=1),
                 ends=START + PERIOD + timedelta(days=1),
-                requested_by=None,
                 time_limit_s=TIME_LIMIT_S,
             )
             report = schedule.report

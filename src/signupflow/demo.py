@@ -13,17 +13,16 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from signupflow.actor import Actor
 from signupflow.auth.models import User
 from signupflow.auth.passwords import hash_password
-from signupflow.auth.signup import NewOrganisation, create_organisation
+from signupflow.auth.registration import NewOrganisation, create_organisation
 from signupflow.availability.schemas import TimeOffCreate
 from signupflow.availability.service import add_time_off
-from signupflow.deps import Principal
 from signupflow.events.models import EventStatus
 from signupflow.events.schemas import EventCreate, SlotSpec
 from signupflow.events.service import create_event
 from signupflow.organisations.models import Organisation
-from signupflow.people.models import MemberRole
 from signupflow.people.schemas import PersonCreate
 from signupflow.people.service import create_person
 from signupflow.settings import Settings
@@ -75,13 +74,7 @@ def seed_workload(
     session.flush()
     organisation = session.scalars(select(Organisation).where(Organisation.slug == slug)).one()
     admin_id = session.scalars(select(User.id).where(User.email == admin_email)).one()
-    admin = Principal(
-        user_id=admin_id,
-        organisation=organisation,
-        role=MemberRole.ADMIN,
-        person_id=None,
-        session_family="seed",
-    )
+    admin = Actor.system(organisation, user_id=admin_id)
     person_ids = []
     for i in range(volunteers):
         roles = [ROLES[i % len(ROLES)], ROLES[(i + 1 + i // len(ROLES)) % len(ROLES)]]

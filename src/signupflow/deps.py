@@ -1,4 +1,4 @@
-"""The dependencies every route uses: DbSession, CurrentPrincipal and role requirements.
+"""The dependencies every route uses: DbSession, CurrentActor and role requirements.
 
 Routes and dependencies that touch the synchronous session are plain `def`, so FastAPI runs
 them in its thread pool and the event loop never blocks on the database.
@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from signupflow.actor import Actor
 from signupflow.auth.models import User
 from signupflow.auth.revocation import is_revoked
 from signupflow.auth.tokens import decode_access_token
@@ -56,28 +57,6 @@ DbSession = Annotated[Session, Depends(get_session, scope="function")]
 _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The caller: a user acting inside one organisation with one role."""
-
-    user_id: int
-    organisation: Organisation
-    role: MemberRole
-    person_id: int | None
-    session_family: str
-
-    @property
-    def organisation_id(self) -> int:
-        return self.organisation.id
-
-    def at_least(self, role: MemberRole) -> bool:
-        return self.role.rank >= role.rank
-
-    def may_act_for(self, person_id: int | None) -> bool:
-        """On their own behalf, or a scheduler's on anyone's in the organisation."""
-        return person_id == self.person_id or self.at_least(MemberRole.SCHEDULER)
-
-
 def get_store(request: Request) -> SharedStore:
     store: SharedStore = request.app.state.store
     return store
@@ -92,13 +71,13 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def current_principal(
+def current_actor(
     request: Request,
     session: DbSession,
     settings: AppSettings,
     store: Store,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer token", code="auth.token_missing")
     claims = decode_access_token(credentials.credentials, keys=settings.verification_keys)
@@ -125,7 +104,7 @@ def current_principal(
     # For the request log line (read by the logging middleware from the shared scope state).
     request.state.user_id = claims.user_id
     request.state.organisation_id = claims.organisation_id
-    return Principal(
+    return Actor(
         user_id=claims.user_id,
         organisation=row.Organisation,
         role=row.role,
@@ -134,42 +113,42 @@ def current_principal(
     )
 
 
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
-def optional_principal(
+def optional_actor(
     request: Request,
     session: DbSession,
     settings: AppSettings,
     store: Store,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal | None:
+) -> Actor | None:
     """The caller on routes open to everyone that act differently for a logged-in one: None
     without a bearer token; a bearer token that does not check out is still a 401."""
     if credentials is None:
         return None
-    return current_principal(request, session, settings, store, credentials)
+    return current_actor(request, session, settings, store, credentials)
 
 
-OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
-def require(role: MemberRole) -> Callable[[Principal], Principal]:
-    def dependency(principal: CurrentPrincipal) -> Principal:
-        if not principal.at_least(role):
+def require(role: MemberRole) -> Callable[[Actor], Actor]:
+    def dependency(actor: CurrentActor) -> Actor:
+        if not actor.at_least(role):
             raise PermissionDenied(
                 f"requires the {role.value} role or higher",
                 code="auth.role_required",
                 params={"role": role.value},
             )
-        return principal
+        return actor
 
     return dependency
 
 
-Member = CurrentPrincipal
-Scheduler = Annotated[Principal, Depends(require(MemberRole.SCHEDULER))]
-Admin = Annotated[Principal, Depends(require(MemberRole.ADMIN))]
+Member = CurrentActor
+Scheduler = Annotated[Actor, Depends(require(MemberRole.SCHEDULER))]
+Admin = Annotated[Actor, Depends(require(MemberRole.ADMIN))]
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,18 @@ class NotFound(DomainError):
     status, type, title = 404, "/problems/not-found", "Not found"
 
 
+class ResourceNotFound(NotFound):
+    """No such row of `model` in the caller's organisation, or none they may see."""
+
+    def __init__(self, model: type, resource_id: int) -> None:
+        resource = model.__name__.lower()
+        super().__init__(
+            f"{resource} {resource_id} not found",
+            code="resource.not_found",
+            params={"resource": resource, "id": resource_id},
+        )
+
+
 class Conflict(DomainError):
     status, type, title = 409, "/problems/conflict", "Conflict"
 
@@ -71,14 +83,6 @@ class Unauthenticated(DomainError):
 
 class PermissionDenied(DomainError):
     status, type, title = 403, "/problems/forbidden", "Permission denied"
-
-
-class SlotFull(DomainError):
-    status, type, title = 409, "/problems/slot-full", "This role slot is already full"
-
-
-class AlreadyAssigned(DomainError):
-    status, type, title = 409, "/problems/already-assigned", "Already assigned to this event"
 
 
 class ChangedMeanwhile(DomainError):

@@ -10,7 +10,7 @@ from typing import Any, TypeVar, TypeVarTuple, overload
 from sqlalchemy import Select, Update, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from signupflow.errors import NotFound
+from signupflow.errors import ResourceNotFound
 
 T = TypeVar("T")
 _Ts = TypeVarTuple("_Ts")
@@ -40,7 +40,7 @@ def get_scoped(
     visible: Callable[[Select[T]], Select[T]] | None = None,
     for_change: bool = False,
 ) -> T:
-    """Load one row by id inside the organisation, or raise NotFound (never 403: the
+    """Load one row by id inside the organisation, or raise ResourceNotFound (never 403: the
     existence of another tenant's row is not disclosed). `visible` is the domain's rule for
     who may see which rows (`visible_swaps`), the same one its listing applies: a row hidden
     from the caller is not found, exactly like one that does not exist.
@@ -70,9 +70,5 @@ def get_scoped(
             )
     found = session.scalars(stmt).one_or_none()
     if found is None:
-        raise NotFound(
-            f"{model.__name__.lower()} {obj_id} not found",
-            code="resource.not_found",
-            params={"resource": model.__name__.lower(), "id": obj_id},
-        )
+        raise ResourceNotFound(model, obj_id)
     return found

@@ -22,8 +22,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from signupflow.assignments.ledger import ACTIVE
 from signupflow.assignments.models import Assignment, WaitlistEntry
-from signupflow.assignments.service import ACTIVE
 from signupflow.auth.tokens import digest, new_opaque_token
 from signupflow.calendar.models import CalendarFeed
 from signupflow.db.session import unit_of_work

@@ -14,9 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from signupflow.actor import Actor
 from signupflow.app import create_app
 from signupflow.db.base import utcnow
 from signupflow.db.session import unit_of_work
+from signupflow.organisations.models import Organisation
 from signupflow.scheduling.models import Schedule, ScheduleStatus
 from signupflow.scheduling.runs import admit
 from signupflow.scheduling.solve import new_run
@@ -41,15 +43,14 @@ def running_elsewhere(client: TestClient, org: Org, body: dict[str, Any]) -> int
     """A run another instance has just started solving for the organisation (what its
     request stores before it solves)."""
     factory = client.app.state.session_factory  # type: ignore[attr-defined]
-    schedule = new_run(
-        organisation_id=org.id,
-        starts=datetime.fromisoformat(body["starts_at"]),
-        ends=datetime.fromisoformat(body["ends_at"]),
-        requested_by=None,
-        time_limit_s=30,
-    )
-    schedule.status, schedule.claimed_at = ScheduleStatus.RUNNING, utcnow()
     with unit_of_work(factory) as session:
+        schedule = new_run(
+            actor=Actor.system(session.get_one(Organisation, org.id)),
+            starts=datetime.fromisoformat(body["starts_at"]),
+            ends=datetime.fromisoformat(body["ends_at"]),
+            time_limit_s=30,
+        )
+        schedule.status, schedule.claimed_at = ScheduleStatus.RUNNING, utcnow()
         return admit(session, schedule).id
 
 

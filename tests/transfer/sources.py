@@ -14,11 +14,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from signupflow.actor import Actor
 from signupflow.app import create_app
 from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
 from signupflow.audit.service import record
 from signupflow.db.session import unit_of_work
 from signupflow.events.models import Event
+from signupflow.organisations.models import Organisation
 from signupflow.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import (
@@ -327,8 +329,7 @@ def _populate(app: FastAPI, client: TestClient) -> list[Org]:
         )
         record(
             session,
-            organisation_id=london.id,
-            actor_user_id=None,
+            Actor.system(session.get_one(Organisation, london.id)),
             action="import",
             entity="organisation",
             entity_id=None,
@@ -336,8 +337,7 @@ def _populate(app: FastAPI, client: TestClient) -> list[Org]:
         )
         record(
             session,
-            organisation_id=jerusalem.id,
-            actor_user_id=None,
+            Actor.system(session.get_one(Organisation, jerusalem.id)),
             action="note",
             entity="organisation",
             entity_id=jerusalem.id,

@@ -1,286 +1,70 @@
-"""Sign-ups and assignments. Capacity lives in `EventSlot.filled`, changed only by conditional
-UPDATEs: the database serialises concurrent sign-ups on the slot row (a row lock on
-PostgreSQL, the write lock on SQLite), so a slot can never be overbooked.
-
-A place that comes free goes to the first eligible person on the slot's waitlist in the same
-transaction, after the slot row is locked: promotions see every earlier promotion, so a
-waitlisted person is promoted once and the counter stays exact. `freeing_seats` is the only
-way to give a place back (decline, cancellation, deleted person, publish, unpublish, rollback),
-and `fill_open_places` the only way to promote, so no path can free a place and skip the line."""
+"""Sign-ups and assignments: the use cases of taking a place (sign up, assign), answering
+for it (respond) and giving it back (cancel), and listing who serves. Places themselves are
+counted and moved by the seat ledger (ledger.py), which every use case here goes through."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import Select, case, delete, exists, or_, select, update
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, selectinload
 
-from signupflow.assignments.errors import AssignmentNotActive, AssignmentNotPending, SlotHasRoom
-from signupflow.assignments.models import (
-    Assignment,
-    AssignmentSource,
-    AssignmentStatus,
-    WaitlistEntry,
+from signupflow.actor import Actor
+from signupflow.assignments.errors import AssignmentNotPending
+from signupflow.assignments.ledger import (
+    ACTIVE,
+    close_swap_offers,
+    detach_swaps,
+    eligible_slot,
+    freeing_seats,
+    place,
+    reload,
+    tell,
 )
-from signupflow.assignments.started import (
-    has_started,
-    refuse_after_start,
-    refuse_volunteer_after_start,
-)
-from signupflow.audit.service import Actor, record_for
-from signupflow.db.conflicts import savepoint
+from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
+from signupflow.assignments.started import refuse_after_start, refuse_volunteer_after_start
+from signupflow.audit.service import record
 from signupflow.db.pagination import paginate
-from signupflow.deps import Principal
-from signupflow.errors import AlreadyAssigned, Conflict, NotFound, PermissionDenied, SlotFull
+from signupflow.errors import Conflict, PermissionDenied, ResourceNotFound
 from signupflow.events.models import Event, EventSlot, EventStatus
 from signupflow.events.service import get_event, visible_events
-from signupflow.notifications import service as notifications
 from signupflow.people.models import Person
-from signupflow.swaps.models import SwapRequest, SwapState
 from signupflow.tenancy import get_scoped, scoped
 
-# Rows that hold a place; declined rows stay as history and hold none.
-ACTIVE = (AssignmentStatus.PENDING, AssignmentStatus.CONFIRMED)
 
-
-def load_person(session: Session, principal: Principal, person_id: int) -> Person:
+def load_person(session: Session, actor: Actor, person_id: int) -> Person:
     return get_scoped(
         session,
         Person,
         person_id,
-        principal.organisation_id,
+        actor.organisation_id,
         options=(selectinload(Person.skills),),
     )
 
 
-def claim_seat(session: Session, slot: EventSlot) -> None:
-    # Must be the transaction's first write: on SQLite it takes the write lock here.
-    claimed = session.execute(
-        update(EventSlot)
-        .where(EventSlot.id == slot.id, EventSlot.filled < EventSlot.capacity)
-        .values(filled=EventSlot.filled + 1)
-    ).rowcount  # type: ignore[attr-defined]
-    if claimed == 0:
-        raise SlotFull(
-            f"all {slot.capacity} places for '{slot.role}' are taken",
-            code="slot.full",
-            params={"role": slot.role, "capacity": slot.capacity},
-        )
-
-
-def _release_seat(session: Session, slot_id: int) -> None:
-    session.execute(
-        update(EventSlot)
-        .where(EventSlot.id == slot_id, EventSlot.filled > 0)
-        .values(filled=EventSlot.filled - 1)
-    )
-
-
-class FreedSeats:
-    """Places given back inside a `freeing_seats` block; `promoted` is filled when it ends."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self.slot_ids: set[int] = set()
-        self.promoted: list[Assignment] = []
-
-    def free(self, slot_id: int) -> None:
-        """Give back one place in the slot now (this locks the slot row)."""
-        _release_seat(self._session, slot_id)
-        self.slot_ids.add(slot_id)
-
-
-@contextmanager
-def freeing_seats(session: Session, actor: Actor) -> Iterator[FreedSeats]:
-    """The one way to give places back: `seats.free(slot_id)` inside the block releases a
-    place at once, and when the block ends each slot that got places back is filled from its
-    waitlist, in slot order. Promoting at the end lets a publish claim places for its own
-    plan first: the line gets what the new plan leaves free, and the slot is never overfilled."""
-    seats = FreedSeats(session)
-    yield seats
-    for slot_id in sorted(seats.slot_ids):
-        seats.promoted += fill_open_places(session, actor, slot_id)
-
-
-def lock_full_slot(session: Session, slot: EventSlot) -> None:
-    """Lock the slot row if, and only if, it is full (a write that changes nothing). Whoever
-    joins a waitlist holds this lock, so no place can free up unseen in the meantime."""
-    locked = session.execute(
-        update(EventSlot)
-        .where(EventSlot.id == slot.id, EventSlot.filled >= EventSlot.capacity)
-        .values(filled=EventSlot.filled)
-    ).rowcount  # type: ignore[attr-defined]
-    if locked == 0:
-        raise SlotHasRoom(
-            f"'{slot.role}' still has open places: sign up instead",
-            code="slot.has_room",
-            params={"role": slot.role},
-        )
-
-
-def active_at_event(session: Session, event_id: int, person_id: int) -> bool:
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    Assignment.event_id == event_id,
-                    Assignment.person_id == person_id,
-                    Assignment.status.in_(ACTIVE),
-                )
-            )
-        )
-    )
-
-
-def _already_assigned(name: str) -> AlreadyAssigned:
-    return AlreadyAssigned(
-        f"{name} is already assigned to this event",
-        code="person.already_assigned",
-        params={"name": name},
-    )
-
-
-def _reload(session: Session, assignment_id: int) -> Assignment:
-    return session.scalars(
-        select(Assignment)
-        .where(Assignment.id == assignment_id)
-        .execution_options(populate_existing=True)
-    ).one()
-
-
-def eligible_slot(event: Event, person: Person, role: str) -> EventSlot:
-    """The event's slot for `role`, if the person may take a place in it (however they come
-    to it: signing up, joining its waitlist, a scheduler, a promotion)."""
-    if not person.active:
-        raise Conflict(
-            f"{person.name} is inactive", code="person.inactive", params={"name": person.name}
-        )
-    if role not in person.roles:
-        raise Conflict(
-            f"{person.name} does not hold the role '{role}'",
-            code="person.lacks_role",
-            params={"name": person.name, "role": role},
-        )
-    slot = next((s for s in event.slots if s.role == role), None)
-    if slot is None:
-        raise NotFound(
-            f"this event has no '{role}' slot", code="event.no_such_slot", params={"role": role}
-        )
-    return slot
-
-
-def leave_waitlists(session: Session, event_id: int, person_id: int) -> set[int]:
-    """Nobody is both assigned to an event and waiting for a place at it: whoever gets a place
-    leaves the event's waitlists. Returns the entries removed. Lock order, everywhere: the
-    slot row, then these waitlist rows, then the assignment's unique key; promotions into two
-    slots for one person, or a promotion and a sign-up, then queue instead of deadlocking."""
-    return set(
-        session.scalars(
-            delete(WaitlistEntry)
-            .where(WaitlistEntry.event_id == event_id, WaitlistEntry.person_id == person_id)
-            .returning(WaitlistEntry.id)
-        ).all()
-    )
-
-
-def _assign(
-    session: Session,
-    actor: Actor,
-    event: Event,
-    person: Person,
-    slot: EventSlot,
-    source: AssignmentSource,
-    status: AssignmentStatus,
-) -> Assignment:
-    """Give `person` a place in `slot`, which `eligible_slot` returned for them."""
-    role, name = slot.role, person.name
-    existing = session.execute(
-        select(Assignment.id, Assignment.status).where(
-            Assignment.event_id == event.id, Assignment.person_id == person.id
-        )
-    ).one_or_none()
-    if existing is not None and existing.status in ACTIVE:
-        raise AlreadyAssigned(
-            f"{person.name} is already assigned to this event",
-            code="person.already_assigned",
-            params={"name": person.name},
-        )
-    claim_seat(session, slot)
-    leave_waitlists(session, event.id, person.id)
-    if existing is None:
-        assignment = Assignment(
-            organisation_id=actor.organisation_id,
-            event_id=event.id,
-            slot_id=slot.id,
-            person_id=person.id,
-            role=role,
-            status=status,
-            source=source,
-        )
-        # A concurrent request may have given them a place first (the unique key decides).
-        with savepoint(session, collision=lambda: _already_assigned(name)):
-            session.add(assignment)
-            session.flush()
-    else:
-        # Someone who declined may come back: their row (one per person and event) is reused,
-        # and the decline stays in the audit log.
-        revived = session.execute(
-            update(Assignment)
-            .where(Assignment.id == existing.id, Assignment.status == AssignmentStatus.DECLINED)
-            .values(slot_id=slot.id, role=role, status=status, source=source)
-        ).rowcount  # type: ignore[attr-defined]
-        if revived == 0:
-            raise AlreadyAssigned(
-                f"{person.name} is already assigned to this event",
-                code="person.already_assigned",
-                params={"name": person.name},
-            )
-        assignment = _reload(session, existing.id)
-    record_for(
-        session,
-        actor,
-        action="assign",
-        entity="assignment",
-        entity_id=assignment.id,
-        changes={
-            "event_id": event.id,
-            "person_id": person.id,
-            "role": role,
-            "source": source.value,
-        },
-    )
-    return assignment
-
-
-def open_for_sign_up(event: Event) -> bool:
-    return event.status == EventStatus.PUBLISHED and not has_started(event.starts_at)
-
-
 def self_service(
-    session: Session, principal: Principal, event_id: int, role: str
+    session: Session, actor: Actor, event_id: int, role: str
 ) -> tuple[Event, Person, EventSlot]:
     """What signing up and joining a waitlist both require of the caller and the event: a
     volunteer profile, an event open for sign-up, and a slot they may take (`eligible_slot`)."""
-    if principal.person_id is None:
+    if actor.person_id is None:
         raise PermissionDenied(
             "your account has no volunteer profile in this organisation", code="account.no_person"
         )
-    event = get_event(session, principal, event_id)
+    event = get_event(session, actor, event_id)
     if event.status != EventStatus.PUBLISHED:
         raise Conflict("this event is not open for sign-up", code="event.not_open_for_signup")
     refuse_after_start(event)
-    person = load_person(session, principal, principal.person_id)
+    person = load_person(session, actor, actor.person_id)
     return event, person, eligible_slot(event, person, role)
 
 
-def sign_up(session: Session, principal: Principal, event_id: int, role: str) -> Assignment:
+def sign_up(session: Session, actor: Actor, event_id: int, role: str) -> Assignment:
     """The caller takes an open place in one of a published event's role slots."""
-    event, person, slot = self_service(session, principal, event_id, role)
-    return _assign(
+    event, person, slot = self_service(session, actor, event_id, role)
+    return place(
         session,
-        principal,
+        actor,
         event,
         person,
         slot,
@@ -289,35 +73,22 @@ def sign_up(session: Session, principal: Principal, event_id: int, role: str) ->
     )
 
 
-def assign(
-    session: Session, principal: Principal, event_id: int, person_id: int, role: str
-) -> Assignment:
+def assign(session: Session, actor: Actor, event_id: int, person_id: int, role: str) -> Assignment:
     """A scheduler places someone; they confirm or decline later."""
-    event = get_event(session, principal, event_id)
+    event = get_event(session, actor, event_id)
     if event.status == EventStatus.CANCELLED:
         raise Conflict("this event is cancelled", code="event.cancelled")
-    person = load_person(session, principal, person_id)
+    person = load_person(session, actor, person_id)
     slot = eligible_slot(event, person, role)
-    assignment = _assign(
-        session, principal, event, person, slot, AssignmentSource.MANUAL, AssignmentStatus.PENDING
+    assignment = place(
+        session, actor, event, person, slot, AssignmentSource.MANUAL, AssignmentStatus.PENDING
     )
-    _tell(session, assignment, "assigned", f"manual:{assignment.id}")
+    tell(session, assignment, "assigned", f"manual:{assignment.id}")
     return assignment
 
 
-def _tell(session: Session, assignment: Assignment, change: str, change_key: str) -> None:
-    """E-mail the assigned person about a change someone else made to their shift."""
-    notifications.assignment_changed(
-        session,
-        organisation_id=assignment.organisation_id,
-        assignment_id=assignment.id,
-        change=change,
-        change_key=change_key,
-    )
-
-
-def _may_act_for(principal: Principal, person_id: int, what: str) -> None:
-    if not principal.may_act_for(person_id):
+def _may_act_for(actor: Actor, person_id: int, what: str) -> None:
+    if not actor.may_act_for(person_id):
         raise PermissionDenied(
             f"you can only {what} your own assignments",
             code="assignment.own_only",
@@ -325,140 +96,17 @@ def _may_act_for(principal: Principal, person_id: int, what: str) -> None:
         )
 
 
-def _close_swap_offers(session: Session, assignment_id: int) -> None:
-    session.execute(
-        update(SwapRequest)
-        .where(
-            SwapRequest.assignment_id == assignment_id,
-            SwapRequest.state.in_((SwapState.OPEN, SwapState.AWAITING_APPROVAL)),
-        )
-        .values(state=SwapState.CANCELLED)
-    )
-
-
-def detach_swaps(session: Session, assignment_ids: list[int] | Select[int]) -> None:
-    """Before assignments are deleted: every swap row that refers to them lets go (what the
-    foreign key would do during the DELETE, but then after the assignment's lock, the
-    opposite of the order taking a swap locks them: a deadlock), and open offers close."""
-    session.execute(
-        update(SwapRequest)
-        .where(SwapRequest.assignment_id.in_(assignment_ids))
-        .values(
-            assignment_id=None,
-            state=case(
-                (
-                    SwapRequest.state.in_((SwapState.OPEN, SwapState.AWAITING_APPROVAL)),
-                    SwapState.CANCELLED,
-                ),
-                else_=SwapRequest.state,
-            ),
-        )
-    )
-
-
-def fill_open_places(session: Session, actor: Actor, slot_id: int) -> list[Assignment]:
-    """Promote people from the slot's waitlist, first in line first, until the slot is full or
-    nobody eligible waits; returns the new assignments. Called when places come free
-    (`freeing_seats`) and when a slot grows."""
-    # The slot's row lock first (a write that changes nothing): joining a waitlist takes it
-    # too, so the counter and the line read below stay current until the commit.
-    session.execute(
-        scoped(update(EventSlot), EventSlot, actor.organisation_id)
-        .where(EventSlot.id == slot_id)
-        .values(filled=EventSlot.filled)
-    )
-    slot = session.scalars(
-        scoped(select(EventSlot), EventSlot, actor.organisation_id)
-        .where(EventSlot.id == slot_id)
-        .execution_options(populate_existing=True)
-    ).one()
-    event = get_scoped(
-        session,
-        Event,
-        slot.event_id,
-        actor.organisation_id,
-        options=(selectinload(Event.slots),),
-    )
-    open_places = slot.capacity - slot.filled
-    if open_places <= 0 or not open_for_sign_up(event):
-        return []
-    # The whole line with each person and their roles in one query, not one per person.
-    line = (
-        session.execute(
-            scoped(select(WaitlistEntry, Person), WaitlistEntry, actor.organisation_id)
-            .join(Person, Person.id == WaitlistEntry.person_id)
-            .where(WaitlistEntry.slot_id == slot_id)
-            .order_by(WaitlistEntry.id)
-            .options(joinedload(Person.skills))
-        )
-        .unique()
-        .all()
-    )
-    promoted: list[Assignment] = []
-    for entry, person in line:
-        if len(promoted) == open_places:
-            break
-        try:
-            eligible_slot(event, person, slot.role)
-        except Conflict:
-            continue  # keeps their place in line in case they qualify again
-        if entry.id not in leave_waitlists(session, event.id, person.id):
-            continue  # they left the waitlist (or were promoted elsewhere) a moment ago
-        try:
-            # Someone already assigned at this event (another role) held a stale entry; one
-            # assigned by a concurrent request right now meets the unique index. Either way
-            # they are skipped, and the savepoint keeps the index error from failing the
-            # whole cancellation or publish that freed the place.
-            with session.begin_nested():
-                assignment = _assign(
-                    session,
-                    actor,
-                    event,
-                    person,
-                    slot,
-                    AssignmentSource.SELF_SIGNUP,
-                    AssignmentStatus.CONFIRMED,
-                )
-        except AlreadyAssigned:
-            continue
-        record_for(
-            session,
-            actor,
-            action="promote",
-            entity="assignment",
-            entity_id=assignment.id,
-            changes={"event_id": event.id, "person_id": person.id, "waitlist_entry_id": entry.id},
-        )
-        _tell(session, assignment, "assigned", f"waitlist:{entry.id}")
-        promoted.append(assignment)
-    return promoted
-
-
-def fill_places_waited_for(session: Session, actor: Actor, person_id: int) -> None:
-    """After a person may serve again (reactivated, given a role back): places left open
-    because nobody eligible was waiting may now be theirs."""
-    slot_ids = session.scalars(
-        scoped(select(WaitlistEntry.slot_id), WaitlistEntry, actor.organisation_id)
-        .where(WaitlistEntry.person_id == person_id)
-        .order_by(WaitlistEntry.slot_id)
-    ).all()
-    for slot_id in slot_ids:
-        fill_open_places(session, actor, slot_id)
-
-
-def respond(
-    session: Session, principal: Principal, assignment_id: int, *, accept: bool
-) -> Assignment:
+def respond(session: Session, actor: Actor, assignment_id: int, *, accept: bool) -> Assignment:
     """The assigned person (or a scheduler for them) confirms or declines a pending
     assignment. A decline frees the place, which goes to the waitlist if anyone waits."""
-    assignment = get_scoped(session, Assignment, assignment_id, principal.organisation_id)
-    _may_act_for(principal, assignment.person_id, "respond to")
-    refuse_volunteer_after_start(session, principal, assignment.event_id)
+    assignment = get_scoped(session, Assignment, assignment_id, actor.organisation_id)
+    _may_act_for(actor, assignment.person_id, "respond to")
+    refuse_volunteer_after_start(session, actor, assignment.event_id)
     new_status = AssignmentStatus.CONFIRMED if accept else AssignmentStatus.DECLINED
     if not accept:
         # Swap rows before the assignment, in the order taking a swap locks them: the
         # opposite order could deadlock with a concurrent take. Undone if the UPDATE fails.
-        _close_swap_offers(session, assignment.id)
+        close_swap_offers(session, assignment.id)
     # The conditional UPDATE decides between concurrent responses.
     changed = session.execute(
         update(Assignment)
@@ -468,55 +116,47 @@ def respond(
     if changed == 0:
         current = session.scalar(select(Assignment.status).where(Assignment.id == assignment.id))
         if current is None:  # cancelled a moment ago
-            raise NotFound(
-                f"assignment {assignment_id} not found",
-                code="resource.not_found",
-                params={"resource": "assignment", "id": assignment_id},
-            )
+            raise ResourceNotFound(Assignment, assignment_id)
         raise AssignmentNotPending(
             f"assignment {assignment_id} is already {current.value}",
             code="assignment.not_pending",
             params={"id": assignment_id, "status": current.value},
         )
     if not accept:
-        with freeing_seats(session, principal) as seats:
+        with freeing_seats(session, actor) as seats:
             seats.free(assignment.slot_id)
-    record_for(
+    record(
         session,
-        principal,
+        actor,
         action="accept" if accept else "decline",
         entity="assignment",
         entity_id=assignment.id,
         changes={"event_id": assignment.event_id, "person_id": assignment.person_id},
     )
-    return _reload(session, assignment.id)
+    return reload(session, assignment.id)
 
 
-def cancel(session: Session, principal: Principal, assignment_id: int) -> None:
+def cancel(session: Session, actor: Actor, assignment_id: int) -> None:
     """Give the place back (it goes to the waitlist if anyone waits). Volunteers cancel their
     own; schedulers anyone's. Cancelling a declined row only removes it from the history."""
-    assignment = get_scoped(session, Assignment, assignment_id, principal.organisation_id)
-    _may_act_for(principal, assignment.person_id, "cancel")
-    refuse_volunteer_after_start(session, principal, assignment.event_id)
+    assignment = get_scoped(session, Assignment, assignment_id, actor.organisation_id)
+    _may_act_for(actor, assignment.person_id, "cancel")
+    refuse_volunteer_after_start(session, actor, assignment.event_id)
     slot_id, event_id, person_id = assignment.slot_id, assignment.event_id, assignment.person_id
-    if person_id != principal.person_id and assignment.status in ACTIVE:
-        _tell(session, assignment, "cancelled", f"cancel:{principal.user_id}")
+    if person_id != actor.person_id and assignment.status in ACTIVE:
+        tell(session, assignment, "cancelled", f"cancel:{actor.user_id}")
     detach_swaps(session, [assignment.id])
     status = session.execute(
         delete(Assignment).where(Assignment.id == assignment.id).returning(Assignment.status)
     ).scalar_one_or_none()
     if status is None:  # a concurrent cancellation won; the seat was released once, by it
-        raise NotFound(
-            f"assignment {assignment_id} not found",
-            code="resource.not_found",
-            params={"resource": "assignment", "id": assignment_id},
-        )
+        raise ResourceNotFound(Assignment, assignment_id)
     if status in ACTIVE:
-        with freeing_seats(session, principal) as seats:
+        with freeing_seats(session, actor) as seats:
             seats.free(slot_id)
-    record_for(
+    record(
         session,
-        principal,
+        actor,
         action="cancel",
         entity="assignment",
         entity_id=assignment_id,
@@ -524,101 +164,9 @@ def cancel(session: Session, principal: Principal, assignment_id: int) -> None:
     )
 
 
-def reassign(
-    session: Session, principal: Principal, assignment_id: int, from_person_id: int, to: Person
-) -> Assignment:
-    """Hand an active assignment to someone else (a swap): same slot, so no place changes
-    hands with the counter. Fails if the assignment changed since it was offered."""
-    event_id = session.scalar(select(Assignment.event_id).where(Assignment.id == assignment_id))
-    # The taker's declined row at this event would break the one-row-per-person rule.
-    session.execute(
-        delete(Assignment).where(
-            Assignment.event_id == event_id,
-            Assignment.person_id == to.id,
-            Assignment.status == AssignmentStatus.DECLINED,
-        )
-    )
-    with savepoint(session, collision=lambda: _already_assigned(to.name)):  # taken meanwhile
-        moved = session.execute(
-            update(Assignment)
-            .where(
-                Assignment.id == assignment_id,
-                Assignment.person_id == from_person_id,
-                Assignment.status.in_(ACTIVE),
-            )
-            .values(person_id=to.id, status=AssignmentStatus.CONFIRMED)
-        ).rowcount  # type: ignore[attr-defined]
-    if moved == 0:
-        raise AssignmentNotActive(
-            "the offered assignment was cancelled or declined meanwhile",
-            code="assignment.not_active",
-        )
-    session.execute(
-        delete(WaitlistEntry).where(
-            WaitlistEntry.event_id == event_id, WaitlistEntry.person_id == to.id
-        )
-    )
-    record_for(
-        session,
-        principal,
-        action="reassign",
-        entity="assignment",
-        entity_id=assignment_id,
-        changes={"from_person_id": from_person_id, "to_person_id": to.id},
-    )
-    moved_to = _reload(session, assignment_id)
-    _tell(session, moved_to, "assigned", f"swap:{from_person_id}:{to.id}")
-    return moved_to
-
-
-def release_all_for_person(session: Session, principal: Principal, person_id: int) -> None:
-    """Before a person is deleted: give back every place they held (to the waitlists).
-
-    Twice: a sign-up in flight during the first pass may commit a place after it, and that
-    place would vanish with the person (a cascade) yet stay counted. The person row's lock
-    taken between the passes (FOR UPDATE) waits for such sign-ups and holds off new ones,
-    which then fail on the foreign key; the second pass gives back what came in between.
-    The lock comes after the first pass, not before: a promotion of this person holds their
-    slot and waitlist rows while it refers to them, and must be let through."""
-    _release_places_of(session, principal, person_id)
-    session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
-    _release_places_of(session, principal, person_id)
-
-
-def _release_places_of(session: Session, principal: Principal, person_id: int) -> None:
-    # Swap rows first, in the order taking a swap locks them (the swap, then the
-    # assignment): their offers, and offers made to them, go with them.
-    detach_swaps(session, select(Assignment.id).where(Assignment.person_id == person_id))
-    session.execute(
-        delete(SwapRequest).where(
-            or_(
-                SwapRequest.offered_by_person_id == person_id,
-                SwapRequest.offered_to_person_id == person_id,
-            )
-        )
-    )
-    session.execute(
-        update(SwapRequest)
-        .where(SwapRequest.taken_by_person_id == person_id)
-        .values(taken_by_person_id=None)
-    )
-    session.execute(delete(WaitlistEntry).where(WaitlistEntry.person_id == person_id))
-    # What the DELETE removed, not what a read before it saw: a cancellation committed in
-    # between has released its seat already.
-    freed = session.execute(
-        delete(Assignment)
-        .where(Assignment.person_id == person_id)
-        .returning(Assignment.slot_id, Assignment.status)
-    ).all()
-    with freeing_seats(session, principal) as seats:
-        for slot_id, status in sorted(freed):  # sorted: the same lock order everywhere
-            if status in ACTIVE:
-                seats.free(slot_id)
-
-
 def list_assignments(
     session: Session,
-    principal: Principal,
+    actor: Actor,
     *,
     event_id: int | None,
     person_id: int | None,
@@ -629,13 +177,13 @@ def list_assignments(
 ) -> tuple[list[Assignment], int]:
     # Who serves at the events the caller may see: volunteers never see draft plans.
     stmt = visible_events(
-        scoped(select(Assignment), Assignment, principal.organisation_id).join(
+        scoped(select(Assignment), Assignment, actor.organisation_id).join(
             Event, Event.id == Assignment.event_id
         ),
-        principal,
+        actor,
     )
     if event_id is not None:
-        get_event(session, principal, event_id)  # 404 for unknown or invisible events
+        get_event(session, actor, event_id)  # 404 for unknown or invisible events
         stmt = stmt.where(Assignment.event_id == event_id)
     if person_id is not None:
         stmt = stmt.where(Assignment.person_id == person_id)

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from signupflow.actor import Actor
 from signupflow.assignments.errors import EventStarted
-from signupflow.deps import Principal
 from signupflow.events.models import Event
 from signupflow.people.models import MemberRole
 from signupflow.tenancy import scoped
@@ -40,11 +40,11 @@ def refuse_after_start(event: Event) -> None:
         )
 
 
-def refuse_volunteer_after_start(session: Session, principal: Principal, event_id: int) -> None:
+def refuse_volunteer_after_start(session: Session, actor: Actor, event_id: int) -> None:
     """Refuse a volunteer's change to something of the event once it has started."""
-    if principal.at_least(MemberRole.SCHEDULER):
+    if actor.at_least(MemberRole.SCHEDULER):
         return
     event = session.scalars(
-        scoped(select(Event), Event, principal.organisation_id).where(Event.id == event_id)
+        scoped(select(Event), Event, actor.organisation_id).where(Event.id == event_id)
     ).one()
     refuse_after_start(event)

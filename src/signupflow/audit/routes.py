@@ -15,14 +15,14 @@ router = APIRouter(prefix=f"{API_PREFIX}/audit", tags=["audit"])
 @router.get("", response_model=Page[AuditRead])
 def list_audit(
     session: DbSession,
-    principal: Admin,
+    actor: Admin,
     page: Pagination,
     entity: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_]+$")] = None,
 ) -> Page[AuditRead]:
     """Who changed what, newest first. Admins only; the log cannot be edited."""
     items, total = service.list_entries(
         session,
-        organisation_id=principal.organisation_id,
+        organisation_id=actor.organisation_id,
         entity=entity,
         limit=page.limit,
         offset=page.offset,

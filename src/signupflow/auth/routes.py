@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from signupflow.auth import service, signup
+from signupflow.auth import registration, service
+from signupflow.auth.registration import NewOrganisation
 from signupflow.auth.schemas import (
     LoginRequest,
     PasswordChange,
@@ -13,7 +14,6 @@ from signupflow.auth.schemas import (
     TokenResponse,
 )
 from signupflow.auth.secret_checks import SecretChecked
-from signupflow.auth.signup import NewOrganisation
 from signupflow.auth.tokens import digest
 from signupflow.deps import API_PREFIX, AppSettings, DbSession, Member, Store
 
@@ -37,7 +37,7 @@ def sign_up(
         admin_name=data.name,
         email=data.email,
     )
-    signup.request_sign_up(session, settings=settings, new=new, password=data.password)
+    registration.request_registration(session, settings=settings, new=new, password=data.password)
     return SignUpStarted(email=data.email, confirm_within_s=settings.signup_ttl_s)
 
 
@@ -48,7 +48,9 @@ def confirm_sign_up(
     """Follow the mailed link: creates the organisation and its admin, who is logged in.
     The link works once."""
     budget.spend(digest(data.token))
-    return TokenResponse.of(signup.confirm_sign_up(session, settings=settings, token=data.token))
+    return TokenResponse.of(
+        registration.confirm_registration(session, settings=settings, token=data.token)
+    )
 
 
 @router.post("/login", response_model=TokenResponse)
@@ -87,34 +89,27 @@ def refresh(
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def log_out(session: DbSession, settings: AppSettings, store: Store, principal: Member) -> None:
+def log_out(session: DbSession, settings: AppSettings, store: Store, actor: Member) -> None:
     """End this session: its refresh tokens and access tokens stop working, on every
     instance."""
-    service.log_out(
-        session,
-        settings=settings,
-        store=store,
-        user_id=principal.user_id,
-        family=principal.session_family,
-    )
+    service.log_out(session, actor, settings=settings, store=store)
 
 
 @router.post("/password", response_model=TokenResponse)
 def change_password(
     session: DbSession,
     settings: AppSettings,
-    principal: Member,
+    actor: Member,
     budget: SecretChecked,
     data: PasswordChange,
 ) -> TokenResponse:
     """Change your password. Every session, on every device, ends; a new one is returned.
     Attempts are limited per account and per client address."""
-    budget.spend(str(principal.user_id))
+    budget.spend(str(actor.user_id))
     pair = service.change_password(
         session,
+        actor,
         settings=settings,
-        user_id=principal.user_id,
-        organisation_id=principal.organisation_id,
         current_password=data.current_password,
         new_password=data.new_password,
     )

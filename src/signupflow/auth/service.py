@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
+from signupflow.actor import Actor
 from signupflow.audit.service import record
+from signupflow.auth.errors import RefreshTokenReused
 from signupflow.auth.models import RefreshToken, User
 from signupflow.auth.passwords import hash_password, verify_password
 from signupflow.auth.revocation import publish_revocation
@@ -20,16 +22,6 @@ from signupflow.people.models import Membership
 from signupflow.settings import Settings
 from signupflow.state.store import SharedStore
 from signupflow.tenancy import scoped
-
-
-class RefreshTokenReused(Unauthenticated):
-    # The revocation must survive the error response that follows.
-    keeps_changes = True
-
-    def __init__(self) -> None:
-        super().__init__(
-            "refresh token reuse detected; the session was revoked", code="auth.refresh_reused"
-        )
 
 
 @dataclass(frozen=True)
@@ -225,36 +217,32 @@ def revoke_family(session: Session, *, family: str) -> None:
     _revoke_refresh_tokens(session, RefreshToken.family == family)
 
 
-def log_out(
-    session: Session, *, settings: Settings, store: SharedStore, user_id: int, family: str
-) -> None:
-    lock_sessions(session, user_id=user_id)
+def log_out(session: Session, actor: Actor, *, settings: Settings, store: SharedStore) -> None:
+    """End the actor's login session (system work has none to end)."""
+    family = actor.session_family
+    if actor.user_id is None or family is None:
+        raise Unauthenticated("there is no login session to end", code="auth.session_invalid")
+    lock_sessions(session, user_id=actor.user_id)
     revoke_family(session, family=family)
     publish_revocation(store, family, ttl_s=settings.access_token_ttl_s, required=True)
 
 
 def change_password(
     session: Session,
+    actor: Actor,
     *,
     settings: Settings,
-    user_id: int,
-    organisation_id: int,
     current_password: str,
     new_password: str,
 ) -> TokenPair:
     """Every other session ends: access tokens by the version bump, refresh tokens revoked."""
-    user = session.get_one(User, user_id)
+    user = session.get_one(User, actor.user_id)
     if not verify_password(current_password, user.password_hash):
         raise Unauthenticated("current password is wrong", code="auth.wrong_password")
     user.password_hash = hash_password(new_password, rounds=settings.bcrypt_rounds)
     end_all_sessions(session, user=user)
-    record(
-        session,
-        organisation_id=organisation_id,
-        actor_user_id=user.id,
-        action="change_password",
-        entity="user",
-        entity_id=user.id,
-    )
+    record(session, actor, action="change_password", entity="user", entity_id=user.id)
     session.flush()
-    return issue_tokens(session, user=user, organisation_id=organisation_id, settings=settings)
+    return issue_tokens(
+        session, user=user, organisation_id=actor.organisation_id, settings=settings
+    )

@@ -18,9 +18,9 @@ router = APIRouter(prefix=API_PREFIX, tags=["availability"])
 
 
 @router.get("/people/{person_id}/availability", response_model=Availability)
-def get_availability(session: DbSession, principal: Member, person_id: Id) -> Availability:
+def get_availability(session: DbSession, actor: Member, person_id: Id) -> Availability:
     """A person's weekly windows and time off (yours, or anyone's for schedulers)."""
-    windows, time_off = service.availability_of(session, principal, person_id)
+    windows, time_off = service.availability_of(session, actor, person_id)
     return Availability(
         windows=[WindowRead.model_validate(w) for w in windows],
         time_off=[TimeOffRead.model_validate(t) for t in time_off],
@@ -32,28 +32,26 @@ def get_availability(session: DbSession, principal: Member, person_id: Id) -> Av
     response_model=WindowRead,
     status_code=status.HTTP_201_CREATED,
 )
-def add_window(
-    session: DbSession, principal: Member, person_id: Id, data: WindowCreate
-) -> WindowRead:
+def add_window(session: DbSession, actor: Member, person_id: Id, data: WindowCreate) -> WindowRead:
     """Add a weekly window, in the organisation's local time."""
-    return WindowRead.model_validate(service.add_window(session, principal, person_id, data))
+    return WindowRead.model_validate(service.add_window(session, actor, person_id, data))
 
 
 @router.delete("/availability/{window_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_window(session: DbSession, principal: Member, window_id: Id) -> None:
-    service.remove(session, principal, AvailabilityWindow, window_id)
+def remove_window(session: DbSession, actor: Member, window_id: Id) -> None:
+    service.remove(session, actor, AvailabilityWindow, window_id)
 
 
 @router.post(
     "/people/{person_id}/time-off", response_model=TimeOffRead, status_code=status.HTTP_201_CREATED
 )
 def add_time_off(
-    session: DbSession, principal: Member, person_id: Id, data: TimeOffCreate
+    session: DbSession, actor: Member, person_id: Id, data: TimeOffCreate
 ) -> TimeOffRead:
     """Mark whole days (inclusive) when the person cannot serve."""
-    return TimeOffRead.model_validate(service.add_time_off(session, principal, person_id, data))
+    return TimeOffRead.model_validate(service.add_time_off(session, actor, person_id, data))
 
 
 @router.delete("/time-off/{time_off_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_time_off(session: DbSession, principal: Member, time_off_id: Id) -> None:
-    service.remove(session, principal, TimeOff, time_off_id)
+def remove_time_off(session: DbSession, actor: Member, time_off_id: Id) -> None:
+    service.remove(session, actor, TimeOff, time_off_id)

@@ -7,10 +7,10 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from signupflow.audit.service import record_for
+from signupflow.actor import Actor
+from signupflow.audit.service import record
 from signupflow.availability.models import AvailabilityWindow, TimeOff
 from signupflow.availability.schemas import TimeOffCreate, WindowCreate
-from signupflow.deps import Principal
 from signupflow.errors import PermissionDenied
 from signupflow.people.models import MemberRole, Person
 from signupflow.tenancy import get_scoped, scoped
@@ -18,9 +18,9 @@ from signupflow.tenancy import get_scoped, scoped
 Row = TypeVar("Row", AvailabilityWindow, TimeOff)
 
 
-def _check_access(session: Session, principal: Principal, person_id: int) -> Person:
-    person = get_scoped(session, Person, person_id, principal.organisation_id)
-    if person.id != principal.person_id and not principal.at_least(MemberRole.SCHEDULER):
+def _check_access(session: Session, actor: Actor, person_id: int) -> Person:
+    person = get_scoped(session, Person, person_id, actor.organisation_id)
+    if person.id != actor.person_id and not actor.at_least(MemberRole.SCHEDULER):
         raise PermissionDenied(
             "you can only manage your own availability", code="availability.own_only"
         )
@@ -28,30 +28,28 @@ def _check_access(session: Session, principal: Principal, person_id: int) -> Per
 
 
 def availability_of(
-    session: Session, principal: Principal, person_id: int
+    session: Session, actor: Actor, person_id: int
 ) -> tuple[list[AvailabilityWindow], list[TimeOff]]:
-    _check_access(session, principal, person_id)
+    _check_access(session, actor, person_id)
     windows = session.scalars(
-        scoped(select(AvailabilityWindow), AvailabilityWindow, principal.organisation_id)
+        scoped(select(AvailabilityWindow), AvailabilityWindow, actor.organisation_id)
         .where(AvailabilityWindow.person_id == person_id)
         .order_by(AvailabilityWindow.weekday, AvailabilityWindow.start_time)
     ).all()
     time_off = session.scalars(
-        scoped(select(TimeOff), TimeOff, principal.organisation_id)
+        scoped(select(TimeOff), TimeOff, actor.organisation_id)
         .where(TimeOff.person_id == person_id)
         .order_by(TimeOff.starts_on)
     ).all()
     return list(windows), list(time_off)
 
 
-def _add(
-    session: Session, principal: Principal, row: Row, entity: str, changes: dict[str, str]
-) -> Row:
+def _add(session: Session, actor: Actor, row: Row, entity: str, changes: dict[str, str]) -> Row:
     session.add(row)
     session.flush()
-    record_for(
+    record(
         session,
-        principal,
+        actor,
         action="create",
         entity=entity,
         entity_id=row.id,
@@ -61,40 +59,38 @@ def _add(
 
 
 def add_window(
-    session: Session, principal: Principal, person_id: int, data: WindowCreate
+    session: Session, actor: Actor, person_id: int, data: WindowCreate
 ) -> AvailabilityWindow:
-    _check_access(session, principal, person_id)
+    _check_access(session, actor, person_id)
     window = AvailabilityWindow(
-        organisation_id=principal.organisation_id,
+        organisation_id=actor.organisation_id,
         person_id=person_id,
         weekday=data.weekday,
         start_time=data.start_time,
         end_time=data.end_time,
     )
-    return _add(session, principal, window, "availability_window", data.model_dump(mode="json"))
+    return _add(session, actor, window, "availability_window", data.model_dump(mode="json"))
 
 
-def add_time_off(
-    session: Session, principal: Principal, person_id: int, data: TimeOffCreate
-) -> TimeOff:
-    _check_access(session, principal, person_id)
+def add_time_off(session: Session, actor: Actor, person_id: int, data: TimeOffCreate) -> TimeOff:
+    _check_access(session, actor, person_id)
     time_off = TimeOff(
-        organisation_id=principal.organisation_id,
+        organisation_id=actor.organisation_id,
         person_id=person_id,
         starts_on=data.starts_on,
         ends_on=data.ends_on,
         reason=data.reason,
     )
-    return _add(session, principal, time_off, "time_off", data.model_dump(mode="json"))
+    return _add(session, actor, time_off, "time_off", data.model_dump(mode="json"))
 
 
-def remove(session: Session, principal: Principal, model: type[Row], row_id: int) -> None:
-    row = get_scoped(session, model, row_id, principal.organisation_id, for_change=True)
-    _check_access(session, principal, row.person_id)
+def remove(session: Session, actor: Actor, model: type[Row], row_id: int) -> None:
+    row = get_scoped(session, model, row_id, actor.organisation_id, for_change=True)
+    _check_access(session, actor, row.person_id)
     session.delete(row)
-    record_for(
+    record(
         session,
-        principal,
+        actor,
         action="delete",
         entity=model.__tablename__,
         entity_id=row_id,

@@ -64,53 +64,51 @@ def calendar_feed(
 
 
 @router.put("/calendar/feeds/me", response_model=FeedCreated)
-def rotate_my_feed(request: Request, session: DbSession, principal: Member) -> FeedCreated:
+def rotate_my_feed(request: Request, session: DbSession, actor: Member) -> FeedCreated:
     """Create your personal feed of shifts, or replace its URL (the old one stops working).
     The URL is shown once."""
-    if principal.person_id is None:
+    if actor.person_id is None:
         raise NotFound("you have no person record in this organisation", code="calendar.no_person")
     token = service.rotate_feed(
-        session, organisation_id=principal.organisation_id, person_id=principal.person_id
+        session, organisation_id=actor.organisation_id, person_id=actor.person_id
     )
     return _created(request, token, "person")
 
 
 @router.delete("/calendar/feeds/me", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_my_feed(session: DbSession, principal: Member) -> None:
-    if principal.person_id is not None:
+def revoke_my_feed(session: DbSession, actor: Member) -> None:
+    if actor.person_id is not None:
         service.revoke_feed(
-            session, organisation_id=principal.organisation_id, person_id=principal.person_id
+            session, organisation_id=actor.organisation_id, person_id=actor.person_id
         )
 
 
 @router.put("/calendar/feeds/organisation", response_model=FeedCreated)
-def rotate_organisation_feed(request: Request, session: DbSession, principal: Admin) -> FeedCreated:
+def rotate_organisation_feed(request: Request, session: DbSession, actor: Admin) -> FeedCreated:
     """Create the organisation's feed of published events, or replace its URL."""
-    token = service.rotate_feed(session, organisation_id=principal.organisation_id, person_id=None)
+    token = service.rotate_feed(session, organisation_id=actor.organisation_id, person_id=None)
     return _created(request, token, "organisation")
 
 
 @router.delete("/calendar/feeds/organisation", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_organisation_feed(session: DbSession, principal: Admin) -> None:
-    service.revoke_feed(session, organisation_id=principal.organisation_id, person_id=None)
+def revoke_organisation_feed(session: DbSession, actor: Admin) -> None:
+    service.revoke_feed(session, organisation_id=actor.organisation_id, person_id=None)
 
 
 @router.put("/people/{person_id}/calendar-feed", response_model=FeedCreated)
 def rotate_person_feed(
-    request: Request, session: DbSession, principal: Admin, person_id: Id
+    request: Request, session: DbSession, actor: Admin, person_id: Id
 ) -> FeedCreated:
     """An admin creates or replaces someone's feed (for people without a login, too)."""
-    person = get_scoped(session, Person, person_id, principal.organisation_id)
-    token = service.rotate_feed(
-        session, organisation_id=principal.organisation_id, person_id=person.id
-    )
+    person = get_scoped(session, Person, person_id, actor.organisation_id)
+    token = service.rotate_feed(session, organisation_id=actor.organisation_id, person_id=person.id)
     return _created(request, token, "person")
 
 
 @router.delete("/people/{person_id}/calendar-feed", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_person_feed(session: DbSession, principal: Admin, person_id: Id) -> None:
-    person = get_scoped(session, Person, person_id, principal.organisation_id)
-    service.revoke_feed(session, organisation_id=principal.organisation_id, person_id=person.id)
+def revoke_person_feed(session: DbSession, actor: Admin, person_id: Id) -> None:
+    person = get_scoped(session, Person, person_id, actor.organisation_id)
+    service.revoke_feed(session, organisation_id=actor.organisation_id, person_id=person.id)
 
 
 @router.get(
@@ -119,11 +117,11 @@ def revoke_person_feed(session: DbSession, principal: Admin, person_id: Id) -> N
     responses={200: {"content": {"text/calendar": {}}, "description": "iCalendar file"}},
 )
 def event_calendar(
-    session: DbSession, settings: AppSettings, principal: Member, event_id: Id
+    session: DbSession, settings: AppSettings, actor: Member, event_id: Id
 ) -> Response:
     """One event as an .ics file, to add it to a calendar."""
-    event = get_event(session, principal, event_id)
+    event = get_event(session, actor, event_id)
     body = service.event_document(
-        session, organisation=principal.organisation, event=event, settings=settings
+        session, organisation=actor.organisation, event=event, settings=settings
     )
     return _ics(body, f"event-{event.id}.ics")

@@ -6,6 +6,7 @@ from typing import IO
 
 import click
 
+from signupflow.actor import Actor
 from signupflow.cli.common import organisation_by_slug, settings_or_exit
 from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
@@ -45,10 +46,8 @@ def import_command(slug: str, dry_run: bool, file: IO[bytes]) -> None:
     data = file.read(csv_io.MAX_BYTES + 1)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
-            organisation = organisation_by_slug(session, slug)
-            result = csv_io.import_csv(
-                session, organisation, data, dry_run=dry_run, actor_user_id=None
-            )
+            actor = Actor.system(organisation_by_slug(session, slug))
+            result = csv_io.import_csv(session, actor, data, dry_run=dry_run)
     except DomainError as exc:
         click.echo(f"{exc.detail}", err=True)
         for error in exc.extra.get("errors", []):

@@ -8,10 +8,12 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from signupflow.actor import Actor
 from signupflow.cli.common import organisation_by_slug, settings_or_exit
 from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.errors import DomainError
+from signupflow.organisations.models import Organisation
 from signupflow.scheduling.publish import publish
 from signupflow.scheduling.runs import SolveSlots, solve_now
 
@@ -44,6 +46,7 @@ def solve_command(slug: str, first: date, last: date, and_publish: bool, as_json
     try:
         with unit_of_work(factory) as session:
             organisation = organisation_by_slug(session, slug)
+            organisation_id = organisation.id
             zone = ZoneInfo(organisation.timezone)
             starts = datetime.combine(first, time(0), zone).astimezone(UTC)
             ends = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
@@ -52,10 +55,9 @@ def solve_command(slug: str, first: date, last: date, and_publish: bool, as_json
                     session,
                     factory,
                     SolveSlots(1, retry_after_s=settings.solver_time_limit_s),
-                    organisation_id=organisation.id,
+                    actor=Actor.system(organisation),
                     starts=starts,
                     ends=ends,
-                    requested_by=None,
                     time_limit_s=settings.solver_time_limit_s,
                 )
             except DomainError as exc:
@@ -66,12 +68,8 @@ def solve_command(slug: str, first: date, last: date, and_publish: bool, as_json
         if and_publish:
             with unit_of_work(factory) as session:
                 try:
-                    outcome = publish(
-                        session,
-                        organisation_id=organisation.id,
-                        actor_user_id=None,
-                        schedule_id=draft.id,
-                    )
+                    system = Actor.system(session.get_one(Organisation, organisation_id))
+                    outcome = publish(session, system, draft.id)
                 except DomainError as exc:
                     raise click.ClickException(exc.detail) from None
                 report["published"] = {"added": len(outcome.added), "removed": len(outcome.removed)}

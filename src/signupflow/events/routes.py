@@ -27,27 +27,27 @@ class Scope(enum.StrEnum):
 
 
 @series_router.post("", response_model=SeriesRead, status_code=status.HTTP_201_CREATED)
-def create_series(session: DbSession, principal: Scheduler, data: SeriesCreate) -> SeriesRead:
+def create_series(session: DbSession, actor: Scheduler, data: SeriesCreate) -> SeriesRead:
     """Create a recurring event: one event per occurrence of `rrule`, starting with
     `starts_at`, each with the same slots. 422 for an unbounded, too long or invalid rule,
     a `starts_at` the rule skips (the problem names the first occurrence) or occurrences
     that overlap."""
-    series, events = service.create_series(session, principal, data)
-    return SeriesRead.of(series, events, principal.organisation.timezone)
+    series, events = service.create_series(session, actor, data)
+    return SeriesRead.of(series, events, actor.organisation.timezone)
 
 
 @series_router.get("/{series_id}", response_model=SeriesRead)
-def get_series(session: DbSession, principal: Member, series_id: Id) -> SeriesRead:
+def get_series(session: DbSession, actor: Member, series_id: Id) -> SeriesRead:
     """A recurring series: its rule and the occurrences that remain, in order (volunteers
     see the published and cancelled ones)."""
-    series, events = service.get_series(session, principal, series_id)
-    return SeriesRead.of(series, events, principal.organisation.timezone)
+    series, events = service.get_series(session, actor, series_id)
+    return SeriesRead.of(series, events, actor.organisation.timezone)
 
 
 @router.get("", response_model=Page[EventRead])
 def list_events(
     session: DbSession,
-    principal: Member,
+    actor: Member,
     page: Pagination,
     status: EventStatus | None = None,
     starts_from: Annotated[Instant | None, Query(alias="from")] = None,
@@ -57,7 +57,7 @@ def list_events(
     """Events in start order. Volunteers see published and cancelled events only."""
     items, total = service.list_events(
         session,
-        principal,
+        actor,
         status=status,
         starts_from=starts_from,
         starts_before=starts_before,
@@ -65,7 +65,7 @@ def list_events(
         limit=page.limit,
         offset=page.offset,
     )
-    tz = principal.organisation.timezone
+    tz = actor.organisation.timezone
     return Page(
         items=[EventRead.of(e, tz) for e in items],
         total=total,
@@ -75,23 +75,23 @@ def list_events(
 
 
 @router.post("", response_model=EventRead, status_code=status.HTTP_201_CREATED)
-def create_event(session: DbSession, principal: Scheduler, data: EventCreate) -> EventRead:
+def create_event(session: DbSession, actor: Scheduler, data: EventCreate) -> EventRead:
     """Create an event with the roles it needs (`slots`). Times are ISO 8601 with offset."""
-    event = service.create_event(session, principal, data)
-    return EventRead.of(event, principal.organisation.timezone)
+    event = service.create_event(session, actor, data)
+    return EventRead.of(event, actor.organisation.timezone)
 
 
 @router.get("/{event_id}", response_model=EventRead)
-def get_event(session: DbSession, principal: Member, event_id: Id) -> EventRead:
+def get_event(session: DbSession, actor: Member, event_id: Id) -> EventRead:
     """One event, if the listing shows it to you (volunteers: published and cancelled)."""
-    event = service.get_event(session, principal, event_id)
-    return EventRead.of(event, principal.organisation.timezone)
+    event = service.get_event(session, actor, event_id)
+    return EventRead.of(event, actor.organisation.timezone)
 
 
 @router.patch("/{event_id}", response_model=EventRead)
 def update_event(
     session: DbSession,
-    principal: Scheduler,
+    actor: Scheduler,
     event_id: Id,
     data: EventUpdate,
     scope: Scope = Scope.THIS,
@@ -103,16 +103,14 @@ def update_event(
     time on each date; all or nothing (for an event outside a series it is `this`). New times
     follow the rules of a new event (the end after the start, at most 14 days) on every event
     they move."""
-    event = service.update_event(
-        session, principal, event_id, data, following=scope == Scope.FOLLOWING
-    )
-    return EventRead.of(event, principal.organisation.timezone)
+    event = service.update_event(session, actor, event_id, data, following=scope == Scope.FOLLOWING)
+    return EventRead.of(event, actor.organisation.timezone)
 
 
 @router.delete("/{event_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_event(
-    session: DbSession, principal: Scheduler, event_id: Id, scope: Scope = Scope.THIS
+    session: DbSession, actor: Scheduler, event_id: Id, scope: Scope = Scope.THIS
 ) -> None:
     """Delete the event; `scope=following` also deletes the later occurrences of its
     recurring series (for an event outside a series it is the same as `this`)."""
-    service.delete_event(session, principal, event_id, following=scope == Scope.FOLLOWING)
+    service.delete_event(session, actor, event_id, following=scope == Scope.FOLLOWING)

@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Any, TypeVarTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from signupflow.audit.service import record_for
+from signupflow.actor import Actor
+from signupflow.assignments.ledger import fill_open_places, lock_slots
+from signupflow.audit.service import record
 from signupflow.db.pagination import paginate
-from signupflow.deps import Principal
 from signupflow.errors import Conflict
 from signupflow.events.models import (
     PUBLIC_STATUSES,
@@ -31,32 +32,30 @@ WITH_SLOTS = (selectinload(Event.slots),)
 _Ts = TypeVarTuple("_Ts")
 
 
-def visible_events(stmt: Select[*_Ts], principal: Principal) -> Select[*_Ts]:
+def visible_events(stmt: Select[*_Ts], actor: Actor) -> Select[*_Ts]:
     """The events the caller may see, for every route that reads them (one event, a listing,
     a series, the assignments or waitlist of an event): schedulers all, volunteers
     `PUBLIC_STATUSES`. Compose with `tenancy.scoped`."""
-    if principal.at_least(MemberRole.SCHEDULER):
+    if actor.at_least(MemberRole.SCHEDULER):
         return stmt
     return stmt.where(Event.status.in_(PUBLIC_STATUSES))
 
 
-def get_event(
-    session: Session, principal: Principal, event_id: int, *, for_change: bool = False
-) -> Event:
+def get_event(session: Session, actor: Actor, event_id: int, *, for_change: bool = False) -> Event:
     return get_scoped(
         session,
         Event,
         event_id,
-        principal.organisation_id,
+        actor.organisation_id,
         options=WITH_SLOTS,
-        visible=lambda stmt: visible_events(stmt, principal),
+        visible=lambda stmt: visible_events(stmt, actor),
         for_change=for_change,
     )
 
 
 def list_events(
     session: Session,
-    principal: Principal,
+    actor: Actor,
     *,
     status: EventStatus | None,
     starts_from: datetime | None,
@@ -65,7 +64,7 @@ def list_events(
     limit: int,
     offset: int,
 ) -> tuple[list[Event], int]:
-    stmt = visible_events(scoped(select(Event), Event, principal.organisation_id), principal)
+    stmt = visible_events(scoped(select(Event), Event, actor.organisation_id), actor)
     stmt = stmt.options(*WITH_SLOTS)
     if status is not None:
         stmt = stmt.where(Event.status == status)
@@ -78,13 +77,13 @@ def list_events(
     return paginate(session, stmt.order_by(Event.starts_at, Event.id), limit=limit, offset=offset)
 
 
-def _check_team(session: Session, principal: Principal, team_id: int | None) -> None:
+def _check_team(session: Session, actor: Actor, team_id: int | None) -> None:
     if team_id is not None:
-        get_scoped(session, Team, team_id, principal.organisation_id)
+        get_scoped(session, Team, team_id, actor.organisation_id)
 
 
 def _new_event(
-    principal: Principal,
+    actor: Actor,
     data: EventCreate | SeriesCreate,
     *,
     starts_at: datetime,
@@ -93,7 +92,7 @@ def _new_event(
 ) -> Event:
     """An event (one occurrence, for a series) with its role slots, not yet stored."""
     return Event(
-        organisation_id=principal.organisation_id,
+        organisation_id=actor.organisation_id,
         series_id=series_id,
         title=data.title,
         description=data.description,
@@ -103,21 +102,21 @@ def _new_event(
         team_id=data.team_id,
         status=data.status,
         slots=[
-            EventSlot(organisation_id=principal.organisation_id, role=s.role, capacity=s.capacity)
+            EventSlot(organisation_id=actor.organisation_id, role=s.role, capacity=s.capacity)
             for s in data.slots
         ],
     )
 
 
-def create_event(session: Session, principal: Principal, data: EventCreate) -> Event:
+def create_event(session: Session, actor: Actor, data: EventCreate) -> Event:
     check_times(data.starts_at, data.ends_at)
-    _check_team(session, principal, data.team_id)
-    event = _new_event(principal, data, starts_at=data.starts_at, ends_at=data.ends_at)
+    _check_team(session, actor, data.team_id)
+    event = _new_event(actor, data, starts_at=data.starts_at, ends_at=data.ends_at)
     session.add(event)
     session.flush()
-    record_for(
+    record(
         session,
-        principal,
+        actor,
         action="create",
         entity="event",
         entity_id=event.id,
@@ -153,14 +152,10 @@ def _replace_slots(event: Event, specs: list[SlotSpec]) -> None:
 
 
 def _lock_slots(session: Session, events: list[Event]) -> None:
-    """Sign-ups change `filled` under the slot row's lock: take the same locks (in slot id
-    order, as everywhere; a write that changes nothing) and read the counters again, so a
-    new capacity is compared with the sign-ups that will stay."""
-    slot_ids = sorted(slot.id for event in events for slot in event.slots)
-    for slot_id in slot_ids:
-        session.execute(
-            update(EventSlot).where(EventSlot.id == slot_id).values(filled=EventSlot.filled)
-        )
+    """Sign-ups change `filled` under the slot row's lock: take the same locks and read the
+    counters again, so a new capacity is compared with the sign-ups that will stay."""
+    slot_ids = [slot.id for event in events for slot in event.slots]
+    lock_slots(session, slot_ids)
     session.scalars(
         select(EventSlot)
         .where(EventSlot.id.in_(slot_ids))
@@ -170,7 +165,7 @@ def _lock_slots(session: Session, events: list[Event]) -> None:
 
 def update_event(
     session: Session,
-    principal: Principal,
+    actor: Actor,
     event_id: int,
     data: EventUpdate,
     *,
@@ -180,14 +175,14 @@ def update_event(
     gets the same fields and slots, and a new time moves each by the same wall-clock shift in
     the organisation's zone (10:00 to 11:00 on every date, across daylight-saving changes).
     All or nothing: one occurrence that cannot take the change refuses the whole request."""
-    event = get_event(session, principal, event_id, for_change=True)
-    targets = _this_and_following(session, principal, event) if following else [event]
+    event = get_event(session, actor, event_id, for_change=True)
+    targets = _this_and_following(session, actor, event) if following else [event]
     changes: dict[str, Any] = data.model_dump(exclude_unset=True, mode="json")
     if "team_id" in changes:
-        _check_team(session, principal, data.team_id)
+        _check_team(session, actor, data.team_id)
     new_start = data.starts_at or event.starts_at
     new_end = data.ends_at or event.ends_at
-    zone = ZoneInfo(principal.organisation.timezone)
+    zone = ZoneInfo(actor.organisation.timezone)
     shift = wall_clock(new_start, zone) - wall_clock(event.starts_at, zone)
     if data.slots is not None:
         _lock_slots(session, targets)
@@ -212,17 +207,14 @@ def update_event(
             _replace_slots(target, data.slots)
     session.flush()
     if data.slots is not None or data.status == EventStatus.PUBLISHED:
-        # Imported here: assignments builds on this module (get_event).
-        from signupflow.assignments.service import fill_open_places
-
         # Places added, or freed while the event was not open, go to the waitlists.
         for slot in sorted((s for t in targets for s in t.slots), key=lambda s: s.id):
-            fill_open_places(session, principal, slot.id)
+            fill_open_places(session, actor, slot.id)
     if following:
         changes["event_ids"] = [t.id for t in targets]
-    record_for(
+    record(
         session,
-        principal,
+        actor,
         action="update",
         entity="event",
         entity_id=event.id,
@@ -232,32 +224,30 @@ def update_event(
 
 
 def create_series(
-    session: Session, principal: Principal, data: SeriesCreate
+    session: Session, actor: Actor, data: SeriesCreate
 ) -> tuple[EventSeries, list[Event]]:
     """A recurring event: one ordinary event per occurrence of the rule, each with the same
     role slots, all linked to the series."""
     check_times(data.starts_at, data.ends_at)
-    _check_team(session, principal, data.team_id)
-    timezone = principal.organisation.timezone
+    _check_team(session, actor, data.team_id)
+    timezone = actor.organisation.timezone
     times = occurrence_times(
         expand(data.rrule, data.starts_at, timezone), data.starts_at, data.ends_at
     )
     for starts_at, ends_at in times:
         check_times(starts_at, ends_at)
-    series = EventSeries(
-        organisation_id=principal.organisation_id, rrule=data.rrule, timezone=timezone
-    )
+    series = EventSeries(organisation_id=actor.organisation_id, rrule=data.rrule, timezone=timezone)
     session.add(series)
     session.flush()
     events = [
-        _new_event(principal, data, starts_at=starts_at, ends_at=ends_at, series_id=series.id)
+        _new_event(actor, data, starts_at=starts_at, ends_at=ends_at, series_id=series.id)
         for starts_at, ends_at in times
     ]
     session.add_all(events)
     session.flush()
-    record_for(
+    record(
         session,
-        principal,
+        actor,
         action="create",
         entity="event_series",
         entity_id=series.id,
@@ -266,13 +256,11 @@ def create_series(
     return series, events
 
 
-def get_series(
-    session: Session, principal: Principal, series_id: int
-) -> tuple[EventSeries, list[Event]]:
+def get_series(session: Session, actor: Actor, series_id: int) -> tuple[EventSeries, list[Event]]:
     """A series with the occurrences the caller may see (deleted ones are gone)."""
-    series = get_scoped(session, EventSeries, series_id, principal.organisation_id)
+    series = get_scoped(session, EventSeries, series_id, actor.organisation_id)
     events = session.scalars(
-        visible_events(scoped(select(Event), Event, principal.organisation_id), principal)
+        visible_events(scoped(select(Event), Event, actor.organisation_id), actor)
         .where(Event.series_id == series.id)
         .options(*WITH_SLOTS)
         .order_by(Event.starts_at, Event.id)
@@ -280,26 +268,24 @@ def get_series(
     return series, list(events)
 
 
-def _this_and_following(session: Session, principal: Principal, event: Event) -> list[Event]:
+def _this_and_following(session: Session, actor: Actor, event: Event) -> list[Event]:
     if event.series_id is None:
         return [event]
-    stmt = scoped(select(Event), Event, principal.organisation_id).where(
+    stmt = scoped(select(Event), Event, actor.organisation_id).where(
         Event.series_id == event.series_id, Event.starts_at >= event.starts_at
     )
     return list(session.scalars(stmt.options(*WITH_SLOTS).order_by(Event.starts_at)).all())
 
 
-def delete_event(
-    session: Session, principal: Principal, event_id: int, *, following: bool = False
-) -> None:
+def delete_event(session: Session, actor: Actor, event_id: int, *, following: bool = False) -> None:
     """Delete the event, or with `following` also the later occurrences of its series."""
-    event = get_event(session, principal, event_id, for_change=True)
-    targets = _this_and_following(session, principal, event) if following else [event]
+    event = get_event(session, actor, event_id, for_change=True)
+    targets = _this_and_following(session, actor, event) if following else [event]
     for target in targets:
         session.delete(target)
-    record_for(
+    record(
         session,
-        principal,
+        actor,
         action="delete",
         entity="event",
         entity_id=event_id,

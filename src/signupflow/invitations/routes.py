@@ -10,7 +10,7 @@ from signupflow.deps import (
     Admin,
     AppSettings,
     DbSession,
-    OptionalPrincipal,
+    OptionalActor,
     Pagination,
 )
 from signupflow.invitations import service
@@ -40,11 +40,11 @@ def _read(invitation: Invitation) -> InvitationRead:
 
 @router.post("", response_model=InvitationCreated, status_code=status.HTTP_201_CREATED)
 def create_invitation(
-    session: DbSession, principal: Admin, settings: AppSettings, data: InvitationCreate
+    session: DbSession, actor: Admin, settings: AppSettings, data: InvitationCreate
 ) -> InvitationCreated:
     """Invite someone by e-mail. The response carries the token and link once; a new
     invitation for the same person revokes the previous one."""
-    created = service.create_invitation(session, principal, data, settings)
+    created = service.create_invitation(session, actor, data, settings)
     return InvitationCreated(
         **_read(created.invitation).model_dump(),
         token=created.token,
@@ -53,25 +53,21 @@ def create_invitation(
 
 
 @router.get("", response_model=Page[InvitationRead])
-def list_invitations(
-    session: DbSession, principal: Admin, page: Pagination
-) -> Page[InvitationRead]:
-    items, total = service.list_invitations(
-        session, principal, limit=page.limit, offset=page.offset
-    )
+def list_invitations(session: DbSession, actor: Admin, page: Pagination) -> Page[InvitationRead]:
+    items, total = service.list_invitations(session, actor, limit=page.limit, offset=page.offset)
     return Page(items=[_read(i) for i in items], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.delete("/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_invitation(session: DbSession, principal: Admin, invitation_id: Id) -> None:
-    service.revoke_invitation(session, principal, invitation_id)
+def revoke_invitation(session: DbSession, actor: Admin, invitation_id: Id) -> None:
+    service.revoke_invitation(session, actor, invitation_id)
 
 
 @router.post("/accept", response_model=TokenResponse)
 def accept_invitation(
     session: DbSession,
     settings: AppSettings,
-    caller: OptionalPrincipal,
+    caller: OptionalActor,
     budget: SecretChecked,
     data: InvitationAccept,
 ) -> TokenResponse:

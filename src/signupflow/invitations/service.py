@@ -10,18 +10,19 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from signupflow.audit.service import record, record_for
+from signupflow.actor import Actor
+from signupflow.audit.service import record
 from signupflow.auth.models import User
 from signupflow.auth.passwords import hash_password
 from signupflow.auth.service import TokenPair, issue_tokens
 from signupflow.auth.tokens import digest, new_opaque_token
 from signupflow.db.pagination import paginate
-from signupflow.deps import Principal
 from signupflow.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from signupflow.invitations.models import Invitation
 from signupflow.invitations.schemas import InvitationCreate, InvitationState
 from signupflow.notifications.models import NotificationKind
 from signupflow.notifications.service import enqueue
+from signupflow.organisations.models import Organisation
 from signupflow.organisations.service import lock_organisation
 from signupflow.people.models import Membership, Person, PersonSkill
 from signupflow.settings import Settings
@@ -44,12 +45,12 @@ class CreatedInvitation:
 
 
 def create_invitation(
-    session: Session, principal: Principal, data: InvitationCreate, settings: Settings
+    session: Session, actor: Actor, data: InvitationCreate, settings: Settings
 ) -> CreatedInvitation:
-    lock_organisation(session, principal.organisation_id)  # one pending invitation each
+    lock_organisation(session, actor.organisation_id)  # one pending invitation each
     person = session.scalars(
         scoped(
-            select(Person).where(Person.email == data.email), Person, principal.organisation_id
+            select(Person).where(Person.email == data.email), Person, actor.organisation_id
         ).options(selectinload(Person.skills))
     ).one_or_none()
     if person is not None and person.user_id is not None:
@@ -60,10 +61,10 @@ def create_invitation(
         )
     if person is None:
         person = Person(
-            organisation_id=principal.organisation_id,
+            organisation_id=actor.organisation_id,
             name=data.name,
             email=data.email,
-            language=principal.organisation.locale,
+            language=actor.organisation.locale,
             skills=[PersonSkill(role=r) for r in sorted(set(data.roles))],
         )
         session.add(person)
@@ -80,9 +81,9 @@ def create_invitation(
     )
     token = new_opaque_token()
     invitation = Invitation(
-        organisation_id=principal.organisation_id,
+        organisation_id=actor.organisation_id,
         person_id=person.id,
-        invited_by_user_id=principal.user_id,
+        invited_by_user_id=actor.user_id,
         email=data.email,
         role=data.role,
         token_hash=digest(token),
@@ -90,9 +91,9 @@ def create_invitation(
     )
     session.add(invitation)
     session.flush()
-    record_for(
+    record(
         session,
-        principal,
+        actor,
         action="invite",
         entity="invitation",
         entity_id=invitation.id,
@@ -100,7 +101,7 @@ def create_invitation(
     )
     enqueue(
         session,
-        organisation_id=principal.organisation_id,
+        organisation_id=actor.organisation_id,
         person_id=person.id,
         kind=NotificationKind.INVITATION,
         data={"token": token, "expires_at": invitation.expires_at.isoformat(), "to": data.email},
@@ -110,17 +111,17 @@ def create_invitation(
 
 
 def list_invitations(
-    session: Session, principal: Principal, *, limit: int, offset: int
+    session: Session, actor: Actor, *, limit: int, offset: int
 ) -> tuple[list[Invitation], int]:
-    stmt = scoped(select(Invitation), Invitation, principal.organisation_id)
+    stmt = scoped(select(Invitation), Invitation, actor.organisation_id)
     return paginate(session, stmt.order_by(Invitation.id.desc()), limit=limit, offset=offset)
 
 
-def revoke_invitation(session: Session, principal: Principal, invitation_id: int) -> None:
+def revoke_invitation(session: Session, actor: Actor, invitation_id: int) -> None:
     # Locked and read fresh: an acceptance committed meanwhile is seen, and one that comes
     # later finds the invitation revoked (its conditional UPDATE waits for this lock).
     invitation = get_scoped(
-        session, Invitation, invitation_id, principal.organisation_id, for_change=True
+        session, Invitation, invitation_id, actor.organisation_id, for_change=True
     )
     if state_of(invitation) != "pending":
         raise Conflict(
@@ -129,9 +130,9 @@ def revoke_invitation(session: Session, principal: Principal, invitation_id: int
             params={"state": state_of(invitation)},
         )
     invitation.revoked_at = datetime.now(UTC)
-    record_for(
+    record(
         session,
-        principal,
+        actor,
         action="revoke",
         entity="invitation",
         entity_id=invitation.id,
@@ -202,10 +203,12 @@ def accept_invitation(
     session.add(Membership(organisation_id=organisation_id, user_id=user.id, role=invitation.role))
     person = session.get_one(Person, invitation.person_id)
     person.user_id = user.id
+    joined = Actor(
+        session.get_one(Organisation, organisation_id), invitation.role, user.id, person.id
+    )
     record(
         session,
-        organisation_id=organisation_id,
-        actor_user_id=user.id,
+        joined,
         action="accept",
         entity="invitation",
         entity_id=invitation.id,

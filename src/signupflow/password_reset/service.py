@@ -9,22 +9,20 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from signupflow.actor import Actor
 from signupflow.audit.service import record
 from signupflow.auth.models import User
 from signupflow.auth.passwords import hash_password
 from signupflow.auth.service import end_all_sessions
 from signupflow.auth.tokens import digest, new_opaque_token
-from signupflow.errors import DomainError
 from signupflow.notifications.models import NotificationKind
 from signupflow.notifications.service import enqueue
+from signupflow.organisations.models import Organisation
+from signupflow.password_reset.errors import InvalidResetToken
 from signupflow.password_reset.models import PasswordReset
 from signupflow.people.models import Membership, Person
 from signupflow.settings import Settings
 from signupflow.tenancy import scoped
-
-
-class InvalidResetToken(DomainError):
-    status, type, title = 400, "/problems/invalid-reset-token", "Invalid or expired reset link"
 
 
 def _recipient(session: Session, user: User) -> Person | None:
@@ -102,10 +100,13 @@ def confirm_reset(session: Session, *, token: str, password: str, settings: Sett
     )
     person = _recipient(session, user)
     if person is not None:
+        # A reset link, not a login session, stands behind the change.
+        by_link = Actor.system(
+            session.get_one(Organisation, person.organisation_id), user_id=user.id
+        )
         record(
             session,
-            organisation_id=person.organisation_id,
-            actor_user_id=user.id,
+            by_link,
             action="reset_password",
             entity="user",
             entity_id=user.id,

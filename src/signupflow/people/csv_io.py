@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from signupflow import one_line
-from signupflow.assignments.service import fill_places_waited_for
-from signupflow.audit.service import Acting, record
-from signupflow.errors import DomainError, InvalidInput
-from signupflow.organisations.models import Organisation
+from signupflow.actor import Actor
+from signupflow.assignments.ledger import fill_places_waited_for
+from signupflow.audit.service import record
+from signupflow.people.errors import CsvRejected, CsvTooLarge
 from signupflow.people.models import Membership, Person, PersonSkill
 from signupflow.schemas import SUPPORTED_LOCALES, Email, Name, RoleName
 from signupflow.tenancy import scoped
@@ -36,14 +36,6 @@ TRUE, FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n"}
 _email = TypeAdapter(Email)
 _name = TypeAdapter(Name)
 _role = TypeAdapter(RoleName)
-
-
-class CsvRejected(InvalidInput):
-    type, title = "/problems/invalid-csv", "The CSV file has errors"
-
-
-class CsvTooLarge(DomainError):
-    status, type, title = 413, "/problems/too-large", "The file is too large"
 
 
 def _safe(cell: str) -> str:
@@ -110,11 +102,7 @@ class _Row:
 
 def decode(data: bytes) -> str:
     if len(data) > MAX_BYTES:
-        raise CsvTooLarge(
-            f"at most {MAX_BYTES // 1024} KiB",
-            code="csv.too_large",
-            params={"max_kib": MAX_BYTES // 1024},
-        )
+        raise CsvTooLarge(MAX_BYTES)
     # UTF-16 is Excel's "Unicode text"; utf-8-sig strips the BOM that Excel writes.
     encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
     try:
@@ -250,16 +238,10 @@ def _row(
     return _Row(line, name, email, roles, member_role, language, active)
 
 
-def import_csv(
-    session: Session,
-    organisation: Organisation,
-    data: bytes,
-    *,
-    dry_run: bool,
-    actor_user_id: int | None,
-) -> ImportResult:
+def import_csv(session: Session, actor: Actor, data: bytes, *, dry_run: bool) -> ImportResult:
     """Create people whose e-mail is new and update the others (matched by e-mail). Raises
     CsvRejected, writing nothing, when any row is wrong."""
+    organisation = actor.organisation
     rows, errors = _parse(decode(data))
     existing = {
         person.email: person
@@ -318,13 +300,11 @@ def import_csv(
             result.unchanged += 1
     if not dry_run:
         session.flush()
-        actor = Acting(organisation.id, actor_user_id)
         for person in may_qualify:  # as after an edit in the app: they may take a place now
             fill_places_waited_for(session, actor, person.id)
         record(
             session,
-            organisation_id=organisation.id,
-            actor_user_id=actor_user_id,
+            actor,
             action="import",
             entity="person",
             entity_id=None,

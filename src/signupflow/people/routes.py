@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from signupflow.deps import API_PREFIX, Admin, DbSession, Pagination, Scheduler
-from signupflow.errors import DomainError
 from signupflow.people import csv_io, service
+from signupflow.people.errors import CsvTooLarge, UnsupportedMediaType
 from signupflow.people.schemas import (
     ImportResultRead,
     MemberRoleUpdate,
@@ -22,7 +22,7 @@ router = APIRouter(prefix=f"{API_PREFIX}/people", tags=["people"])
 @router.get("", response_model=Page[PersonRead])
 def list_people(
     session: DbSession,
-    principal: Scheduler,
+    actor: Scheduler,
     page: Pagination,
     q: Annotated[
         SearchText | None, Query(max_length=200, description="Name or e-mail contains")
@@ -32,7 +32,7 @@ def list_people(
 ) -> Page[PersonRead]:
     """People of your organisation, by name. Schedulers and admins only."""
     items, total = service.list_people(
-        session, principal, q=q, role=role, active=active, limit=page.limit, offset=page.offset
+        session, actor, q=q, role=role, active=active, limit=page.limit, offset=page.offset
     )
     return Page(
         items=[PersonRead.model_validate(p) for p in items],
@@ -43,13 +43,9 @@ def list_people(
 
 
 @router.post("", response_model=PersonRead, status_code=status.HTTP_201_CREATED)
-def create_person(session: DbSession, principal: Scheduler, data: PersonCreate) -> PersonRead:
+def create_person(session: DbSession, actor: Scheduler, data: PersonCreate) -> PersonRead:
     """Add someone who can be scheduled. They get a login only when invited."""
-    return PersonRead.model_validate(service.create_person(session, principal, data))
-
-
-class UnsupportedMediaType(DomainError):
-    status, type, title = 415, "/problems/unsupported-media-type", "Unsupported media type"
+    return PersonRead.model_validate(service.create_person(session, actor, data))
 
 
 CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-stream")
@@ -65,11 +61,7 @@ async def csv_body(request: Request) -> bytes:
     async for chunk in request.stream():
         received += chunk
         if len(received) > csv_io.MAX_BYTES:
-            raise csv_io.CsvTooLarge(
-                f"at most {csv_io.MAX_BYTES // 1024} KiB",
-                code="csv.too_large",
-                params={"max_kib": csv_io.MAX_BYTES // 1024},
-            )
+            raise CsvTooLarge(csv_io.MAX_BYTES)
     return bytes(received)
 
 
@@ -79,10 +71,10 @@ async def csv_body(request: Request) -> bytes:
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}, "description": "People as CSV"}},
 )
-def export_people(session: DbSession, principal: Admin) -> Response:
+def export_people(session: DbSession, actor: Admin) -> Response:
     """Everyone in the organisation as CSV (UTF-8 with BOM; formulas neutralised)."""
-    body = csv_io.export_csv(session, principal.organisation_id)
-    filename = f"people-{principal.organisation.slug}.csv"
+    body = csv_io.export_csv(session, actor.organisation_id)
+    filename = f"people-{actor.organisation.slug}.csv"
     return Response(
         content=body.encode(),
         media_type="text/csv; charset=utf-8",
@@ -102,16 +94,14 @@ def export_people(session: DbSession, principal: Admin) -> Response:
 )
 def import_people(
     session: DbSession,
-    principal: Admin,
+    actor: Admin,
     body: Annotated[bytes, Depends(csv_body)],
     dry_run: Annotated[bool, Query(description="Check and count only; write nothing")] = False,
 ) -> ImportResultRead:
     """Create or update people (matched by e-mail) from CSV with columns name, email and
     optionally roles (separated by ;), language, active, member_role. All or nothing: any bad
     row answers 422 listing every error by line and column, and nothing is written."""
-    result = csv_io.import_csv(
-        session, principal.organisation, body, dry_run=dry_run, actor_user_id=principal.user_id
-    )
+    result = csv_io.import_csv(session, actor, body, dry_run=dry_run)
     return ImportResultRead(
         dry_run=result.dry_run,
         created=result.created,
@@ -121,27 +111,27 @@ def import_people(
 
 
 @router.get("/{person_id}", response_model=PersonRead)
-def get_person(session: DbSession, principal: Scheduler, person_id: Id) -> PersonRead:
-    return PersonRead.model_validate(service.get_person(session, principal, person_id))
+def get_person(session: DbSession, actor: Scheduler, person_id: Id) -> PersonRead:
+    return PersonRead.model_validate(service.get_person(session, actor, person_id))
 
 
 @router.patch("/{person_id}", response_model=PersonRead)
 def update_person(
-    session: DbSession, principal: Scheduler, person_id: Id, data: PersonUpdate
+    session: DbSession, actor: Scheduler, person_id: Id, data: PersonUpdate
 ) -> PersonRead:
-    return PersonRead.model_validate(service.update_person(session, principal, person_id, data))
+    return PersonRead.model_validate(service.update_person(session, actor, person_id, data))
 
 
 @router.put("/{person_id}/member-role", response_model=PersonRead)
 def set_member_role(
-    session: DbSession, principal: Admin, person_id: Id, data: MemberRoleUpdate
+    session: DbSession, actor: Admin, person_id: Id, data: MemberRoleUpdate
 ) -> PersonRead:
     """Make a member an admin, scheduler or volunteer. The last admin cannot step down."""
-    person = service.set_member_role(session, principal, person_id, data.role)
+    person = service.set_member_role(session, actor, person_id, data.role)
     return PersonRead.model_validate(person)
 
 
 @router.delete("/{person_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_person(session: DbSession, principal: Admin, person_id: Id) -> None:
+def delete_person(session: DbSession, actor: Admin, person_id: Id) -> None:
     """Remove a person with their assignments, availability and membership."""
-    service.delete_person(session, principal, person_id)
+    service.delete_person(session, actor, person_id)

@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from signupflow.assignments.service import fill_places_waited_for, release_all_for_person
-from signupflow.audit.service import record_for
+from signupflow.actor import Actor
+from signupflow.assignments.ledger import fill_places_waited_for, release_all_for_person
+from signupflow.audit.service import record
 from signupflow.db.pagination import paginate
 from signupflow.db.search import contains_text
-from signupflow.deps import Principal
 from signupflow.errors import Conflict, NotFound
 from signupflow.organisations.service import lock_organisation
 from signupflow.people.models import MemberRole, Membership, Person, PersonSkill
@@ -29,13 +29,13 @@ SCHEDULING_FIELDS = (
 
 
 def get_person(
-    session: Session, principal: Principal, person_id: int, *, for_change: bool = False
+    session: Session, actor: Actor, person_id: int, *, for_change: bool = False
 ) -> Person:
     return get_scoped(
         session,
         Person,
         person_id,
-        principal.organisation_id,
+        actor.organisation_id,
         options=WITH_SKILLS,
         for_change=for_change,
     )
@@ -55,15 +55,15 @@ def _set_roles(person: Person, roles: list[str]) -> None:
     person.skills = [PersonSkill(role=role) for role in wanted]
 
 
-def create_person(session: Session, principal: Principal, data: PersonCreate) -> Person:
-    if _email_taken(session, principal.organisation_id, data.email, exclude=None):
+def create_person(session: Session, actor: Actor, data: PersonCreate) -> Person:
+    if _email_taken(session, actor.organisation_id, data.email, exclude=None):
         raise Conflict(
             f"{data.email} is already a member of this organisation",
             code="person.email_taken",
             params={"email": data.email},
         )
     person = Person(
-        organisation_id=principal.organisation_id,
+        organisation_id=actor.organisation_id,
         name=data.name,
         email=data.email,
         language=data.language,
@@ -73,9 +73,9 @@ def create_person(session: Session, principal: Principal, data: PersonCreate) ->
     _set_roles(person, data.roles)
     session.add(person)
     session.flush()
-    record_for(
+    record(
         session,
-        principal,
+        actor,
         action="create",
         entity="person",
         entity_id=person.id,
@@ -86,7 +86,7 @@ def create_person(session: Session, principal: Principal, data: PersonCreate) ->
 
 def list_people(
     session: Session,
-    principal: Principal,
+    actor: Actor,
     *,
     q: str | None,
     role: str | None,
@@ -94,7 +94,7 @@ def list_people(
     limit: int,
     offset: int,
 ) -> tuple[list[Person], int]:
-    stmt = scoped(select(Person), Person, principal.organisation_id).options(*WITH_SKILLS)
+    stmt = scoped(select(Person), Person, actor.organisation_id).options(*WITH_SKILLS)
     if q:
         stmt = stmt.where(contains_text(Person.name, q) | contains_text(Person.email, q))
     if role:
@@ -105,12 +105,12 @@ def list_people(
 
 
 def update_person(
-    session: Session, principal: Principal, person_id: int, data: PersonUpdate | ProfileUpdate
+    session: Session, actor: Actor, person_id: int, data: PersonUpdate | ProfileUpdate
 ) -> Person:
-    person = get_person(session, principal, person_id, for_change=True)
+    person = get_person(session, actor, person_id, for_change=True)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
     if changes.get("email") and _email_taken(
-        session, principal.organisation_id, changes["email"], exclude=person.id
+        session, actor.organisation_id, changes["email"], exclude=person.id
     ):
         raise Conflict(
             f"{changes['email']} is already a member of this organisation",
@@ -128,10 +128,10 @@ def update_person(
             setattr(person, field, sorted(set(value)) if isinstance(value, list) else value)
     session.flush()
     if changes.get("active") or changes.get("roles") is not None:
-        fill_places_waited_for(session, principal, person.id)  # they may qualify again
-    record_for(
+        fill_places_waited_for(session, actor, person.id)  # they may qualify again
+    record(
         session,
-        principal,
+        actor,
         action="update",
         entity="person",
         entity_id=person.id,
@@ -140,14 +140,14 @@ def update_person(
     return person
 
 
-def _membership_of(session: Session, principal: Principal, person: Person) -> Membership:
+def _membership_of(session: Session, actor: Actor, person: Person) -> Membership:
     if person.user_id is None:
         raise NotFound("this person has no login; invite them first", code="person.no_login")
     membership = session.scalars(
         scoped(
             select(Membership).where(Membership.user_id == person.user_id),
             Membership,
-            principal.organisation_id,
+            actor.organisation_id,
         ).execution_options(populate_existing=True)  # as committed, not as first read
     ).one_or_none()
     if membership is None:
@@ -155,7 +155,7 @@ def _membership_of(session: Session, principal: Principal, person: Person) -> Me
     return membership
 
 
-def _ensure_another_admin(session: Session, principal: Principal, membership: Membership) -> None:
+def _ensure_another_admin(session: Session, actor: Actor, membership: Membership) -> None:
     """At least one admin stays. Callers hold `lock_organisation` and read `membership`
     after taking it: two admins demoting (or deleting) each other at once take turns, and
     the second one counts what the first one left."""
@@ -163,7 +163,7 @@ def _ensure_another_admin(session: Session, principal: Principal, membership: Me
         return
     admins = session.scalar(
         scoped(
-            select(func.count()).select_from(Membership), Membership, principal.organisation_id
+            select(func.count()).select_from(Membership), Membership, actor.organisation_id
         ).where(Membership.role == MemberRole.ADMIN)
     )
     if (admins or 0) <= 1:
@@ -172,18 +172,16 @@ def _ensure_another_admin(session: Session, principal: Principal, membership: Me
         )
 
 
-def set_member_role(
-    session: Session, principal: Principal, person_id: int, role: MemberRole
-) -> Person:
-    lock_organisation(session, principal.organisation_id)
-    person = get_person(session, principal, person_id, for_change=True)
-    membership = _membership_of(session, principal, person)
+def set_member_role(session: Session, actor: Actor, person_id: int, role: MemberRole) -> Person:
+    lock_organisation(session, actor.organisation_id)
+    person = get_person(session, actor, person_id, for_change=True)
+    membership = _membership_of(session, actor, person)
     if role != MemberRole.ADMIN:
-        _ensure_another_admin(session, principal, membership)
+        _ensure_another_admin(session, actor, membership)
     membership.role = role
-    record_for(
+    record(
         session,
-        principal,
+        actor,
         action="set_role",
         entity="person",
         entity_id=person.id,
@@ -192,19 +190,19 @@ def set_member_role(
     return person
 
 
-def delete_person(session: Session, principal: Principal, person_id: int) -> None:
+def delete_person(session: Session, actor: Actor, person_id: int) -> None:
     """Removes the person, their assignments and availability, and their membership."""
-    lock_organisation(session, principal.organisation_id)
-    person = get_person(session, principal, person_id, for_change=True)
+    lock_organisation(session, actor.organisation_id)
+    person = get_person(session, actor, person_id, for_change=True)
     if person.user_id is not None:
-        membership = _membership_of(session, principal, person)
-        _ensure_another_admin(session, principal, membership)
+        membership = _membership_of(session, actor, person)
+        _ensure_another_admin(session, actor, membership)
         session.execute(delete(Membership).where(Membership.id == membership.id))
-    release_all_for_person(session, principal, person.id)
+    release_all_for_person(session, actor, person.id)
     session.delete(person)
-    record_for(
+    record(
         session,
-        principal,
+        actor,
         action="delete",
         entity="person",
         entity_id=person_id,

@@ -1,7 +1,7 @@
 """Publishing a draft turns its entries into real assignments (source solver, pending),
 changing only what differs from what is published; unpublish and roll back do the same in
-reverse. Capacity moves only through the conditional UPDATEs of assignments/service.py, so a
-self sign-up racing a publish can never overfill a slot: one of them gets the last seat and the
+reverse. Places are given and taken back only through the seat ledger (assignments/ledger.py),
+so a self sign-up racing a publish can never overfill a slot: one of them gets the last seat and the
 other is refused, and a refused publish changes nothing (the unit of work rolls back). Places
 a publish, unpublish or rollback frees go to the slots' waitlists, as after a cancellation."""
 
@@ -14,16 +14,11 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from signupflow.actor import Actor
+from signupflow.assignments.errors import SlotFull
+from signupflow.assignments.ledger import FreedSeats, detach_swaps, freeing_seats, place_all
 from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
-from signupflow.assignments.service import (
-    FreedSeats,
-    claim_seat,
-    detach_swaps,
-    freeing_seats,
-    leave_waitlists,
-)
-from signupflow.audit.service import Acting, record
-from signupflow.errors import SlotFull
+from signupflow.audit.service import record
 from signupflow.notifications import service as notifications
 from signupflow.organisations.models import Organisation
 from signupflow.scheduling.errors import PublishConflict, ScheduleStateConflict
@@ -93,49 +88,36 @@ def _remove(
 
 
 def _add(
-    session: Session, snapshot: Snapshot, organisation_id: int, adds: list[Placement]
+    session: Session, snapshot: Snapshot, actor: Actor, adds: list[Placement]
 ) -> list[Assignment]:
-    created = []
-    for placement in adds:
-        slot = snapshot.slots[placement.slot_id]
-        try:
-            claim_seat(session, slot)
-        except SlotFull as exc:
-            raise PublishConflict(
-                f"slot {slot.id} ('{slot.role}') filled up since the draft was made "
-                "(someone signed up meanwhile); nothing was published",
-                slot_id=slot.id,
-                rule="capacity",
-                code="schedule.slot_filled",
-                params={"slot_id": slot.id, "role": slot.role},
-            ) from exc
-        # Slot, then waitlist rows, then the assignment: the one lock order (leave_waitlists).
-        leave_waitlists(session, slot.event_id, placement.person_id)
-        assignment = Assignment(
-            organisation_id=organisation_id,
-            event_id=slot.event_id,
-            slot_id=slot.id,
-            person_id=placement.person_id,
-            role=slot.role,
-            status=AssignmentStatus.PENDING,
-            source=AssignmentSource.SOLVER,
-        )
-        session.add(assignment)
-        created.append(assignment)
+    """Place everyone the plan adds, through the ledger in one batch (pending, by the solver)."""
     try:
-        session.flush()
+        return place_all(
+            session,
+            actor,
+            [(snapshot.slots[p.slot_id], p.person_id) for p in adds],
+            source=AssignmentSource.SOLVER,
+            status=AssignmentStatus.PENDING,
+        )
+    except SlotFull as exc:
+        slot = exc.slot
+        raise PublishConflict(
+            f"slot {slot.id} ('{slot.role}') filled up since the draft was made "
+            "(someone signed up meanwhile); nothing was published",
+            slot_id=slot.id,
+            rule="capacity",
+            code="schedule.slot_filled",
+            params={"slot_id": slot.id, "role": slot.role},
+        ) from exc
     except IntegrityError as exc:  # the person was assigned at the event meanwhile
         raise PublishConflict(
             "someone in this schedule was assigned to one of its events meanwhile; solve again",
             rule="one_role_per_event",
             code="schedule.assigned_meanwhile",
         ) from exc
-    return created
 
 
-def _put_live(
-    session: Session, schedule: Schedule, *, actor_user_id: int | None, action: str
-) -> PublishOutcome:
+def _put_live(session: Session, actor: Actor, schedule: Schedule, *, action: str) -> PublishOutcome:
     snapshot = snapshot_for(session, schedule)
     wanted = planned(schedule)
     fixed = set(snapshot.problem.fixed)
@@ -159,10 +141,9 @@ def _put_live(
     published_at = datetime.now(UTC)
     # One key per publication: a retried request mails nobody twice.
     publication = f"{schedule.id}:{published_at.isoformat()}"
-    actor = Acting(schedule.organisation_id, actor_user_id)
     with freeing_seats(session, actor) as seats:
         _remove(session, snapshot, removed, seats, change_key=publication)
-        created = _add(session, snapshot, schedule.organisation_id, added)
+        created = _add(session, snapshot, actor, added)
     notifications.schedule_published(
         session,
         organisation_id=schedule.organisation_id,
@@ -180,8 +161,7 @@ def _put_live(
     outcome = PublishOutcome(schedule, added, removed, _placements(seats.promoted))
     record(
         session,
-        organisation_id=schedule.organisation_id,
-        actor_user_id=actor_user_id,
+        actor,
         action=action,
         entity="schedule",
         entity_id=schedule.id,
@@ -195,34 +175,32 @@ def _put_live(
     return outcome
 
 
-def _locked(session: Session, organisation_id: int, schedule_id: int) -> Schedule:
+def _locked(session: Session, actor: Actor, schedule_id: int) -> Schedule:
     """The schedule, read after taking the organisation's row lock (a write that changes
     nothing, as the transaction's first): publishes, unpublishes and rollbacks of one
     organisation run one at a time, each seeing what the previous one did."""
     session.execute(
-        update(Organisation).where(Organisation.id == organisation_id).values(id=Organisation.id)
+        update(Organisation)
+        .where(Organisation.id == actor.organisation_id)
+        .values(id=Organisation.id)
     )
-    return get_schedule(session, organisation_id, schedule_id)
+    return get_schedule(session, actor, schedule_id)
 
 
-def publish(
-    session: Session, *, organisation_id: int, actor_user_id: int | None, schedule_id: int
-) -> PublishOutcome:
-    schedule = _locked(session, organisation_id, schedule_id)
+def publish(session: Session, actor: Actor, schedule_id: int) -> PublishOutcome:
+    schedule = _locked(session, actor, schedule_id)
     if schedule.status != ScheduleStatus.DRAFT:
         raise ScheduleStateConflict(
             f"schedule {schedule_id} is {schedule.status}, not a draft",
             code="schedule.not_draft",
             params={"id": schedule_id, "status": schedule.status.value},
         )
-    return _put_live(session, schedule, actor_user_id=actor_user_id, action="publish")
+    return _put_live(session, actor, schedule, action="publish")
 
 
-def roll_back_to(
-    session: Session, *, organisation_id: int, actor_user_id: int | None, schedule_id: int
-) -> PublishOutcome:
+def roll_back_to(session: Session, actor: Actor, schedule_id: int) -> PublishOutcome:
     """Publish an earlier published schedule again, replacing the one published now."""
-    schedule = _locked(session, organisation_id, schedule_id)
+    schedule = _locked(session, actor, schedule_id)
     if schedule.published_at is None or schedule.status == ScheduleStatus.PUBLISHED:
         raise ScheduleStateConflict(
             f"schedule {schedule_id} is {schedule.status}; only a schedule that was published "
@@ -230,14 +208,12 @@ def roll_back_to(
             code="schedule.not_restorable",
             params={"id": schedule_id, "status": schedule.status.value},
         )
-    return _put_live(session, schedule, actor_user_id=actor_user_id, action="rollback")
+    return _put_live(session, actor, schedule, action="rollback")
 
 
-def unpublish(
-    session: Session, *, organisation_id: int, actor_user_id: int | None, schedule_id: int
-) -> PublishOutcome:
+def unpublish(session: Session, actor: Actor, schedule_id: int) -> PublishOutcome:
     """Remove this schedule's solver assignments that nobody has confirmed yet."""
-    schedule = _locked(session, organisation_id, schedule_id)
+    schedule = _locked(session, actor, schedule_id)
     if schedule.status != ScheduleStatus.PUBLISHED:
         raise ScheduleStateConflict(
             f"schedule {schedule_id} is {schedule.status}, not published",
@@ -246,7 +222,7 @@ def unpublish(
         )
     snapshot = snapshot_for(session, schedule)
     removed = sorted(set(planned(schedule)) & set(snapshot.movable))
-    with freeing_seats(session, Acting(organisation_id, actor_user_id)) as seats:
+    with freeing_seats(session, actor) as seats:
         _remove(
             session,
             snapshot,
@@ -259,8 +235,7 @@ def unpublish(
     outcome = PublishOutcome(schedule, [], removed, _placements(seats.promoted))
     record(
         session,
-        organisation_id=organisation_id,
-        actor_user_id=actor_user_id,
+        actor,
         action="unpublish",
         entity="schedule",
         entity_id=schedule.id,

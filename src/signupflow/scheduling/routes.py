@@ -48,7 +48,7 @@ def _outcome(outcome: PublishOutcome) -> PublishRead:
 def run_solver(
     request: Request,
     session: DbSession,
-    principal: Scheduler,
+    actor: Scheduler,
     settings: AppSettings,
     store: Store,
     data: SolveRequest,
@@ -62,14 +62,11 @@ def run_solver(
     queued or running; 503 `schedule.solver_busy` (with Retry-After) when the server is
     already solving as much as it can; 429 (with Retry-After) beyond ORG_SOLVES_PER_MINUTE
     solves of one organisation."""
-    enforce(
-        store, f"solve:org:{principal.organisation_id}", per_minute=settings.org_solves_per_minute
-    )
+    enforce(store, f"solve:org:{actor.organisation_id}", per_minute=settings.org_solves_per_minute)
     run: dict[str, Any] = {
-        "organisation_id": principal.organisation_id,
+        "actor": actor,
         "starts": data.starts_at,
         "ends": data.ends_at,
-        "requested_by": principal.user_id,
         "time_limit_s": data.time_limit_s or settings.solver_time_limit_s,
         "seed": data.seed,
     }
@@ -87,14 +84,14 @@ def run_solver(
 @router.get("", response_model=Page[ScheduleSummary])
 def list_schedules(
     session: DbSession,
-    principal: Scheduler,
+    actor: Scheduler,
     page: Pagination,
     schedule_status: Annotated[ScheduleStatus | None, Query(alias="status")] = None,
 ) -> Page[ScheduleSummary]:
     """Schedules of your organisation, newest first."""
     items, total = solve.list_schedules(
         session,
-        principal.organisation_id,
+        actor,
         status=schedule_status,
         limit=page.limit,
         offset=page.offset,
@@ -108,24 +105,21 @@ def list_schedules(
 
 
 @router.get("/{schedule_id}", response_model=ScheduleRead)
-def get_schedule(session: DbSession, principal: Scheduler, schedule_id: Id) -> ScheduleRead:
-    return ScheduleRead.model_validate(
-        solve.get_schedule(session, principal.organisation_id, schedule_id)
-    )
+def get_schedule(session: DbSession, actor: Scheduler, schedule_id: Id) -> ScheduleRead:
+    return ScheduleRead.model_validate(solve.get_schedule(session, actor, schedule_id))
 
 
 @router.post(
     "/{schedule_id}/entries", response_model=EntryRead, status_code=status.HTTP_201_CREATED
 )
 def add_entry(
-    session: DbSession, principal: Scheduler, schedule_id: Id, data: EntryCreate
+    session: DbSession, actor: Scheduler, schedule_id: Id, data: EntryCreate
 ) -> EntryRead:
     """Place someone in a draft by hand. 409 `schedule-rule-broken` (422 for a role the
     person lacks), with `rule` naming the hard rule the placement would break."""
     entry = solve.add_entry(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        actor,
         schedule_id=schedule_id,
         slot_id=data.slot_id,
         person_id=data.person_id,
@@ -134,12 +128,11 @@ def add_entry(
 
 
 @router.delete("/{schedule_id}/entries/{entry_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_entry(session: DbSession, principal: Scheduler, schedule_id: Id, entry_id: Id) -> None:
+def remove_entry(session: DbSession, actor: Scheduler, schedule_id: Id, entry_id: Id) -> None:
     """Take a placement out of a draft."""
     solve.remove_entry(
         session,
-        organisation_id=principal.organisation_id,
-        actor_user_id=principal.user_id,
+        actor,
         schedule_id=schedule_id,
         entry_id=entry_id,
     )
@@ -148,14 +141,14 @@ def remove_entry(session: DbSession, principal: Scheduler, schedule_id: Id, entr
 @router.get("/{schedule_id}/compare", response_model=Comparison)
 def compare(
     session: DbSession,
-    principal: Scheduler,
+    actor: Scheduler,
     schedule_id: Id,
     against: Annotated[
         Id | None, Query(description="Another schedule; default: the published one")
     ] = None,
 ) -> Comparison:
     """Entries added, removed and unchanged from `against` to this schedule."""
-    schedule, other, diff = solve.compare(session, principal.organisation_id, schedule_id, against)
+    schedule, other, diff = solve.compare(session, actor, schedule_id, against)
     return Comparison(
         schedule_id=schedule.id,
         against_id=other.id if other else None,
@@ -164,44 +157,23 @@ def compare(
 
 
 @router.post("/{schedule_id}/publish", response_model=PublishRead)
-def publish_schedule(session: DbSession, principal: Scheduler, schedule_id: Id) -> PublishRead:
+def publish_schedule(session: DbSession, actor: Scheduler, schedule_id: Id) -> PublishRead:
     """Make a draft the published schedule: creates and removes solver assignments (pending)
     where they differ from what is published; places it frees go to the slots' waitlists.
     409 `publish-conflict`, changing nothing, when a slot filled up or a rule broke since the
     draft was made."""
-    return _outcome(
-        publish.publish(
-            session,
-            organisation_id=principal.organisation_id,
-            actor_user_id=principal.user_id,
-            schedule_id=schedule_id,
-        )
-    )
+    return _outcome(publish.publish(session, actor, schedule_id))
 
 
 @router.post("/{schedule_id}/unpublish", response_model=PublishRead)
-def unpublish_schedule(session: DbSession, principal: Scheduler, schedule_id: Id) -> PublishRead:
+def unpublish_schedule(session: DbSession, actor: Scheduler, schedule_id: Id) -> PublishRead:
     """Remove the published schedule's unconfirmed solver assignments; the places they held
     go to the slots' waitlists."""
-    return _outcome(
-        publish.unpublish(
-            session,
-            organisation_id=principal.organisation_id,
-            actor_user_id=principal.user_id,
-            schedule_id=schedule_id,
-        )
-    )
+    return _outcome(publish.unpublish(session, actor, schedule_id))
 
 
 @router.post("/{schedule_id}/rollback", response_model=PublishRead)
-def roll_back(session: DbSession, principal: Scheduler, schedule_id: Id) -> PublishRead:
+def roll_back(session: DbSession, actor: Scheduler, schedule_id: Id) -> PublishRead:
     """Publish an earlier published schedule again, replacing the current one; places it
     frees go to the slots' waitlists."""
-    return _outcome(
-        publish.roll_back_to(
-            session,
-            organisation_id=principal.organisation_id,
-            actor_user_id=principal.user_id,
-            schedule_id=schedule_id,
-        )
-    )
+    return _outcome(publish.roll_back_to(session, actor, schedule_id))

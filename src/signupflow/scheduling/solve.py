@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from signupflow.actor import Actor
 from signupflow.audit.service import record
 from signupflow.db.pagination import paginate
-from signupflow.errors import InvalidInput, NotFound
+from signupflow.errors import InvalidInput, NotFound, ResourceNotFound
 from signupflow.ops import metrics
 from signupflow.organisations.models import Organisation
 from signupflow.people.models import Person
@@ -71,21 +72,20 @@ def _report(snapshot: Snapshot, result: Result, time_limit_s: float) -> dict[str
 
 def new_run(
     *,
-    organisation_id: int,
+    actor: Actor,
     starts: datetime,
     ends: datetime,
-    requested_by: int | None,
     time_limit_s: float,
     seed: int = 0,
 ) -> Schedule:
-    """A schedule to be solved, not yet stored."""
+    """A schedule to be solved, not yet stored, requested by the actor."""
     check_range(starts, ends)
     return Schedule(
-        organisation_id=organisation_id,
+        organisation_id=actor.organisation_id,
         starts_at=starts,
         ends_at=ends,
         status=ScheduleStatus.QUEUED,
-        requested_by=requested_by,
+        requested_by=actor.user_id,
         report={"request": {"time_limit_s": time_limit_s, "seed": seed}},
     )
 
@@ -127,10 +127,12 @@ def solve_schedule(session: Session, schedule: Schedule) -> Schedule:
     session.add_all(entries)
     session.flush()
     set_committed_value(schedule, "entries", entries)
+    # Whoever asked for the run, in a request or through the worker.
+    organisation = session.get_one(Organisation, schedule.organisation_id)  # read by the snapshot
+    requester = Actor.system(organisation, user_id=schedule.requested_by)
     record(
         session,
-        organisation_id=schedule.organisation_id,
-        actor_user_id=schedule.requested_by,
+        requester,
         action="solve",
         entity="schedule",
         entity_id=schedule.id,
@@ -145,19 +147,19 @@ def solve_schedule(session: Session, schedule: Schedule) -> Schedule:
     return schedule
 
 
-def get_schedule(session: Session, organisation_id: int, schedule_id: int) -> Schedule:
-    return get_scoped(session, Schedule, schedule_id, organisation_id, options=WITH_ENTRIES)
+def get_schedule(session: Session, actor: Actor, schedule_id: int) -> Schedule:
+    return get_scoped(session, Schedule, schedule_id, actor.organisation_id, options=WITH_ENTRIES)
 
 
 def list_schedules(
     session: Session,
-    organisation_id: int,
+    actor: Actor,
     *,
     status: ScheduleStatus | None,
     limit: int,
     offset: int,
 ) -> tuple[list[Schedule], int]:
-    stmt = scoped(select(Schedule), Schedule, organisation_id)
+    stmt = scoped(select(Schedule), Schedule, actor.organisation_id)
     if status is not None:
         stmt = stmt.where(Schedule.status == status)
     return paginate(session, stmt.order_by(Schedule.id.desc()), limit=limit, offset=offset)
@@ -169,11 +171,7 @@ def snapshot_for(
     """The database as the solver sees it for the schedule's range."""
     organisation = session.get(Organisation, schedule.organisation_id)
     if organisation is None:  # deleted while a queued run waited
-        raise NotFound(
-            f"organisation {schedule.organisation_id} not found",
-            code="resource.not_found",
-            params={"resource": "organisation", "id": schedule.organisation_id},
-        )
+        raise ResourceNotFound(Organisation, schedule.organisation_id)
     return take_snapshot(
         session,
         organisation_id=schedule.organisation_id,
@@ -202,10 +200,15 @@ def broken_rules(
     ]
 
 
-def _editable(session: Session, organisation_id: int, schedule_id: int) -> Schedule:
+def _editable(session: Session, actor: Actor, schedule_id: int) -> Schedule:
     # Locked: edits of one draft take turns, and see each other's entries.
     schedule = get_scoped(
-        session, Schedule, schedule_id, organisation_id, options=WITH_ENTRIES, for_change=True
+        session,
+        Schedule,
+        schedule_id,
+        actor.organisation_id,
+        options=WITH_ENTRIES,
+        for_change=True,
     )
     if schedule.status != ScheduleStatus.DRAFT:
         raise ScheduleStateConflict(
@@ -217,17 +220,11 @@ def _editable(session: Session, organisation_id: int, schedule_id: int) -> Sched
 
 
 def add_entry(
-    session: Session,
-    *,
-    organisation_id: int,
-    actor_user_id: int,
-    schedule_id: int,
-    slot_id: int,
-    person_id: int,
+    session: Session, actor: Actor, *, schedule_id: int, slot_id: int, person_id: int
 ) -> ScheduleEntry:
     """Place someone by hand; refused, naming the rule, when a hard rule would break."""
-    schedule = _editable(session, organisation_id, schedule_id)
-    get_scoped(session, Person, person_id, organisation_id)
+    schedule = _editable(session, actor, schedule_id)
+    get_scoped(session, Person, person_id, actor.organisation_id)
     snapshot = snapshot_for(session, schedule)
     if slot_id not in snapshot.slots:
         raise NotFound(
@@ -257,7 +254,7 @@ def add_entry(
         )
     slot = snapshot.slots[slot_id]
     entry = ScheduleEntry(
-        organisation_id=organisation_id,
+        organisation_id=actor.organisation_id,
         event_id=slot.event_id,
         slot_id=slot_id,
         person_id=person_id,
@@ -268,8 +265,7 @@ def add_entry(
     session.flush()
     record(
         session,
-        organisation_id=organisation_id,
-        actor_user_id=actor_user_id,
+        actor,
         action="add_entry",
         entity="schedule",
         entity_id=schedule.id,
@@ -278,17 +274,11 @@ def add_entry(
     return entry
 
 
-def remove_entry(
-    session: Session, *, organisation_id: int, actor_user_id: int, schedule_id: int, entry_id: int
-) -> None:
-    schedule = _editable(session, organisation_id, schedule_id)
+def remove_entry(session: Session, actor: Actor, *, schedule_id: int, entry_id: int) -> None:
+    schedule = _editable(session, actor, schedule_id)
     entry = next((e for e in schedule.entries if e.id == entry_id), None)
     if entry is None:
-        raise NotFound(
-            f"scheduleentry {entry_id} not found",
-            code="resource.not_found",
-            params={"resource": "scheduleentry", "id": entry_id},
-        )
+        raise ResourceNotFound(ScheduleEntry, entry_id)
     if entry.source == EntrySource.KEPT:
         raise ScheduleStateConflict(
             "this is an existing assignment (confirmed, self sign-up or manual); cancel it instead",
@@ -298,8 +288,7 @@ def remove_entry(
     session.flush()
     record(
         session,
-        organisation_id=organisation_id,
-        actor_user_id=actor_user_id,
+        actor,
         action="remove_entry",
         entity="schedule",
         entity_id=schedule.id,
@@ -323,18 +312,18 @@ def published_for_range(
 
 
 def compare(
-    session: Session, organisation_id: int, schedule_id: int, against_id: int | None
+    session: Session, actor: Actor, schedule_id: int, against_id: int | None
 ) -> tuple[Schedule, Schedule | None, dict[str, list[ScheduleEntry]]]:
     """Entries added, removed and unchanged from `against` (by default the published schedule
     for an overlapping range) to this schedule."""
-    schedule = get_schedule(session, organisation_id, schedule_id)
+    schedule = get_schedule(session, actor, schedule_id)
     if against_id is not None:
-        other: Schedule | None = get_schedule(session, organisation_id, against_id)
+        other: Schedule | None = get_schedule(session, actor, against_id)
     else:
         published = [
             s
             for s in published_for_range(
-                session, organisation_id, schedule.starts_at, schedule.ends_at
+                session, actor.organisation_id, schedule.starts_at, schedule.ends_at
             )
             if s.id != schedule.id
         ]

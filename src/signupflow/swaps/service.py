@@ -11,14 +11,15 @@ from typing import TypeVarTuple
 from sqlalchemy import Select, and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from signupflow.assignments.errors import AssignmentNotActive, EventClosed
+from signupflow.actor import Actor
+from signupflow.assignments.errors import AlreadyAssigned, AssignmentNotActive, EventClosed
+from signupflow.assignments.ledger import ACTIVE, active_at_event, reassign
 from signupflow.assignments.models import Assignment
-from signupflow.assignments.service import ACTIVE, active_at_event, load_person, reassign
+from signupflow.assignments.service import load_person
 from signupflow.assignments.started import refuse_after_start, refuse_volunteer_after_start
-from signupflow.audit.service import record_for
+from signupflow.audit.service import record
 from signupflow.db.pagination import paginate
-from signupflow.deps import Principal
-from signupflow.errors import AlreadyAssigned, NotFound, PermissionDenied
+from signupflow.errors import PermissionDenied, ResourceNotFound
 from signupflow.events.models import Event, EventStatus
 from signupflow.events.service import visible_events
 from signupflow.organisations.service import lock_organisation
@@ -41,8 +42,8 @@ PENDING_STATES = (SwapState.OPEN, SwapState.AWAITING_APPROVAL)
 _Ts = TypeVarTuple("_Ts")
 
 
-def _event(session: Session, principal: Principal, event_id: int) -> Event:
-    return get_scoped(session, Event, event_id, principal.organisation_id)
+def _event(session: Session, actor: Actor, event_id: int) -> Event:
+    return get_scoped(session, Event, event_id, actor.organisation_id)
 
 
 def _ensure_upcoming(event: Event) -> None:
@@ -84,11 +85,7 @@ def _check_taker(session: Session, swap: SwapRequest, event: Event, taker: Perso
             params={"name": taker.name, "role": swap.role},
         )
     if active_at_event(session, event.id, taker.id):
-        raise AlreadyAssigned(
-            f"{taker.name} is already assigned to this event",
-            code="person.already_assigned",
-            params={"name": taker.name},
-        )
+        raise AlreadyAssigned(taker.name)
     if _overlaps(session, taker.id, event):
         raise ScheduleClash(
             f"{taker.name} serves at another event at that time",
@@ -115,18 +112,14 @@ def _reload(session: Session, swap_id: int) -> SwapRequest:
         .execution_options(populate_existing=True)
     ).one_or_none()
     if swap is None:  # deleted a moment ago, with its event or the colleague who offered it
-        raise NotFound(
-            f"swaprequest {swap_id} not found",
-            code="resource.not_found",
-            params={"resource": "swaprequest", "id": swap_id},
-        )
+        raise ResourceNotFound(SwapRequest, swap_id)
     return swap
 
 
-def _audit(session: Session, principal: Principal, swap: SwapRequest, action: str) -> None:
-    record_for(
+def _audit(session: Session, actor: Actor, swap: SwapRequest, action: str) -> None:
+    record(
         session,
-        principal,
+        actor,
         action=action,
         entity="swap_request",
         entity_id=swap.id,
@@ -139,13 +132,11 @@ def _audit(session: Session, principal: Principal, swap: SwapRequest, action: st
     )
 
 
-def offer(
-    session: Session, principal: Principal, assignment_id: int, data: SwapOfferCreate
-) -> SwapRequest:
+def offer(session: Session, actor: Actor, assignment_id: int, data: SwapOfferCreate) -> SwapRequest:
     """Offer one of your assignments (schedulers may offer anyone's)."""
-    lock_organisation(session, principal.organisation_id)  # one open offer per assignment
-    assignment = get_scoped(session, Assignment, assignment_id, principal.organisation_id)
-    if not principal.may_act_for(assignment.person_id):
+    lock_organisation(session, actor.organisation_id)  # one open offer per assignment
+    assignment = get_scoped(session, Assignment, assignment_id, actor.organisation_id)
+    if not actor.may_act_for(assignment.person_id):
         raise PermissionDenied(
             "you can only offer your own assignments", code="swap.offer_own_only"
         )
@@ -153,9 +144,9 @@ def offer(
         raise AssignmentNotActive(
             "a declined assignment cannot be offered", code="swap.declined_assignment"
         )
-    _ensure_upcoming(_event(session, principal, assignment.event_id))
+    _ensure_upcoming(_event(session, actor, assignment.event_id))
     if data.offered_to_person_id is not None:
-        named = load_person(session, principal, data.offered_to_person_id)
+        named = load_person(session, actor, data.offered_to_person_id)
         if named.id == assignment.person_id:
             raise OwnSwap("you cannot offer an assignment to yourself", code="swap.to_self")
     already = session.scalar(
@@ -170,7 +161,7 @@ def offer(
             "this assignment already has an open swap offer", code="swap.already_offered"
         )
     swap = SwapRequest(
-        organisation_id=principal.organisation_id,
+        organisation_id=actor.organisation_id,
         assignment_id=assignment.id,
         event_id=assignment.event_id,
         role=assignment.role,
@@ -181,44 +172,42 @@ def offer(
     )
     session.add(swap)
     session.flush()
-    _audit(session, principal, swap, "offer")
+    _audit(session, actor, swap, "offer")
     return swap
 
 
-def _complete(session: Session, principal: Principal, swap: SwapRequest, taker: Person) -> None:
+def _complete(session: Session, actor: Actor, swap: SwapRequest, taker: Person) -> None:
     if swap.assignment_id is None:
         raise AssignmentNotActive(
             "the offered assignment was cancelled meanwhile", code="assignment.not_active"
         )
-    reassign(session, principal, swap.assignment_id, swap.offered_by_person_id, taker)
+    reassign(session, actor, swap.assignment_id, swap.offered_by_person_id, taker)
 
 
-def take(
-    session: Session, principal: Principal, swap_id: int, person_id: int | None
-) -> SwapRequest:
+def take(session: Session, actor: Actor, swap_id: int, person_id: int | None) -> SwapRequest:
     """Take an open offer yourself (schedulers may take it for a colleague). Without
     required approval the assignment moves now; otherwise it waits for an admin."""
-    swap = get_scoped(session, SwapRequest, swap_id, principal.organisation_id)
-    taker_id = person_id if person_id is not None else principal.person_id
+    swap = get_scoped(session, SwapRequest, swap_id, actor.organisation_id)
+    taker_id = person_id if person_id is not None else actor.person_id
     if taker_id is None:
         raise PermissionDenied(
             "your account has no volunteer profile in this organisation", code="account.no_person"
         )
-    if not principal.may_act_for(taker_id):
+    if not actor.may_act_for(taker_id):
         raise PermissionDenied(
             "you can only take an offer for yourself", code="swap.take_for_self_only"
         )
-    taker = load_person(session, principal, taker_id)
+    taker = load_person(session, actor, taker_id)
     if swap.state != SwapState.OPEN:
         raise SwapNotOpen(
             f"this offer is {swap.state.value}",
             code="swap.not_open",
             params={"state": swap.state.value},
         )
-    event = _event(session, principal, swap.event_id)
+    event = _event(session, actor, swap.event_id)
     _ensure_upcoming(event)
     _check_taker(session, swap, event, taker)
-    needs_approval = principal.organisation.swaps_need_approval
+    needs_approval = actor.organisation.swaps_need_approval
     new_state = SwapState.AWAITING_APPROVAL if needs_approval else SwapState.COMPLETED
     # First write: of several takers, exactly one moves the offer out of `open`.
     if not _transition(
@@ -229,14 +218,14 @@ def take(
         )
     swap = _reload(session, swap.id)
     if not needs_approval:
-        _complete(session, principal, swap, taker)
-    _audit(session, principal, swap, "take")
+        _complete(session, actor, swap, taker)
+    _audit(session, actor, swap, "take")
     return swap
 
 
-def decide(session: Session, principal: Principal, swap_id: int, *, approve: bool) -> SwapRequest:
+def decide(session: Session, actor: Actor, swap_id: int, *, approve: bool) -> SwapRequest:
     """An admin approves (the assignment moves) or rejects a taken offer."""
-    swap = get_scoped(session, SwapRequest, swap_id, principal.organisation_id)
+    swap = get_scoped(session, SwapRequest, swap_id, actor.organisation_id)
     if swap.state != SwapState.AWAITING_APPROVAL:
         raise SwapNotAwaitingApproval(
             f"this offer is {swap.state.value}",
@@ -249,7 +238,7 @@ def decide(session: Session, principal: Principal, swap_id: int, *, approve: boo
         swap,
         (SwapState.AWAITING_APPROVAL,),
         state=new_state,
-        decided_by_user_id=principal.user_id,
+        decided_by_user_id=actor.user_id,
     ):
         raise SwapNotAwaitingApproval(
             "this offer was decided or cancelled a moment ago", code="swap.not_awaiting_approval"
@@ -260,22 +249,22 @@ def decide(session: Session, principal: Principal, swap_id: int, *, approve: boo
             raise NotQualified(
                 "the colleague who took this offer no longer exists", code="swap.taker_gone"
             )
-        taker = load_person(session, principal, swap.taken_by_person_id)
-        event = _event(session, principal, swap.event_id)
+        taker = load_person(session, actor, swap.taken_by_person_id)
+        event = _event(session, actor, swap.event_id)
         _ensure_upcoming(event)
         # Things may have changed while the offer waited; the same rules apply now.
         _check_taker(session, swap, event, taker)
-        _complete(session, principal, swap, taker)
-    _audit(session, principal, swap, "approve" if approve else "reject")
+        _complete(session, actor, swap, taker)
+    _audit(session, actor, swap, "approve" if approve else "reject")
     return swap
 
 
-def cancel(session: Session, principal: Principal, swap_id: int) -> SwapRequest:
+def cancel(session: Session, actor: Actor, swap_id: int) -> SwapRequest:
     """The offerer (or a scheduler) withdraws an offer that has not completed."""
-    swap = get_scoped(session, SwapRequest, swap_id, principal.organisation_id)
-    if not principal.may_act_for(swap.offered_by_person_id):
+    swap = get_scoped(session, SwapRequest, swap_id, actor.organisation_id)
+    if not actor.may_act_for(swap.offered_by_person_id):
         raise PermissionDenied("you can only cancel your own offers", code="swap.cancel_own_only")
-    refuse_volunteer_after_start(session, principal, swap.event_id)
+    refuse_volunteer_after_start(session, actor, swap.event_id)
     if swap.state not in PENDING_STATES or not _transition(
         session, swap, PENDING_STATES, state=SwapState.CANCELLED
     ):
@@ -283,18 +272,18 @@ def cancel(session: Session, principal: Principal, swap_id: int) -> SwapRequest:
             f"this offer is already {_reload(session, swap.id).state.value}", code="swap.closed"
         )
     swap = _reload(session, swap.id)
-    _audit(session, principal, swap, "cancel")
+    _audit(session, actor, swap, "cancel")
     return swap
 
 
-def visible_swaps(stmt: Select[*_Ts], principal: Principal) -> Select[*_Ts]:
+def visible_swaps(stmt: Select[*_Ts], actor: Actor) -> Select[*_Ts]:
     """The offers the caller may see, in the listing and one by one: schedulers every offer;
     volunteers the ones they made or took, and open offers of visible events they could be
     given (not those reserved for a named colleague). A closed offer of someone else, and
     its note, stays private. Compose with `tenancy.scoped`."""
-    if principal.at_least(MemberRole.SCHEDULER):
+    if actor.at_least(MemberRole.SCHEDULER):
         return stmt
-    me = principal.person_id
+    me = actor.person_id
     return stmt.where(
         or_(
             SwapRequest.offered_by_person_id == me,
@@ -305,25 +294,25 @@ def visible_swaps(stmt: Select[*_Ts], principal: Principal) -> Select[*_Ts]:
                     SwapRequest.offered_to_person_id.is_(None),
                     SwapRequest.offered_to_person_id == me,
                 ),
-                SwapRequest.event_id.in_(visible_events(select(Event.id), principal)),
+                SwapRequest.event_id.in_(visible_events(select(Event.id), actor)),
             ),
         )
     )
 
 
-def get_swap(session: Session, principal: Principal, swap_id: int) -> SwapRequest:
+def get_swap(session: Session, actor: Actor, swap_id: int) -> SwapRequest:
     return get_scoped(
         session,
         SwapRequest,
         swap_id,
-        principal.organisation_id,
-        visible=lambda stmt: visible_swaps(stmt, principal),
+        actor.organisation_id,
+        visible=lambda stmt: visible_swaps(stmt, actor),
     )
 
 
 def list_swaps(
     session: Session,
-    principal: Principal,
+    actor: Actor,
     *,
     state: SwapState | None,
     takeable: bool,
@@ -332,16 +321,14 @@ def list_swaps(
 ) -> tuple[list[SwapRequest], int]:
     """The offers the caller may see (`visible_swaps`); `takeable` keeps only open offers
     the caller could take right now."""
-    stmt = visible_swaps(
-        scoped(select(SwapRequest), SwapRequest, principal.organisation_id), principal
-    )
+    stmt = visible_swaps(scoped(select(SwapRequest), SwapRequest, actor.organisation_id), actor)
     if state is not None:
         stmt = stmt.where(SwapRequest.state == state)
-    me = principal.person_id
+    me = actor.person_id
     if takeable:
         if me is None:
             return [], 0
-        person = load_person(session, principal, me)
+        person = load_person(session, actor, me)
         target, other = aliased(Event), aliased(Event)
         clash = (
             select(Assignment.id)

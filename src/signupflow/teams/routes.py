@@ -11,8 +11,8 @@ router = APIRouter(prefix=f"{API_PREFIX}/teams", tags=["teams"])
 
 
 @router.get("", response_model=Page[TeamRead])
-def list_teams(session: DbSession, principal: Member, page: Pagination) -> Page[TeamRead]:
-    items, total = service.list_teams(session, principal, limit=page.limit, offset=page.offset)
+def list_teams(session: DbSession, actor: Member, page: Pagination) -> Page[TeamRead]:
+    items, total = service.list_teams(session, actor, limit=page.limit, offset=page.offset)
     return Page(
         items=[TeamRead.model_validate(t) for t in items],
         total=total,
@@ -22,23 +22,21 @@ def list_teams(session: DbSession, principal: Member, page: Pagination) -> Page[
 
 
 @router.post("", response_model=TeamRead, status_code=status.HTTP_201_CREATED)
-def create_team(session: DbSession, principal: Scheduler, data: TeamCreate) -> TeamRead:
-    return TeamRead.model_validate(service.create_team(session, principal, data))
+def create_team(session: DbSession, actor: Scheduler, data: TeamCreate) -> TeamRead:
+    return TeamRead.model_validate(service.create_team(session, actor, data))
 
 
 @router.get("/{team_id}", response_model=TeamRead)
-def get_team(session: DbSession, principal: Member, team_id: Id) -> TeamRead:
-    return TeamRead.model_validate(service.get_team(session, principal, team_id))
+def get_team(session: DbSession, actor: Member, team_id: Id) -> TeamRead:
+    return TeamRead.model_validate(service.get_team(session, actor, team_id))
 
 
 @router.patch("/{team_id}", response_model=TeamRead)
-def update_team(
-    session: DbSession, principal: Scheduler, team_id: Id, data: TeamUpdate
-) -> TeamRead:
+def update_team(session: DbSession, actor: Scheduler, team_id: Id, data: TeamUpdate) -> TeamRead:
     """Rename a team or replace its members (`member_ids`)."""
-    return TeamRead.model_validate(service.update_team(session, principal, team_id, data))
+    return TeamRead.model_validate(service.update_team(session, actor, team_id, data))
 
 
 @router.delete("/{team_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_team(session: DbSession, principal: Scheduler, team_id: Id) -> None:
-    service.delete_team(session, principal, team_id)
+def delete_team(session: DbSession, actor: Scheduler, team_id: Id) -> None:
+    service.delete_team(session, actor, team_id)

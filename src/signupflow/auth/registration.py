@@ -1,7 +1,7 @@
-"""Sign-up: an organisation and its first admin, created once the admin's e-mail address is
-confirmed. Asking answers the same, and does the same kind of work, whether or not the
-address has an account; the owner of an existing account is told by e-mail instead, so
-neither the answer nor its timing tells who has one."""
+"""Registering an organisation (the public sign-up): an organisation and its first admin,
+created once the admin's e-mail address is confirmed. Asking answers the same, and does the
+same kind of work, whether or not the address has an account; the owner of an existing
+account is told by e-mail instead, so neither the answer nor its timing tells who has one."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from signupflow.actor import Actor
 from signupflow.audit.service import record
 from signupflow.auth.models import PendingSignUp, User
 from signupflow.auth.passwords import hash_password
@@ -43,7 +44,7 @@ def _slug_taken(slug: str) -> Conflict:
     )
 
 
-def request_sign_up(
+def request_registration(
     session: Session, *, settings: Settings, new: NewOrganisation, password: str
 ) -> None:
     """Mail a confirmation link, or, when the address already has an account, a note telling
@@ -94,7 +95,7 @@ def request_sign_up(
     )
 
 
-def confirm_sign_up(session: Session, *, settings: Settings, token: str) -> TokenPair:
+def confirm_registration(session: Session, *, settings: Settings, token: str) -> TokenPair:
     """Create the organisation and its admin from a confirmed sign-up and log the admin in.
     The link works once: the sign-up is deleted as it is read, so of two concurrent
     confirmations one wins."""
@@ -167,8 +168,7 @@ def create_organisation(
     )
     record(
         session,
-        organisation_id=organisation.id,
-        actor_user_id=user.id,
+        Actor(organisation, MemberRole.ADMIN, user.id),
         action="create",
         entity="organisation",
         entity_id=organisation.id,
