@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
 
-.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check bench bench-solver bench-deploy bench-data bench-trust clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check bench bench-solver bench-deploy bench-data bench-trust clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,7 @@ test-runtime: $(STAMP)
 test-deploy: $(STAMP)
 	$(BIN)/pytest tests/deploy $(PYTEST_ARGS)
 
-check: lint typecheck tenancy-check
+check: lint typecheck tenancy-check architecture-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -56,6 +56,11 @@ typecheck: $(STAMP)
 tenancy-check:
 	@! grep -rnE 'organi[sz]ation_id *==' src --include='*.py' | grep -v 'src/signupflow/tenancy.py' \
 		|| (echo "organisation filters outside tenancy.py (use tenancy.scoped)"; exit 1)
+
+## Seat counts only in the ledger, no web imports in services, no import cycles, tests stay
+## tests (tests/architecture.py reads the source; no database).
+architecture-check: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider tests/test_architecture.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.http_bench
