@@ -253,6 +253,27 @@ def seat_count_writes(root: Path) -> list[Finding]:
     return sorted(set(findings))
 
 
+# Where the ledger records: modules that import no domain service themselves.
+LEDGER_SINKS = {
+    f"{PACKAGE}.audit.service": "the audit log",
+    f"{PACKAGE}.notifications.service": "the outbox",
+}
+
+
+def services_imported_by_the_ledger(root: Path) -> list[Finding]:
+    """Imports of a domain service (a `*.service` module) by the seat ledger: every domain
+    builds on the ledger, so the ledger building on one of them is a cycle in the making."""
+    findings: list[Finding] = []
+    for module in package_modules(root):
+        if module.name != LEDGER:
+            continue
+        for statement in imports(module):
+            for name in sorted(statement.named()):
+                if name.rpartition(".")[2] == "service" and name not in LEDGER_SINKS:
+                    findings.append(Finding(module.relpath, statement.line, f"imports {name}"))
+    return sorted(findings)
+
+
 # --- The web layer ----------------------------------------------------------------------------
 
 WEB_MODULES = tuple(f"{PACKAGE}.{name}" for name in ("deps", "api", "app", "frontend"))

@@ -13,6 +13,7 @@ from tests.architecture import (
     import_cycles,
     report,
     seat_count_writes,
+    services_imported_by_the_ledger,
     shipped_code_importing_tests,
     strongly_connected,
     web_imports_from_services,
@@ -26,6 +27,14 @@ def test_seat_counts_are_written_only_by_the_ledger(repo_root: Path) -> None:
     assert not findings, (
         "EventSlot.filled is written only in src/signupflow/assignments/ledger.py "
         "(conditional UPDATEs, the transaction's first write):\n" + report(findings)
+    )
+
+
+def test_the_ledger_builds_on_no_domain_service(repo_root: Path) -> None:
+    findings = services_imported_by_the_ledger(repo_root)
+    assert not findings, (
+        "assignments/ledger.py imports a domain service; it may record through the audit log "
+        "and the outbox only:\n" + report(findings)
     )
 
 
@@ -331,3 +340,27 @@ def test_conftest_check_reports_every_spelling(tmp_path: Path) -> None:
         "tests/web/test_forms.py:1: imports tests.web.conftest",
         "tests/web/test_forms.py:2: imports tests.web.conftest",
     ]
+
+
+def test_ledger_check_reports_a_domain_service_but_not_the_audit_log_or_the_outbox(
+    tmp_path: Path,
+) -> None:
+    root = write_tree(
+        tmp_path,
+        {
+            **PACKAGE_INITS,
+            "src/signupflow/assignments/__init__.py": "",
+            "src/signupflow/assignments/ledger.py": """
+                from signupflow.audit.service import record
+                from signupflow.notifications import service as notifications
+                from signupflow.assignments.models import Assignment
+
+                def promote(session):
+                    from signupflow.events.service import get_event
+            """,
+        },
+    )
+    findings = services_imported_by_the_ledger(root)
+    assert [(f.line, f.detail) for f in findings] == [(6, "imports signupflow.events.service")], (
+        report(findings)
+    )
