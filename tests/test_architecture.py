@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from textwrap import dedent
 
+import pytest
+
 from tests.architecture import (
     Finding,
     conftest_imports,
@@ -22,28 +24,41 @@ from tests.architecture import (
 # --- The real tree ---------------------------------------------------------------------------
 
 
-def test_seat_counts_are_written_only_by_the_ledger(repo_root: Path) -> None:
-    findings = seat_count_writes(repo_root)
-    assert not findings, (
+# Each rule: its checker, and what to do when it finds something.
+RULES = {
+    "seat counts are written only by the ledger": (
+        seat_count_writes,
         "EventSlot.filled is written only in src/signupflow/assignments/ledger.py "
-        "(conditional UPDATEs, the transaction's first write):\n" + report(findings)
-    )
-
-
-def test_the_ledger_builds_on_no_domain_service(repo_root: Path) -> None:
-    findings = services_imported_by_the_ledger(repo_root)
-    assert not findings, (
+        "(conditional UPDATEs, the transaction's first write)",
+    ),
+    "the ledger builds on no domain service": (
+        services_imported_by_the_ledger,
         "assignments/ledger.py imports a domain service; it may record through the audit log "
-        "and the outbox only:\n" + report(findings)
-    )
-
-
-def test_services_do_not_import_the_web_layer(repo_root: Path) -> None:
-    findings = web_imports_from_services(repo_root)
-    assert not findings, (
+        "and the outbox only",
+    ),
+    "services do not import the web layer": (
+        web_imports_from_services,
         "a service-layer module imports the web layer (deps, api, app, frontend, a routes "
-        "module, fastapi or starlette); who is acting is signupflow.actor:\n" + report(findings)
-    )
+        "module, fastapi or starlette); who is acting is signupflow.actor",
+    ),
+    "shipped code does not import the tests": (
+        shipped_code_importing_tests,
+        "src/, bench/, harness/ and deploy/ import the test suite; move what they share to "
+        "harness/",
+    ),
+    "no module imports a conftest": (
+        conftest_imports,
+        "a module imports a conftest; pytest loads conftests itself, so move the names to a "
+        "module of their own",
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_the_tree_keeps_the_rule(repo_root: Path, rule: str) -> None:
+    checker, advice = RULES[rule]
+    findings = checker(repo_root)
+    assert not findings, f"{advice}:\n" + report(findings)
 
 
 def test_signupflow_has_no_import_cycles(repo_root: Path) -> None:
@@ -54,22 +69,6 @@ def test_signupflow_has_no_import_cycles(repo_root: Path) -> None:
     cycles = import_cycles(repo_root)
     assert not cycles, "import cycles among signupflow's modules:\n" + "\n".join(
         describe_cycle(cycle) for cycle in cycles
-    )
-
-
-def test_shipped_code_does_not_import_the_tests(repo_root: Path) -> None:
-    findings = shipped_code_importing_tests(repo_root)
-    assert not findings, (
-        "src/, bench/, harness/ and deploy/ import the test suite; move what they share to "
-        "harness/:\n" + report(findings)
-    )
-
-
-def test_no_module_imports_a_conftest(repo_root: Path) -> None:
-    findings = conftest_imports(repo_root)
-    assert not findings, (
-        "a module imports a conftest; pytest loads conftests itself, so move the names to a "
-        "module of their own:\n" + report(findings)
     )
 
 
