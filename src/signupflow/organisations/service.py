@@ -36,7 +36,7 @@ def lock_organisation(session: Session, organisation_id: int) -> None:
     transaction's first write see no lock at all.
 
     Lock order: this is a transaction's first write, before any slot, waitlist or assignment
-    row (assignments/service.py), so it cannot close a cycle with them."""
+    row (assignments/ledger.py), so it cannot close a cycle with them."""
     session.execute(
         update(Organisation)
         .where(Organisation.id == organisation_id)
