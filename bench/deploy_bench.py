@@ -25,8 +25,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.deploy.conftest import BASE_BUILDER, BASE_IMAGES, DOCKER, DOCKERFILE, REPO, git
-from tests.deploy.stack_support import Load, build_test_images, production_stack
+from harness.docker import BASE_BUILDER, BASE_IMAGES, DOCKER, DOCKERFILE
+from harness.repository import REPO, git
+from harness.stack import Load, build_test_images, production_stack
 
 RESULTS_DIR = Path(__file__).with_name("results")
 DEFAULT_DEPLOYS = 20
