@@ -620,7 +620,7 @@ class Load:
         self._stopped = 0.0
         self._deadline = 0.0
 
-    def _post(self, path: str, body: dict[str, str]) -> tuple[int, str]:
+    def _post(self, path: str, body: dict[str, str]) -> tuple[int, bytes]:
         return https_get(
             self.address,
             DOMAINS[0],
