@@ -56,15 +56,10 @@ import psycopg
 import pyrage  # type: ignore[import-untyped]
 from sqlalchemy import Engine, String, Table, func, insert, select
 from sqlalchemy.orm import Mapper, Session, selectinload
-from tests.support.postgres import (
-    PostgresCluster,
-    as_postgres,
-    chown_to_postgres,
-    free_port,
-    pg_bin_dir,
-)
 
-from bench.server import signupflow_executable
+from harness.app_server import signupflow_executable
+from harness.ports import free_port
+from harness.postgres import PostgresCluster, as_postgres, chown_to_postgres, pg_bin_dir
 from signupflow.actor import Actor
 from signupflow.assignments.models import Assignment
 from signupflow.assignments.service import assign

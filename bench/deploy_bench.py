@@ -2,9 +2,10 @@
 
 The production stack (compose.prod.yml + Caddy + Pebble, on the local stand-in images) is
 started once, serving v1. Then BENCH_DEPLOYS deploys (default 20) run one after another, each
-under the load of tests/deploy (64 requests/s on persistent HTTPS connections through the edge,
-plus four clients that always have a 5 s request in flight): good releases alternate v1 and
-v2, and every fifth deploy is the broken v3, which the tool must roll back by itself.
+under the deploy tests' load (harness/stack.py: 64 requests/s on persistent HTTPS connections
+through the edge, plus four clients that always have a 5 s request in flight): good releases
+alternate v1 and v2, and every fifth deploy is the broken v3, which the tool must roll back by
+itself.
 
 Reported per deploy and in total: failed requests (goal: none), deploy time, and rollback time
 (goal: under 15 s). Results are printed and written to bench/results/deploy-<time>.{md,json}.
@@ -25,8 +26,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.deploy.conftest import BASE_BUILDER, BASE_IMAGES, DOCKER, DOCKERFILE, REPO, git
-from tests.deploy.stack_support import Load, build_test_images, production_stack
+from harness.docker import BASE_BUILDER, BASE_IMAGES, DOCKER, DOCKERFILE
+from harness.repository import REPO, git
+from harness.stack import Load, build_test_images, production_stack
 
 RESULTS_DIR = Path(__file__).with_name("results")
 DEFAULT_DEPLOYS = 20

@@ -31,10 +31,10 @@ from typing import Any
 
 import httpx
 from sqlalchemy import text
-from tests.support.postgres import start_cluster
 
-from bench.server import Server, running_server
-from bench.wrk import WrkResult, run_wrk, shown, wrk_binary, wrk_command
+from harness.app_server import AppServer, running_server
+from harness.postgres import start_cluster
+from harness.wrk import WrkResult, run_wrk, shown, wrk_binary, wrk_command
 from signupflow.db import migrate
 from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
@@ -278,9 +278,9 @@ def measure(
 
 
 def measure_server(
-    server: Server, database: str, config: Config, *, fill: bool, rows: list[Row]
+    server: AppServer, database: str, config: Config, *, fill: bool, rows: list[Row]
 ) -> None:
-    with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
+    with httpx.Client(base_url=server.url, timeout=30.0) as client:
         admin = AdminToken(client)
         if fill:
             made = fill_slots(client, admin.valid_for(60))
@@ -288,7 +288,7 @@ def measure_server(
         for endpoint in endpoints(client, admin.valid_for(60)):
             if endpoint.name not in config.endpoints:
                 continue
-            url = server.base_url + endpoint.path
+            url = server.url + endpoint.path
             measure(admin, url, endpoint, connections=64, duration_s=WARM_UP_S)
             for connections in CONNECTIONS:
                 command, result = measure(
@@ -300,7 +300,7 @@ def measure_server(
                     endpoint=endpoint.name,
                     rows=endpoint.rows,
                     connections=connections,
-                    command=shown(command).replace(server.base_url, "http://127.0.0.1:$PORT"),
+                    command=shown(command).replace(server.url, "http://127.0.0.1:$PORT"),
                     result=result,
                 )
                 rows.append(row)

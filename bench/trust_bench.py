@@ -44,10 +44,10 @@ from typing import Any
 import httpx
 from sqlalchemy import func
 from sqlalchemy import select as sql_select
-from tests.support.postgres import start_cluster
 
 from bench.http_bench import machine_facts, save_report
-from bench.server import Server, running_server
+from harness.app_server import AppServer, running_server
+from harness.postgres import start_cluster
 from signupflow.auth.models import PendingSignUp
 from signupflow.db import migrate
 from signupflow.db.engine import make_engine
@@ -392,7 +392,7 @@ def measure_signups(
         env = extra | DEFAULT_BUDGETS | {"BCRYPT_ROUNDS": _default("bcrypt_rounds")}
         with (
             running_server(url, workdir=workdir, extra_env=env) as server,
-            httpx.Client(base_url=server.base_url, timeout=REQUEST_TIMEOUT_S) as client,
+            httpx.Client(base_url=server.url, timeout=REQUEST_TIMEOUT_S) as client,
         ):
             answers: Counter[str] = Counter()
             started = time.monotonic()
@@ -515,7 +515,7 @@ def login(client: httpx.Client, slug: str) -> str:
 
 
 def _with_probe(
-    server: Server,
+    server: AppServer,
     b_token: str,
     config: Config,
     stop: threading.Event,
@@ -526,7 +526,7 @@ def _with_probe(
     result: dict[str, Probe] = {}
 
     def run_probe() -> None:
-        result["probe"] = probe_latency(server.base_url, b_token, until, config.probe_per_s, stop)
+        result["probe"] = probe_latency(server.url, b_token, until, config.probe_per_s, stop)
 
     thread = threading.Thread(target=run_probe, daemon=True)
     thread.start()
@@ -536,7 +536,7 @@ def _with_probe(
 
 
 def attack(
-    server: Server, token: str, config: Config, until: float, stop: threading.Event
+    server: AppServer, token: str, config: Config, until: float, stop: threading.Event
 ) -> Counter[str]:
     """A's `attackers` concurrent solves, each fired again as soon as it is answered, until
     `until`."""
@@ -545,7 +545,7 @@ def attack(
 
     def attacker() -> None:
         with httpx.Client(
-            base_url=server.base_url, timeout=REQUEST_TIMEOUT_S + config.solve_limit_s
+            base_url=server.url, timeout=REQUEST_TIMEOUT_S + config.solve_limit_s
         ) as client:
             while not stop.is_set() and time.monotonic() < until:
                 answer = _solve(client, token, config.solve_limit_s)
@@ -560,7 +560,9 @@ def attack(
     return answers
 
 
-def burst(server: Server, tokens: list[str], config: Config) -> tuple[Counter[str], float, float]:
+def burst(
+    server: AppServer, tokens: list[str], config: Config
+) -> tuple[Counter[str], float, float]:
     """One solve per organisation, all released at once; answers, first send, last answer."""
     answers: Counter[str] = Counter()
     lock = threading.Lock()
@@ -569,7 +571,7 @@ def burst(server: Server, tokens: list[str], config: Config) -> tuple[Counter[st
 
     def tenant(token: str) -> None:
         with httpx.Client(
-            base_url=server.base_url, timeout=REQUEST_TIMEOUT_S + config.solve_limit_s
+            base_url=server.url, timeout=REQUEST_TIMEOUT_S + config.solve_limit_s
         ) as client:
             gate.wait()
             answer = _solve(client, token, config.solve_limit_s)
@@ -611,12 +613,12 @@ def measure_starvation(
 
 
 def _starvation_cases(
-    server: Server, label: str, tenants: list[str], config: Config, stop: threading.Event
+    server: AppServer, label: str, tenants: list[str], config: Config, stop: threading.Event
 ) -> list[StarvationRow]:
     """(a) and (b) on the default server only; (c) on both."""
     rows: list[StarvationRow] = []
     after = label.startswith("after")
-    with httpx.Client(base_url=server.base_url, timeout=REQUEST_TIMEOUT_S) as client:
+    with httpx.Client(base_url=server.url, timeout=REQUEST_TIMEOUT_S) as client:
         b_token = login(client, "org-b")
         tenant_tokens = [login(client, t) for t in tenants]
         a_token = login(client, "org-a")

@@ -8,56 +8,38 @@ concurrent transactions)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from harness.postgres import PostgresCluster
+from harness.services import ServiceMissing
 from signupflow.app import create_app
 from signupflow.settings import Settings
-from tests.support.postgres import PostgresCluster, start_cluster
-from tests.support.redis_server import RedisServer, start_redis
-from tests.support.smtp_server import SmtpServer
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
-BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
+from tests.support.live_server import served
+from tests.support.services import require_service, started_cluster
+from tests.support.settings import BACKEND, make_settings
 
 
-def require_service(reason: str) -> None:
-    """Outside CI a missing service skips, saying why; in CI it fails."""
-    if IN_CI:
-        pytest.fail(f"required service missing in CI: {reason}")
-    pytest.skip(reason)
+# The harness (harness/) serves the benchmarks too, so it raises ServiceMissing instead of
+# skipping; here it means what any other missing service means.
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    try:
+        return (yield)
+    except ServiceMissing as missing:
+        require_service(str(missing))
 
 
-def started_cluster() -> Iterator[PostgresCluster]:
-    """A fresh cluster for a fixture's scope, destroyed afterwards."""
-    cluster = start_cluster()
-    if cluster is None:
-        require_service("PostgreSQL server binaries (initdb) are not installed")
-    assert cluster is not None
-    yield cluster
-    cluster.destroy()
-
-
-def started_redis() -> Iterator[RedisServer]:
-    """A throwaway redis-server for a fixture's scope, stopped afterwards."""
-    server = start_redis()
-    if server is None:
-        require_service("redis-server is not installed")
-    assert server is not None
-    yield server
-    server.stop()
-
-
-def started_smtp() -> Iterator[SmtpServer]:
-    """A real SMTP server on loopback (aiosmtpd) for a fixture's scope, stopped afterwards."""
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    try:
+        return (yield)
+    except ServiceMissing as missing:
+        require_service(str(missing))
 
 
 @pytest.fixture(scope="session")
@@ -76,26 +58,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if BACKEND != "sqlite":
         pytest.fail(f"unknown TEST_DATABASE={BACKEND!r}; use sqlite or postgresql")
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'signupflow.db'}"
-
-
-def make_settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "app_env": "test",
-        "database_url": database_url,
-        "bcrypt_rounds": 4,
-        "load_demo": False,
-        "auto_migrate": True,
-        "db_pool_size": 20,
-        "db_max_overflow": 20,
-        # Every test signs up and accepts invitations from the one test client's address, and
-        # some solve one organisation's draft again and again; the limits themselves are
-        # tested with their own settings.
-        "signup_requests_per_minute": 10_000,
-        "login_attempts_per_minute": 1_000,
-        "org_solves_per_minute": 10_000,
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="session")
@@ -122,24 +84,5 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def live_url(settings: Settings) -> Iterator[str]:
     """A real Uvicorn server (in a thread) on the test database, for concurrency tests."""
-    import threading
-    import time
-
-    import uvicorn
-
-    from tests.support.postgres import free_port
-
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("live server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with served(create_app(settings)) as url:
+        yield url

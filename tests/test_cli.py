@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.ports import free_port
+from harness.postgres import PostgresCluster
 from signupflow.db.migrate import head_revision
-from tests.conftest import BACKEND
-from tests.support.postgres import PostgresCluster, free_port
+from tests.support.settings import BACKEND
 
 SIGNUPFLOW = Path(sys.executable).with_name("signupflow")
 STRONG_KEY = "9c1f6a0e4b7d2c58e3a19f0b6d4c7e2a5b8f1d3c6e9a0b2d4f6a8c0e1b3d5f7a"

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bench.server import Server, running_server
-from bench.wrk import run_wrk, wrk_binary, wrk_command
 
-from tests.conftest import BACKEND, require_service
+from harness.app_server import AppServer, running_server
+from harness.wrk import run_wrk, wrk_binary, wrk_command
 from tests.factories import Org, add_event, add_person, new_org, ok
+from tests.support.services import require_service
+from tests.support.settings import BACKEND
 from tests.support.signup import mailed_signup_token_in
 
 LOAD_S = 30
@@ -65,7 +66,7 @@ def load_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def server(load_database_url: str, tmp_path: Path) -> Iterator[Server]:
+def server(load_database_url: str, tmp_path: Path) -> Iterator[AppServer]:
     if wrk_binary() is None:
         require_service("wrk is not installed (apt-get install wrk)")
     extra_env = {"BCRYPT_ROUNDS": "4"}  # only the seeding's sign-up hashes a password
@@ -119,12 +120,12 @@ def seed_small_organisation(client: httpx.Client, database_url: str) -> tuple[Or
 
 @pytest.mark.slow
 def test_sixty_four_clients_get_an_answer_to_every_request_and_the_server_stays_responsive(
-    server: Server, load_database_url: str
+    server: AppServer, load_database_url: str
 ) -> None:
-    with httpx.Client(base_url=server.base_url, timeout=10.0) as client:
+    with httpx.Client(base_url=server.url, timeout=10.0) as client:
         org, paths = seed_small_organisation(client, load_database_url)
         command = wrk_command(
-            server.base_url + paths[0],
+            server.url + paths[0],
             connections=CLIENTS,
             duration_s=LOAD_S,
             token=org.tokens["access_token"],
@@ -150,8 +151,8 @@ def test_sixty_four_clients_get_an_answer_to_every_request_and_the_server_stays_
     assert follow_up.status_code == 200, follow_up.text
     assert follow_up_s < FOLLOW_UP_LIMIT_S, f"follow-up request took {follow_up_s:.2f} s"
     assert health.status_code == 200, health.text
-    assert server.stop() == 0, server.log()
-    log = server.log()
+    assert server.stop() == 0, server.logs()
+    log = server.logs()
     for sign_of_trouble in ("Traceback", "TimeoutError", "QueuePool limit"):
         assert sign_of_trouble not in log, log[-5000:]
 

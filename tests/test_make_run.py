@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.ports import free_port
 from signupflow.demo import DEMO_EMAIL, DEMO_PASSWORD
-from tests.conftest import BACKEND
-from tests.support.postgres import free_port
+from tests.support.settings import BACKEND
 
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 30

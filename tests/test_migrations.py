@@ -21,12 +21,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Engine, MetaData, String, inspect, select, text
 from sqlalchemy.exc import ProgrammingError
 
+from harness.postgres import PostgresCluster
 from signupflow.db import migrate
 from signupflow.db.engine import make_engine
 from signupflow.db.models import Base
 from signupflow.scheduling.models import ScheduleStatus
-from tests.conftest import BACKEND, make_settings
-from tests.support.postgres import PostgresCluster
+from tests.support.settings import BACKEND, make_settings
 
 CONCURRENT_REPLICAS = 6
 SIGNUPFLOW = Path(sys.executable).with_name("signupflow")

@@ -17,12 +17,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from harness.ports import free_port
+from harness.postgres import PostgresCluster
 from signupflow.app import create_app
 from signupflow.db.session import unit_of_work
 from signupflow.notifications.models import Notification, NotificationKind, NotificationStatus
-from tests.conftest import BACKEND, make_settings, started_smtp
 from tests.factories import new_org, ok, unique
-from tests.support.postgres import PostgresCluster, free_port
+from tests.support.services import started_smtp
+from tests.support.settings import BACKEND, make_settings
 from tests.support.smtp_server import SmtpServer
 
 SIGNUPFLOW = Path(sys.executable).with_name("signupflow")

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from signupflow.db.engine import make_engine
-from tests.conftest import BACKEND
+from tests.support.settings import BACKEND
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "postgresql", reason="deadlock detection is PostgreSQL's; SQLite has one writer"

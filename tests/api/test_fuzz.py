@@ -29,8 +29,8 @@ from sqlalchemy import Engine, func, select
 
 from signupflow.app import create_app
 from signupflow.db.models import Base
-from tests.conftest import make_settings
 from tests.factories import PASSWORD, Org, add_event, add_person, bearer, invite_member, new_org, ok
+from tests.support.settings import make_settings
 
 API = "/api/v1"
 PROBLEM_JSON = "application/problem+json"

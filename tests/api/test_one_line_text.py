@@ -14,8 +14,8 @@ import pytest
 
 from signupflow import one_line
 from signupflow.app import create_app
-from tests.conftest import make_settings
 from tests.factories import add_event, new_org, ok
+from tests.support.settings import make_settings
 
 API = "/api/v1"
 # Compared, never shown or mailed; a password may hold any character the user can type.

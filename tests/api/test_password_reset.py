@@ -20,8 +20,9 @@ from signupflow.db.session import unit_of_work
 from signupflow.notifications.models import Notification, NotificationKind
 from signupflow.password_reset.models import PasswordReset
 from signupflow.worker.runner import Worker
-from tests.conftest import make_settings, started_smtp
 from tests.factories import PASSWORD, bearer, invite_member, new_org, ok, unique
+from tests.support.services import started_smtp
+from tests.support.settings import make_settings
 from tests.support.smtp_server import SmtpServer
 
 API = "/api/v1"

@@ -34,7 +34,6 @@ from signupflow.password_reset.models import PasswordReset
 from signupflow.people.models import MemberRole, Membership, Person
 from signupflow.swaps.models import SwapRequest, SwapState
 from signupflow.tenancy import scoped
-from tests.conftest import BACKEND
 from tests.factories import (
     PASSWORD,
     Org,
@@ -48,6 +47,7 @@ from tests.factories import (
     unique,
 )
 from tests.support.concurrency import Call, all_at_once
+from tests.support.settings import BACKEND
 from tests.support.signup import signup_body
 
 API = "/api/v1"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import BACKEND
 from tests.factories import bearer, new_org, ok
 from tests.support.concurrency import all_at_once
+from tests.support.settings import BACKEND
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "postgresql", reason="concurrent writers are PostgreSQL's; SQLite has one writer"

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from signupflow.api import ROUTERS
 from signupflow.app import create_app
 from signupflow.auth.secret_checks import SECRET_CHECKS, secret_budget
-from tests.conftest import make_settings
 from tests.factories import PASSWORD, Org, new_org, unique
+from tests.support.settings import make_settings
 from tests.support.signup import signup_body
 
 API = "/api/v1"

@@ -20,9 +20,10 @@ from signupflow.db.session import unit_of_work
 from signupflow.notifications.models import Notification, NotificationKind
 from signupflow.organisations.models import Organisation
 from signupflow.worker.runner import Worker
-from tests.conftest import make_settings, started_smtp
 from tests.factories import PASSWORD, new_org, ok, signup_token, unique
 from tests.support.concurrency import Call, all_at_once
+from tests.support.services import started_smtp
+from tests.support.settings import make_settings
 from tests.support.signup import signup_body
 from tests.support.smtp_server import SmtpServer
 

@@ -24,10 +24,10 @@ from signupflow.scheduling.runs import admit
 from signupflow.scheduling.solve import new_run
 from tests.api.test_schedules import unique_time
 from tests.api.test_solver_in_worker import _drain
-from tests.conftest import make_settings
 from tests.factories import Org, add_event, add_person, invite_member, new_org, ok
 from tests.support.concurrency import all_at_once
 from tests.support.live_server import served
+from tests.support.settings import make_settings
 
 API = "/api/v1"
 SOLVE = f"{API}/schedules/solve"

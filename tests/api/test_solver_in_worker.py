@@ -16,8 +16,8 @@ from signupflow.db.session import unit_of_work
 from signupflow.scheduling.models import Schedule, ScheduleStatus
 from signupflow.scheduling.runs import claim_next, run_claimed
 from tests.api.test_schedules import unique_time
-from tests.conftest import make_settings
 from tests.factories import Org, add_event, add_person, new_org, ok
+from tests.support.settings import make_settings
 
 API = "/api/v1"
 

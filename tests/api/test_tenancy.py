@@ -22,7 +22,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from signupflow.app import create_app
-from tests.conftest import make_settings
 from tests.factories import (
     PASSWORD,
     Org,
@@ -34,6 +33,7 @@ from tests.factories import (
     ok,
     unique,
 )
+from tests.support.settings import make_settings
 
 API = "/api/v1"
 PROBLEM_JSON = "application/problem+json"

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
 from signupflow.db.engine import make_engine
 from tests.api.test_people_csv import export, upload
-from tests.conftest import BACKEND
 from tests.factories import (
     add_event,
     invite_member,
@@ -31,6 +30,7 @@ from tests.factories import (
     slot_of,
 )
 from tests.support.concurrency import all_at_once, signups_and_joins
+from tests.support.settings import BACKEND
 
 API = "/api/v1"
 

@@ -5,46 +5,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import boto3
-import pyrage  # type: ignore[import-untyped]
 import pytest
 from fastapi.testclient import TestClient
 from moto.server import ThreadedMotoServer
 
+from harness.ports import free_port
+from harness.postgres import PostgresCluster
 from signupflow.app import create_app
 from signupflow.backup.archive import Backups
-from signupflow.backup.postgres import Database
-from signupflow.backup.settings import BackupSettings
-from signupflow.db.fingerprint import TableFingerprint, fingerprint
-from signupflow.db.models import Base
-from tests.conftest import BACKEND, make_settings
+from tests.backup.support import AgeKey, backup_settings, make_key
 from tests.factories import PASSWORD, add_event, add_person, invite_member, new_org, ok, unique
-from tests.support.postgres import PostgresCluster, free_port
+from tests.support.settings import make_settings
 from tests.support.signup import signup_body
 
-POSTGRESQL_PASS_ONLY = pytest.mark.skipif(
-    BACKEND != "postgresql",
-    reason="pg_dump/pg_restore need PostgreSQL; runs in the TEST_DATABASE=postgresql pass",
-)
 BUCKET = "signupflow-backups"
-
-
-@dataclass(frozen=True)
-class AgeKey:
-    recipient: str
-    identity_file: Path
-
-
-def make_key(directory: Path) -> AgeKey:
-    identity = pyrage.x25519.Identity.generate()
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{uuid.uuid4().hex[:8]}.key"
-    path.write_text(f"# test key\n{identity}\n")
-    return AgeKey(str(identity.to_public()), path)
 
 
 @pytest.fixture
@@ -70,28 +47,9 @@ def seeded_url(pg_cluster: PostgresCluster) -> str:
     return url
 
 
-def backup_settings(directory: Path, key: AgeKey, **overrides: Any) -> BackupSettings:
-    values: dict[str, Any] = {
-        "backup_dir": str(directory),
-        "backup_age_recipient": key.recipient,
-        "backup_age_identity_file": str(key.identity_file),
-    }
-    values.update(overrides)
-    return BackupSettings.model_validate(values)
-
-
 @pytest.fixture
 def backups(tmp_path: Path, key: AgeKey, seeded_url: str) -> Backups:
     return Backups(backup_settings(tmp_path / "backups", key), seeded_url)
-
-
-def fingerprints_of(url: str) -> dict[str, TableFingerprint]:
-    engine = Database.from_url(url).engine()
-    try:
-        with engine.connect() as connection:
-            return fingerprint(connection, Base.metadata)
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from harness.ports import free_port
 from signupflow.backup.postgres import Database
 from signupflow.backup.storage import archive_name
-from tests.backup.conftest import POSTGRESQL_PASS_ONLY, AgeKey, fingerprints_of, make_key
-from tests.support.postgres import free_port
+from tests.backup.support import POSTGRESQL_PASS_ONLY, AgeKey, fingerprints_of, make_key
 
 pytestmark = POSTGRESQL_PASS_ONLY
 SIGNUPFLOW = Path(sys.executable).with_name("signupflow")

@@ -8,7 +8,7 @@ import boto3
 from signupflow.backup.archive import Backups, Manifest
 from signupflow.backup.retention import expired
 from signupflow.backup.storage import manifest_name
-from tests.backup.conftest import AgeKey, backup_settings
+from tests.backup.support import AgeKey, backup_settings
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 

@@ -7,13 +7,13 @@ import psycopg
 import pytest
 from sqlalchemy import select, text
 
+from harness.postgres import PostgresCluster
 from signupflow.backup.archive import Backups, sha256_of
 from signupflow.backup.errors import DecryptFailure, IntegrityFailure, Refused
 from signupflow.backup.postgres import Database
 from signupflow.backup.storage import archive_name, manifest_name
 from signupflow.db.models import Base
-from tests.backup.conftest import POSTGRESQL_PASS_ONLY, backup_settings, fingerprints_of, make_key
-from tests.support.postgres import PostgresCluster
+from tests.backup.support import POSTGRESQL_PASS_ONLY, backup_settings, fingerprints_of, make_key
 
 pytestmark = POSTGRESQL_PASS_ONLY
 

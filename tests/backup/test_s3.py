@@ -8,12 +8,7 @@ import pytest
 from signupflow.backup.archive import Backups
 from signupflow.backup.errors import BackupNotFound
 from signupflow.backup.postgres import Database
-from tests.backup.conftest import (
-    POSTGRESQL_PASS_ONLY,
-    AgeKey,
-    backup_settings,
-    fingerprints_of,
-)
+from tests.backup.support import POSTGRESQL_PASS_ONLY, AgeKey, backup_settings, fingerprints_of
 
 pytestmark = POSTGRESQL_PASS_ONLY
 

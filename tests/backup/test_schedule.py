@@ -22,9 +22,10 @@ import boto3
 import httpx
 import pytest
 
+from harness.ports import free_port
+from harness.postgres import PostgresCluster
 from signupflow.backup.schedule import next_daily_run, parse_clock
-from tests.backup.conftest import POSTGRESQL_PASS_ONLY, AgeKey
-from tests.support.postgres import PostgresCluster, free_port
+from tests.backup.support import POSTGRESQL_PASS_ONLY, AgeKey
 
 SIGNUPFLOW = Path(sys.executable).with_name("signupflow")
 WAIT_S = 180  # two runs of create + verify on a loaded 2-core machine, with room

@@ -17,7 +17,9 @@ from pathlib import Path
 import pyrage  # type: ignore[import-untyped]
 import pytest
 
-from tests.deploy.conftest import REPO, AppImage, docker_cmd, report
+from harness.docker import docker_cmd
+from harness.repository import REPO
+from tests.deploy.containers import AppImage, report
 
 DOCKERFILE = REPO / "deploy" / "docker" / "backup" / "Dockerfile"
 BUILD_TIMEOUT_S = 600

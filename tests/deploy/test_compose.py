@@ -20,9 +20,7 @@ import httpx
 import pytest
 import yaml
 
-from signupflow.settings import Settings
-from tests.conftest import require_service
-from tests.deploy.compose_support import (
+from harness.compose import (
     CADDY,
     COMPOSE_DIR,
     DEV,
@@ -35,7 +33,10 @@ from tests.deploy.compose_support import (
     free_edge_subnet,
     resolved_config,
 )
-from tests.deploy.conftest import REPO, AppImage, report
+from harness.repository import REPO
+from signupflow.settings import Settings
+from tests.deploy.containers import AppImage, report
+from tests.support.services import require_service
 
 EDGE_DIR = REPO / "deploy" / "edge"
 DOMAINS = "signup.example.org,volunteer.example.net"

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from tests.deploy.compose_support import DEV, compose_stack
-from tests.deploy.conftest import report
+from harness.compose import DEV, compose_stack
+from tests.deploy.containers import report
 
 DEV_IMAGE = "signupflow:dev-test"  # rebuilt from cache on every run, kept like the test images
 # Cold, the build takes about a minute on the stand-in base (less from the layer cache);

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.repository import REPO
 from signupflow.app import BODY_LIMIT_BY_PATH
 from signupflow.settings import Settings
-from tests.deploy.conftest import REPO
 from tests.deploy.test_traefik_config import DOMAINS, dig, load_yaml, merge_dynamic, render
 
 EDGE_DIR = REPO / "deploy" / "edge"

@@ -17,18 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import require_service
-from tests.deploy.conftest import (
-    BASE_BUILDER,
-    REPO,
-    AppImage,
-    Container,
-    docker_cmd,
-    inspect,
-    remove_container,
-    report,
-    start_container,
-)
+from harness.docker import BASE_BUILDER, docker_cmd, inspect
+from harness.repository import REPO
+from tests.deploy.containers import AppImage, Container, remove_container, report, start_container
+from tests.support.services import require_service
 
 MAX_WORKER_IMAGE_BYTES = 450_000_000  # OR-Tools, numpy and pandas: a budget, not a goal
 MAX_IMAGE_BYTES = 250 * 1000 * 1000  # "250 MB" as `docker images` counts

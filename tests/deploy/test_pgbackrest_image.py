@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import REPO, docker_cmd, report
+from harness.docker import docker_cmd
+from harness.repository import REPO
+from tests.deploy.containers import report
 
 DOCKERFILE = REPO / "deploy" / "docker" / "postgres" / "Dockerfile"
 STANZA = "signupflow"

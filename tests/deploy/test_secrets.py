@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from harness.compose import PROD, SECRETS_SCRIPT
 from signupflow.settings import Settings
-from tests.deploy.compose_support import PROD, SECRETS_SCRIPT
 
 FILES = {
     "secret_key": 10001,

@@ -26,9 +26,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import require_service
-from tests.deploy.conftest import AppImage, docker_cmd, report
-from tests.deploy.stack_support import (
+from harness.docker import docker_cmd
+from harness.stack import (
     DEPLOY_TOOL,
     DOMAINS,
     Load,
@@ -39,6 +38,8 @@ from tests.deploy.stack_support import (
     production_stack,
     wait_until,
 )
+from tests.deploy.containers import AppImage, report
+from tests.support.services import require_service
 
 MIN_RATE = 50  # requests per second through the edge, the floor
 CERT_LIMIT_S = 60

@@ -25,10 +25,10 @@ import jsonschema
 import pytest
 import yaml
 
+from harness.compose import ENV_EXAMPLE, PROD, TRAEFIK_RENDER, resolved_config
+from harness.repository import REPO
 from signupflow.app import BODY_LIMIT_BY_PATH
 from signupflow.settings import Settings
-from tests.deploy.compose_support import ENV_EXAMPLE, PROD, TRAEFIK_RENDER, resolved_config
-from tests.deploy.conftest import REPO
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 STATIC_SCHEMA = json.loads((SCHEMAS / "traefik-v3.json").read_text())

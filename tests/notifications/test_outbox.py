@@ -28,7 +28,7 @@ from signupflow.ops.logging import JsonFormatter
 from signupflow.ops.metrics import NOTIFICATIONS_QUEUED
 from signupflow.worker.runner import Worker
 from tests.factories import add_event, add_person, new_org, ok
-from tests.notifications.conftest import API, Mail, invite, rows
+from tests.notifications.mail import API, Mail, invite, rows
 from tests.support.smtp_server import Handler
 
 

@@ -19,8 +19,8 @@ from pydantic import SecretStr
 from signupflow.notifications.models import NotificationStatus
 from signupflow.notifications.outbox import backoff
 from signupflow.ops.logging import JsonFormatter
-from tests.conftest import make_settings
-from tests.notifications.conftest import Mail, invite, rows
+from tests.notifications.mail import Mail, invite, rows
+from tests.support.settings import make_settings
 from tests.support.smtp_server import Logins, Security, SmtpServer
 from tests.support.tls import CertificateAuthority
 

@@ -19,7 +19,7 @@ from signupflow.notifications.models import NotificationKind, NotificationStatus
 from signupflow.organisations.models import Organisation
 from signupflow.people.models import Person
 from tests.factories import add_event, add_person, invite_member, new_org, ok, person_id_of
-from tests.notifications.conftest import API, Mail, rows
+from tests.notifications.mail import API, Mail, rows
 
 FORGED = "Eve\r\nBcc: everyone@example.org\u2028\tX"
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from signupflow.notifications.models import NotificationKind
 from tests.factories import add_event, add_person, new_org, ok
-from tests.notifications.conftest import Mail, rows
+from tests.notifications.mail import Mail, rows
 
 API = "/api/v1"
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from signupflow.app import create_app
 from signupflow.ops.error_reporting import init_error_reporting
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 class Collector(BaseHTTPRequestHandler):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from signupflow.app import create_app
-from tests.conftest import make_settings
 from tests.factories import new_org
+from tests.support.settings import make_settings
 
 OLD_KEY = "old-signing-key-0123456789abcdefghijklmnopqrstuv"
 NEW_KEY = "new-signing-key-zyxwvutsrqponmlkjihgfedcba987654"

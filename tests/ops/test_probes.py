@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from signupflow.app import create_app
 from signupflow.ops import health
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 def _client(tmp_path) -> TestClient:

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, text
 
 from signupflow.app import create_app
 from signupflow.db.migrate import head_revision, schema_is_compatible
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 def test_schema_compatibility_accepts_head_and_newer_but_not_behind():

@@ -14,7 +14,8 @@ from types import ModuleType
 import pytest
 import yaml
 
-from tests.conftest import BACKEND, require_service
+from tests.support.services import require_service
+from tests.support.settings import BACKEND
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "postgresql",

@@ -20,8 +20,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import BACKEND, require_service
-from tests.support.postgres import PostgresCluster, as_postgres, chown_to_postgres, pg_bin_dir
+from harness.postgres import PostgresCluster, as_postgres, chown_to_postgres, pg_bin_dir
+from tests.support.services import require_service
+from tests.support.settings import BACKEND
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "postgresql",

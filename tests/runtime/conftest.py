@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import started_cluster, started_redis
-from tests.support.app_server import AppProcess, migrate, production_env, start_app
-from tests.support.postgres import PostgresCluster
+from harness.app_server import AppServer, migrate, production_env, start_server
+from harness.postgres import PostgresCluster
 from tests.support.redis_server import RedisServer
+from tests.support.services import started_cluster, started_redis
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +46,10 @@ def _running(cluster: PostgresCluster) -> bool:
 
 @pytest.fixture
 def launch(tmp_path: Path) -> Iterator:
-    started: list[AppProcess] = []
+    started: list[AppServer] = []
 
-    def _launch(env: dict[str, str], **kwargs) -> AppProcess:
-        app = start_app(env, tmp_path / f"server-{len(started)}.log", **kwargs)
+    def _launch(env: dict[str, str], **kwargs) -> AppServer:
+        app = start_server(env, tmp_path / f"server-{len(started)}.log", **kwargs)
         started.append(app)
         app.wait_ready()
         return app

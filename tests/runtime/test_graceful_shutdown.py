@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.runtime.slow_app import SLOW_S
+from harness.slow_app import SLOW_S
 
 IN_FLIGHT = 20
 DRAIN_S = 2.0
@@ -19,7 +19,7 @@ LIMIT_S = 30.0
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigterm_drains_then_finishes_in_flight_requests_and_exits_zero(prod_env, launch, workers):
-    app = launch(prod_env, workers=workers, app="tests.runtime.slow_app:create")
+    app = launch(prod_env, workers=workers, app="harness.slow_app:create")
     all_sent = threading.Barrier(IN_FLIGHT + 1)
 
     def slow_request(_: int) -> int:

@@ -7,7 +7,7 @@ import json
 
 import httpx
 
-from tests.support.app_server import STRONG_KEY
+from harness.app_server import STRONG_KEY
 from tests.support.signup import mailed_signup_token_in
 
 PASSWORD = "a-secret-passphrase-77"

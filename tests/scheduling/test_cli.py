@@ -11,7 +11,7 @@ from signupflow.db import migrate
 from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.demo import seed_workload
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 

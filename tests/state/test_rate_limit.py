@@ -14,7 +14,7 @@ from signupflow.errors import RateLimited
 from signupflow.state.gcra import Budget, admit
 from signupflow.state.ratelimit import enforce
 from signupflow.state.store import MemoryStore, RedisStore, SharedStore
-from tests.conftest import started_redis
+from tests.support.services import started_redis
 
 NOW = 1_800_000_000_000_000  # microseconds, late 2027
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import uvicorn
 
-from tests.support.postgres import free_port
+from harness.ports import free_port
 
 START_TIMEOUT_S = 30
 

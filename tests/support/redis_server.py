@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import redis
 
-from tests.support.postgres import free_port
+from harness.ports import free_port
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from tests.support.postgres import free_port
+from harness.ports import free_port
 
 
 @dataclass

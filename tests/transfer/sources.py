@@ -22,7 +22,6 @@ from signupflow.db.session import unit_of_work
 from signupflow.events.models import Event
 from signupflow.organisations.models import Organisation
 from signupflow.settings import Settings
-from tests.conftest import make_settings
 from tests.factories import (
     PASSWORD,
     Org,
@@ -33,6 +32,7 @@ from tests.factories import (
     ok,
     unique,
 )
+from tests.support.settings import make_settings
 from tests.support.signup import signup_body
 
 LONG_TEXT = ("Ünïcödé ✓ שלום عربي 🎉 " * 2_000)[:10_000]  # the API's maximum

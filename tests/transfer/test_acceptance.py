@@ -10,14 +10,8 @@ from signupflow.app import create_app
 from signupflow.db.fingerprint import compare
 from signupflow.db.migrate import current_revision, head_revision
 from signupflow.db.models import Base
-from tests.conftest import make_settings
 from tests.factories import add_event, add_person, ok
-from tests.transfer.conftest import (
-    POSTGRESQL_PASS_ONLY,
-    fingerprints_of,
-    migrate_sqlite,
-    sqlite_engine,
-)
+from tests.support.settings import make_settings
 from tests.transfer.sources import (
     EMOJI,
     NESTED_CHANGES,
@@ -25,6 +19,12 @@ from tests.transfer.sources import (
     VERY_LONG_TEXT,
     build_rich_source,
     views,
+)
+from tests.transfer.support import (
+    POSTGRESQL_PASS_ONLY,
+    fingerprints_of,
+    migrate_sqlite,
+    sqlite_engine,
 )
 
 pytestmark = POSTGRESQL_PASS_ONLY

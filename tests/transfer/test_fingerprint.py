@@ -22,7 +22,7 @@ from sqlalchemy import (
 
 from signupflow.db.base import UTCDateTime
 from signupflow.db.fingerprint import Difference, TableDigest, TableFingerprint, compare
-from tests.transfer.conftest import POSTGRESQL_PASS_ONLY
+from tests.transfer.support import POSTGRESQL_PASS_ONLY
 
 pytestmark = POSTGRESQL_PASS_ONLY
 

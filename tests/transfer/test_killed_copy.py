@@ -9,7 +9,8 @@ from sqlalchemy import Engine
 
 from signupflow.db.fingerprint import compare
 from signupflow.db.migrate import current_revision, head_revision
-from tests.transfer.conftest import (
+from tests.transfer.sources import build_bulk_source
+from tests.transfer.support import (
     POSTGRESQL_PASS_ONLY,
     SIGNUPFLOW,
     environment,
@@ -18,7 +19,6 @@ from tests.transfer.conftest import (
     row_counts,
     sqlite_engine,
 )
-from tests.transfer.sources import build_bulk_source
 
 pytestmark = POSTGRESQL_PASS_ONLY
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
 
+from harness.ports import free_port
 from signupflow.db.fingerprint import compare
 from signupflow.db.migrate import upgrade
 from signupflow.transfer.errors import (
@@ -14,8 +15,8 @@ from signupflow.transfer.errors import (
     EXIT_USAGE,
     EXIT_VERIFICATION,
 )
-from tests.support.postgres import free_port
-from tests.transfer.conftest import (
+from tests.transfer.sources import build_small_source
+from tests.transfer.support import (
     POSTGRESQL_PASS_ONLY,
     environment,
     fingerprints_of,
@@ -23,7 +24,6 @@ from tests.transfer.conftest import (
     row_counts,
     sqlite_engine,
 )
-from tests.transfer.sources import build_small_source
 
 pytestmark = POSTGRESQL_PASS_ONLY
 

@@ -1,9 +1,11 @@
-"""What the browser tests share: locale-independent selectors (input names, data-page), the
-messages of a locale, and a page that records console errors and CSP violations."""
+"""What the browser tests share: the environment of their server, locale-independent selectors
+(input names, data-page), the messages of a locale, and a page that records console errors and
+CSP violations."""
 
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,31 @@ WEB = Path(__file__).resolve().parents[2] / "web"
 PASSWORD = "correct horse battery"
 # Chromium logs every 4xx response; the tests that provoke one check what the page shows.
 EXPECTED_4XX = "Failed to load resource: the server responded with a status of 4"
+
+
+def server_env(data: Path) -> dict[str, str]:
+    """The environment of a test server (and its worker) with its SQLite database in `data`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("APP_", "DATABASE_", "REDIS_", "SECRET_", "PROMETHEUS_", "METRICS_"))
+    }
+    env.update(
+        {
+            "APP_ENV": "test",
+            "DATABASE_URL": f"sqlite:///{data / 'signupflow.db'}",
+            "AUTO_MIGRATE": "true",
+            "LOAD_DEMO": "false",
+            "BCRYPT_ROUNDS": "4",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "LOGIN_ATTEMPTS_PER_MINUTE": "1000",
+            "SIGNUP_REQUESTS_PER_MINUTE": "1000",
+            "STORAGE_PATH": str(data),
+            "DRAIN_DELAY_S": "0",
+            "SHUTDOWN_TIMEOUT_S": "5",
+        }
+    )
+    return env
 
 
 def messages(locale: str) -> dict[str, str]:

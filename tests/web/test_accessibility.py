@@ -12,8 +12,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.support.app_server import AppProcess
-from tests.web.conftest import DESKTOP, PHONE
+from harness.app_server import AppServer
+from tests.web.browser import DESKTOP, PHONE
 from tests.web.support import (
     PASSWORD,
     Org,
@@ -61,7 +61,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(web_server: AppProcess) -> World:
+def world(web_server: AppServer) -> World:
     org = api_signup(web_server.url, timezone="Europe/Lisbon")
     with httpx.Client(base_url=f"{web_server.url}/api/v1", headers=org.headers) as api:
         starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
@@ -116,7 +116,7 @@ def context(browser: Any) -> Any:
     context.close()
 
 
-def test_public_pages_have_no_serious_axe_violations(web_server: AppProcess, context: Any) -> None:
+def test_public_pages_have_no_serious_axe_violations(web_server: AppServer, context: Any) -> None:
     watched = watch(context.new_page())
     found = {}
     for route, name in PUBLIC_PAGES:
@@ -128,7 +128,7 @@ def test_public_pages_have_no_serious_axe_violations(web_server: AppProcess, con
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_admin_pages_have_no_serious_axe_violations(
-    web_server: AppProcess, browser: Any, world: World, viewport: dict[str, int]
+    web_server: AppServer, browser: Any, world: World, viewport: dict[str, int]
 ) -> None:
     context = browser.new_context(locale="en-GB", viewport=viewport)
     try:
@@ -147,7 +147,7 @@ def test_admin_pages_have_no_serious_axe_violations(
 
 
 def test_volunteer_pages_have_no_serious_axe_violations(
-    web_server: AppProcess, context: Any, world: World
+    web_server: AppServer, context: Any, world: World
 ) -> None:
     watched = watch(context.new_page())
     log_in_browser(watched.page, web_server.url, world.volunteer_tokens)
@@ -160,7 +160,7 @@ def test_volunteer_pages_have_no_serious_axe_violations(
 
 
 def test_volunteers_cannot_open_organiser_pages(
-    web_server: AppProcess, context: Any, world: World
+    web_server: AppServer, context: Any, world: World
 ) -> None:
     page = context.new_page()
     log_in_browser(page, web_server.url, world.volunteer_tokens)
@@ -172,7 +172,7 @@ def test_volunteers_cannot_open_organiser_pages(
 
 
 def test_the_login_form_works_from_the_keyboard_with_a_visible_focus(
-    web_server: AppProcess, context: Any, world: World
+    web_server: AppServer, context: Any, world: World
 ) -> None:
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -203,7 +203,7 @@ def test_the_login_form_works_from_the_keyboard_with_a_visible_focus(
 
 
 def test_lang_attribute_and_text_follow_the_chosen_language(
-    web_server: AppProcess, context: Any
+    web_server: AppServer, context: Any
 ) -> None:
     page = context.new_page()
     open_page(page, web_server.url, "/login", "login")

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.app_server import AppProcess
-from tests.web.conftest import DESKTOP
+from harness.app_server import AppServer
+from tests.web.browser import DESKTOP
 from tests.web.support import (
     PASSWORD,
     api_signup,
@@ -31,7 +31,7 @@ def context(browser: Any) -> Any:
 
 
 def test_organiser_manages_teams_settings_people_and_profile(
-    web_server: AppProcess, context: Any
+    web_server: AppServer, context: Any
 ) -> None:
     org = api_signup(web_server.url)
     api = httpx.Client(base_url=f"{web_server.url}/api/v1", headers=org.headers)

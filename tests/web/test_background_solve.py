@@ -16,14 +16,16 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.app_server import REPO, SIGNUPFLOW, AppProcess, start_app
-from tests.web.conftest import DESKTOP, server_env
+from harness.app_server import AppServer, signupflow_executable, start_server
+from harness.repository import REPO
+from tests.web.browser import DESKTOP
 from tests.web.support import (
     DATABASES,
     api_signup,
     log_in_browser,
     messages,
     open_page,
+    server_env,
     submit,
     watch,
 )
@@ -37,14 +39,14 @@ READY_TIMEOUT_MS = 15_000
 
 @dataclass
 class Background:
-    server: AppProcess
+    server: AppServer
     env: dict[str, str]
     database: Path
 
     def run_worker(self) -> None:
         """One pass of the real worker over the same database: every queued run is solved."""
         done = subprocess.run(
-            [str(SIGNUPFLOW), "worker", "--once"],
+            [signupflow_executable(), "worker", "--once"],
             env=self.env,
             cwd=REPO,
             capture_output=True,
@@ -59,7 +61,7 @@ def background(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Background]
     # No worker thread in the server: the test starts the worker when it wants the run solved,
     # so the page is seen waiting first.
     env = {**server_env(data), "SOLVER_IN_WORKER": "true", "WORKER_INLINE": "false"}
-    server = start_app(env, data / "server.log")
+    server = start_server(env, data / "server.log")
     try:
         server.wait_ready()
         DATABASES[server.url] = env["DATABASE_URL"]

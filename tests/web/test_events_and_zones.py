@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.app_server import AppProcess
-from tests.web.conftest import DESKTOP
+from harness.app_server import AppServer
+from tests.web.browser import DESKTOP
 from tests.web.support import api_signup, log_in_browser, open_page, submit, wait_page, watch
 
 
@@ -22,7 +22,7 @@ def context(browser: Any) -> Any:
 
 
 def test_an_edited_event_keeps_its_local_times_and_replaces_its_slots(
-    web_server: AppProcess, context: Any
+    web_server: AppServer, context: Any
 ) -> None:
     org = api_signup(web_server.url, timezone="Europe/Paris")
     created = httpx.post(
@@ -67,7 +67,7 @@ CONVERSIONS = [
 
 
 def test_wall_times_convert_to_instants_in_the_organisation_zone(
-    web_server: AppProcess, context: Any
+    web_server: AppServer, context: Any
 ) -> None:
     page = context.new_page()
     open_page(page, web_server.url, "/login", "login")
@@ -82,7 +82,7 @@ def test_wall_times_convert_to_instants_in_the_organisation_zone(
 
 
 def test_an_occurrence_edited_with_the_following_ones_moves_them_all(
-    web_server: AppProcess, context: Any
+    web_server: AppServer, context: Any
 ) -> None:
     org = api_signup(web_server.url, timezone="Europe/Paris")
     created = httpx.post(
@@ -123,7 +123,7 @@ def test_an_occurrence_edited_with_the_following_ones_moves_them_all(
 
 
 def test_a_weekly_series_starts_on_its_first_chosen_day_not_on_the_typed_one(
-    web_server: AppProcess, context: Any
+    web_server: AppServer, context: Any
 ) -> None:
     org = api_signup(web_server.url, timezone="Europe/Paris")
     watched = watch(context.new_page())

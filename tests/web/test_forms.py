@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.app_server import AppProcess
-from tests.web.conftest import DESKTOP
+from harness.app_server import AppServer
+from tests.web.browser import DESKTOP
 from tests.web.support import (
     PASSWORD,
     api_signup,
@@ -39,7 +39,7 @@ def field_error(form: Any, name: str) -> str:
 
 
 def test_sign_up_errors_are_shown_by_their_fields_and_nothing_typed_is_lost(
-    web_server: AppProcess, context: Any
+    web_server: AppServer, context: Any
 ) -> None:
     text = messages("es")
     taken = api_signup(web_server.url)
@@ -77,7 +77,7 @@ def test_sign_up_errors_are_shown_by_their_fields_and_nothing_typed_is_lost(
 
 
 def test_an_invalid_role_slot_is_marked_and_the_event_form_keeps_its_values(
-    web_server: AppProcess, context: Any
+    web_server: AppServer, context: Any
 ) -> None:
     text = messages("es")
     org = api_signup(web_server.url, locale="es")
@@ -101,7 +101,7 @@ def test_an_invalid_role_slot_is_marked_and_the_event_form_keeps_its_values(
 
 
 def test_a_wrong_password_is_reported_and_the_e_mail_kept(
-    web_server: AppProcess, context: Any
+    web_server: AppServer, context: Any
 ) -> None:
     text = messages("es")
     org = api_signup(web_server.url)
@@ -120,7 +120,7 @@ def test_a_wrong_password_is_reported_and_the_e_mail_kept(
 
 
 def test_password_reset_is_requested_and_a_mismatched_new_password_is_caught(
-    web_server: AppProcess, context: Any
+    web_server: AppServer, context: Any
 ) -> None:
     text = messages("es")
     page = context.new_page()
@@ -146,7 +146,7 @@ def test_password_reset_is_requested_and_a_mismatched_new_password_is_caught(
 
 
 def test_a_conflict_is_shown_in_the_interface_language_with_its_values(
-    web_server: AppProcess, context: Any
+    web_server: AppServer, context: Any
 ) -> None:
     text = messages("es")
     org = api_signup(web_server.url, locale="es")

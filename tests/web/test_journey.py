@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.app_server import AppProcess
+from harness.app_server import AppServer
 from tests.support.signup import mailed_signup_token_in
-from tests.web.conftest import DESKTOP, PHONE, SCREENSHOTS
+from tests.web.browser import DESKTOP, PHONE, SCREENSHOTS
 from tests.web.support import (
     DATABASES,
     PASSWORD,
@@ -45,7 +45,7 @@ def shot(page: Any, name: str, enabled: bool) -> None:
 
 @pytest.mark.parametrize(("locale", "browser_locale", "viewport"), CASES)
 def test_organiser_and_volunteer_complete_the_sign_up_loop(
-    web_server: AppProcess, browser: Any, locale: str, browser_locale: str, viewport: dict[str, int]
+    web_server: AppServer, browser: Any, locale: str, browser_locale: str, viewport: dict[str, int]
 ) -> None:
     text = messages(locale)
     base = web_server.url

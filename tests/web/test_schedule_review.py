@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.support.app_server import AppProcess
-from tests.web.conftest import DESKTOP
+from harness.app_server import AppServer
+from tests.web.browser import DESKTOP
 from tests.web.support import (
     Org,
     api_signup,
@@ -94,7 +94,7 @@ def usher_coverage(page: Any, org: Org) -> Any:
 
 
 def test_drafts_compared_published_rolled_back_and_unpublished(
-    web_server: AppProcess, browser: Any
+    web_server: AppServer, browser: Any
 ) -> None:
     base = web_server.url
     org = api_signup(base)
@@ -205,7 +205,7 @@ def test_drafts_compared_published_rolled_back_and_unpublished(
 
 
 def test_a_hand_edit_that_breaks_a_rule_is_refused_in_the_users_language(
-    web_server: AppProcess, browser: Any
+    web_server: AppServer, browser: Any
 ) -> None:
     text = messages("es")
     base = web_server.url
@@ -260,7 +260,7 @@ def test_a_hand_edit_that_breaks_a_rule_is_refused_in_the_users_language(
         context.close()
 
 
-def test_a_declined_shift_opens_again_for_the_others(web_server: AppProcess, browser: Any) -> None:
+def test_a_declined_shift_opens_again_for_the_others(web_server: AppServer, browser: Any) -> None:
     base = web_server.url
     org = api_signup(base)
     contexts = [browser.new_context(locale="en-GB", viewport=DESKTOP) for _ in range(2)]

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.app_server import AppProcess
+from harness.app_server import AppServer
 
 
 @pytest.fixture(scope="module")
-def http(web_server: AppProcess) -> Iterator[httpx.Client]:
+def http(web_server: AppServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=web_server.url, timeout=10) as client:
         yield client
 

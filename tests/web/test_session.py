@@ -7,15 +7,15 @@ from typing import Any
 
 import httpx
 
-from tests.support.app_server import AppProcess
-from tests.web.conftest import DESKTOP
+from harness.app_server import AppServer
+from tests.web.browser import DESKTOP
 from tests.web.support import api_signup, log_in_browser, open_page, wait_page, watch
 
 STORED_SESSION = "JSON.parse(localStorage.getItem('signupflow.session'))"
 
 
 def test_an_expired_access_token_is_refreshed_without_bothering_the_user(
-    web_server: AppProcess, browser: Any
+    web_server: AppServer, browser: Any
 ) -> None:
     org = api_signup(web_server.url)
     stale = {**org.tokens, "access_token": "expired-or-forged-access-token"}
@@ -36,7 +36,7 @@ def test_an_expired_access_token_is_refreshed_without_bothering_the_user(
         context.close()
 
 
-def test_logging_out_ends_the_session_on_the_server(web_server: AppProcess, browser: Any) -> None:
+def test_logging_out_ends_the_session_on_the_server(web_server: AppServer, browser: Any) -> None:
     org = api_signup(web_server.url)
     context = browser.new_context(locale="en-GB", viewport=DESKTOP)
     try:

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.app_server import AppProcess
+from harness.app_server import AppServer
 from tests.support.signup import mailed_signup_token_in
-from tests.web.conftest import DESKTOP
+from tests.web.browser import DESKTOP
 from tests.web.support import (
     DATABASES,
     PASSWORD,
@@ -32,7 +32,7 @@ def context(browser: Any) -> Any:
 
 
 def test_sign_up_asks_to_check_the_inbox_and_the_mailed_link_completes_it(
-    web_server: AppProcess, context: Any
+    web_server: AppServer, context: Any
 ) -> None:
     text = messages("es")
     watched = watch(context.new_page())
@@ -59,7 +59,7 @@ def test_sign_up_asks_to_check_the_inbox_and_the_mailed_link_completes_it(
 
 
 def test_an_existing_account_logs_in_and_then_accepts_the_invitation(
-    web_server: AppProcess, context: Any
+    web_server: AppServer, context: Any
 ) -> None:
     member, inviter = api_signup(web_server.url), api_signup(web_server.url)
     invitation = httpx.post(

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.support.app_server import AppProcess
-from tests.web.conftest import DESKTOP
+from harness.app_server import AppServer
+from tests.web.browser import DESKTOP
 from tests.web.support import PASSWORD, api_signup, log_in_browser, messages, open_page, watch
 
 TEXT = messages("en")
@@ -35,7 +35,7 @@ def _event(api: httpx.Client, title: str) -> dict[str, Any]:
 
 
 def test_an_offer_of_a_started_event_shows_why_it_cannot_be_withdrawn(
-    web_server: AppProcess, browser: Any
+    web_server: AppServer, browser: Any
 ) -> None:
     base = web_server.url
     org = api_signup(base)

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.app_server import AppProcess
-from tests.web.conftest import DESKTOP, SCREENSHOTS
+from harness.app_server import AppServer
+from tests.web.browser import DESKTOP, SCREENSHOTS
 from tests.web.support import (
     PASSWORD,
     api_signup,
@@ -45,7 +45,7 @@ def volunteer(api: httpx.Client, base: str, name: str) -> dict[str, Any]:
     return {"tokens": accepted.json(), "person_id": invited.json()["person_id"]}
 
 
-def test_waitlist_and_an_approved_swap(web_server: AppProcess, browser: Any) -> None:
+def test_waitlist_and_an_approved_swap(web_server: AppServer, browser: Any) -> None:
     base = web_server.url
     org = api_signup(base)
     api = httpx.Client(base_url=f"{base}/api/v1", headers=org.headers)
@@ -129,7 +129,7 @@ def test_waitlist_and_an_approved_swap(web_server: AppProcess, browser: Any) -> 
             context.close()
 
 
-def test_people_csv_is_checked_before_it_is_imported(web_server: AppProcess, context: Any) -> None:
+def test_people_csv_is_checked_before_it_is_imported(web_server: AppServer, context: Any) -> None:
     base = web_server.url
     org = api_signup(base)
     watched = watch(context.new_page())

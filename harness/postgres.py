@@ -1,7 +1,8 @@
-"""A throwaway PostgreSQL cluster for tests: `initdb` with trust auth on a free port.
+"""A throwaway PostgreSQL cluster for tests and benchmarks: `initdb` with trust auth on a free
+port.
 
 It needs no passwords and leaves nothing behind. PostgreSQL refuses to run as root, so when the
-suite runs as root the server runs as the `postgres` system user instead.
+suite or a benchmark runs as root the server runs as the `postgres` system user instead.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+
+from harness.ports import free_port
 
 PG_BIN_CANDIDATES = [Path(f"/usr/lib/postgresql/{v}/bin") for v in (17, 16, 15, 14)]
 
@@ -30,12 +32,6 @@ def pg_bin_dir() -> Path | None:
             return candidate
     found = shutil.which("initdb")
     return Path(found).parent if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def as_postgres() -> list[str]:

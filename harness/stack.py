@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.deploy.compose_support import (
+from harness.compose import (
     CADDY,
     PEBBLE,
     PROD,
@@ -38,10 +38,12 @@ from tests.deploy.compose_support import (
     compose_stack,
     free_edge_subnet,
 )
-from tests.deploy.conftest import DOCKER, REPO, docker_cmd
+from harness.docker import DOCKER, docker_cmd
+from harness.ports import free_port
+from harness.repository import REPO
 
 DEPLOY_TOOL = REPO / "deploy" / "deploy.py"
-SLOW_APP = REPO / "tests" / "runtime" / "slow_app.py"
+SLOW_APP = REPO / "harness" / "slow_app.py"
 FILES = (PROD, CADDY, PEBBLE)
 DOMAINS = ("signup.example.test", "volunteer.example.test")
 STACK_UP_TIMEOUT_S = 300
@@ -103,7 +105,7 @@ class ReleaseImages:
 
 
 def build_test_images(app_image: str) -> ReleaseImages:
-    """v1 and v2 serve tests/runtime/slow_app.py (the real app plus GET /test/slow); v3 is
+    """v1 and v2 serve harness/slow_app.py (the real app plus GET /test/slow); v3 is
     broken. Each carries its release in RELEASE. Tagged after the app image, so a second run
     on the same app image only hits the build cache."""
     suffix = app_image.rsplit(":", 1)[-1]
@@ -133,12 +135,6 @@ def build_test_images(app_image: str) -> ReleaseImages:
             )
             tags[release] = tag
     return ReleaseImages(**tags)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- the stack ---------------------------------------------------------------------------------
@@ -217,7 +213,7 @@ class ProductionStack:
             compose_binary(),
             "--state-dir",
             str(self.state_dir),
-            # As compose_support: a developer's deploy/compose/.env must not leak in.
+            # As harness.compose: a developer's deploy/compose/.env must not leak in.
             "--env-file",
             os.devnull,
             "--ready-timeout",
@@ -239,7 +235,7 @@ class ProductionStack:
 
     def deploy_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
-        # No .env file is read (compose_support passes /dev/null); the values come from here.
+        # No .env file is read (harness.compose passes /dev/null); the values come from here.
         env.update(self.stack.env)
         return env
 
@@ -624,7 +620,7 @@ class Load:
         self._stopped = 0.0
         self._deadline = 0.0
 
-    def _post(self, path: str, body: dict[str, str]) -> tuple[int, str]:
+    def _post(self, path: str, body: dict[str, str]) -> tuple[int, bytes]:
         return https_get(
             self.address,
             DOMAINS[0],

