@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
 
-.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check bench bench-solver bench-deploy bench-data bench-trust clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check workflow-check bench bench-solver bench-deploy bench-data bench-trust clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,7 @@ test-runtime: $(STAMP)
 test-deploy: $(STAMP)
 	$(BIN)/pytest tests/deploy $(PYTEST_ARGS)
 
-check: lint typecheck tenancy-check architecture-check
+check: lint typecheck tenancy-check architecture-check workflow-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -61,6 +61,13 @@ tenancy-check:
 ## tests (tests/architecture.py reads the source; no database).
 architecture-check: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider tests/test_architecture.py
+
+## GitHub Actions workflows: the schema GitHub applies, zizmor's security audits (offline; no
+## finding of medium or higher) and shellcheck on the scripts they and .ci/run call.
+workflow-check: $(STAMP)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/zizmor --offline --min-severity medium .github/workflows
+	$(BIN)/shellcheck .github/scripts/*.sh .ci/run .ci/setup
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.http_bench

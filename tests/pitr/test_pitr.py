@@ -20,7 +20,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from harness.postgres import PostgresCluster, as_postgres, chown_to_postgres, pg_bin_dir
+from harness.postgres import (
+    PostgresCluster,
+    as_postgres,
+    chown_to_postgres,
+    pg_bin_dir,
+    readable_copy,
+)
 from tests.support.services import require_service
 from tests.support.settings import BACKEND
 
@@ -66,6 +72,11 @@ class Repository:
     @property
     def config_path(self) -> Path:
         return self.root / "etc"
+
+    @property
+    def metrics_script(self) -> Path:
+        """The copy of deploy/pgbackrest/backup_metrics.py that the `postgres` user runs."""
+        return self.root / "bin" / "backup_metrics.py"
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
@@ -123,6 +134,8 @@ def archiving_cluster() -> Iterator[tuple[PostgresCluster, Repository]]:
     secret = repository.config_path / "conf.d" / "repo1-cipher.conf"
     secret.write_text(f"[global]\nrepo1-cipher-pass={secrets.token_urlsafe(32)}\n")
     secret.chmod(0o600)
+    # Run as `postgres`, which may not be able to read the checkout (a clone in a 0700 directory).
+    readable_copy(DEPLOY / "backup_metrics.py", repository.metrics_script.parent)
     chown_to_postgres(repository.root)
     try:
         cluster.init()
@@ -207,7 +220,7 @@ def test_restore_to_a_time_brings_back_what_was_written_before_it_and_nothing_af
         [
             *as_postgres(),
             "/usr/bin/python3",
-            str(DEPLOY / "backup_metrics.py"),
+            str(repository.metrics_script),
             f"--config-path={repository.config_path}",
             f"--stanza={STANZA}",
             f"--pg-host={cluster.root}",
