@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
 
-.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check bench bench-solver bench-deploy bench-data bench-trust clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check migration-lint bench bench-solver bench-deploy bench-data bench-trust clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,7 @@ test-runtime: $(STAMP)
 test-deploy: $(STAMP)
 	$(BIN)/pytest tests/deploy $(PYTEST_ARGS)
 
-check: lint typecheck tenancy-check architecture-check
+check: lint typecheck tenancy-check architecture-check migration-lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -61,6 +61,11 @@ tenancy-check:
 ## tests (tests/architecture.py reads the source; no database).
 architecture-check: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider tests/test_architecture.py
+
+## Every migration's PostgreSQL SQL through squawk: a step that takes a long lock or breaks the
+## release still running is refused unless marked CONTRACT (docs/migrations.md). No database.
+migration-lint: $(STAMP)
+	$(BIN)/signupflow db lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.http_bench
