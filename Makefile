@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
 
-.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check workflow-check bench bench-solver bench-deploy bench-data bench-trust clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check workflow-check migration-lint bench bench-solver bench-deploy bench-data bench-trust clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,7 @@ test-runtime: $(STAMP)
 test-deploy: $(STAMP)
 	$(BIN)/pytest tests/deploy $(PYTEST_ARGS)
 
-check: lint typecheck tenancy-check architecture-check workflow-check
+check: lint typecheck tenancy-check architecture-check workflow-check migration-lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -68,6 +68,11 @@ workflow-check: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/zizmor --offline --min-severity medium .github/workflows
 	$(BIN)/shellcheck .github/scripts/*.sh .ci/run .ci/setup
+
+## Every migration's PostgreSQL SQL through squawk: a step that takes a long lock or breaks the
+## release still running is refused unless marked CONTRACT (docs/migrations.md). No database.
+migration-lint: $(STAMP)
+	$(BIN)/signupflow db lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.http_bench

@@ -19,7 +19,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Engine, MetaData, String, inspect, select, text
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from harness.postgres import PostgresCluster
 from signupflow.db import migrate
@@ -227,6 +227,31 @@ def test_replica_waits_for_a_migration_longer_than_the_statement_timeout(
         assert migrate.current_revision(engine) == migrate.head_revision()
         with engine.connect() as connection:
             assert connection.scalar(text("SHOW statement_timeout")) == f"{timeout_ms}ms"
+            assert connection.scalar(text("SHOW lock_timeout")) == "0"
+    finally:
+        engine.dispose()
+
+
+def test_migration_waiting_for_a_busy_table_gives_up_after_the_lock_timeout(
+    postgresql_url: str,
+) -> None:
+    """An ALTER waiting for a table's lock queues every later query on that table behind it:
+    the migration gives up after migrate.LOCK_TIMEOUT instead, and succeeds when re-run."""
+    engine = make_engine(make_settings(postgresql_url))
+    try:
+        migrate.upgrade(engine, "0002")
+        with psycopg.connect(libpq(postgresql_url)) as reader:
+            reader.execute("SELECT count(*) FROM events")  # a long read: its lock stays held
+            started = time.monotonic()
+            with pytest.raises(OperationalError, match="lock timeout"):
+                migrate.upgrade(engine)  # 0003 alters events
+            waited = time.monotonic() - started
+            reader.rollback()
+        assert 5 <= waited < 30, waited
+        assert migrate.current_revision(engine) == "0002"
+
+        migrate.upgrade(engine)
+        assert migrate.current_revision(engine) == migrate.head_revision()
     finally:
         engine.dispose()
 

@@ -18,6 +18,15 @@ from sqlalchemy import Connection, Engine, inspect, text
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # An arbitrary, fixed 64-bit key: "signupfl" in ASCII.
 ADVISORY_LOCK_KEY = 0x7369676E7570666C
+# What a migration's session runs before its first statement (after taking the migration lock,
+# which it may wait for as long as it takes). No statement timeout: a backfill may rightly run
+# long. A lock wait is bounded: an ALTER waiting for a table's lock holds every later query on
+# that table in the queue behind it, so after LOCK_TIMEOUT the migration fails (re-run it)
+# rather than stall traffic. 5 s is below the requests' 15 s statement timeout, so requests
+# queued behind a waiting migration are delayed, never failed. The migration linter reads
+# these to lint each revision's SQL as it runs.
+LOCK_TIMEOUT = "5s"
+MIGRATION_SESSION_SETTINGS = ("SET statement_timeout = 0", f"SET lock_timeout = '{LOCK_TIMEOUT}'")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -91,6 +100,8 @@ def _migration_session(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as connection:
         connection.execute(text("SET statement_timeout = 0"))
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        for setting in MIGRATION_SESSION_SETTINGS:
+            connection.execute(text(setting))
         connection.commit()
         try:
             yield connection
@@ -100,6 +111,7 @@ def _migration_session(engine: Engine) -> Iterator[Connection]:
             # Back to the connection's own default: the engine may be the app's, and this
             # connection returns to its pool.
             connection.execute(text("RESET statement_timeout"))
+            connection.execute(text("RESET lock_timeout"))
             connection.commit()
 
 

@@ -115,7 +115,8 @@ async def live(state: State) -> tuple[int, dict[str, Any]]:
 
 
 async def ready(state: State) -> tuple[int, dict[str, Any]]:
-    """Ready for traffic: not draining, database reachable, schema at the migration head."""
+    """Ready for traffic: not draining, database reachable, schema at the code's migration head
+    or newer (a newer release migrated first: docs/migrations.md)."""
     settings: Settings = state.settings
     reasons = []
     if DRAIN.draining:

@@ -15,6 +15,14 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Reviewed after the fact: applied to production before the migration lint (docs/migrations.md).
+CONTRACT = (
+    "ix_events_series_id is built without CONCURRENTLY, so writes to events wait while the "
+    "index scans the table (reads go on); the column it indexes is added by this revision and "
+    "is NULL in every row. Already applied everywhere, so it stays as it ran; a new index on a "
+    "populated table is created CONCURRENTLY in a revision of its own."
+)
+
 
 def upgrade() -> None:
     op.create_table(

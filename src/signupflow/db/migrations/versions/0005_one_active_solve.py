@@ -15,6 +15,14 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Reviewed after the fact: applied to production before the migration lint (docs/migrations.md).
+CONTRACT = (
+    "The unique index is built without CONCURRENTLY because it must commit with the UPDATE "
+    "that settles extra waiting runs: a concurrent build runs outside the transaction, and a "
+    "run queued between the two would make it fail. Writes to schedules (one row per solve "
+    "run, so the table is small) wait for the build; reads go on."
+)
+
 ACTIVE = "status IN ('queued', 'running')"
 
 

@@ -15,6 +15,15 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Reviewed after the fact: applied to production before the migration lint (docs/migrations.md).
+CONTRACT = (
+    "Dropping NOT NULL on notifications.organisation_id and person_id breaks no read of the "
+    "previous release's app (it selects notifications only by kind shift_reminder), but the "
+    "previous release's worker claims any due notification and cannot load the new kinds "
+    "(signup_confirm, signup_existing) queued without them: its task fails and logs, and the "
+    "mail is sent when the new release's worker claims it again after the lease."
+)
+
 OLD_KINDS = (
     "schedule_published",
     "assignment_changed",
