@@ -10,7 +10,6 @@ v1 -> v2 -> (v3 rolled back) v2 -> ... Figures are printed in the session summar
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import queue
@@ -21,10 +20,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from deploy.deploytool.lock import DeployLock, LockHeld
 
 from harness.docker import docker_cmd
 from harness.stack import (
@@ -341,24 +340,13 @@ def test_history_lists_every_deployment_and_rollback_restores_the_previous_relea
 # --- the lock, without a stack -----------------------------------------------------------------
 
 
-def load_deploy_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("deploy_tool", DEPLOY_TOOL)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_a_live_lock_refuses_a_second_deploy_and_names_its_holder(tmp_path: Path) -> None:
-    tool = load_deploy_tool()
-    first = tool.DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy a:1")
+    first = DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy a:1")
     first.acquire(wait=0)
     try:
         time.sleep(2)  # longer than the TTL: only the heartbeat keeps it
-        second = tool.DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy b:2")
-        with pytest.raises(tool.LockHeld, match=f"pid {os.getpid()}.*deploy a:1"):
+        second = DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy b:2")
+        with pytest.raises(LockHeld, match=f"pid {os.getpid()}.*deploy a:1"):
             second.acquire(wait=0)
     finally:
         first.release()
@@ -366,12 +354,11 @@ def test_a_live_lock_refuses_a_second_deploy_and_names_its_holder(tmp_path: Path
 
 
 def test_an_abandoned_lock_expires_and_is_taken_over(tmp_path: Path) -> None:
-    tool = load_deploy_tool()
-    abandoned = tool.DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy a:1")
+    abandoned = DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy a:1")
     abandoned.acquire(wait=0)
     abandoned._stop.set()  # its process died: no more heartbeats, no release
     started = time.monotonic()
-    taker = tool.DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy b:2")
+    taker = DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy b:2")
     taker.acquire(wait=10)
     try:
         assert time.monotonic() - started < 3
