@@ -14,34 +14,22 @@ from pathlib import Path
 from types import FrameType
 
 from .deployer import Deployer
+from .envfile import check_writable, read_env_file
 from .lock import DeployLock, LockHeld
-from .records import Records
+from .records import Deployment, Records
+from .recovery import recover
 from .runner import DeployError, Runner, say
 from .settings import Settings
 from .watch import watch
 
 HERE = Path(__file__).resolve().parent.parent  # deploy/
-DEFAULT_FILES = (HERE / "compose" / "compose.prod.yml", HERE / "compose" / "compose.caddy.yml")
+DEFAULT_FILES = (HERE / "compose" / "compose.prod.yml",)
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines as Compose reads them (comments, blank lines, optional quotes)."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
+# Commands that change the stack: each takes the lock and first finishes or undoes a
+# deployment that was interrupted (recovery.py).
+CHANGING = ("deploy", "rollback", "recover", "reload-edge")
 
 
 def default_state_dir() -> Path:
@@ -75,7 +63,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         dest="files",
         action="append",
         type=Path,
-        help="compose file (repeat; default compose.prod.yml + compose.caddy.yml)",
+        help="compose file (repeat; default compose.prod.yml)",
     )
     parser.add_argument(
         "-p",
@@ -143,6 +131,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     history.add_argument("--limit", type=int, default=20)
     history.add_argument("--json", action="store_true", help="one JSON object per line")
     commands.add_parser("reload-edge", help="point the edge at every ready replica, then reload")
+    commands.add_parser(
+        "recover",
+        help="finish or undo a deployment that was interrupted (every changing command "
+        "does this first)",
+    )
     watcher = commands.add_parser(
         "watch", help="start containers that should run but were stopped outside a deploy"
     )
@@ -153,16 +146,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def build_settings(args: argparse.Namespace) -> tuple[Settings, Runner]:
     files = [path.resolve() for path in (args.files or DEFAULT_FILES)]
     env_file = args.env_file.resolve() if args.env_file else None
-    compose_env = {**read_env_file(env_file or files[0].parent / ".env"), **os.environ}
+    # Where Compose reads its variables, and where the tool records the release the stack runs.
+    release_env = env_file or files[0].parent / ".env"
+    if args.command in CHANGING:
+        check_writable(release_env)
+    compose_env = {**read_env_file(release_env), **os.environ}
     project = (args.project or compose_env.get("COMPOSE_PROJECT_NAME") or "signupflow").lower()
     state_dir = (args.state_dir or default_state_dir()) / project
     verify_url, verify_connect = args.verify_url, args.verify_connect
-    if args.no_verify or args.command not in ("deploy", "rollback"):
+    domains = [d.strip() for d in compose_env.get("DOMAINS", "").split(",") if d.strip()]
+    if args.no_verify or args.command not in CHANGING:
         verify_url = None
-    elif not verify_url:
-        domains = [d.strip() for d in compose_env.get("DOMAINS", "").split(",") if d.strip()]
-        if not domains:
-            raise DeployError("give --verify-url (or DOMAINS in the environment), or --no-verify")
+    elif not verify_url and not domains and args.command in ("deploy", "rollback"):
+        raise DeployError("give --verify-url (or DOMAINS in the environment), or --no-verify")
+    elif not verify_url and domains:
         verify_url = f"https://{domains[0]}/health/live"
         if not verify_connect:
             bind = compose_env.get("EDGE_BIND") or "127.0.0.1"
@@ -179,6 +176,7 @@ def build_settings(args: argparse.Namespace) -> tuple[Settings, Runner]:
         project=project,
         files=files,
         env_file=env_file,
+        release_env=release_env,
         state_dir=state_dir,
         service=args.service,
         edge_service=args.edge_service,
@@ -246,41 +244,59 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_LOCKED
     try:
-        if args.command == "reload-edge":
-            try:
-                names = deployer.reload_edge(lock)
-            except DeployError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return EXIT_FAILED
-            say("edge now proxies to " + ", ".join(names))
-            return 0
-        if args.command == "rollback":
-            try:
-                target = deployer.rollback_target()
-            except DeployError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return EXIT_FAILED
-            say(f"rolling back to {target.describe()}")
-            deployment = deployer.run_deploy(
-                target.image,
-                release=target.release,
-                replicas=None,
-                migrate=False,
-                kind="rollback",
-                lock=lock,
-            )
-        else:
-            deployment = deployer.run_deploy(
-                args.image,
-                release=args.release,
-                replicas=args.replicas,
-                migrate=not args.skip_migrations,
-                kind="deploy",
-                lock=lock,
-                worker_image=args.worker_image,
-            )
+        return run_changing(args, deployer, lock)
     finally:
         lock.release()
+
+
+def run_changing(args: argparse.Namespace, deployer: Deployer, lock: DeployLock) -> int:
+    try:
+        recovered = recover(deployer, lock)
+    except DeployError as exc:
+        print(f"error: cannot recover the interrupted deployment: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.command == "recover":
+        if recovered is None:
+            say("nothing to recover: no deployment was interrupted")
+            return 0
+        return EXIT_FAILED if recovered.result == "failed" else 0
+    if recovered is not None and recovered.result == "failed":
+        print("error: the interrupted deployment needs attention first", file=sys.stderr)
+        return EXIT_FAILED
+    if args.command == "reload-edge":
+        try:
+            names = deployer.reload_edge(lock)
+        except DeployError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        say("edge now proxies to " + ", ".join(names))
+        return 0
+    deployment: Deployment
+    if args.command == "rollback":
+        try:
+            target = deployer.rollback_target()
+        except DeployError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        say(f"rolling back to {target.describe()}")
+        deployment = deployer.run_deploy(
+            target.image,
+            release=target.release,
+            replicas=None,
+            migrate=False,
+            kind="rollback",
+            lock=lock,
+        )
+    else:
+        deployment = deployer.run_deploy(
+            args.image,
+            release=args.release,
+            replicas=args.replicas,
+            migrate=not args.skip_migrations,
+            kind="deploy",
+            lock=lock,
+            worker_image=args.worker_image,
+        )
     say(f"{deployment.kind} {deployment.release}: {deployment.result} in "
         f"{deployment.durations.get('total', 0):.1f} s")  # fmt: skip
     return 0 if deployment.result == "succeeded" else EXIT_FAILED

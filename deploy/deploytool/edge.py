@@ -35,7 +35,7 @@ class Edge:
         if not running:
             raise DeployError(
                 f"no running `{self.settings.edge_service}` container in project "
-                f"{self.settings.project} (is the stack up, with compose.caddy.yml?)"
+                f"{self.settings.project} (is the stack up?)"
             )
         return running[0]
 
@@ -68,15 +68,7 @@ class Edge:
         # Written aside and renamed: Caddy (or a concurrent reload) never reads half a file.
         script = f'cat > "{EDGE_UPSTREAMS_FILE}.new" && mv -f "{EDGE_UPSTREAMS_FILE}.new" "$1"'
         self.runner.docker_run(
-            "exec",
-            "-i",
-            edge.id,
-            "sh",
-            "-c",
-            script,
-            "sh",
-            EDGE_UPSTREAMS_FILE,
-            input_text=content,
+            "exec", "-i", edge.id, "sh", "-c", script, "sh", EDGE_UPSTREAMS_FILE, input_text=content
         )
 
 

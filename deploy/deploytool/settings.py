@@ -12,6 +12,7 @@ class Settings:
     project: str
     files: list[Path]
     env_file: Path | None
+    release_env: Path  # the env file Compose reads: the release is recorded there
     state_dir: Path
     service: str
     edge_service: str

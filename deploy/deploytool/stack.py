@@ -99,14 +99,7 @@ class Stack:
     def probe_ready(self, container: Container) -> str:
         """/health/ready as seen inside the replica: "200", "503", or an error name."""
         result = self.runner.run(
-            [
-                *self.runner.docker,
-                "exec",
-                container.id,
-                "python",
-                "-c",
-                READY_PROBE % APP_PORT,
-            ],
+            [*self.runner.docker, "exec", container.id, "python", "-c", READY_PROBE % APP_PORT],
             timeout=15,
             check=False,
         )
