@@ -28,7 +28,7 @@ from harness.services import ServiceMissing
 COMPOSE_DIR = REPO / "deploy" / "compose"
 PROD = COMPOSE_DIR / "compose.prod.yml"
 DEV = COMPOSE_DIR / "compose.dev.yml"
-CADDY = COMPOSE_DIR / "compose.caddy.yml"
+TRAEFIK = COMPOSE_DIR / "compose.traefik.yml"
 PEBBLE = COMPOSE_DIR / "compose.pebble.yml"
 ENV_EXAMPLE = COMPOSE_DIR / ".env.example"
 SECRETS_SCRIPT = REPO / "deploy" / "secrets" / "create_secrets.py"
@@ -165,11 +165,7 @@ class Stack:
 
 @contextmanager
 def compose_stack(
-    files: Sequence[Path],
-    *,
-    prefix: str,
-    env: Mapping[str, str],
-    env_file: Path | None = None,
+    files: Sequence[Path], *, prefix: str, env: Mapping[str, str], env_file: Path | None = None
 ) -> Iterator[Stack]:
     """A project that exists only inside the block: `down -v --remove-orphans` on the way
     out, even when the test fails or is interrupted."""

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.compose import (
-    CADDY,
     PEBBLE,
     PROD,
     SECRETS_SCRIPT,
@@ -44,7 +43,7 @@ from harness.repository import REPO
 
 DEPLOY_TOOL = REPO / "deploy" / "deploy.py"
 SLOW_APP = REPO / "harness" / "slow_app.py"
-FILES = (PROD, CADDY, PEBBLE)
+FILES = (PROD, PEBBLE)
 DOMAINS = ("signup.example.test", "volunteer.example.test")
 STACK_UP_TIMEOUT_S = 300
 CERT_TIMEOUT_S = 60
@@ -213,9 +212,10 @@ class ProductionStack:
             compose_binary(),
             "--state-dir",
             str(self.state_dir),
-            # As harness.compose: a developer's deploy/compose/.env must not leak in.
+            # The stack's own env file (a developer's deploy/compose/.env must not leak in):
+            # the tool records the release there, as in production.
             "--env-file",
-            os.devnull,
+            str(self.env_file),
             "--ready-timeout",
             str(READY_TIMEOUT_S),
             "--lock-ttl",
@@ -233,14 +233,35 @@ class ProductionStack:
             command += ["--file", str(path)]
         return [*command, *args]
 
+    @property
+    def env_file(self) -> Path:
+        assert self.stack.env_file is not None
+        return self.stack.env_file
+
+    def env_values(self) -> dict[str, str]:
+        """The stack's env file as Compose reads it."""
+        values = {}
+        for line in self.env_file.read_text().splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                key, _, value = line.partition("=")
+                values[key.strip()] = value.strip().strip("'")
+        return values
+
     def deploy_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
-        # No .env file is read (harness.compose passes /dev/null); the values come from here.
-        env.update(self.stack.env)
-        return env
+        # Nothing that Compose would read instead of the env file: the environment wins over
+        # it, and the tool records the release in the file.
+        return {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("COMPOSE_") and k not in self.env_values()
+        }
 
     def run_deploy(
-        self, *args: str, timeout: float = DEPLOY_TIMEOUT_S, **options: float
+        self,
+        *args: str,
+        timeout: float = DEPLOY_TIMEOUT_S,
+        env: Mapping[str, str] | None = None,
+        **options: float,
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             self.deploy_command(*args, **options),
@@ -248,9 +269,14 @@ class ProductionStack:
             text=True,
             timeout=timeout,
             check=False,
-            env=self.deploy_env(),
+            env={**self.deploy_env(), **(env or {})},
             cwd=REPO,
         )
+
+    def state(self) -> dict[str, Any]:
+        """The deploy tool's state.json (current and previous release)."""
+        path = self.state_dir / self.project / "state.json"
+        return dict(json.loads(path.read_text())) if path.exists() else {}
 
     def history(self) -> list[dict[str, Any]]:
         result = self.run_deploy("history", "--json", "--limit", "1000", timeout=60)
@@ -390,7 +416,7 @@ def _started_at(container: dict[str, Any]) -> float:
 def production_stack(
     images: ReleaseImages, base_images: Mapping[str, str]
 ) -> Iterator[ProductionStack]:
-    """compose.prod.yml + compose.caddy.yml + compose.pebble.yml serving v1, with certificates
+    """compose.prod.yml + compose.pebble.yml serving v1, with certificates
     for both domains and the edge pointed at the replicas by the deploy tool; `down -v` after."""
     subnet = free_edge_subnet()
     http_port, https_port = free_port(), free_port()
@@ -426,8 +452,13 @@ def production_stack(
         "POSTGRES_IMAGE": base_images["postgres"],
         "REDIS_IMAGE": base_images["redis"],
     }
+    # In an env file, as an operator's .env: the deploy tool records the release it switched
+    # to there, where `docker compose up` reads it.
+    env_file = workdir / "stack.env"
+    env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
+    env_file.chmod(0o600)
     try:
-        with compose_stack(FILES, prefix="sf-stack", env=env) as stack:
+        with compose_stack(FILES, prefix="sf-stack", env={}, env_file=env_file) as stack:
             production = ProductionStack(stack, workdir, http_port, https_port)
             try:
                 up = stack.compose(

@@ -21,13 +21,13 @@ import pytest
 import yaml
 
 from harness.compose import (
-    CADDY,
     COMPOSE_DIR,
     DEV,
     ENV_EXAMPLE,
     PEBBLE,
     PROD,
     SECRETS_SCRIPT,
+    TRAEFIK,
     TRAEFIK_RENDER,
     compose_stack,
     free_edge_subnet,
@@ -49,12 +49,13 @@ PROD_ENV = {
     "EDGE_SUBNET": "172.31.200.0/24",
 }
 PGBACKREST = COMPOSE_DIR / "compose.pgbackrest.yml"
+BACKUP = {"COMPOSE_PROFILES": "backup"}
 COMBINATIONS = {
     "dev": (DEV,),
     "prod": (PROD,),
     "prod+pgbackrest": (PROD, PGBACKREST),
-    "prod+caddy": (PROD, CADDY),
-    "prod+caddy+pebble": (PROD, CADDY, PEBBLE),
+    "prod+traefik": (PROD, TRAEFIK),
+    "prod+pebble": (PROD, PEBBLE),
 }
 LOG_OPTIONS = {"max-size", "max-file"}
 ONE_SHOT = {"migrate"}
@@ -109,7 +110,7 @@ for _tag in ("!reset", "!override"):
     ComposeLoader.add_constructor(_tag, _merge_tag)
 
 
-@pytest.mark.parametrize("path", [PROD, DEV, CADDY, PEBBLE, PGBACKREST], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [PROD, DEV, TRAEFIK, PEBBLE, PGBACKREST], ids=lambda p: p.name)
 def test_compose_file_matches_the_compose_specification(path: Path, tmp_path: Path) -> None:
     if not path.exists():
         require_service(f"{path.name} not written yet (owned by the Caddy/deploy work)")
@@ -133,6 +134,61 @@ def test_production_file_requires_image_domains_and_public_url() -> None:
         env = {k: v for k, v in PROD_ENV.items() if k != missing}
         with pytest.raises(AssertionError, match=f"required variable {missing} is missing"):
             resolved_config((PROD,), env={**env, missing: ""})
+
+
+# --- the example settings name every variable without a default --------------------------------
+
+# `${NAME}`, `${NAME?err}`, `${NAME:?err}`, `${NAME-default}`, `${NAME:-default}`, ...; `$${` is
+# a literal dollar sign.
+INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?")
+EXAMPLE_ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=", re.M)
+
+
+def strings_in(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in [*value, *value.values()] for text in strings_in(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in strings_in(item)]
+    return []
+
+
+def variables_without_default(text: str) -> set[str]:
+    """Variables a Compose file interpolates with no default (plain or required): each must
+    be set, or Compose substitutes nothing (or refuses). Comments do not count."""
+    document = yaml.load(text, Loader=ComposeLoader)  # noqa: S506  (safe loader + two tags)
+    return {
+        match.group(1)
+        for string in strings_in(document)
+        for match in INTERPOLATION.finditer(string)
+        if match.group(2) in (None, "?", ":?")
+    }
+
+
+def test_example_settings_name_every_variable_the_compose_files_need() -> None:
+    named = set(EXAMPLE_ASSIGNMENT.findall(ENV_EXAMPLE.read_text()))
+    needed = {
+        path.name: variables_without_default(path.read_text())
+        for path in sorted(COMPOSE_DIR.glob("compose*.yml"))
+    }
+    assert needed["compose.prod.yml"] >= {"APP_IMAGE", "DOMAINS", "PUBLIC_URL", "SMTP_HOST"}
+    missing = {name: sorted(found - named) for name, found in needed.items() if found - named}
+    assert not missing, f"not in .env.example: {missing}"
+
+
+def test_variable_check_sees_what_has_no_default() -> None:
+    text = """
+services:
+  app:
+    image: ${APP_IMAGE}
+    command: ["${REQUIRED:?set it}", "${OPTIONAL:-x}", "${EMPTY_OK-}", "$${LITERAL}"]
+    environment:
+      ALSO: ${ALSO?}
+      # NOT_READ: ${IN_A_COMMENT}
+"""
+    assert variables_without_default(text) == {"APP_IMAGE", "REQUIRED", "ALSO"}
+    assert "NOT_IN_EXAMPLE" not in EXAMPLE_ASSIGNMENT.findall(ENV_EXAMPLE.read_text())
 
 
 # --- every service: logs rotate, containers restart -------------------------------------------
@@ -264,19 +320,27 @@ def test_no_secret_reaches_a_container_environment(combination: str) -> None:
 
 def test_production_images_default_to_the_real_ones_and_can_be_replaced() -> None:
     defaults = {name: s["image"] for name, s in config_of("prod")["services"].items()}
-    assert defaults["edge"].startswith("traefik:v3")
+    assert defaults["edge"].startswith("caddy:2")
     assert defaults["postgres"] == "postgres:15-bookworm"
     assert defaults["redis"] == "redis:7-bookworm"
     assert defaults["app"] == defaults["migrate"] == PROD_ENV["APP_IMAGE"]
     replaced = config_of(
         "prod",
         {
-            "TRAEFIK_IMAGE": "local/traefik:test",
+            "CADDY_IMAGE": "local/caddy:test",
             "POSTGRES_IMAGE": "signupflow-base/postgres:15",
             "REDIS_IMAGE": "signupflow-base/redis:7",
         },
     )["services"]
-    assert replaced["edge"]["image"] == "local/traefik:test"
+    assert replaced["edge"]["image"] == "local/caddy:test"
+    traefik = config_of("prod+traefik")["services"]["edge"]["image"]
+    assert traefik.startswith("traefik:v3")
+    assert (
+        config_of("prod+traefik", {"TRAEFIK_IMAGE": "local/traefik:test"})["services"]["edge"][
+            "image"
+        ]
+        == "local/traefik:test"
+    )
     assert replaced["postgres"]["image"] == "signupflow-base/postgres:15"
     assert replaced["redis"]["image"] == "signupflow-base/redis:7"
 
@@ -308,7 +372,7 @@ def test_production_app_runs_two_draining_replicas_behind_the_migration() -> Non
 
 
 def test_production_networks_keep_the_data_services_internal() -> None:
-    config = config_of("prod")
+    config = config_of("prod", BACKUP)
     networks = config["networks"]
     assert networks["backend"].get("internal") is True
     assert networks["edge"]["ipam"]["config"] == [{"subnet": PROD_ENV["EDGE_SUBNET"]}]
@@ -490,7 +554,7 @@ def test_rendered_edge_configuration_is_what_the_edge_mounts(tmp_path: Path) -> 
         capture_output=True,
         timeout=60,
     )
-    edge = config_of("prod", {"TRAEFIK_CONFIG_DIR": str(out)})["services"]["edge"]
+    edge = config_of("prod+traefik", {"TRAEFIK_CONFIG_DIR": str(out)})["services"]["edge"]
     mount = next(v for v in edge["volumes"] if v["target"] == "/etc/traefik")
     assert Path(mount["source"]) == out
     assert mount["read_only"] is True
@@ -510,14 +574,14 @@ def test_backup_service_runs_the_schedule_with_secrets_as_files() -> None:
     from signupflow.backup.schedule import ScheduleSettings
     from signupflow.backup.settings import BackupSettings
 
-    config = config_of("prod", {"BACKUP_AGE_RECIPIENT": "age1publickey"})
+    config = config_of("prod", {**BACKUP, "BACKUP_AGE_RECIPIENT": "age1publickey"})
     backup = config["services"]["backup"]
     app = config["services"]["app"]
     # The app image plus pg_dump, built FROM it (tests/deploy/test_backup_image.py runs it).
     assert backup["image"] == "signupflow-backup:0.1.0"
-    assert config_of("prod", {"BACKUP_IMAGE": "local/b:1"})["services"]["backup"]["image"] == (
-        "local/b:1"
-    )
+    assert config_of("prod", {**BACKUP, "BACKUP_IMAGE": "local/b:1"})["services"]["backup"][
+        "image"
+    ] == ("local/b:1")
     assert app["image"] == PROD_ENV["APP_IMAGE"]
     assert backup["command"] == ["backup", "schedule"]
     assert backup["restart"] == "unless-stopped"
@@ -559,9 +623,12 @@ def test_backup_service_runs_the_schedule_with_secrets_as_files() -> None:
     assert env["BACKUP_DIR"].startswith("/app/var/")
 
 
-def test_backup_service_is_in_the_backup_profile_which_the_example_settings_enable() -> None:
+def test_backup_service_is_in_the_backup_profile_which_the_example_settings_leave_off() -> None:
+    # Its secrets are not made by create_secrets.py (deploy/README.md, step 3): a stack set up
+    # from the example settings must start without them.
     with_example = config_of("prod")
-    assert "backup" in with_example["services"]
+    assert "backup" not in with_example["services"]
+    assert "# COMPOSE_PROFILES=backup" in ENV_EXAMPLE.read_text()
     files = files_of("prod")
     # Without the profile (a stack whose backup secrets do not exist yet) it is not started.
     bare = resolved_config(files, env=PROD_ENV)

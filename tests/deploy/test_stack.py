@@ -1,7 +1,9 @@
 """The production stack behind the Caddy edge, on a real Docker engine: certificates from a
 local ACME CA (Pebble), and deploys with deploy/deploy.py under continuous load that drop no
 request: a rolling deploy, a broken release rolled back automatically, a crashed replica, an
-edge reload, and a deploy killed half-way whose lock the next deploy takes over.
+edge reload, and a deploy killed half-way whose lock the next deploy takes over. One state:
+after a deploy `docker compose up -d` recreates nothing and a re-created edge proxies to the
+deployed replicas; a deploy killed at each of its steps is finished or undone by `recover`.
 
 One stack serves the whole module (about 2 minutes to start, then a minute or two per
 scenario); the scenarios run in order and each starts from the state the previous one left:
@@ -10,7 +12,6 @@ v1 -> v2 -> (v3 rolled back) v2 -> ... Figures are printed in the session summar
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import queue
@@ -21,10 +22,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from deploy.deploytool.lock import DeployLock, LockHeld
 
 from harness.docker import docker_cmd
 from harness.stack import (
@@ -141,6 +142,65 @@ def test_rolling_deploy_under_load_drops_no_request(
     assert traffic.releases == {"v1", "v2"}
     assert set(stack.releases_through_edge(20)) == {"v2"}
     assert len(stack.running_replicas()) == 2
+
+
+# --- one state: the release is where `compose up` reads it -------------------------------------
+
+
+def test_after_a_deploy_compose_up_keeps_the_deployed_release(
+    stack: ProductionStack, images: ReleaseImages
+) -> None:
+    """A routine `docker compose up -d` after a deploy recreates nothing: the tool recorded
+    the release in the env file Compose reads, at the switch."""
+    values = stack.env_values()
+    assert values["APP_IMAGE"] == images.v2
+    assert values["APP_RELEASE"] == "v2"
+    assert values["WORKER_IMAGE"] == images.v2
+    config = json.loads(stack.stack.compose("config", "--format", "json").stdout)
+    assert config["services"]["app"]["image"] == images.v2
+    assert config["services"]["app"]["environment"]["RELEASE"] == "v2"
+    before = {service: ids(stack, service) for service in ("app", "edge", "worker")}
+    dry = stack.stack.compose("up", "--detach", "--dry-run", timeout=120)
+    planned = dry.stdout + dry.stderr
+    for service in ("app", "edge", "worker"):
+        for verb in ("Recreate", "Creat"):
+            assert not [
+                line for line in planned.splitlines() if f"-{service}-" in line and verb in line
+            ], planned
+    started = time.monotonic()
+    up = stack.stack.compose("up", "--detach", "--wait", timeout=300, check=False)
+    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    report(f"compose up -d after a deploy: {time.monotonic() - started:.1f} s, nothing recreated")
+    assert {service: ids(stack, service) for service in before} == before
+    assert set(stack.releases_through_edge(10)) == {"v2"}
+
+
+def test_a_recreated_edge_proxies_to_the_deployed_replicas(stack: ProductionStack) -> None:
+    """The edge's upstream list outlives the edge container (its edge-state volume): a new
+    edge starts on the replicas the tool named, not on every container behind `app`."""
+    rotation = stack.rotation()
+    assert rotation
+    assert all(name.rsplit("-", 1)[0].endswith("-app") for name in rotation), rotation
+    old_edge = stack.edge_id()
+    recreate = ("up", "--detach", "--wait", "--no-deps", "--force-recreate", "edge")
+    started = time.monotonic()
+    stack.stack.compose(*recreate, timeout=180)
+    assert stack.edge_id() != old_edge
+    wait_until(lambda: serves(stack), timeout=60)
+    report(f"edge re-created: serving again after {time.monotonic() - started:.1f} s")
+    assert stack.rotation() == rotation
+    assert set(stack.releases_through_edge(10)) == {"v2"}
+
+
+def ids(stack: ProductionStack, service: str) -> list[str]:
+    return sorted(c["Id"] for c in stack.containers(service) if c["State"]["Running"])
+
+
+def serves(stack: ProductionStack) -> bool:
+    try:
+        return stack.get("/health/live")[0] == 200
+    except OSError:
+        return False
 
 
 def test_broken_release_is_rolled_back_automatically_without_failed_requests(
@@ -338,27 +398,94 @@ def test_history_lists_every_deployment_and_rollback_restores_the_previous_relea
     assert set(stack.releases_through_edge(10)) == {"v2"}
 
 
+# --- a deploy killed at any step ---------------------------------------------------------------
+
+# Where the tool stops (deployer.STOP_AFTER: os._exit, as a SIGKILL would), in deploy order.
+# Until the edge switched, the next command undoes the deploy; from then on it finishes it.
+STOP_POINTS = (
+    "begin",
+    "migrate",
+    "start",
+    "ready",
+    "switch.edge",  # in the middle of the switch: the edge switched, nothing recorded yet
+    "switch",
+    "verify",
+    "retire",
+    "worker",
+)
+RESUMED_FROM = STOP_POINTS.index("switch.edge")
+KILL_LOCK_TTL_S = 2
+
+
+@pytest.mark.parametrize("point", STOP_POINTS)
+def test_a_deploy_killed_at_any_step_is_finished_or_undone_by_the_next_command(
+    stack: ProductionStack, images: ReleaseImages, point: str
+) -> None:
+    serving = {c["Config"]["Image"] for c in stack.running_replicas()}
+    assert len(serving) == 1, serving
+    [current] = serving
+    target = images.v1 if current == images.v2 else images.v2
+    state_before = stack.state()
+    killed = stack.run_deploy(
+        "deploy",
+        target,
+        "--worker-image",
+        target,
+        lock_ttl=KILL_LOCK_TTL_S,
+        env={"DEPLOY_STOP_AFTER": point},
+    )
+    assert killed.returncode == 137, deploy_output(killed)
+    assert f"stopping after {point}" in killed.stdout
+
+    started = time.monotonic()
+    recovered = stack.run_deploy("recover", lock_wait=KILL_LOCK_TTL_S * 10)
+    elapsed = time.monotonic() - started
+    assert recovered.returncode == 0, deploy_output(recovered)
+    resumed = STOP_POINTS.index(point) >= RESUMED_FROM
+    expected = target if resumed else current
+    release = "v1" if expected == images.v1 else "v2"
+    report(
+        f"deploy killed after {point}: {'finished' if resumed else 'undone'} by `recover` "
+        f"in {elapsed:.1f} s"
+    )
+    # Exactly one release serves, and the edge proxies to all of its replicas.
+    replicas = stack.containers("app")
+    assert [c["Config"]["Image"] for c in replicas] == [expected, expected]
+    assert all(c["State"]["Running"] for c in replicas)
+    assert sorted(stack.rotation()) == sorted(c["Name"].lstrip("/") for c in replicas)
+    assert set(stack.releases_through_edge(6)) == {release}
+    [worker] = stack.containers("worker")
+    assert worker["Config"]["Image"] == expected
+    # The records agree with the containers: the env file Compose reads, state.json (what
+    # `rollback` goes back to), and the history.
+    values = stack.env_values()
+    assert (values["APP_IMAGE"], values["APP_RELEASE"]) == (expected, release)
+    assert values["WORKER_IMAGE"] == expected
+    state = stack.state()
+    assert state["current"]["image_id"] == replicas[0]["Image"]
+    if resumed:
+        assert state["previous"]["image"] == current
+    else:
+        assert (state["current"], state["previous"]) == (
+            state_before["current"],
+            state_before["previous"],
+        )
+    entry = stack.history()[-1]
+    assert entry["result"] == ("succeeded" if resumed else "aborted"), entry
+    assert entry["recovery"].startswith("resumed" if resumed else "undone"), entry
+    assert not (stack.state_dir / stack.project / "deploy.lock").exists()
+
+
 # --- the lock, without a stack -----------------------------------------------------------------
 
 
-def load_deploy_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("deploy_tool", DEPLOY_TOOL)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_a_live_lock_refuses_a_second_deploy_and_names_its_holder(tmp_path: Path) -> None:
-    tool = load_deploy_tool()
-    first = tool.DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy a:1")
+    first = DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy a:1")
     first.acquire(wait=0)
     try:
         time.sleep(2)  # longer than the TTL: only the heartbeat keeps it
-        second = tool.DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy b:2")
-        with pytest.raises(tool.LockHeld, match=f"pid {os.getpid()}.*deploy a:1"):
+        second = DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy b:2")
+        with pytest.raises(LockHeld, match=f"pid {os.getpid()}.*deploy a:1"):
             second.acquire(wait=0)
     finally:
         first.release()
@@ -366,12 +493,11 @@ def test_a_live_lock_refuses_a_second_deploy_and_names_its_holder(tmp_path: Path
 
 
 def test_an_abandoned_lock_expires_and_is_taken_over(tmp_path: Path) -> None:
-    tool = load_deploy_tool()
-    abandoned = tool.DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy a:1")
+    abandoned = DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy a:1")
     abandoned.acquire(wait=0)
     abandoned._stop.set()  # its process died: no more heartbeats, no release
     started = time.monotonic()
-    taker = tool.DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy b:2")
+    taker = DeployLock(tmp_path / "deploy.lock", ttl=1, command="deploy b:2")
     taker.acquire(wait=10)
     try:
         assert time.monotonic() - started < 3

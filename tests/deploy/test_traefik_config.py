@@ -25,7 +25,7 @@ import jsonschema
 import pytest
 import yaml
 
-from harness.compose import ENV_EXAMPLE, PROD, TRAEFIK_RENDER, resolved_config
+from harness.compose import ENV_EXAMPLE, PROD, TRAEFIK, TRAEFIK_RENDER, resolved_config
 from harness.repository import REPO
 from signupflow.app import BODY_LIMIT_BY_PATH
 from signupflow.settings import Settings
@@ -253,7 +253,7 @@ def app_service() -> dict[str, Any]:
         "WORKER_IMAGE": "signupflow-worker:under-test",
         "SMTP_HOST": "smtp.example.org",
     }
-    service = resolved_config((PROD,), env=env, env_file=ENV_EXAMPLE)["services"]["app"]
+    service = resolved_config((PROD, TRAEFIK), env=env, env_file=ENV_EXAMPLE)["services"]["app"]
     assert isinstance(service, dict)
     return service
 

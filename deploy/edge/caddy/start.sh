@@ -1,10 +1,10 @@
 #!/bin/sh
-# Command of the Caddy edge container (deploy/compose/compose.caddy.yml): writes the files the
+# Command of the Caddy edge container (deploy/compose/compose.prod.yml): writes the files the
 # Caddyfile imports, then runs Caddy as PID 1 (it receives SIGTERM itself).
 #
-# They live in the container's own file system: they survive a restart of the container
-# but not its re-creation, when the app replicas are normally re-created as well and the
-# service name is the right starting point again.
+# They live on the edge-state volume, so a re-created edge (a new Caddy image, a changed
+# setting, `docker compose up --force-recreate`) starts with the upstream list the deploy tool
+# last wrote, not with every container behind the service name.
 set -eu
 
 state=/var/lib/signupflow-edge
@@ -23,8 +23,25 @@ else
 fi
 
 # Which app replicas to proxy to. deploy/deploy.py replaces this file (then `caddy reload`)
-# with the replicas it has seen ready; until then, every replica behind the service's name.
-if [ ! -s "$state/upstreams.caddy" ]; then
+# with the replicas it has seen ready, and the file outlives the container. It is kept only
+# while every replica it names exists (Docker's DNS knows the name): after `down` and `up`
+# the replicas are new, and until the next `deploy.py reload-edge` every replica behind the
+# service's name is the right starting point.
+resolves() {
+	getent hosts "$1" >/dev/null 2>&1 || nslookup "$1" >/dev/null 2>&1
+}
+keep=no
+if [ -s "$state/upstreams.caddy" ]; then
+	keep=yes
+	# shellcheck disable=SC2013  # words, not lines: `to a:8000 b:8000`
+	for upstream in $(cat "$state/upstreams.caddy"); do
+		[ "$upstream" = to ] && continue
+		resolves "${upstream%:*}" || keep=no
+	done
+fi
+if [ "$keep" = yes ]; then
+	echo "start.sh: proxying to the replicas the deploy tool named: $(cat "$state/upstreams.caddy")" >&2
+else
 	printf 'to app:8000\n' > "$state/upstreams.caddy"
 fi
 

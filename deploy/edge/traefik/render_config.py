@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Render the Traefik configuration directory that compose.prod.yml mounts on /etc/traefik.
+"""Render the Traefik configuration directory that compose.traefik.yml mounts on /etc/traefik.
 
     python3 deploy/edge/traefik/render_config.py --out deploy/compose/traefik \\
         --domains signup.example.org,volunteer.example.net --acme-email ops@example.org
