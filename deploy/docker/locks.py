@@ -106,7 +106,15 @@ def inputs(pyproject: dict[str, object], lock: Lock) -> list[str]:
             if extra not in optional:
                 raise LockError(f"pyproject.toml has no optional dependencies {extra!r}")
             listed += optional[extra]
-    return sorted(str(Requirement(item)) for item in listed)
+    return sorted(normalised(Requirement(item)) for item in listed)
+
+
+def normalised(requirement: Requirement) -> str:
+    extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+    marker = f"; {requirement.marker}" if requirement.marker else ""
+    url = f" @ {requirement.url}" if requirement.url else ""
+    name = canonicalize_name(requirement.name)
+    return f"{name}{extras}{requirement.specifier}{url}{marker}"
 
 
 def digest(pyproject: dict[str, object], lock: Lock) -> str:
