@@ -159,8 +159,8 @@ def check(pyproject_path: Path, lock_dir: Path) -> list[str]:
         expected = digest(pyproject, lock)
         if recorded_digest(path) != expected:
             problems.append(
-                f"{path} is stale: pyproject.toml's requirements for it changed "
-                "(or it was edited by hand); run `make lock`"
+                f"{path} is stale: pyproject.toml's requirements for it changed since it was "
+                "compiled; run `make lock`"
             )
     web, worker = lock_dir / "requirements.lock", lock_dir / "requirements-solver.lock"
     if web.exists() and worker.exists():
