@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
 
-.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check workflow-check migration-lint bench bench-solver bench-deploy bench-data bench-trust clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check workflow-check migration-lint lock lock-upgrade lock-check bench bench-solver bench-deploy bench-data bench-trust clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,7 @@ test-runtime: $(STAMP)
 test-deploy: $(STAMP)
 	$(BIN)/pytest tests/deploy $(PYTEST_ARGS)
 
-check: lint typecheck tenancy-check architecture-check workflow-check migration-lint
+check: lint typecheck tenancy-check architecture-check workflow-check migration-lint lock-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -73,6 +73,18 @@ workflow-check: $(STAMP)
 ## release still running is refused unless marked CONTRACT (docs/migrations.md). No database.
 migration-lint: $(STAMP)
 	$(BIN)/signupflow db lint
+
+## The image's hash-pinned dependency locks (deploy/docker/*.lock), compiled with uv from
+## pyproject.toml; lock keeps current pins where it can, lock-upgrade takes the newest allowed.
+lock: $(STAMP)
+	$(BIN)/python deploy/docker/locks.py compile
+
+lock-upgrade: $(STAMP)
+	$(BIN)/python deploy/docker/locks.py compile --upgrade
+
+## Offline: fails when pyproject.toml's dependencies changed and `make lock` was not run.
+lock-check: $(STAMP)
+	$(BIN)/python deploy/docker/locks.py check
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.http_bench

@@ -229,30 +229,39 @@ def test_final_image_has_no_compiler_build_tools_sources_or_pip_cache(
     assert installed.startswith("/opt/venv/lib/"), installed  # installed, not editable
 
 
-def test_image_carries_oci_labels_from_the_build(app_image: AppImage) -> None:
-    config = inspect(app_image.tag)["Config"]
+@pytest.mark.parametrize("fixture", ["app_image", "worker_image"], ids=["web", "worker"])
+def test_image_carries_oci_labels_from_the_build(
+    fixture: str, base_images: dict[str, str], request: pytest.FixtureRequest
+) -> None:
+    image: AppImage = request.getfixturevalue(fixture)
+    config = inspect(image.tag)["Config"]
     assert isinstance(config, dict)
     labels = config["Labels"]
     assert labels["org.opencontainers.image.title"] == "SignUpFlow"
-    assert labels["org.opencontainers.image.version"] == app_image.version
-    assert labels["org.opencontainers.image.revision"] == app_image.revision
+    assert labels["org.opencontainers.image.version"] == image.version
+    assert labels["org.opencontainers.image.revision"] == image.revision
+    assert labels["org.opencontainers.image.created"] == image.created
     assert datetime.fromisoformat(labels["org.opencontainers.image.created"])
     assert labels["org.opencontainers.image.source"]
-    printed = docker_cmd("run", "--rm", app_image.tag, "--version").stdout
-    assert app_image.version in printed
+    assert labels["org.opencontainers.image.base.name"] == base_images["python"]
+    assert labels["org.signupflow.image.sbom"] == "/opt/signupflow/sbom.cdx.json"
+    printed = docker_cmd("run", "--rm", image.tag, "--version").stdout
+    assert image.version in printed
 
 
 def test_build_context_holds_only_what_the_image_needs(
     base_images: dict[str, str], tmp_path: Path
 ) -> None:
     wanted = [
-        "README.md", "deploy/docker/healthcheck.py", "pyproject.toml", "src/pkg/mod.py",
-        "web/index.html",
+        "README.md", "deploy/docker/build-tools.lock", "deploy/docker/healthcheck.py",
+        "deploy/docker/requirements-solver.lock", "deploy/docker/requirements.lock",
+        "pyproject.toml", "src/pkg/mod.py", "web/index.html",
     ]  # fmt: skip
     junk = [
         ".env", ".git/HEAD", ".venv/bin/python", ".pytest_cache/v/x", "var/signupflow.db",
         "tests/test_x.py", "docs/x.md", "src/pkg/__pycache__/mod.cpython-311.pyc",
         "src/pkg.egg-info/PKG-INFO", "src/.env", "bench/results/x.json",
+        "deploy/docker/locks.py",
     ]  # fmt: skip
     for relative in wanted + junk:
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
