@@ -509,10 +509,12 @@ class Outcome:
     error: str | None
     detail: str = ""  # the start of a failed response's body
     retried: bool = False  # sent again on a new connection (see Client.get)
+    method: str = "GET"
+    expected: int = 200  # 201 for a write
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.status == 200
+        return self.error is None and self.status == self.expected
 
 
 @dataclass
@@ -549,7 +551,8 @@ class LoadReport:
 
     def describe_failures(self, limit: int = 10) -> str:
         return "\n".join(
-            f"  {o.path} at {o.started:.2f}-{o.ended:.2f}: {o.status} {o.error or o.detail}"
+            f"  {o.method} {o.path} at {o.started:.2f}-{o.ended:.2f}: {o.status} "
+            f"{o.error or o.detail}"
             for o in self.failures[:limit]
         )
 
@@ -593,17 +596,33 @@ class Client:
 
     def get(self, path: str, headers: Mapping[str, str]) -> tuple[int, bytes, bool]:
         """(status, body, retried)."""
+        return self.send("GET", path, headers, retry=True)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes | None = None,
+        *,
+        retry: bool,
+    ) -> tuple[int, bytes, bool]:
+        """(status, body, retried). With retry, a request whose reused connection the server
+        had closed is sent once more on a new one (STALE_CONNECTION); without, any error is
+        the caller's, as for a client that never retries."""
         for attempt in (1, 2):
             if self.connection is None:
                 self.connection = self._open()
             reused = self.used > 0
             try:
-                self.connection.request("GET", path, headers={"Host": self.domain, **headers})
+                self.connection.request(
+                    method, path, body=body, headers={"Host": self.domain, **headers}
+                )
                 response = self.connection.getresponse()
-                body = response.read()
+                answer = response.read()
             except STALE_CONNECTION:
                 self.close()
-                if not reused or attempt == 2:
+                if not retry or not reused or attempt == 2:
                     raise
                 continue
             except BaseException:
@@ -612,7 +631,7 @@ class Client:
             self.used += 1
             if response.will_close:
                 self.close()
-            return response.status, body, attempt == 2
+            return response.status, answer, attempt == 2
         raise AssertionError("unreachable")
 
 
@@ -774,6 +793,115 @@ class Load:
         outcome = Outcome(started, time.time(), path, status, release, error, detail, retried)
         with self._lock:
             self.outcomes.append(outcome)
+
+
+class MixedLoad(Load):
+    """The load of a client that never retries: each worker keeps one persistent HTTPS
+    connection and sends GETs (/health/live, an authenticated list, /health/ready) and POSTs
+    that create a person (every third request); any error or unexpected status is a failure,
+    and a connection the server closed is reopened only for the next request. Every write the
+    server acknowledged (201 with the new row's id) is recorded, so that `missing_writes`
+    can check afterwards that each one is in the database."""
+
+    MIXED_PATHS = (
+        "/health/live",
+        "/api/v1/events",
+        "POST",
+        "/health/ready",
+        "/health/live",
+        "POST",
+    )
+
+    def __init__(self, stack: ProductionStack, **options: Any) -> None:
+        super().__init__(stack, **options)
+        self.acknowledged: list[int] = []
+        self._written = 0
+        self._run = uuid.uuid4().hex[:8]
+
+    def _fast(self) -> None:
+        client = self._client()
+        try:
+            while self._running():
+                with self._lock:
+                    slot = self._next
+                    self._next += 1
+                delay = self._started + slot / self.rate - time.monotonic()
+                if delay > 0 and self._stop.wait(delay):
+                    return
+                path = self.MIXED_PATHS[slot % len(self.MIXED_PATHS)]
+                if path == "POST":
+                    self._write(client, slot)
+                else:
+                    self._send(client, "GET", path)
+        finally:
+            client.close()
+
+    def _slow(self) -> None:
+        client = self._client()
+        try:
+            while self._running():
+                self._send(client, "GET", "/test/slow")
+        finally:
+            client.close()
+
+    def _write(self, client: Client, slot: int) -> None:
+        body = {"name": f"Load {slot}", "email": f"w{slot}-{self._run}@load.example.org"}
+        self._send(client, "POST", "/api/v1/people", json.dumps(body).encode(), expected=201)
+
+    def _send(
+        self,
+        client: Client,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        *,
+        expected: int = 200,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"} if path.startswith("/api/") else {}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        started = time.time()
+        status: int | None = None
+        release: str | None = None
+        error: str | None = None
+        detail = ""
+        try:
+            status, answer, _ = client.send(method, path, headers, body, retry=False)
+            if status != expected:
+                detail = answer[:200].decode(errors="replace")
+            elif path == "/health/live":
+                release = str(json.loads(answer)["release"])
+            elif method == "POST":
+                written = int(json.loads(answer)["id"])
+                with self._lock:
+                    self.acknowledged.append(written)
+        except Exception as exc:  # every failure is data here, never a crashed thread
+            error = f"{type(exc).__name__}: {exc}"
+        outcome = Outcome(
+            started, time.time(), path, status, release, error, detail, False, method, expected
+        )
+        with self._lock:
+            self.outcomes.append(outcome)
+
+    def missing_writes(self) -> list[int]:
+        """The acknowledged writes that are not in the database (read through psql)."""
+        rows = self.stack.stack.compose(
+            "exec",
+            "-T",
+            "postgres",
+            "psql",
+            "-U",
+            "signupflow",
+            "-d",
+            "signupflow",
+            "-At",
+            "-c",
+            # _run is this load's own hex token, not outside input.
+            f"SELECT id FROM people WHERE email LIKE '%-{self._run}@load.example.org'",  # noqa: S608
+        ).stdout.split()
+        found = {int(row) for row in rows}
+        with self._lock:
+            return sorted(set(self.acknowledged) - found)
 
 
 def wait_until(predicate: Any, *, timeout: float, interval: float = 0.5) -> float:

@@ -32,6 +32,7 @@ from harness.stack import (
     DEPLOY_TOOL,
     DOMAINS,
     Load,
+    MixedLoad,
     ProductionStack,
     ReleaseImages,
     build_test_images,
@@ -145,6 +146,34 @@ def test_rolling_deploy_under_load_drops_no_request(
 
 
 # --- one state: the release is where `compose up` reads it -------------------------------------
+
+
+def test_deploy_and_rollback_fail_no_request_of_a_client_that_never_retries(
+    stack: ProductionStack, images: ReleaseImages
+) -> None:
+    """GETs and POSTs on persistent connections, never sent twice: a deploy and a rollback
+    fail none of them, and every write the server acknowledged is in the database after."""
+    [current] = stack.releases_through_edge(1)
+    target = images.v2 if current == "v1" else images.v1
+    with MixedLoad(stack) as load:
+        time.sleep(SETTLE_S)
+        deployed = stack.run_deploy("deploy", target)
+        time.sleep(1)
+        rolled_back = stack.run_deploy("rollback")
+        time.sleep(1)
+        traffic = load.stop()
+    assert deployed.returncode == 0, deploy_output(deployed)
+    assert rolled_back.returncode == 0, deploy_output(rolled_back)
+    missing = load.missing_writes()
+    writes = [o for o in traffic.outcomes if o.method == "POST"]
+    report(
+        f"deploy + rollback, no retries: {traffic.summary()}; {len(writes)} writes, "
+        f"{len(load.acknowledged)} acknowledged, {len(missing)} missing afterwards"
+    )
+    assert not traffic.failures, traffic.describe_failures()
+    assert len(load.acknowledged) == len(writes) > 0
+    assert not missing
+    assert set(stack.releases_through_edge(3)) == {current}
 
 
 def test_after_a_deploy_compose_up_keeps_the_deployed_release(
