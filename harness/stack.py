@@ -43,6 +43,7 @@ from harness.repository import REPO
 
 DEPLOY_TOOL = REPO / "deploy" / "deploy.py"
 SLOW_APP = REPO / "harness" / "slow_app.py"
+LATE_FAILING_APP = REPO / "harness" / "late_failing_app.py"
 FILES = (PROD, PEBBLE)
 DOMAINS = ("signup.example.test", "volunteer.example.test")
 STACK_UP_TIMEOUT_S = 300
@@ -52,6 +53,8 @@ BUILD_TIMEOUT_S = 300
 # about 5 s here.
 READY_TIMEOUT_S = 20
 DEPLOY_TIMEOUT_S = 240
+# The watch after the cut-over (deploy/deploytool/observe.py): short here, 60 s by default.
+WATCH_WINDOW_S = 5
 REQUEST_TIMEOUT_S = 30
 LOAD_MAX_S = 300
 
@@ -87,7 +90,7 @@ def create():
 TEST_DOCKERFILE = """\
 ARG APP_IMAGE
 FROM ${{APP_IMAGE}}
-COPY slow_app.py broken_app.py /opt/signupflow-test/
+COPY slow_app.py broken_app.py late_failing_app.py /opt/signupflow-test/
 ARG RELEASE
 ENV PYTHONPATH=/opt/signupflow-test \\
     RELEASE=${{RELEASE}}
@@ -101,22 +104,26 @@ class ReleaseImages:
     v1: str
     v2: str
     v3: str  # broken
+    v4: str  # passes every check, then answers 500 from 20 s after it started (the watch)
 
 
 def build_test_images(app_image: str) -> ReleaseImages:
     """v1 and v2 serve harness/slow_app.py (the real app plus GET /test/slow); v3 is
-    broken. Each carries its release in RELEASE. Tagged after the app image, so a second run
-    on the same app image only hits the build cache."""
+    broken; v4 (harness/late_failing_app.py) starts failing 20 s after it started. Each
+    carries its release in RELEASE. Tagged after the app image, so a second run on the same
+    app image only hits the build cache."""
     suffix = app_image.rsplit(":", 1)[-1]
     tags = {}
     with tempfile.TemporaryDirectory(prefix="stack-images-") as context:
         directory = Path(context)
         shutil.copy(SLOW_APP, directory / "slow_app.py")
         (directory / "broken_app.py").write_text(BROKEN_APP)
+        shutil.copy(LATE_FAILING_APP, directory / "late_failing_app.py")
         for release, factory in (
             ("v1", "slow_app:create"),
             ("v2", "slow_app:create"),
             ("v3", "broken_app:create"),
+            ("v4", "late_failing_app:create"),
         ):
             (directory / "Dockerfile").write_text(TEST_DOCKERFILE.format(factory=factory))
             tag = f"signupflow-stacktest:{release}-{suffix}"
@@ -183,10 +190,15 @@ class ProductionStack:
         return str(self.containers("edge")[0]["Id"])
 
     def rotation(self) -> list[str]:
-        text = docker_cmd(
-            "exec", self.edge_id(), "cat", "/var/lib/signupflow-edge/upstreams.caddy"
-        ).stdout
-        return [word.rsplit(":", 1)[0] for word in text.split()[1:]]
+        """The running replicas the edge proxies to: those carrying a colour alias
+        (app-blue, app-green) on the edge network."""
+        network = f"{self.project}_edge"
+        return [
+            c["Name"].lstrip("/")
+            for c in self.running_replicas()
+            if {"app-blue", "app-green"}
+            & set(((c["NetworkSettings"]["Networks"].get(network) or {}).get("Aliases")) or ())
+        ]
 
     def ready_inside(self, container: str) -> bool:
         """/health/ready answered 200 inside the replica (not through the edge)."""
@@ -200,7 +212,13 @@ class ProductionStack:
 
     # --- the deploy tool ---------------------------------------------------------------------
 
-    def deploy_command(self, *args: str, lock_ttl: float = 30, lock_wait: float = 0) -> list[str]:
+    def deploy_command(
+        self,
+        *args: str,
+        lock_ttl: float = 30,
+        lock_wait: float = 0,
+        watch_window: float = WATCH_WINDOW_S,
+    ) -> list[str]:
         command = [
             sys.executable,
             str(DEPLOY_TOOL),
@@ -228,6 +246,8 @@ class ProductionStack:
             f"127.0.0.1:{self.https_port}",
             "--verify-cacert",
             str(self.pebble_root),
+            "--watch-window",
+            str(watch_window),
         ]
         for path in self.stack.files:
             command += ["--file", str(path)]

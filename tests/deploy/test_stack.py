@@ -1,6 +1,8 @@
 """The production stack behind the Caddy edge, on a real Docker engine: certificates from a
 local ACME CA (Pebble), and deploys with deploy/deploy.py under continuous load that drop no
-request: a rolling deploy, a broken release rolled back automatically, a crashed replica, an
+request: a rolling deploy, a deploy and a rollback under a load that never retries (GETs and
+POSTs; every acknowledged write still there), a broken release rolled back automatically, a
+release that fails only after the cut-over rolled back by the watch, a crashed replica, an
 edge reload, and a deploy killed half-way whose lock the next deploy takes over. One state:
 after a deploy `docker compose up -d` recreates nothing and a re-created edge proxies to the
 deployed replicas; a deploy killed at each of its steps is finished or undone by `recover`.
@@ -205,8 +207,8 @@ def test_after_a_deploy_compose_up_keeps_the_deployed_release(
 
 
 def test_a_recreated_edge_proxies_to_the_deployed_replicas(stack: ProductionStack) -> None:
-    """The edge's upstream list outlives the edge container (its edge-state volume): a new
-    edge starts on the replicas the tool named, not on every container behind `app`."""
+    """Which replicas serve is not the edge's state but their network aliases (app-blue,
+    app-green): a new edge proxies to the replicas the tool put in rotation."""
     rotation = stack.rotation()
     assert rotation
     assert all(name.rsplit("-", 1)[0].endswith("-app") for name in rotation), rotation
@@ -430,16 +432,18 @@ def test_history_lists_every_deployment_and_rollback_restores_the_previous_relea
 # --- a deploy killed at any step ---------------------------------------------------------------
 
 # Where the tool stops (deployer.STOP_AFTER: os._exit, as a SIGKILL would), in deploy order.
-# Until the edge switched, the next command undoes the deploy; from then on it finishes it.
+# Until new replicas joined the rotation, the next command undoes the deploy; from then on
+# it finishes it.
 STOP_POINTS = (
     "begin",
     "migrate",
     "start",
     "ready",
-    "switch.edge",  # in the middle of the switch: the edge switched, nothing recorded yet
+    "switch.edge",  # in the middle of the switch: new replicas in rotation, nothing recorded
     "switch",
-    "verify",
     "retire",
+    "verify",
+    "watch",
     "worker",
 )
 RESUMED_FROM = STOP_POINTS.index("switch.edge")
@@ -503,6 +507,59 @@ def test_a_deploy_killed_at_any_step_is_finished_or_undone_by_the_next_command(
     assert entry["result"] == ("succeeded" if resumed else "aborted"), entry
     assert entry["recovery"].startswith("resumed" if resumed else "undone"), entry
     assert not (stack.state_dir / stack.project / "deploy.lock").exists()
+
+
+# --- the watch after the cut-over ----------------------------------------------------------------
+
+WATCH_TEST_WINDOW_S = 45  # v4 fails 20 s after it started; the watch begins about 15 s later
+
+
+def test_a_release_that_starts_failing_after_the_cut_over_is_rolled_back_by_the_watch(
+    stack: ProductionStack, images: ReleaseImages
+) -> None:
+    """v4 passes readiness, the switch and the check through the edge, then answers 500 from
+    20 s after it started: the watch catches it and the tool puts the previous release back
+    (replicas, rotation, records), and the worker, replaced only after the watch, never
+    left the previous one."""
+    [current] = set(stack.releases_through_edge(3))
+    state_before, env_before = stack.state(), stack.env_values()
+    [worker_before] = stack.containers("worker")
+    with MixedLoad(stack, rate=20, workers=4, slow=1) as load:
+        time.sleep(SETTLE_S)
+        result = stack.run_deploy(
+            "deploy", images.v4, "--worker-image", images.v4, watch_window=WATCH_TEST_WINDOW_S
+        )
+        time.sleep(1)
+        traffic = load.stop()
+    assert result.returncode == 1, deploy_output(result)
+    deployment = last_deployment(stack)
+    durations = deployment["durations"]
+    assert isinstance(durations, dict)
+    failed_v4 = [o for o in traffic.failures if "failing" in o.detail]
+    report(
+        f"v4 failing 20 s after start: watch caught it after {durations['watch']:.1f} s of "
+        f"{WATCH_TEST_WINDOW_S}, previous release back in {durations['rollback']:.1f} s; "
+        f"{len(failed_v4)} requests answered 500 by v4 meanwhile; load: {traffic.summary()}"
+    )
+    assert deployment["result"] == "rolled_back", deployment
+    assert "failed its watch" in str(deployment["error"])
+    assert durations["watch"] < WATCH_TEST_WINDOW_S
+    assert "worker" not in durations
+    # Only v4's own 500s failed: the switch to it and back dropped nothing.
+    assert len(failed_v4) == len(traffic.failures), traffic.describe_failures()
+    assert not load.missing_writes()
+    assert set(stack.releases_through_edge(10)) == {current}
+    replicas = stack.running_replicas()
+    assert len(replicas) == 2
+    assert {c["Image"] for c in replicas} == {state_before["current"]["image_id"]}
+    assert sorted(stack.rotation()) == sorted(c["Name"].lstrip("/") for c in replicas)
+    assert stack.env_values() == env_before
+    assert (stack.state()["current"], stack.state()["previous"]) == (
+        state_before["current"],
+        state_before["previous"],
+    )
+    [worker] = stack.containers("worker")
+    assert worker["Id"] == worker_before["Id"]
 
 
 # --- the lock, without a stack -----------------------------------------------------------------
