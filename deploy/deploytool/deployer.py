@@ -85,10 +85,9 @@ class Deployer:
         app container (from an aborted deploy, a crash, or a manual `docker kill`)."""
         containers = self.stack.containers(self.settings.service)
         rotation = set(self.edge.rotation())
-        everything = self.settings.service in rotation  # start.sh's `to app:8000`
-        serving = [c for c in containers if c.running and (everything or c.name in rotation)]
+        serving = [c for c in containers if c.running and c.name in rotation]
         if not serving:
-            # The edge names nobody who runs (the replicas were re-created by hand): whatever
+            # Nobody is in rotation (the replicas were re-created by hand): whatever
             # runs is all there is to keep, not leftovers to remove.
             serving = [c for c in containers if c.running]
         leftovers = [c for c in containers if c not in serving]
@@ -166,13 +165,16 @@ class Deployer:
             with self.step(deployment, "switch", lock) as journal:
                 # Before the first replica joins: an exception from here on drains them.
                 switched = True
+                joined = time.time()
                 self.edge.add(new, colour)
                 # The new replicas are in rotation beside the old ones: from now on the new
                 # release is the stack's, recorded where `compose up` reads it. A crash here is
                 # resumed (recovery.py sees new replicas in rotation).
                 stop_point("switch.edge")
                 self.record_release(deployment, previous=deployment.previous)
-                journal["in_rotation_s"] = self.edge.wait_healthy(colour, healthy=True)
+                journal["in_rotation_s"] = self.edge.wait_healthy(
+                    colour, healthy=True, since=joined
+                )
             with self.step(deployment, "retire", lock) as journal:
                 # The old replicas drain (503 on /health/ready at SIGTERM, still serving for
                 # DRAIN_DELAY_S): the edge's check takes their colour out of rotation before
@@ -263,10 +265,13 @@ class Deployer:
                 failure.append(exc)
 
         stopping = threading.Thread(target=stop, name="retire")
+        signalled = time.time()
         stopping.start()
         if colour is not None:
             try:
-                figures["out_of_rotation_s"] = self.edge.wait_healthy(colour, healthy=False)
+                figures["out_of_rotation_s"] = self.edge.wait_healthy(
+                    colour, healthy=False, since=signalled
+                )
             except DeployError as exc:
                 say(f"warning: {exc}")
         stopping.join()
@@ -367,8 +372,9 @@ class Deployer:
         )  # fmt: skip
         again = [c for c in self.stack.containers(self.settings.service) if c.id not in before]
         self.wait_ready(again)
+        joined = time.time()
         self.edge.add(again, colour)
-        self.edge.wait_healthy(colour, healthy=True)
+        self.edge.wait_healthy(colour, healthy=True, since=joined)
         leaving = [c for c in new if c.id in before]
         self.retire(leaving, other_colour(colour))
         self.restore_records(begin)

@@ -26,6 +26,8 @@ from .stack import APP_PORT, Container, Stack
 COLOURS = ("blue", "green")
 EDGE_NETWORK = "edge"  # the network's key in compose.prod.yml
 ADMIN_METRICS = "http://127.0.0.1:2019/metrics"
+HEALTH_LOGGER = "http.handlers.reverse_proxy.health_checker.active"
+LOG_LOOKBACK_S = 5
 VERIFY_STREAK = 6  # consecutive answers naming the new release through the edge
 POLL_S = 0.5
 SEEN_TIMEOUT_S = 30  # the edge's first check of a name it could not resolve until now
@@ -110,18 +112,37 @@ class Edge:
                 "network", "connect", "--alias", self.alias(colour), self.network(), container.id
             )
 
-    def healthy(self, colour: str) -> bool | None:
-        """Whether the edge's own check last found this colour healthy (Caddy's metrics on its
-        admin endpoint, inside the edge container); None if it has no figure yet."""
-        result = self.runner.run(
-            [*self.runner.docker, "exec", self.container().id, "sh", "-c",
+    def healthy(self, colour: str, *, since: float) -> bool | None:
+        """Whether the edge's own check last found this colour healthy. From the check's log
+        lines since `since` (Unix time): Caddy logs "host is up" when a name turns healthy and
+        every failed check; its metric lags up to 10 s, so it only answers when the log has
+        no line about the colour (no change since). None if neither says."""
+        edge = self.container().id
+        logs = self.runner.run(
+            [*self.runner.docker, "logs", "--since", f"{since:.3f}", edge],
+            timeout=30,
+            check=False,
+        )
+        host = f"{self.alias(colour)}:{APP_PORT}"
+        last: bool | None = None
+        for line in logs.stderr.splitlines():
+            if HEALTH_LOGGER not in line or host not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("logger") == HEALTH_LOGGER and entry.get("host") == host:
+                last = entry.get("msg") == "host is up"
+        if last is not None:
+            return last
+        metrics = self.runner.run(
+            [*self.runner.docker, "exec", edge, "sh", "-c",
              f"curl -fsS {ADMIN_METRICS} 2>/dev/null || wget -q -O - {ADMIN_METRICS}"],
             timeout=15, check=False,
         )  # fmt: skip
-        wanted = (
-            f'caddy_reverse_proxy_upstreams_healthy{{upstream="{self.alias(colour)}:{APP_PORT}"}}'
-        )
-        for line in result.stdout.splitlines():
+        wanted = f'caddy_reverse_proxy_upstreams_healthy{{upstream="{host}"}}'
+        for line in metrics.stdout.splitlines():
             if line.startswith(wanted):
                 return line.split()[-1] == "1"
         return None
@@ -129,8 +150,9 @@ class Edge:
     def wait_healthy(self, colour: str, *, healthy: bool, timeout: float = SEEN_TIMEOUT_S) -> float:
         """Seconds until the edge's check agrees: the colour in rotation (healthy) or out."""
         started = time.monotonic()
+        since = time.time() - 1
         deadline = started + timeout
-        while self.healthy(colour) is not healthy:
+        while self.healthy(colour, since=since) is not healthy:
             if time.monotonic() > deadline:
                 state = "healthy" if healthy else "out of rotation"
                 raise DeployError(
