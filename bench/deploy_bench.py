@@ -272,8 +272,8 @@ def render(
         f"- stack: compose.prod.yml + caddy + pebble, 2 replicas; certificates in "
         f"{cert_seconds:.1f} s; watch after the cut-over {window:.0f} s",
         "- load per operation: 64 requests/s on 16 persistent HTTPS connections through the "
-        "edge (GET /health/live, GET /api/v1/events, GET /health/ready, and POST "
-        "/api/v1/people for one in three), plus 4 clients with a 5 s request always in "
+        "edge (GET /health/live; an authenticated GET /api/v1/events and POST "
+        "/api/v1/people, one in twelve and one in six), plus 4 clients with a 5 s request always in "
         "flight; no request is ever sent twice",
         "",
         "| operation | count | succeeded | failed requests | writes acknowledged | "

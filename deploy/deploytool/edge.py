@@ -147,10 +147,21 @@ class Edge:
                 return line.split()[-1] == "1"
         return None
 
-    def wait_healthy(self, colour: str, *, healthy: bool, timeout: float = SEEN_TIMEOUT_S) -> float:
-        """Seconds until the edge's check agrees: the colour in rotation (healthy) or out."""
+    def wait_healthy(
+        self,
+        colour: str,
+        *,
+        healthy: bool,
+        since: float | None = None,
+        timeout: float = SEEN_TIMEOUT_S,
+    ) -> float:
+        """Seconds until the edge's check agrees: the colour in rotation (healthy) or out.
+        Its log since `since` (default: a few checks back) decides; see healthy()."""
         started = time.monotonic()
-        since = time.time() - 1
+        if since is None:
+            # Long enough back that a colour the check finds failing has a line in it (a
+            # check fails every health_interval, 1 s, after at most health_timeout, 3 s).
+            since = time.time() - LOG_LOOKBACK_S
         deadline = started + timeout
         while self.healthy(colour, since=since) is not healthy:
             if time.monotonic() > deadline:

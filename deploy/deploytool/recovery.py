@@ -2,12 +2,14 @@
 rebooted), from its journal (records.py). Every command that changes the stack (`deploy`,
 `rollback`, `reload-edge`) runs this first, under the lock; `recover` runs only this.
 
-The rule is the edge's: before the switch, the old replicas served everything and nothing was
-recorded, so the deployment is undone (its new replicas removed); once the edge proxies to
-the new replicas, the new release is the stack's, so the deployment is resumed (recorded,
-verified through the edge, the old replicas retired, the worker replaced). A resumed
-deployment whose check through the edge fails is undone like a running one: the edge goes
-back to the old replicas if they still run, and the records back to what they said before.
+The rule is the edge's: before a new replica joined the rotation, the old replicas served
+everything and nothing was recorded, so the deployment is undone (its new replicas removed);
+once one had joined, the new release is the stack's, so the deployment is resumed (every new
+replica in rotation, recorded, the old replicas retired, verified through the edge, watched
+for the whole window again, the worker replaced). A resumed deployment whose check or watch
+fails is undone like a running one: the previous release is started again and joins the
+rotation, the new replicas drain out, and the records go back to what they said before. A
+deployment that was being undone when it stopped is undone again.
 Each action is idempotent, so recovery interrupted in turn is recovered by the next command.
 """
 
@@ -84,10 +86,8 @@ def switched(deployer: Deployer, unfinished: Unfinished) -> bool:
         return False  # it had failed and was being undone: finish the undo
     if "switch" in unfinished.steps:
         return True
-    if "start" not in unfinished.steps and "ready" not in unfinished.steps:
-        return False
     if "ready" not in unfinished.steps:
-        return False  # never added before they were seen ready
+        return False  # no replica joins the rotation before it was seen ready
     _, new = split(deployer, unfinished)
     return any(deployer.edge.colour_of(c) is not None for c in new if c.running)
 
