@@ -273,8 +273,8 @@ def render(
         f"{cert_seconds:.1f} s; watch after the cut-over {window:.0f} s",
         "- load per operation: 64 requests/s on 16 persistent HTTPS connections through the "
         "edge (GET /health/live; an authenticated GET /api/v1/events and POST "
-        "/api/v1/people, one in twelve and one in six), plus 4 clients with a 5 s request always in "
-        "flight; no request is ever sent twice",
+        "/api/v1/people, one in twelve and one in six), plus 4 clients with a 5 s request "
+        "always in flight; no request is ever sent twice",
         "",
         "| operation | count | succeeded | failed requests | writes acknowledged | "
         "acknowledged but missing |",
