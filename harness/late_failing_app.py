@@ -12,6 +12,8 @@ import os
 import time
 from typing import Any
 
+from signupflow.ops.shutdown import DRAIN
+
 FAIL_AFTER_S = float(os.environ.get("TEST_FAIL_AFTER_S", "20"))
 
 Scope = dict[str, Any]
@@ -31,6 +33,8 @@ class FailsLater:
             return
         body = json.dumps({"status": "failing", "release": os.environ.get("RELEASE", "")})
         headers = [(b"content-type", b"application/json")]
+        if DRAIN.draining:  # as the app's own responses: the edge does not reuse the connection
+            headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": 500, "headers": headers})
         await send({"type": "http.response.body", "body": body.encode()})
 
