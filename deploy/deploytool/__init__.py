@@ -3,7 +3,7 @@
     python3 deploy/deploy.py deploy signupflow:1.4.0   # migrate, roll, verify; undo on failure
     python3 deploy/deploy.py rollback                  # back to the release before the current one
     python3 deploy/deploy.py history                   # what was deployed when, and how it went
-    python3 deploy/deploy.py reload-edge               # point the edge at the ready replicas
+    python3 deploy/deploy.py reload-edge               # put the ready replicas in rotation
     python3 deploy/deploy.py recover                   # finish or undo an interrupted deploy
     python3 deploy/deploy.py watch                     # restart containers stopped outside a deploy
 

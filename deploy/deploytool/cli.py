@@ -150,7 +150,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     history = commands.add_parser("history", help="list deployments")
     history.add_argument("--limit", type=int, default=20)
     history.add_argument("--json", action="store_true", help="one JSON object per line")
-    commands.add_parser("reload-edge", help="point the edge at every ready replica, then reload")
+    commands.add_parser(
+        "reload-edge",
+        help="put every ready replica in the edge's rotation (after `compose up` created "
+        "replicas outside a deploy); the edge itself is not reloaded",
+    )
     commands.add_parser(
         "recover",
         help="finish or undo a deployment that was interrupted (every changing command "

@@ -114,7 +114,8 @@ def resume(deployer: Deployer, deployment: Deployment, unfinished: Unfinished) -
     serving_new = [c for c in new if c.running]
     if not serving_new:
         raise DeployError(
-            "the edge was switched to replicas that no longer run; run `deploy.py reload-edge`"
+            "the new replicas joined the rotation but no longer run; start them "
+            "(`docker start`) or `deploy.py reload-edge`, then `deploy.py rollback`"
         )
     colour = str(unfinished.begin.get("colour") or "")
     # All the new replicas in rotation (the switch may have stopped half-way), and the new
