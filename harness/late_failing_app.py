@@ -31,6 +31,11 @@ class FailsLater:
         if scope["type"] != "http" or not failing or scope["path"] == "/health/ready":
             await self.app(scope, receive, send)
             return
+        # Read the request's body first, as a real handler does.
+        more = True
+        while more:
+            message = await receive()
+            more = message.get("more_body", False) and message["type"] == "http.request"
         body = json.dumps({"status": "failing", "release": os.environ.get("RELEASE", "")})
         headers = [(b"content-type", b"application/json")]
         if DRAIN.draining:  # as the app's own responses: the edge does not reuse the connection
