@@ -26,7 +26,7 @@ READY_STREAK = 2  # consecutive 200s from /health/ready before a replica gets tr
 WORKER_STEADY_S = 10  # a replaced worker must run this long without exiting or restarting
 ROLLBACK_BUDGET_S = 300  # the bound: back on the previous release within 5 minutes
 # For the crash-recovery tests: the tool ends at once (os._exit, no cleanup, as SIGKILL would)
-# right after the named point: a step name, "begin", or "switch.edge" (the edge switched, the
+# right after the named point: a step name, "begin", or "switch.edge" (new replicas in rotation, the
 # release not yet recorded).
 STOP_AFTER = "DEPLOY_STOP_AFTER"
 
