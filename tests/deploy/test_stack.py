@@ -569,6 +569,36 @@ def test_a_release_that_starts_failing_after_the_cut_over_is_rolled_back_by_the_
     assert worker["Id"] == worker_before["Id"]
 
 
+def test_a_worker_that_fails_is_undone_with_the_app(
+    stack: ProductionStack, images: ReleaseImages, base_images: dict[str, str]
+) -> None:
+    """The worker is replaced last, after the app passed its watch; a worker that does not
+    run (here an image without the `worker` command) undoes the whole deploy: the worker
+    goes back to the image it ran, the app to the previous release."""
+    [current] = set(stack.releases_through_edge(3))
+    target = images.v2 if current == "v1" else images.v1
+    env_before = stack.env_values()
+    images_before = {c["Image"] for c in stack.running_replicas()}
+    [worker_before] = stack.containers("worker")
+    result = stack.run_deploy("deploy", target, "--worker-image", base_images["redis"])
+    assert result.returncode == 1, deploy_output(result)
+    deployment = last_deployment(stack)
+    durations = deployment["durations"]
+    assert isinstance(durations, dict)
+    report(
+        f"worker that fails: deploy undone with it, previous release back in "
+        f"{durations['rollback']:.1f} s"
+    )
+    assert deployment["result"] == "rolled_back", deployment
+    assert "worker" in durations
+    assert set(stack.releases_through_edge(6)) == {current}
+    assert {c["Image"] for c in stack.running_replicas()} == images_before
+    assert stack.env_values() == env_before
+    [worker] = stack.containers("worker")
+    assert worker["Config"]["Image"] == worker_before["Config"]["Image"]
+    assert worker["State"]["Running"]
+
+
 # --- the lock, without a stack -----------------------------------------------------------------
 
 
