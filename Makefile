@@ -93,7 +93,7 @@ bench: $(STAMP)
 bench-solver: $(STAMP)
 	$(BIN)/python -m bench.solver_bench
 
-## N consecutive rolling deploys under load (BENCH_DEPLOYS, default 20) on a real Docker engine.
+## Deploys and rollbacks under a load that never retries (BENCH_DEPLOYS, default 20; BENCH_ROLLBACKS, default 5), after forced edge reloads for comparison (BENCH_RELOADS, default 5), on a real Docker engine.
 bench-deploy: $(STAMP)
 	$(BIN)/python -m bench.deploy_bench
 

@@ -43,6 +43,7 @@ from harness.repository import REPO
 
 DEPLOY_TOOL = REPO / "deploy" / "deploy.py"
 SLOW_APP = REPO / "harness" / "slow_app.py"
+LATE_FAILING_APP = REPO / "harness" / "late_failing_app.py"
 FILES = (PROD, PEBBLE)
 DOMAINS = ("signup.example.test", "volunteer.example.test")
 STACK_UP_TIMEOUT_S = 300
@@ -52,6 +53,8 @@ BUILD_TIMEOUT_S = 300
 # about 5 s here.
 READY_TIMEOUT_S = 20
 DEPLOY_TIMEOUT_S = 240
+# The watch after the cut-over (deploy/deploytool/observe.py): short here, 60 s by default.
+WATCH_WINDOW_S = 5
 REQUEST_TIMEOUT_S = 30
 LOAD_MAX_S = 300
 
@@ -87,7 +90,7 @@ def create():
 TEST_DOCKERFILE = """\
 ARG APP_IMAGE
 FROM ${{APP_IMAGE}}
-COPY slow_app.py broken_app.py /opt/signupflow-test/
+COPY slow_app.py broken_app.py late_failing_app.py /opt/signupflow-test/
 ARG RELEASE
 ENV PYTHONPATH=/opt/signupflow-test \\
     RELEASE=${{RELEASE}}
@@ -101,22 +104,26 @@ class ReleaseImages:
     v1: str
     v2: str
     v3: str  # broken
+    v4: str  # passes every check, then answers 500 from 20 s after it started (the watch)
 
 
 def build_test_images(app_image: str) -> ReleaseImages:
     """v1 and v2 serve harness/slow_app.py (the real app plus GET /test/slow); v3 is
-    broken. Each carries its release in RELEASE. Tagged after the app image, so a second run
-    on the same app image only hits the build cache."""
+    broken; v4 (harness/late_failing_app.py) starts failing 20 s after it started. Each
+    carries its release in RELEASE. Tagged after the app image, so a second run on the same
+    app image only hits the build cache."""
     suffix = app_image.rsplit(":", 1)[-1]
     tags = {}
     with tempfile.TemporaryDirectory(prefix="stack-images-") as context:
         directory = Path(context)
         shutil.copy(SLOW_APP, directory / "slow_app.py")
         (directory / "broken_app.py").write_text(BROKEN_APP)
+        shutil.copy(LATE_FAILING_APP, directory / "late_failing_app.py")
         for release, factory in (
             ("v1", "slow_app:create"),
             ("v2", "slow_app:create"),
             ("v3", "broken_app:create"),
+            ("v4", "late_failing_app:create"),
         ):
             (directory / "Dockerfile").write_text(TEST_DOCKERFILE.format(factory=factory))
             tag = f"signupflow-stacktest:{release}-{suffix}"
@@ -183,10 +190,15 @@ class ProductionStack:
         return str(self.containers("edge")[0]["Id"])
 
     def rotation(self) -> list[str]:
-        text = docker_cmd(
-            "exec", self.edge_id(), "cat", "/var/lib/signupflow-edge/upstreams.caddy"
-        ).stdout
-        return [word.rsplit(":", 1)[0] for word in text.split()[1:]]
+        """The running replicas the edge proxies to: those carrying a colour alias
+        (app-blue, app-green) on the edge network."""
+        network = f"{self.project}_edge"
+        return [
+            c["Name"].lstrip("/")
+            for c in self.running_replicas()
+            if {"app-blue", "app-green"}
+            & set(((c["NetworkSettings"]["Networks"].get(network) or {}).get("Aliases")) or ())
+        ]
 
     def ready_inside(self, container: str) -> bool:
         """/health/ready answered 200 inside the replica (not through the edge)."""
@@ -200,7 +212,13 @@ class ProductionStack:
 
     # --- the deploy tool ---------------------------------------------------------------------
 
-    def deploy_command(self, *args: str, lock_ttl: float = 30, lock_wait: float = 0) -> list[str]:
+    def deploy_command(
+        self,
+        *args: str,
+        lock_ttl: float = 30,
+        lock_wait: float = 0,
+        watch_window: float = WATCH_WINDOW_S,
+    ) -> list[str]:
         command = [
             sys.executable,
             str(DEPLOY_TOOL),
@@ -228,6 +246,8 @@ class ProductionStack:
             f"127.0.0.1:{self.https_port}",
             "--verify-cacert",
             str(self.pebble_root),
+            "--watch-window",
+            str(watch_window),
         ]
         for path in self.stack.files:
             command += ["--file", str(path)]
@@ -509,10 +529,12 @@ class Outcome:
     error: str | None
     detail: str = ""  # the start of a failed response's body
     retried: bool = False  # sent again on a new connection (see Client.get)
+    method: str = "GET"
+    expected: int = 200  # 201 for a write
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.status == 200
+        return self.error is None and self.status == self.expected
 
 
 @dataclass
@@ -549,7 +571,8 @@ class LoadReport:
 
     def describe_failures(self, limit: int = 10) -> str:
         return "\n".join(
-            f"  {o.path} at {o.started:.2f}-{o.ended:.2f}: {o.status} {o.error or o.detail}"
+            f"  {o.method} {o.path} at {o.started:.2f}-{o.ended:.2f}: {o.status} "
+            f"{o.error or o.detail}"
             for o in self.failures[:limit]
         )
 
@@ -593,17 +616,33 @@ class Client:
 
     def get(self, path: str, headers: Mapping[str, str]) -> tuple[int, bytes, bool]:
         """(status, body, retried)."""
+        return self.send("GET", path, headers, retry=True)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes | None = None,
+        *,
+        retry: bool,
+    ) -> tuple[int, bytes, bool]:
+        """(status, body, retried). With retry, a request whose reused connection the server
+        had closed is sent once more on a new one (STALE_CONNECTION); without, any error is
+        the caller's, as for a client that never retries."""
         for attempt in (1, 2):
             if self.connection is None:
                 self.connection = self._open()
             reused = self.used > 0
             try:
-                self.connection.request("GET", path, headers={"Host": self.domain, **headers})
+                self.connection.request(
+                    method, path, body=body, headers={"Host": self.domain, **headers}
+                )
                 response = self.connection.getresponse()
-                body = response.read()
+                answer = response.read()
             except STALE_CONNECTION:
                 self.close()
-                if not reused or attempt == 2:
+                if not retry or not reused or attempt == 2:
                     raise
                 continue
             except BaseException:
@@ -612,18 +651,20 @@ class Client:
             self.used += 1
             if response.will_close:
                 self.close()
-            return response.status, body, attempt == 2
+            return response.status, answer, attempt == 2
         raise AssertionError("unreachable")
 
 
 class Load:
     """`rate` requests per second from `workers` clients, each on its own persistent HTTPS
-    connection, mixed: /health/live (which names the release that answered), /health/ready,
-    an authenticated API list that queries the database; plus `slow` clients that keep
+    connection, mixed: /health/live (which names the release that answered) and an
+    authenticated API list that queries the database; plus `slow` clients that keep
     /test/slow (5 s) requests in flight all the time. A request counts as failed unless it
     got a 200; the one retry a client may make (STALE_CONNECTION) is counted separately."""
 
-    FAST_PATHS = ("/health/live", "/api/v1/events", "/health/live", "/health/ready")
+    # Not /health/ready: the edge's probe, which a replica answers 503 from its first moment
+    # of draining, by design, while it still serves everything else for DRAIN_DELAY_S.
+    FAST_PATHS = ("/health/live", "/api/v1/events", "/health/live", "/health/live")
 
     def __init__(
         self,
@@ -774,6 +815,124 @@ class Load:
         outcome = Outcome(started, time.time(), path, status, release, error, detail, retried)
         with self._lock:
             self.outcomes.append(outcome)
+
+
+class MixedLoad(Load):
+    """The load of a client that never retries: each worker keeps one persistent HTTPS
+    connection and sends GETs (/health/live, an authenticated list) and POSTs that create
+    a person (one request in six); any error or unexpected status is a failure,
+    and a connection the server closed is reopened only for the next request. Every write the
+    server acknowledged (201 with the new row's id) is recorded, so that `missing_writes`
+    can check afterwards that each one is in the database."""
+
+    # Not /health/ready, as in Load. A quarter of the requests are API calls (16/s at 64/s),
+    # under the app's per-client budget (API_REQUESTS_PER_MINUTE, 1200: 20/s sustained), so
+    # a long run never meets a 429.
+    MIXED_PATHS = (
+        ("GET", "/health/live"),
+        ("POST", "/api/v1/people"),
+        ("GET", "/health/live"),
+        ("GET", "/health/live"),
+        ("GET", "/api/v1/events"),
+        ("GET", "/health/live"),
+        ("GET", "/health/live"),
+        ("POST", "/api/v1/people"),
+        ("GET", "/health/live"),
+        ("GET", "/health/live"),
+        ("GET", "/health/live"),
+        ("GET", "/health/live"),
+    )
+
+    def __init__(self, stack: ProductionStack, **options: Any) -> None:
+        super().__init__(stack, **options)
+        self.acknowledged: list[int] = []
+        self._written = 0
+        self._run = uuid.uuid4().hex[:8]
+
+    def _fast(self) -> None:
+        client = self._client()
+        try:
+            while self._running():
+                with self._lock:
+                    slot = self._next
+                    self._next += 1
+                delay = self._started + slot / self.rate - time.monotonic()
+                if delay > 0 and self._stop.wait(delay):
+                    return
+                method, path = self.MIXED_PATHS[slot % len(self.MIXED_PATHS)]
+                if method == "POST":
+                    self._write(client, slot)
+                else:
+                    self._send(client, method, path)
+        finally:
+            client.close()
+
+    def _slow(self) -> None:
+        client = self._client()
+        try:
+            while self._running():
+                self._send(client, "GET", "/test/slow")
+        finally:
+            client.close()
+
+    def _write(self, client: Client, slot: int) -> None:
+        body = {"name": f"Load {slot}", "email": f"w{slot}-{self._run}@load.example.org"}
+        self._send(client, "POST", "/api/v1/people", json.dumps(body).encode(), expected=201)
+
+    def _send(
+        self,
+        client: Client,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        *,
+        expected: int = 200,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"} if path.startswith("/api/") else {}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        started = time.time()
+        status: int | None = None
+        release: str | None = None
+        error: str | None = None
+        detail = ""
+        try:
+            status, answer, _ = client.send(method, path, headers, body, retry=False)
+            if status != expected:
+                detail = answer[:200].decode(errors="replace")
+            elif path == "/health/live":
+                release = str(json.loads(answer)["release"])
+            elif method == "POST":
+                written = int(json.loads(answer)["id"])
+                with self._lock:
+                    self.acknowledged.append(written)
+        except Exception as exc:  # every failure is data here, never a crashed thread
+            error = f"{type(exc).__name__}: {exc}"
+        outcome = Outcome(
+            started, time.time(), path, status, release, error, detail, False, method, expected
+        )
+        with self._lock:
+            self.outcomes.append(outcome)
+
+    def missing_writes(self) -> list[int]:
+        """The acknowledged writes that are not in the database (read through psql)."""
+        rows = self.stack.stack.compose(
+            "exec",
+            "-T",
+            "postgres",
+            "psql",
+            "-U",
+            "signupflow",
+            "-d",
+            "signupflow",
+            "-At",
+            "-c",
+            # _run is this load's own hex token, not outside input.
+            f"SELECT id FROM people WHERE email LIKE '%-{self._run}@load.example.org'",  # noqa: S608
+        ).stdout.split()
+        found = {int(row) for row in rows}
+        with self._lock:
+            return sorted(set(self.acknowledged) - found)
 
 
 def wait_until(predicate: Any, *, timeout: float, interval: float = 0.5) -> float:

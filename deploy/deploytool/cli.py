@@ -112,6 +112,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--verify-cacert", type=Path, help="CA bundle for --verify-url")
     parser.add_argument("--verify-timeout", type=float, default=30)
     parser.add_argument("--no-verify", action="store_true", help="skip the check through the edge")
+    parser.add_argument(
+        "--watch-window",
+        type=float,
+        default=float(os.environ.get("DEPLOY_WATCH_WINDOW", 60)),
+        help="seconds of probes through the edge after the cut-over; a release that crosses "
+        "a threshold meanwhile is undone (default: DEPLOY_WATCH_WINDOW, else 60; 0: none)",
+    )
+    parser.add_argument(
+        "--watch-max-error-rate",
+        type=float,
+        default=0.05,
+        help="share of failed probes (5xx, no answer) over the last 20 that undoes the "
+        "deploy (default 0.05)",
+    )
+    parser.add_argument(
+        "--watch-max-p99",
+        type=float,
+        default=2.0,
+        help="probe p99 latency in seconds that undoes the deploy (default 2.0)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     deploy = commands.add_parser("deploy", help="deploy an image (already on this host)")
     deploy.add_argument("image")
@@ -130,7 +150,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     history = commands.add_parser("history", help="list deployments")
     history.add_argument("--limit", type=int, default=20)
     history.add_argument("--json", action="store_true", help="one JSON object per line")
-    commands.add_parser("reload-edge", help="point the edge at every ready replica, then reload")
+    commands.add_parser(
+        "reload-edge",
+        help="put every ready replica in the edge's rotation (after `compose up` created "
+        "replicas outside a deploy); the edge itself is not reloaded",
+    )
     commands.add_parser(
         "recover",
         help="finish or undo a deployment that was interrupted (every changing command "
@@ -188,6 +212,9 @@ def build_settings(args: argparse.Namespace) -> tuple[Settings, Runner]:
         verify_connect=verify_connect,
         verify_cacert=args.verify_cacert,
         verify_timeout=args.verify_timeout,
+        watch_window=args.watch_window,
+        watch_max_error_rate=args.watch_max_error_rate,
+        watch_max_p99=args.watch_max_p99,
     )
     return settings, Runner(docker=docker, compose=compose, env=dict(os.environ))
 

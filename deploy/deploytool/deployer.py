@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -12,18 +13,20 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from .edge import POLL_S, Edge, verify_through_edge
+from .edge import COLOURS, POLL_S, Edge, other_colour, verify_through_edge
 from .envfile import RELEASE_KEYS, read_env_file, set_values
 from .lock import DeployLock, LockRecord
+from .observe import observe
 from .records import Deployment, Records
 from .runner import DeployError, Runner, now_iso, say
 from .settings import Settings
 from .stack import Container, Release, Stack
 
 READY_STREAK = 2  # consecutive 200s from /health/ready before a replica gets traffic
+WORKER_STEADY_S = 10  # a replaced worker must run this long without exiting or restarting
 ROLLBACK_BUDGET_S = 300  # the issue's bound: back on the previous release within 5 minutes
 # For the crash-recovery tests: the tool ends at once (os._exit, no cleanup, as SIGKILL would)
-# right after the named point: a step name, "begin", or "switch.edge" (the edge switched, the
+# right after the named point: a step name, "begin", or "switch.edge" (new replicas in rotation, the
 # release not yet recorded).
 STOP_AFTER = "DEPLOY_STOP_AFTER"
 
@@ -82,10 +85,9 @@ class Deployer:
         app container (from an aborted deploy, a crash, or a manual `docker kill`)."""
         containers = self.stack.containers(self.settings.service)
         rotation = set(self.edge.rotation())
-        everything = self.settings.service in rotation  # start.sh's `to app:8000`
-        serving = [c for c in containers if c.running and (everything or c.name in rotation)]
+        serving = [c for c in containers if c.running and c.name in rotation]
         if not serving:
-            # The edge names nobody who runs (the replicas were re-created by hand): whatever
+            # Nobody is in rotation (the replicas were re-created by hand): whatever
             # runs is all there is to keep, not leftovers to remove.
             serving = [c for c in containers if c.running]
         leftovers = [c for c in containers if c not in serving]
@@ -111,7 +113,7 @@ class Deployer:
         started = time.monotonic()
         old: list[Container] = []
         new: list[Container] = []
-        begun = switched = False
+        begun = switched = retired = False
         try:
             image_id, image_env, labels = self.image(reference)
             deployment.image_id = image_id
@@ -127,8 +129,11 @@ class Deployer:
                     self.stack.stop(leftovers)
             if old:
                 deployment.previous = asdict(self.release_of(old[0]))
+            # The new replicas join the edge under the colour the old ones do not carry.
+            old_colour = self.edge.serving_colour()
+            colour = other_colour(old_colour or COLOURS[1])
             # From here on, what the deploy changes can be found and undone from the journal.
-            self.begin(deployment, old, worker_image=worker_image)
+            self.begin(deployment, old, worker_image=worker_image, colour=colour)
             begun = True
             count = replicas or len(old) or 2
             say(
@@ -157,18 +162,29 @@ class Deployer:
                     journal["new"] = [c.id for c in new]
             with self.step(deployment, "ready", lock):
                 self.wait_ready(new)
-            with self.step(deployment, "switch", lock):
+            with self.step(deployment, "switch", lock) as journal:
+                # Before the first replica joins: an exception from here on drains them.
                 switched = True
-                self.edge.set_rotation(new)
-                # The edge serves the new release: from now on it is the stack's release,
-                # recorded where `compose up` reads it. A crash here is resumed (recovery.py
-                # sees the edge on the new replicas).
+                joined = time.time()
+                self.edge.add(new, colour)
+                # The new replicas are in rotation beside the old ones: from now on the new
+                # release is the stack's, recorded where `compose up` reads it. A crash here is
+                # resumed (recovery.py sees new replicas in rotation).
                 stop_point("switch.edge")
                 self.record_release(deployment, previous=deployment.previous)
+                journal["in_rotation_s"] = self.edge.wait_healthy(
+                    colour, healthy=True, since=joined
+                )
+            with self.step(deployment, "retire", lock) as journal:
+                # The old replicas drain (503 on /health/ready at SIGTERM, still serving for
+                # DRAIN_DELAY_S): the edge's check takes their colour out of rotation before
+                # they stop accepting connections; then they finish what is in flight.
+                retired = True
+                journal.update(self.retire(old, old_colour))
             with self.step(deployment, "verify", lock):
                 verify_through_edge(self.settings, deployment.release)
-            with self.step(deployment, "retire", lock):
-                self.retire(old)
+            with self.step(deployment, "watch", lock) as journal:
+                journal.update(observe(self.settings, deployment.release))
             if worker_image:
                 with self.step(deployment, "worker", lock):
                     self.replace_worker(deployment, worker_image)
@@ -180,9 +196,13 @@ class Deployer:
                 # Recovery undoes, rather than resumes, a deployment stopped after this.
                 self.records.journal_step(deployment.id, "undoing")
                 with self.step(deployment, "rollback", None):
-                    self.undo(old, new, switched=switched)
-                    if switched:
-                        self.restore_records(self.records.begun(deployment.id))
+                    begin = self.records.begun(deployment.id)
+                    if retired:
+                        self.restore_previous(begin, new)
+                    else:
+                        self.undo(old, new, switched=switched)
+                        if switched:
+                            self.restore_records(begin)
                 deployment.result = "rolled_back"
             else:
                 deployment.result = "failed"
@@ -193,7 +213,12 @@ class Deployer:
         return deployment
 
     def begin(
-        self, deployment: Deployment, old: Sequence[Container], *, worker_image: str | None
+        self,
+        deployment: Deployment,
+        old: Sequence[Container],
+        *,
+        worker_image: str | None,
+        colour: str,
     ) -> None:
         """The journal's first entry for a deployment: all that recovery needs to finish or
         undo it (which replicas were there, what the records said before)."""
@@ -208,6 +233,7 @@ class Deployer:
             previous=deployment.previous,
             old=[c.id for c in old],
             worker_image=worker_image,
+            colour=colour,
             holder=deployment.holder,
             started_at=deployment.started_at,
             state_before=self.records.load_state(),
@@ -223,29 +249,61 @@ class Deployer:
     def app_env(self, image: str, release: str) -> dict[str, str]:
         return {"APP_IMAGE": image, "APP_RELEASE": release}
 
-    def retire(self, old: Sequence[Container]) -> None:
-        try:
-            self.stack.stop(old)
-        except DeployError as exc:
-            # The new release serves and is verified: not a reason to undo it.
-            say(f"warning: could not retire the old replicas: {exc}")
+    def retire(self, old: Sequence[Container], colour: str | None) -> dict[str, Any]:
+        """Stop the old replicas (in parallel, each draining), and measure how long the edge
+        took to take their colour out of rotation: well inside their DRAIN_DELAY_S, during
+        which they still serve whatever reaches them."""
+        if not old:
+            return {}
+        figures: dict[str, Any] = {}
+        failure: list[DeployError] = []
+
+        def stop() -> None:
+            try:
+                self.stack.stop(old)
+            except DeployError as exc:
+                failure.append(exc)
+
+        stopping = threading.Thread(target=stop, name="retire")
+        signalled = time.time()
+        stopping.start()
+        if colour is not None:
+            try:
+                figures["out_of_rotation_s"] = self.edge.wait_healthy(
+                    colour, healthy=False, since=signalled
+                )
+            except DeployError as exc:
+                say(f"warning: {exc}")
+        stopping.join()
+        if failure:
+            # The new release serves: not a reason to undo it.
+            say(f"warning: could not retire the old replicas: {failure[0]}")
+        return figures
 
     def replace_worker(self, deployment: Deployment, worker_image: str) -> None:
-        """After the app: the new worker may need the new schema, which is in place. Compose
-        replaces it (SIGTERM; the job in hand finishes, leases cover the rest)."""
+        """After the app has passed its watch: the new worker may need the new schema, which
+        is in place. Compose replaces it (SIGTERM; the job in hand finishes, leases cover the
+        rest). A failure fails the deploy, which is undone with the app."""
         env = {**self.app_env(deployment.image, deployment.release), "WORKER_IMAGE": worker_image}
-        try:
-            self.runner.compose_run(
-                "up", "--detach", "--no-deps", "--pull", "never", "worker",
-                timeout=300, env=env,
-            )  # fmt: skip
-        except DeployError as exc:
-            # The app serves the new release already; the old worker keeps working (expand,
-            # then contract), so say so rather than undo.
-            deployment.error = f"worker not replaced: {exc}"
-            say(f"warning: {deployment.error}")
-            return
+        self.runner.compose_run(
+            "up", "--detach", "--no-deps", "--pull", "never", "worker",
+            timeout=300, env=env,
+        )  # fmt: skip
+        self.wait_worker()
         set_values(self.settings.release_env, {"WORKER_IMAGE": worker_image})
+
+    def wait_worker(self) -> None:
+        """The worker runs steadily: no exit or restart, and not unhealthy."""
+        deadline = time.monotonic() + WORKER_STEADY_S
+        while time.monotonic() < deadline:
+            for container in self.stack.containers("worker"):
+                state = self.stack.inspect(container)
+                if not state.running or state.restarting or state.restart_count:
+                    raise DeployError(
+                        f"the worker {state.name} is not running steadily (exit code "
+                        f"{state.exit_code}): see `docker logs {state.name}`"
+                    )
+            time.sleep(POLL_S)
 
     def wait_ready(self, replicas: Sequence[Container]) -> None:
         if not replicas:
@@ -278,20 +336,69 @@ class Deployer:
             time.sleep(POLL_S)
 
     def undo(self, old: Sequence[Container], new: Sequence[Container], *, switched: bool) -> None:
-        """Back to the old replicas, which were never stopped."""
+        """Back to the old replicas, which were never stopped and never left the rotation."""
         deadline = time.monotonic() + ROLLBACK_BUDGET_S
         serving_old = [c for c in old if self.stack.inspect(c).running]
         if switched:
             if not serving_old:
                 raise DeployError("the old replicas are gone; run `deploy.py rollback`")
-            self.edge.set_rotation(serving_old)
-            # The new replicas had traffic: let them drain like any other.
+            # The new replicas had traffic: they drain like any other (their colour leaves
+            # the rotation at SIGTERM) while the old ones serve on.
             self.stack.stop(new)
         else:
             self.stack.remove_now(new)
         say(f"rolled back to {', '.join(c.name for c in serving_old) or 'nothing'}")
         if time.monotonic() > deadline:
             say(f"warning: the rollback took longer than {ROLLBACK_BUDGET_S} s")
+
+    def restore_previous(self, begin: dict[str, Any], new: Sequence[Container]) -> None:
+        """After the old replicas were retired: start the previous release again (its image
+        is pinned), put it in rotation, drain the new replicas, and put the records (and the
+        worker, if it had been replaced) back as they were before the deployment."""
+        previous = begin.get("previous")
+        if not previous:
+            raise DeployError("no previous release to go back to; deploy one")
+        release = Release(**previous)
+        reference = self.resolve(release)
+        count = max(len(begin.get("old") or []), 1)
+        colour = other_colour(str(begin.get("colour") or COLOURS[0]))
+        say(f"undo: starting {count} replica(s) of {release.describe()} again")
+        before = {c.id for c in self.stack.containers(self.settings.service)}
+        env = self.app_env(reference, release.release)
+        self.runner.compose_run(
+            "up", "--detach", "--no-deps", "--no-recreate", "--pull", "never",
+            "--scale", f"{self.settings.service}={len(before) + count}", self.settings.service,
+            timeout=300, env=env,
+        )  # fmt: skip
+        again = [c for c in self.stack.containers(self.settings.service) if c.id not in before]
+        self.wait_ready(again)
+        joined = time.time()
+        self.edge.add(again, colour)
+        self.edge.wait_healthy(colour, healthy=True, since=joined)
+        leaving = [c for c in new if c.id in before]
+        self.retire(leaving, other_colour(colour))
+        self.restore_records(begin)
+        worker_before = str((begin.get("env_before") or {}).get("WORKER_IMAGE") or "")
+        workers = self.stack.containers("worker")
+        if worker_before and any(c.image != worker_before for c in workers):
+            self.runner.compose_run(
+                "up", "--detach", "--no-deps", "--pull", "never", "worker",
+                timeout=300, env={**env, "WORKER_IMAGE": worker_before},
+            )  # fmt: skip
+        say(f"rolled back to {release.describe()} on {', '.join(c.name for c in again)}")
+
+    def resolve(self, release: Release) -> str:
+        """A reference to the release's image: its own while it still names the same image,
+        else the pin."""
+        for reference in (release.image, self.pin("previous"), self.pin("current")):
+            result = self.runner.run(
+                [*self.runner.docker, "image", "inspect", "--format", "{{.Id}}", reference],
+                timeout=60,
+                check=False,
+            )
+            if result.returncode == 0 and result.stdout.strip() == release.image_id:
+                return reference
+        return release.image_id
 
     def release_of(self, container: Container) -> Release:
         return Release(container.image, container.image_id, container.release)
@@ -358,20 +465,11 @@ class Deployer:
         if not previous:
             raise DeployError("no previous release recorded in " + str(self.records.state))
         target = Release(**previous)
-        # Prefer the original reference while it still names the same image.
-        for reference in (target.image, self.pin("previous")):
-            result = self.runner.run(
-                [*self.runner.docker, "image", "inspect", "--format", "{{.Id}}", reference],
-                timeout=60,
-                check=False,
-            )
-            if result.returncode == 0 and result.stdout.strip() == target.image_id:
-                return Release(reference, target.image_id, target.release)
-        return target
+        return Release(self.resolve(target), target.image_id, target.release)
 
     def reload_edge(self, lock: DeployLock) -> list[str]:
-        """Point the edge at every running replica that is ready (after `compose up`, or to
-        re-read an edited Caddyfile)."""
+        """Put every running replica that is ready in rotation (after `compose up` created
+        replicas outside a deploy), under the colour the edge serves (blue if none)."""
         lock.check()
         replicas = [c for c in self.stack.containers(self.settings.service) if c.running]
         deadline = time.monotonic() + self.settings.ready_timeout
@@ -384,5 +482,9 @@ class Deployer:
             if time.monotonic() > deadline:
                 raise DeployError(f"no ready replica to point the edge at: {answers}")
             time.sleep(POLL_S)
-        self.edge.set_rotation(ready)
-        return [c.name for c in ready]
+        colour = self.edge.serving_colour() or COLOURS[0]
+        joining = [c for c in ready if self.edge.colour_of(c) is None]
+        if joining:
+            self.edge.add(joining, colour)
+        self.edge.wait_healthy(colour, healthy=True)
+        return self.edge.rotation()

@@ -15,20 +15,36 @@ from .runner import DeployError, Runner, say
 from .settings import Settings
 from .stack import APP_PORT, Container, Stack
 
-# Written by deploy/edge/caddy/start.sh and imported by the Caddyfile's reverse_proxy block.
-EDGE_UPSTREAMS_FILE = "/var/lib/signupflow-edge/upstreams.caddy"
-EDGE_RELOAD = ("caddy", "reload", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile")
+# The edge proxies to two fixed names, `<service>-blue:8000` and `<service>-green:8000`
+# (the Caddyfile), each checked on /health/ready every second. They are network aliases on the
+# Compose project's edge network, which the deploy tool gives a replica (`docker network
+# connect --alias`) once the replica is ready; Docker's DNS answers a name with the running
+# containers that carry it. So the edge's configuration never changes and Caddy never reloads:
+# a switch adds the new colour's replicas to the network, and the old colour leaves the
+# rotation by itself when its replicas drain (503 on /health/ready) and then exit (the name
+# resolves to nothing). Client connections to the edge are never closed by a deploy.
+COLOURS = ("blue", "green")
+EDGE_NETWORK = "edge"  # the network's key in compose.prod.yml
+ADMIN_METRICS = "http://127.0.0.1:2019/metrics"
+HEALTH_LOGGER = "http.handlers.reverse_proxy.health_checker.active"
+LOG_LOOKBACK_S = 5
 VERIFY_STREAK = 6  # consecutive answers naming the new release through the edge
 POLL_S = 0.5
+SEEN_TIMEOUT_S = 30  # the edge's first check of a name it could not resolve until now
+
+
+def other_colour(colour: str) -> str:
+    return COLOURS[1] if colour == COLOURS[0] else COLOURS[0]
 
 
 class Edge:
-    """The edge container of the Compose project, and its upstream list."""
+    """The edge container of the Compose project, and which replicas it proxies to."""
 
     def __init__(self, runner: Runner, settings: Settings, stack: Stack) -> None:
         self.runner = runner
         self.settings = settings
         self.stack = stack
+        self._network = ""
 
     def container(self) -> Container:
         running = [c for c in self.stack.containers(self.settings.edge_service) if c.running]
@@ -39,42 +55,127 @@ class Edge:
             )
         return running[0]
 
-    def rotation(self) -> list[str]:
-        """The upstream host names the edge proxies to (`to a:8000 b:8000`)."""
-        text = self.runner.docker_run("exec", self.container().id, "cat", EDGE_UPSTREAMS_FILE)
-        words = text.split()
-        if not words or words[0] != "to":
-            raise DeployError(f"unexpected edge upstream file: {text.strip()!r}")
-        return [word.rsplit(":", 1)[0] for word in words[1:]]
+    def alias(self, colour: str) -> str:
+        return f"{self.settings.service}-{colour}"
 
-    def set_rotation(self, replicas: Sequence[Container]) -> None:
-        """Point the edge at these replicas: rewrite its upstream list, then a graceful reload
-        (requests in flight finish on the old configuration). A reload that fails restores the
-        previous list, so the edge never keeps a file it did not accept."""
+    def network(self) -> str:
+        """The edge network's name (Compose prefixes the project's name)."""
+        if not self._network:
+            names = self.runner.docker_run(
+                "network", "ls", "--format", "{{.Name}}",
+                "--filter", f"label=com.docker.compose.project={self.settings.project}",
+                "--filter", f"label=com.docker.compose.network={EDGE_NETWORK}",
+            ).split()  # fmt: skip
+            if len(names) != 1:
+                raise DeployError(
+                    f"no `{EDGE_NETWORK}` network of project {self.settings.project} "
+                    f"(found {names}; is the stack up?)"
+                )
+            self._network = names[0]
+        return self._network
+
+    def colour_of(self, container: Container) -> str | None:
+        """The colour alias a replica carries on the edge network, if it is in rotation."""
+        aliases = container.aliases.get(self.network(), ())
+        for colour in COLOURS:
+            if self.alias(colour) in aliases:
+                return colour
+        return None
+
+    def in_rotation(self) -> list[Container]:
+        """The running replicas the edge may send requests to (they carry a colour)."""
+        return [
+            c
+            for c in self.stack.containers(self.settings.service)
+            if c.running and self.colour_of(c) is not None
+        ]
+
+    def rotation(self) -> list[str]:
+        return [c.name for c in self.in_rotation()]
+
+    def serving_colour(self) -> str | None:
+        colours = {self.colour_of(c) for c in self.in_rotation()}
+        return colours.pop() if len(colours) == 1 else None
+
+    def add(self, replicas: Sequence[Container], colour: str) -> None:
+        """Put ready replicas in rotation under `colour` (idempotent). No edge reload: the
+        edge's check finds the name resolvable and healthy within about a second."""
         if not replicas:
             raise DeployError("refusing to leave the edge without upstreams")
-        edge = self.container()
-        previous = self.runner.docker_run("exec", edge.id, "cat", EDGE_UPSTREAMS_FILE)
-        content = "to " + " ".join(f"{c.name}:{APP_PORT}" for c in replicas) + "\n"
-        self._write_upstreams(edge, content)
-        result = self.runner.run(
-            [*self.runner.docker, "exec", edge.id, *EDGE_RELOAD], timeout=60, check=False
+        for container in replicas:
+            current = self.colour_of(self.stack.inspect(container))
+            if current == colour:
+                continue
+            if current is not None:
+                raise DeployError(f"{container.name} already serves as {self.alias(current)}")
+            self.runner.docker_run(
+                "network", "connect", "--alias", self.alias(colour), self.network(), container.id
+            )
+
+    def healthy(self, colour: str, *, since: float) -> bool | None:
+        """Whether the edge's own check last found this colour healthy. From the check's log
+        lines since `since` (Unix time): Caddy logs "host is up" when a name turns healthy and
+        every failed check; its metric lags up to 10 s, so it only answers when the log has
+        no line about the colour (no change since). None if neither says."""
+        edge = self.container().id
+        logs = self.runner.run(
+            [*self.runner.docker, "logs", "--since", f"{since:.3f}", edge],
+            timeout=30,
+            check=False,
         )
-        if result.returncode != 0:
-            self._write_upstreams(edge, previous)
-            raise DeployError(f"edge reload failed: {(result.stdout + result.stderr)[-1500:]}")
+        host = f"{self.alias(colour)}:{APP_PORT}"
+        last: bool | None = None
+        for line in logs.stderr.splitlines():
+            if HEALTH_LOGGER not in line or host not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("logger") == HEALTH_LOGGER and entry.get("host") == host:
+                last = entry.get("msg") == "host is up"
+        if last is not None:
+            return last
+        metrics = self.runner.run(
+            [*self.runner.docker, "exec", edge, "sh", "-c",
+             f"curl -fsS {ADMIN_METRICS} 2>/dev/null || wget -q -O - {ADMIN_METRICS}"],
+            timeout=15, check=False,
+        )  # fmt: skip
+        wanted = f'caddy_reverse_proxy_upstreams_healthy{{upstream="{host}"}}'
+        for line in metrics.stdout.splitlines():
+            if line.startswith(wanted):
+                return line.split()[-1] == "1"
+        return None
 
-    def _write_upstreams(self, edge: Container, content: str) -> None:
-        # Written aside and renamed: Caddy (or a concurrent reload) never reads half a file.
-        script = f'cat > "{EDGE_UPSTREAMS_FILE}.new" && mv -f "{EDGE_UPSTREAMS_FILE}.new" "$1"'
-        self.runner.docker_run(
-            "exec", "-i", edge.id, "sh", "-c", script, "sh", EDGE_UPSTREAMS_FILE, input_text=content
-        )
+    def wait_healthy(
+        self,
+        colour: str,
+        *,
+        healthy: bool,
+        since: float | None = None,
+        timeout: float = SEEN_TIMEOUT_S,
+    ) -> float:
+        """Seconds until the edge's check agrees: the colour in rotation (healthy) or out.
+        Its log since `since` (default: a few checks back) decides; see healthy()."""
+        started = time.monotonic()
+        if since is None:
+            # Long enough back that a colour the check finds failing has a line in it (a
+            # check fails every health_interval, 1 s, after at most health_timeout, 3 s).
+            since = time.time() - LOG_LOOKBACK_S
+        deadline = started + timeout
+        while self.healthy(colour, since=since) is not healthy:
+            if time.monotonic() > deadline:
+                state = "healthy" if healthy else "out of rotation"
+                raise DeployError(
+                    f"the edge did not see {self.alias(colour)} {state} within {timeout:.0f} s"
+                )
+            time.sleep(POLL_S / 2)
+        return round(time.monotonic() - started, 2)
 
 
-def fetch_release(url: str, *, connect: str | None, cafile: Path | None, timeout: float) -> str:
+def probe(url: str, *, connect: str | None, cafile: Path | None, timeout: float) -> tuple[int, str]:
     """GET url on a fresh connection (to `connect` host:port if given, with the URL's host as
-    SNI and Host) and return the `release` of its JSON body."""
+    SNI and Host): (status, the `release` its JSON body names, or "")."""
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -94,12 +195,21 @@ def fetch_release(url: str, *, connect: str | None, cafile: Path | None, timeout
         connection.request("GET", path, headers={"Host": host})
         response = connection.getresponse()
         body = response.read()
-        if response.status != 200:
-            raise DeployError(f"{url} answered {response.status}")
-        release = json.loads(body).get("release", "")
-        return str(release)
+        release = ""
+        if response.status == 200:
+            answer = json.loads(body)
+            release = str(answer.get("release", "")) if isinstance(answer, dict) else ""
+        return response.status, release
     finally:
         sock.close()
+
+
+def fetch_release(url: str, *, connect: str | None, cafile: Path | None, timeout: float) -> str:
+    """The release that answers `url` (see probe); DeployError unless it answered 200."""
+    status, release = probe(url, connect=connect, cafile=cafile, timeout=timeout)
+    if status != 200:
+        raise DeployError(f"{url} answered {status}")
+    return release
 
 
 def verify_through_edge(settings: Settings, expected: str) -> None:

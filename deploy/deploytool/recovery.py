@@ -2,12 +2,14 @@
 rebooted), from its journal (records.py). Every command that changes the stack (`deploy`,
 `rollback`, `reload-edge`) runs this first, under the lock; `recover` runs only this.
 
-The rule is the edge's: before the switch, the old replicas served everything and nothing was
-recorded, so the deployment is undone (its new replicas removed); once the edge proxies to
-the new replicas, the new release is the stack's, so the deployment is resumed (recorded,
-verified through the edge, the old replicas retired, the worker replaced). A resumed
-deployment whose check through the edge fails is undone like a running one: the edge goes
-back to the old replicas if they still run, and the records back to what they said before.
+The rule is the edge's: before a new replica joined the rotation, the old replicas served
+everything and nothing was recorded, so the deployment is undone (its new replicas removed);
+once one had joined, the new release is the stack's, so the deployment is resumed (every new
+replica in rotation, recorded, the old replicas retired, verified through the edge, watched
+for the whole window again, the worker replaced). A resumed deployment whose check or watch
+fails is undone like a running one: the previous release is started again and joins the
+rotation, the new replicas drain out, and the records go back to what they said before. A
+deployment that was being undone when it stopped is undone again.
 Each action is idempotent, so recovery interrupted in turn is recovered by the next command.
 """
 
@@ -18,6 +20,7 @@ from typing import Any
 from .deployer import Deployer
 from .edge import verify_through_edge
 from .lock import DeployLock
+from .observe import observe
 from .records import Deployment, Unfinished
 from .runner import DeployError, now_iso, say
 
@@ -77,64 +80,73 @@ def split(deployer: Deployer, unfinished: Unfinished) -> tuple[list[Any], list[A
 
 
 def switched(deployer: Deployer, unfinished: Unfinished) -> bool:
-    """Whether the edge was switched: journaled, or (killed in the middle of the switch step)
-    the edge's upstream list names new replicas only."""
+    """Whether the new replicas had joined the rotation: journaled, or (killed in the middle
+    of the switch step) one of them carries a colour on the edge network."""
     if "undoing" in unfinished.steps:
         return False  # it had failed and was being undone: finish the undo
     if "switch" in unfinished.steps:
         return True
-    if "start" not in unfinished.steps and "ready" not in unfinished.steps:
-        return False
+    if "ready" not in unfinished.steps:
+        return False  # no replica joins the rotation before it was seen ready
     _, new = split(deployer, unfinished)
-    rotation = set(deployer.edge.rotation())
-    return bool(rotation) and rotation <= {c.name for c in new}
+    return any(deployer.edge.colour_of(c) is not None for c in new if c.running)
 
 
 def undo(deployer: Deployer, unfinished: Unfinished) -> None:
     old, new = split(deployer, unfinished)
-    serving = [c for c in old if c.running]
-    if serving and set(deployer.edge.rotation()) != {c.name for c in serving}:
-        deployer.edge.set_rotation(serving)
+    if "retire" in unfinished.steps and not any(c.running for c in old):
+        # The old replicas were retired (the deploy failed its check or its watch and was
+        # being undone): start the previous release again.
+        deployer.restore_previous(unfinished.begin, new)
+        return
     if new:
         say("removing the interrupted deployment's replicas: " + ", ".join(c.name for c in new))
-        if "switch" in unfinished.steps:
-            deployer.stack.stop(new)  # they had traffic: let them drain
-        else:
-            deployer.stack.remove_now(new)
+        in_rotation = [c for c in new if c.running and deployer.edge.colour_of(c) is not None]
+        # Those that had traffic drain; the others never served anyone.
+        deployer.stack.stop(in_rotation)
+        deployer.stack.remove_now([c for c in new if c not in in_rotation])
     deployer.restore_records(unfinished.begin)
 
 
 def resume(deployer: Deployer, deployment: Deployment, unfinished: Unfinished) -> None:
     steps = unfinished.steps
     old, new = split(deployer, unfinished)
-    if not any(c.running for c in new):
+    serving_new = [c for c in new if c.running]
+    if not serving_new:
         raise DeployError(
-            "the edge was switched to replicas that no longer run; run `deploy.py reload-edge`"
+            "the new replicas joined the rotation but no longer run; start them "
+            "(`docker start`) or `deploy.py reload-edge`, then `deploy.py rollback`"
         )
-    # The edge serves the new release: record it (again; the same values if already done).
+    colour = str(unfinished.begin.get("colour") or "")
+    # All the new replicas in rotation (the switch may have stopped half-way), and the new
+    # release recorded (again; the same values if already done).
+    deployer.edge.add(serving_new, colour)
     deployer.record_release(deployment, previous=deployment.previous)
     done = ["recorded"]
-    if "verify" not in steps:
-        try:
-            verify_through_edge(deployer.settings, deployment.release)
-        except DeployError:
-            serving_old = [c for c in old if c.running]
-            if not serving_old:
-                raise
-            deployer.edge.set_rotation(serving_old)
-            deployer.stack.stop(new)
-            deployer.restore_records(unfinished.begin)
-            deployment.result = "rolled_back"
-            deployment.recovery = "the new release failed its check through the edge: undone"
-            return
-        done.append("verified")
     if "retire" not in steps and old:
-        deployer.retire(old)
+        deployer.edge.wait_healthy(colour, healthy=True)
+        deployer.retire(old, deployer.edge.colour_of(old[0]))
         done.append("old replicas retired")
     worker_image = unfinished.begin.get("worker_image")
-    if worker_image and "worker" not in steps:
-        deployer.replace_worker(deployment, str(worker_image))
-        done.append("worker replaced")
+    try:
+        if "verify" not in steps:
+            verify_through_edge(deployer.settings, deployment.release)
+            done.append("verified")
+        if "watch" not in steps:
+            deployer.records.journal_step(
+                deployment.id, "watch", **observe(deployer.settings, deployment.release)
+            )
+            done.append("watched")
+        if worker_image and "worker" not in steps:
+            deployer.replace_worker(deployment, str(worker_image))
+            done.append("worker replaced")
+    except DeployError as exc:
+        say(f"FAILED: {exc}")
+        deployer.records.journal_step(deployment.id, "undoing")
+        deployer.restore_previous(unfinished.begin, serving_new)
+        deployment.result = "rolled_back"
+        deployment.recovery = f"resumed, then undone: {exc}"
+        return
     deployment.result = "succeeded"
     deployment.recovery = "resumed: " + ", ".join(done)
 

@@ -24,3 +24,7 @@ class Settings:
     verify_connect: str | None
     verify_cacert: Path | None
     verify_timeout: float
+    # After the cut-over (observe.py): how long, and the thresholds that undo the deploy.
+    watch_window: float = 60.0
+    watch_max_error_rate: float = 0.05
+    watch_max_p99: float = 2.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .runner import Runner
@@ -39,6 +39,8 @@ class Container:
     health: str  # "", "starting", "healthy", "unhealthy"
     exit_code: int
     created: str
+    # network name -> the DNS aliases the container answers to there
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_inspect(cls, data: dict[str, Any]) -> Container:
@@ -56,6 +58,12 @@ class Container:
             health=(state.get("Health") or {}).get("Status", ""),
             exit_code=int(state.get("ExitCode", 0)),
             created=data["Created"],
+            aliases={
+                name: tuple(settings.get("Aliases") or ())
+                for name, settings in (
+                    (data.get("NetworkSettings") or {}).get("Networks") or {}
+                ).items()
+            },
         )
 
 

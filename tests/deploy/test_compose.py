@@ -33,6 +33,7 @@ from harness.compose import (
     free_edge_subnet,
     resolved_config,
 )
+from harness.docker import docker_cmd
 from harness.repository import REPO
 from signupflow.settings import Settings
 from tests.deploy.containers import AppImage, report
@@ -379,7 +380,9 @@ def test_production_networks_keep_the_data_services_internal() -> None:
     attached = {name: set(s.get("networks") or {}) for name, s in config["services"].items()}
     assert attached == {
         "edge": {"edge"},
-        "app": {"edge", "backend"},
+        # The deploy tool connects each replica to `edge`, under its colour alias, once it is
+        # ready (deploy/edge/caddy/Caddyfile); with Traefik they join it from the start.
+        "app": {"backend"},
         "migrate": {"backend"},
         "postgres": {"backend"},
         "redis": {"backend"},
@@ -392,6 +395,8 @@ def test_production_networks_keep_the_data_services_internal() -> None:
     assert not networks["worker-egress"].get("internal")
     published = {name for name, s in config["services"].items() if s.get("ports")}
     assert published == {"edge"}
+    traefik = config_of("prod+traefik", BACKUP)["services"]["app"]
+    assert set(traefik["networks"]) == {"edge", "backend"}
 
 
 def test_production_edge_publishes_http_and_https_where_told() -> None:
@@ -484,6 +489,21 @@ def test_production_stack_serves_two_ready_replicas_and_restarts_a_crashed_one(
         "EDGE_SUBNET": subnet,
         "APP_RELEASE": "compose-test",
     }
+    probe_network = f"sf-prod-probe-{os.getpid()}"
+    docker_cmd("network", "create", probe_network)
+    try:
+        recovered_after, ready_after = _serve_and_crash(env, probe_network, secrets)
+    finally:
+        docker_cmd("network", "rm", probe_network, check=False)
+    report(
+        f"prod stack (no edge): replicas ready in {ready_after:.1f} s, "
+        f"crashed replica healthy again in {recovered_after:.1f} s"
+    )
+
+
+def _serve_and_crash(
+    env: dict[str, str], probe_network: str, secrets: dict[str, str]
+) -> tuple[float, float]:
     with compose_stack((PROD,), prefix="sf-prod", env=env, env_file=ENV_EXAMPLE) as stack:
         started = time.monotonic()
         wait = ("--wait", "--wait-timeout", str(REPLICA_READY_TIMEOUT_S))
@@ -500,7 +520,10 @@ def test_production_stack_serves_two_ready_replicas_and_restarts_a_crashed_one(
         assert [stack.inspect(c)["Config"]["Cmd"] for c in replicas] == [SERVE, SERVE]
         deadline = time.monotonic() + REPLICA_READY_TIMEOUT_S
         for container in replicas:
-            base = f"http://{edge_address(stack.inspect(container), f'{stack.project}_edge')}:8000"
+            # On the internal backend network only (the deploy tool connects a ready replica to
+            # the edge network): reach it through a network of the test's own.
+            docker_cmd("network", "connect", probe_network, container)
+            base = f"http://{edge_address(stack.inspect(container), probe_network)}:8000"
             wait_ready(base, deadline=deadline)
             health = httpx.get(f"{base}/health", headers={"Host": "signup.example.org"}, timeout=5)
             assert health.status_code == 200
@@ -540,10 +563,7 @@ def test_production_stack_serves_two_ready_replicas_and_restarts_a_crashed_one(
             )
             time.sleep(0.5)
         recovered_after = time.monotonic() - crashed
-    report(
-        f"prod stack (no edge): replicas ready in {ready_after:.1f} s, "
-        f"crashed replica healthy again in {recovered_after:.1f} s"
-    )
+    return recovered_after, ready_after
 
 
 def test_rendered_edge_configuration_is_what_the_edge_mounts(tmp_path: Path) -> None:

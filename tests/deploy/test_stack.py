@@ -1,6 +1,8 @@
 """The production stack behind the Caddy edge, on a real Docker engine: certificates from a
 local ACME CA (Pebble), and deploys with deploy/deploy.py under continuous load that drop no
-request: a rolling deploy, a broken release rolled back automatically, a crashed replica, an
+request: a rolling deploy, a deploy and a rollback under a load that never retries (GETs and
+POSTs; every acknowledged write still there), a broken release rolled back automatically, a
+release that fails only after the cut-over rolled back by the watch, a crashed replica, an
 edge reload, and a deploy killed half-way whose lock the next deploy takes over. One state:
 after a deploy `docker compose up -d` recreates nothing and a re-created edge proxies to the
 deployed replicas; a deploy killed at each of its steps is finished or undone by `recover`.
@@ -32,6 +34,7 @@ from harness.stack import (
     DEPLOY_TOOL,
     DOMAINS,
     Load,
+    MixedLoad,
     ProductionStack,
     ReleaseImages,
     build_test_images,
@@ -147,6 +150,34 @@ def test_rolling_deploy_under_load_drops_no_request(
 # --- one state: the release is where `compose up` reads it -------------------------------------
 
 
+def test_deploy_and_rollback_fail_no_request_of_a_client_that_never_retries(
+    stack: ProductionStack, images: ReleaseImages
+) -> None:
+    """GETs and POSTs on persistent connections, never sent twice: a deploy and a rollback
+    fail none of them, and every write the server acknowledged is in the database after."""
+    [current] = stack.releases_through_edge(1)
+    target = images.v2 if current == "v1" else images.v1
+    with MixedLoad(stack) as load:
+        time.sleep(SETTLE_S)
+        deployed = stack.run_deploy("deploy", target)
+        time.sleep(1)
+        rolled_back = stack.run_deploy("rollback")
+        time.sleep(1)
+        traffic = load.stop()
+    assert deployed.returncode == 0, deploy_output(deployed)
+    assert rolled_back.returncode == 0, deploy_output(rolled_back)
+    missing = load.missing_writes()
+    writes = [o for o in traffic.outcomes if o.method == "POST"]
+    report(
+        f"deploy + rollback, no retries: {traffic.summary()}; {len(writes)} writes, "
+        f"{len(load.acknowledged)} acknowledged, {len(missing)} missing afterwards"
+    )
+    assert not traffic.failures, traffic.describe_failures()
+    assert len(load.acknowledged) == len(writes) > 0
+    assert not missing
+    assert set(stack.releases_through_edge(3)) == {current}
+
+
 def test_after_a_deploy_compose_up_keeps_the_deployed_release(
     stack: ProductionStack, images: ReleaseImages
 ) -> None:
@@ -176,8 +207,8 @@ def test_after_a_deploy_compose_up_keeps_the_deployed_release(
 
 
 def test_a_recreated_edge_proxies_to_the_deployed_replicas(stack: ProductionStack) -> None:
-    """The edge's upstream list outlives the edge container (its edge-state volume): a new
-    edge starts on the replicas the tool named, not on every container behind `app`."""
+    """Which replicas serve is not the edge's state but their network aliases (app-blue,
+    app-green): a new edge proxies to the replicas the tool put in rotation."""
     rotation = stack.rotation()
     assert rotation
     assert all(name.rsplit("-", 1)[0].endswith("-app") for name in rotation), rotation
@@ -401,16 +432,18 @@ def test_history_lists_every_deployment_and_rollback_restores_the_previous_relea
 # --- a deploy killed at any step ---------------------------------------------------------------
 
 # Where the tool stops (deployer.STOP_AFTER: os._exit, as a SIGKILL would), in deploy order.
-# Until the edge switched, the next command undoes the deploy; from then on it finishes it.
+# Until new replicas joined the rotation, the next command undoes the deploy; from then on
+# it finishes it.
 STOP_POINTS = (
     "begin",
     "migrate",
     "start",
     "ready",
-    "switch.edge",  # in the middle of the switch: the edge switched, nothing recorded yet
+    "switch.edge",  # in the middle of the switch: new replicas in rotation, nothing recorded
     "switch",
-    "verify",
     "retire",
+    "verify",
+    "watch",
     "worker",
 )
 RESUMED_FROM = STOP_POINTS.index("switch.edge")
@@ -474,6 +507,96 @@ def test_a_deploy_killed_at_any_step_is_finished_or_undone_by_the_next_command(
     assert entry["result"] == ("succeeded" if resumed else "aborted"), entry
     assert entry["recovery"].startswith("resumed" if resumed else "undone"), entry
     assert not (stack.state_dir / stack.project / "deploy.lock").exists()
+
+
+# --- the watch after the cut-over ----------------------------------------------------------------
+
+WATCH_TEST_WINDOW_S = 45  # v4 fails 20 s after it started; the watch begins about 15 s later
+
+
+def test_a_release_that_starts_failing_after_the_cut_over_is_rolled_back_by_the_watch(
+    stack: ProductionStack, images: ReleaseImages
+) -> None:
+    """v4 passes readiness, the switch and the check through the edge, then answers 500 from
+    20 s after it started: the watch catches it and the tool puts the previous release back
+    (replicas, rotation, records), and the worker, replaced only after the watch, never
+    left the previous one."""
+    [current] = set(stack.releases_through_edge(3))
+    state_before, env_before = stack.state(), stack.env_values()
+    images_before = {c["Image"] for c in stack.running_replicas()}
+    [worker_before] = stack.containers("worker")
+    with MixedLoad(stack, rate=20, workers=4, slow=1) as load:
+        time.sleep(SETTLE_S)
+        result = stack.run_deploy(
+            "deploy", images.v4, "--worker-image", images.v4, watch_window=WATCH_TEST_WINDOW_S
+        )
+        time.sleep(1)
+        traffic = load.stop()
+    assert result.returncode == 1, deploy_output(result)
+    deployment = last_deployment(stack)
+    durations = deployment["durations"]
+    assert isinstance(durations, dict)
+    failed_v4 = [o for o in traffic.failures if "failing" in o.detail]
+    report(
+        f"v4 failing 20 s after start: watch caught it after {durations['watch']:.1f} s of "
+        f"{WATCH_TEST_WINDOW_S}, previous release back in {durations['rollback']:.1f} s; "
+        f"{len(failed_v4)} requests answered 500 by v4 meanwhile; load: {traffic.summary()}"
+    )
+    assert deployment["result"] == "rolled_back", deployment
+    assert "failed its watch" in str(deployment["error"])
+    assert durations["watch"] < WATCH_TEST_WINDOW_S
+    assert "worker" not in durations
+    # Only v4's own 500s failed: the switch to it and back dropped nothing.
+    # Every failure came while v4 served (its own 500s, and what a release that fails does
+    # to requests in flight): none before it joined the rotation or after it left.
+    v4_served = [o.started for o in traffic.outcomes if o.release == "v4" or o in failed_v4]
+    outside = [
+        o for o in traffic.failures if not min(v4_served) - 1 <= o.started <= max(v4_served) + 1
+    ]
+    assert not outside, "\n".join(
+        f"  {o.method} {o.path} at {o.started:.2f}: {o.status} {o.error or o.detail}"
+        for o in outside[:10]
+    )
+    assert not load.missing_writes()
+    assert set(stack.releases_through_edge(10)) == {current}
+    replicas = stack.running_replicas()
+    assert len(replicas) == 2
+    assert {c["Image"] for c in replicas} == images_before
+    assert sorted(stack.rotation()) == sorted(c["Name"].lstrip("/") for c in replicas)
+    assert stack.env_values() == env_before
+    assert stack.state() == state_before
+    [worker] = stack.containers("worker")
+    assert worker["Id"] == worker_before["Id"]
+
+
+def test_a_worker_that_fails_is_undone_with_the_app(
+    stack: ProductionStack, images: ReleaseImages, base_images: dict[str, str]
+) -> None:
+    """The worker is replaced last, after the app passed its watch; a worker that does not
+    run (here an image without the `worker` command) undoes the whole deploy: the worker
+    goes back to the image it ran, the app to the previous release."""
+    [current] = set(stack.releases_through_edge(3))
+    target = images.v2 if current == "v1" else images.v1
+    env_before = stack.env_values()
+    images_before = {c["Image"] for c in stack.running_replicas()}
+    [worker_before] = stack.containers("worker")
+    result = stack.run_deploy("deploy", target, "--worker-image", base_images["redis"])
+    assert result.returncode == 1, deploy_output(result)
+    deployment = last_deployment(stack)
+    durations = deployment["durations"]
+    assert isinstance(durations, dict)
+    report(
+        f"worker that fails: deploy undone with it, previous release back in "
+        f"{durations['rollback']:.1f} s"
+    )
+    assert deployment["result"] == "rolled_back", deployment
+    assert "worker" in durations
+    assert set(stack.releases_through_edge(6)) == {current}
+    assert {c["Image"] for c in stack.running_replicas()} == images_before
+    assert stack.env_values() == env_before
+    [worker] = stack.containers("worker")
+    assert worker["Config"]["Image"] == worker_before["Config"]["Image"]
+    assert worker["State"]["Running"]
 
 
 # --- the lock, without a stack -----------------------------------------------------------------
