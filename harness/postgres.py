@@ -39,22 +39,6 @@ def as_postgres() -> list[str]:
     return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
 
-def readable_copy(source: Path, directory: Path) -> Path:
-    """A copy of `source` in `directory` that any user can read, for commands run as another user.
-
-    Such a command must never be handed the checkout in place: a clone inside a private
-    directory (mode 0700, as any clone under root's home is) is unreadable to the `postgres`
-    user whatever the file's own mode. `directory` is made (0755) if it does not exist; its
-    parents must let that user through.
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    directory.chmod(0o755)
-    copy = directory / source.name
-    shutil.copyfile(source, copy)
-    copy.chmod(0o644)
-    return copy
-
-
 def chown_to_postgres(path: Path) -> None:
     """Give a tree to the server's user (when we are root), so the server can use it."""
     if os.geteuid() != 0:

@@ -784,7 +784,7 @@ class Load:
                 delay = self._started + slot / self.rate - time.monotonic()
                 if delay > 0 and self._stop.wait(delay):
                     return
-                self._request(client, self.FAST_PATHS[slot % len(self.FAST_PATHS)])
+                self._send_slot(client, slot)
         finally:
             client.close()
 
@@ -792,9 +792,16 @@ class Load:
         client = self._client()
         try:
             while self._running():
-                self._request(client, "/test/slow")
+                self._send_slow(client)
         finally:
             client.close()
+
+    def _send_slot(self, client: Client, slot: int) -> None:
+        """The paced request number `slot` of the fast workers."""
+        self._request(client, self.FAST_PATHS[slot % len(self.FAST_PATHS)])
+
+    def _send_slow(self, client: Client) -> None:
+        self._request(client, "/test/slow")
 
     def _request(self, client: Client, path: str) -> None:
         headers = {"Authorization": f"Bearer {self.token}"} if path.startswith("/api/") else {}
@@ -849,31 +856,15 @@ class MixedLoad(Load):
         self._written = 0
         self._run = uuid.uuid4().hex[:8]
 
-    def _fast(self) -> None:
-        client = self._client()
-        try:
-            while self._running():
-                with self._lock:
-                    slot = self._next
-                    self._next += 1
-                delay = self._started + slot / self.rate - time.monotonic()
-                if delay > 0 and self._stop.wait(delay):
-                    return
-                method, path = self.MIXED_PATHS[slot % len(self.MIXED_PATHS)]
-                if method == "POST":
-                    self._write(client, slot)
-                else:
-                    self._send(client, method, path)
-        finally:
-            client.close()
+    def _send_slot(self, client: Client, slot: int) -> None:
+        method, path = self.MIXED_PATHS[slot % len(self.MIXED_PATHS)]
+        if method == "POST":
+            self._write(client, slot)
+        else:
+            self._send(client, method, path)
 
-    def _slow(self) -> None:
-        client = self._client()
-        try:
-            while self._running():
-                self._send(client, "GET", "/test/slow")
-        finally:
-            client.close()
+    def _send_slow(self, client: Client) -> None:
+        self._send(client, "GET", "/test/slow")
 
     def _write(self, client: Client, slot: int) -> None:
         body = {"name": f"Load {slot}", "email": f"w{slot}-{self._run}@load.example.org"}

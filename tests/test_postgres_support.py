@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.postgres import as_postgres, readable_copy
+from harness.postgres import as_postgres
+from harness.repository import readable_copy
 
 SCRIPT = "print('read by', __import__('getpass').getuser())\n"
 

@@ -9,12 +9,14 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from harness.compose import PROD, SECRETS_SCRIPT
+from harness.repository import readable_copy
 from signupflow.settings import Settings
 
 FILES = {
@@ -33,10 +35,14 @@ def create(
     directory: Path, *options: str, as_uid: int | None = None
 ) -> subprocess.CompletedProcess[str]:
     # Another user cannot run the venv's interpreter (it lives under /root here); the script
-    # needs only the standard library, so the system's python3 serves as well.
-    python = SYSTEM_PYTHON if as_uid is not None else sys.executable
+    # needs only the standard library, so the system's python3 serves as well. Nor can it
+    # read the checkout in place (a clone in a 0700 directory): it runs a readable copy.
+    python, script = sys.executable, SECRETS_SCRIPT
+    if as_uid is not None:
+        python = SYSTEM_PYTHON
+        script = readable_copy(SECRETS_SCRIPT, Path(tempfile.mkdtemp(prefix="sf-secrets-")))
     return subprocess.run(
-        [python, str(SECRETS_SCRIPT), str(directory), *options],
+        [python, str(script), str(directory), *options],
         capture_output=True,
         text=True,
         timeout=60,

@@ -25,8 +25,8 @@ from harness.postgres import (
     as_postgres,
     chown_to_postgres,
     pg_bin_dir,
-    readable_copy,
 )
+from harness.repository import readable_copy
 from tests.support.services import require_service
 from tests.support.settings import BACKEND
 
