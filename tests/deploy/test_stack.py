@@ -76,6 +76,17 @@ def last_deployment(stack: ProductionStack) -> dict[str, object]:
     return stack.history()[-1]
 
 
+def undone_deployment(
+    stack: ProductionStack, result: subprocess.CompletedProcess[str]
+) -> tuple[dict[str, object], dict[str, float]]:
+    """The history entry of a deploy the tool had to undo (exit 1), and its step durations."""
+    assert result.returncode == 1, deploy_output(result)
+    deployment = last_deployment(stack)
+    durations = deployment["durations"]
+    assert isinstance(durations, dict)
+    return deployment, durations
+
+
 # --- certificates and redirects ----------------------------------------------------------------
 
 
@@ -243,10 +254,7 @@ def test_broken_release_is_rolled_back_automatically_without_failed_requests(
         result = stack.run_deploy("deploy", images.v3)
         time.sleep(1)
         traffic = load.stop()
-    assert result.returncode == 1, deploy_output(result)
-    deployment = last_deployment(stack)
-    durations = deployment["durations"]
-    assert isinstance(durations, dict)
+    deployment, durations = undone_deployment(stack, result)
     report(
         f"broken v3: detected after {durations['ready']:.1f} s of waiting for readiness, "
         f"rolled back in {durations['rollback']:.1f} s (total {durations['total']:.1f} s); "
@@ -532,10 +540,7 @@ def test_a_release_that_starts_failing_after_the_cut_over_is_rolled_back_by_the_
         )
         time.sleep(1)
         traffic = load.stop()
-    assert result.returncode == 1, deploy_output(result)
-    deployment = last_deployment(stack)
-    durations = deployment["durations"]
-    assert isinstance(durations, dict)
+    deployment, durations = undone_deployment(stack, result)
     failed_v4 = [o for o in traffic.failures if "failing" in o.detail]
     report(
         f"v4 failing 20 s after start: watch caught it after {durations['watch']:.1f} s of "
@@ -581,10 +586,7 @@ def test_a_worker_that_fails_is_undone_with_the_app(
     images_before = {c["Image"] for c in stack.running_replicas()}
     [worker_before] = stack.containers("worker")
     result = stack.run_deploy("deploy", target, "--worker-image", base_images["redis"])
-    assert result.returncode == 1, deploy_output(result)
-    deployment = last_deployment(stack)
-    durations = deployment["durations"]
-    assert isinstance(durations, dict)
+    deployment, durations = undone_deployment(stack, result)
     report(
         f"worker that fails: deploy undone with it, previous release back in "
         f"{durations['rollback']:.1f} s"
