@@ -388,7 +388,10 @@ def test_production_networks_keep_the_data_services_internal() -> None:
         "redis": {"backend"},
         "backup": {"backend", "backup-egress"},
         "worker": {"backend", "worker-egress"},
+        # The log store reads files and writes files: no network at all.
+        "logstore": set(),
     }
+    assert config["services"]["logstore"]["network_mode"] == "none"
     # The backup service's way out to S3 and the webhook, the worker's to the SMTP relay;
     # nothing else may use them.
     assert not networks["backup-egress"].get("internal")
