@@ -147,14 +147,27 @@ class Query:
     until: dt.datetime | None = None
     service: str | None = None
 
-    def needles(self) -> list[str]:
-        """Fixed strings one of which every matching stored line contains (grep -F)."""
+    def needles(self, day: dt.date) -> list[str]:
+        """Fixed strings one of which every matching line of `day` contains (for grep -F):
+        the request id as a JSON string, else the levels' fields, else the minutes of the
+        window that fall on `day` (none when the window covers the whole day)."""
         if self.request_id is not None:
             return [json.dumps(self.request_id)]
         if self.min_level is not None:
             names = sorted(n for n, r in LEVELS.items() if r >= self.min_level)
-            return [f'"level": "{n}"' for n in names] + [f'"level":"{n}"' for n in names]
-        return []
+            return [f'"level"{gap}"{n}"' for n in names for gap in (": ", ":")]
+        start = dt.datetime.combine(day, dt.time(), dt.UTC)
+        end = start + dt.timedelta(days=1)
+        since = max(self.since or start, start)
+        until = min(self.until or end, end)
+        if since <= start and until >= end:
+            return []
+        minute = since.replace(second=0, microsecond=0)
+        prefixes = []
+        while minute < until:
+            prefixes.append(f"{minute:%Y-%m-%dT%H:%M}")
+            minute += dt.timedelta(minutes=1)
+        return [f'"time"{gap}"{p}' for p in prefixes for gap in (": ", ":")]
 
     def matches(self, line: dict[str, object], raw: str) -> bool:
         if self.request_id is not None and json.dumps(self.request_id) not in raw:
@@ -219,8 +232,8 @@ def search(root: Path, query: Query) -> Iterator[tuple[dict[str, object], str]]:
     by_day: dict[str, list[Path]] = {}
     for path in files_for(root, query.since, query.until, query.service):
         by_day.setdefault(path.parent.name, []).append(path)
-    needles = query.needles()
     for day in sorted(by_day):
+        needles = query.needles(dt.date.fromisoformat(day))
         found = []
         for path in by_day[day]:
             for raw in candidate_lines(path, needles):
