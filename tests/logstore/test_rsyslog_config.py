@@ -59,7 +59,7 @@ class Host:
     def stored(self) -> list[dict[str, object]]:
         return [
             json.loads(line)
-            for path in sorted(self.store.glob("*/*.log"))
+            for path in sorted(self.store.glob("*/*/*.log"))
             for line in path.read_text().splitlines()
         ]
 
@@ -99,7 +99,7 @@ class RsyslogProcess:
 
     def start(self) -> None:
         command = [str(RSYSLOGD), "-n", "-f", str(self.config), "-i", str(self.host.root / "pid")]
-        self.process = subprocess.Popen(  # noqa: S603
+        self.process = subprocess.Popen(
             command, env={"LOG_PROJECT": "proj", "PATH": "/usr/bin:/bin"}
         )
 
@@ -125,7 +125,7 @@ def app_line(index: int, **fields: object) -> str:
 
 def check(config: Path) -> subprocess.CompletedProcess[str]:
     """rsyslogd's own check, which `signupflow-logs serve` runs before it starts rsyslogd."""
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [str(RSYSLOGD), "-N1", "-f", str(config)], capture_output=True, text=True, check=False
     )
 
@@ -181,9 +181,9 @@ def test_each_line_is_stored_with_its_service_time_and_fields(
             "fields": {"level": "info", "request_id": "r-2", "message": "m"},
         },
     ]
-    assert sorted(p.relative_to(host.store).as_posix() for p in host.store.glob("*/*")) == [
-        "2026-12-05/app.log",
-        "2026-12-06/worker.log",
+    assert sorted(p.relative_to(host.store).as_posix() for p in host.store.glob("*/*/*")) == [
+        "2026-12-05/10/app.log",
+        "2026-12-06/00/worker.log",
     ]
 
 

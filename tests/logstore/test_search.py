@@ -5,14 +5,13 @@ message and exit 2; nothing found is exit 1."""
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import json
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from tests.logstore.store import load, run, stored_line, write_day
+from tests.logstore.store import compress, load, run, stored_line, write_hour
 
 UTC = dt.UTC
 
@@ -24,30 +23,34 @@ def logs() -> ModuleType:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
-    """Two days: the first compressed, as the store leaves a past day."""
+    """Two days; the first one's hours compressed, as the store leaves a past hour."""
     root = tmp_path / "store"
-    first = write_day(
+    early = write_hour(
         root,
-        "2026-12-01",
+        "2026-12-01T09",
+        "app",
+        [stored_line("2026-12-01T09:59:59.999999999Z", level="info", request_id="r-early")],
+    )
+    compress(early)
+    ten = write_hour(
+        root,
+        "2026-12-01T10",
         "app",
         [
-            stored_line("2026-12-01T09:59:59.999999999Z", level="info", request_id="r-early"),
             stored_line("2026-12-01T10:00:00.5Z", level="error", request_id="r-1", message="x"),
             stored_line("2026-12-01T10:30:00Z", level="warning", request_id="r-2"),
         ],
     )
-    with first.open("rb") as raw, gzip.open(first.with_name("app.log.gz"), "wb") as packed:
-        packed.write(raw.read())
-    first.unlink()
-    write_day(
+    compress(ten)
+    write_hour(
         root,
-        "2026-12-01",
+        "2026-12-01T10",
         "edge",
         [stored_line("2026-12-01T10:00:00.4Z", "edge", level="info", request={"id": ["r-1"]})],
     )
-    write_day(
+    write_hour(
         root,
-        "2026-12-02",
+        "2026-12-02T08",
         "app",
         [
             stored_line("2026-12-02T08:00:00Z", level="critical", request_id="r-3"),
@@ -106,21 +109,37 @@ def test_since_is_inclusive_and_until_exclusive(store: Path) -> None:
 
 def test_filters_combine(store: Path) -> None:
     lines = found(
-        store, "--request-id", "r-1", "--level", "error", "--since", "2026-12-01", "--service", "app"
+        store,
+        "--request-id",
+        "r-1",
+        "--level",
+        "error",
+        "--since",
+        "2026-12-01",
+        "--service",
+        "app",
     )
     assert [line["time"] for line in lines] == ["2026-12-01T10:00:00.5Z"]
 
 
-def test_only_the_days_and_services_asked_for_are_read(logs: ModuleType, store: Path) -> None:
-    since = logs.parse_time("2026-12-02T00:00")
-    assert [p.relative_to(store).as_posix() for p in logs.files_for(store, since, None, None)] == [
-        "2026-12-02/app.log"
+def test_only_the_hours_and_services_asked_for_are_read(logs: ModuleType, store: Path) -> None:
+    def chosen(since: str | None, until: str | None, service: str | None = None) -> list[str]:
+        found = logs.files_for(
+            store,
+            logs.parse_time(since) if since else None,
+            logs.parse_time(until) if until else None,
+            service,
+        )
+        return [p.relative_to(store).as_posix() for p in found]
+
+    assert chosen("2026-12-02T00:00", None) == ["2026-12-02/08/app.log"]
+    assert chosen(None, "2026-12-01T10:00", "app") == ["2026-12-01/09/app.log.zst"]
+    assert chosen("2026-12-01T09:59:59", "2026-12-01T10:00:01", "edge") == [
+        "2026-12-01/10/edge.log"
     ]
-    until = logs.parse_time("2026-12-01T23:00")
-    chosen = logs.files_for(store, None, until, "edge")
-    assert [p.relative_to(store).as_posix() for p in chosen] == ["2026-12-01/edge.log"]
-    assert logs.is_log_file("app.log.3.gz", "app")
+    assert logs.is_log_file("app.log.3.zst", "app")
     assert not logs.is_log_file("app.log.compressing", "app")
+    assert not logs.is_log_file("app.log.zst.partial", "app")
     assert not logs.is_log_file("app-2.log", "app")
 
 
@@ -183,16 +202,32 @@ def test_an_unknown_option_is_refused() -> None:
 
 
 def test_grep_reads_only_the_minutes_of_a_window(logs: ModuleType) -> None:
-    day = dt.date(2026, 12, 1)
+    hour = logs.parse_time("2026-12-01T10:00")
     window = logs.Query(
         since=logs.parse_time("2026-12-01T10:00:30"), until=logs.parse_time("2026-12-01T10:02")
     )
-    assert window.needles(day) == [
+    assert window.needles(hour) == [
         '"time": "2026-12-01T10:00',
         '"time":"2026-12-01T10:00',
         '"time": "2026-12-01T10:01',
         '"time":"2026-12-01T10:01',
     ]
-    # A window covering the whole day reads every line: no filter to apply.
-    assert logs.Query(since=logs.parse_time("2026-11-30")).needles(day) == []
-    assert logs.Query(request_id='a"b').needles(day) == ['"a\\"b"']
+    late = logs.Query(since=logs.parse_time("2026-12-01T10:58:10"))
+    assert late.needles(hour) == [
+        '"time": "2026-12-01T10:58',
+        '"time":"2026-12-01T10:58',
+        '"time": "2026-12-01T10:59',
+        '"time":"2026-12-01T10:59',
+    ]
+    # A window covering the whole hour reads every line: no filter to apply.
+    assert logs.Query(since=logs.parse_time("2026-11-30")).needles(hour) == []
+    assert logs.Query(request_id='a"b').needles(hour) == ['"a\\"b"']
+
+
+def test_a_damaged_file_is_reported_and_the_rest_still_read(store: Path) -> None:
+    damaged = store / "2026-12-01" / "09" / "app.log.zst"
+    damaged.write_bytes(damaged.read_bytes()[:20])
+    result = run("--dir", str(store), "search", "--request-id", "r-1")
+    assert result.returncode == 0
+    assert len(result.stdout.splitlines()) == 3
+    assert f"warning: {damaged} is damaged" in result.stderr
