@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
 
-.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check workflow-check migration-lint lock lock-upgrade lock-check bench bench-solver bench-deploy bench-data bench-trust clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check workflow-check migration-lint lock lock-upgrade lock-check bench bench-solver bench-deploy bench-data bench-trust bench-logs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -104,6 +104,10 @@ bench-data: $(STAMP)
 ## Issue #11's figures, before and after: a 50 MiB body, 12 sign-ups, solves starving a tenant.
 bench-trust: $(STAMP)
 	$(BIN)/python -m bench.trust_bench
+
+## The log store: a generated day at 50 requests/s, its size on disk and its searches (docs/logs.md).
+bench-logs: $(STAMP)
+	$(BIN)/python -m bench.log_bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -13,7 +13,8 @@ from types import ModuleType
 
 import pytest
 
-from tests.logstore.store import load, run, stored_line, write_hour
+from harness.logstore import load_script, stored_line, write_hour
+from tests.logstore.store import run
 
 NOW = dt.datetime(2026, 12, 31, 12, 30, tzinfo=dt.UTC)
 HOUR_AGO = NOW.timestamp() - 3600
@@ -21,7 +22,7 @@ HOUR_AGO = NOW.timestamp() - 3600
 
 @pytest.fixture(scope="module")
 def logs() -> ModuleType:
-    return load()
+    return load_script()
 
 
 def hour_of(days: int, hours: int = 0) -> str:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.logstore.store import SCRIPT
+from harness.logstore import RSYSLOG_CONF
 from tests.support.services import require_service
 
 RSYSLOGD = Path("/usr/sbin/rsyslogd")
-CONFIG = SCRIPT.parent / "rsyslog.conf"
+CONFIG = RSYSLOG_CONF
 CONTAINER = "f" * 12 + "0123456789abcdef" * 3 + "0" * 4
 OTHER = "e" * 64
 WAIT_S = 20

@@ -11,14 +11,15 @@ from types import ModuleType
 
 import pytest
 
-from tests.logstore.store import compress, load, run, stored_line, write_hour
+from harness.logstore import load_script, stored_line, write_hour
+from tests.logstore.store import compress, run
 
 UTC = dt.UTC
 
 
 @pytest.fixture(scope="module")
 def logs() -> ModuleType:
-    return load()
+    return load_script()
 
 
 @pytest.fixture
