@@ -24,6 +24,7 @@ from harness.compose import (
     COMPOSE_DIR,
     DEV,
     ENV_EXAMPLE,
+    LOKI,
     PEBBLE,
     PROD,
     SECRETS_SCRIPT,
@@ -57,6 +58,7 @@ COMBINATIONS = {
     "prod+pgbackrest": (PROD, PGBACKREST),
     "prod+traefik": (PROD, TRAEFIK),
     "prod+pebble": (PROD, PEBBLE),
+    "prod+loki": (PROD, LOKI),
 }
 LOG_OPTIONS = {"max-size", "max-file"}
 ONE_SHOT = {"migrate"}
@@ -696,3 +698,25 @@ def test_pgbackrest_overlay_archives_from_postgres_and_backs_up_from_a_sidecar()
     }
     replaced = config_of("prod+pgbackrest", {"PGBACKREST_POSTGRES_IMAGE": "local/pg:test"})
     assert replaced["services"]["postgres"]["image"] == "local/pg:test"
+
+
+# --- logs: every line says where it came from (docs/logs.md) ----------------------------------
+
+LOG_LABELS = {
+    "com.docker.compose.project",
+    "com.docker.compose.service",
+    "com.docker.compose.container-number",
+}
+
+
+@pytest.mark.parametrize("combination", [c for c in COMBINATIONS if c != "dev"])
+def test_every_production_service_labels_its_log_lines_for_the_store(combination: str) -> None:
+    # The log store keeps only lines of its own project and files them by service.
+    config = config_of(combination, {"COMPOSE_PROFILES": "backup"})
+    for name, service in config["services"].items():
+        labels = str(((service.get("logging") or {}).get("options") or {}).get("labels", ""))
+        missing = LOG_LABELS - set(labels.split(","))
+        assert not missing, f"{combination}: {name}'s log lines lack {missing}"
+        assert "compress" not in (service.get("logging") or {}).get("options", {}), (
+            f"{combination}: {name}: the store cannot read compressed rotated files"
+        )
