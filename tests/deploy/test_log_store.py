@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -82,6 +83,29 @@ def wait_for_ids(stack: ProductionStack, since: str, wanted: set[str]) -> tuple[
         time.sleep(1)
     missing = sorted(wanted - set(found))
     raise AssertionError(f"{len(missing)} of {len(wanted)} lines not in the store: {missing[:5]}")
+
+
+def test_the_syslog_driver_would_not_start_a_container_while_its_store_is_down(
+    base_images: dict[str, str],
+) -> None:
+    """Why the store follows the json-file logs (docs/logs.md): with Docker's syslog driver
+    over TCP, a container does not even start while nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # bound, not listening: connections are refused
+        result = docker_cmd(
+            "run",
+            "--rm",
+            "--log-driver",
+            "syslog",
+            "--log-opt",
+            f"syslog-address=tcp://127.0.0.1:{port}",
+            base_images["python"],
+            "true",
+            check=False,
+        )
+    assert result.returncode == 125
+    assert "failed to initialize logging driver" in result.stderr
 
 
 def test_a_request_through_the_edge_is_found_by_its_request_id(stack: ProductionStack) -> None:
