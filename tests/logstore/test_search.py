@@ -56,6 +56,7 @@ def store(tmp_path: Path) -> Path:
         [
             stored_line("2026-12-02T08:00:00Z", level="critical", request_id="r-3"),
             stored_line("2026-12-02T08:00:01Z", level="debug", request_id="r-1"),
+            stored_line("2026-12-02T08:00:01.5Z", level="WARNING", request_id="r-4"),
             '{ "time": "2026-12-02T08:00:02Z", "service": "app", "message": "not JSON\\n" }',
         ],
     )
@@ -87,7 +88,7 @@ def test_request_id_matches_a_whole_value_not_a_part(store: Path) -> None:
 
 
 def test_level_means_at_least_that_level(store: Path) -> None:
-    assert request_ids(found(store, "--level", "warning")) == ["r-1", "r-2", "r-3"]
+    assert request_ids(found(store, "--level", "warning")) == ["r-1", "r-2", "r-3", "r-4"]
     assert request_ids(found(store, "--level", "ERROR")) == ["r-1", "r-3"]
     assert request_ids(found(store, "--level", "critical", "--service", "app")) == ["r-3"]
 
@@ -104,6 +105,7 @@ def test_since_is_inclusive_and_until_exclusive(store: Path) -> None:
     assert [line.get("time") for line in day] == [
         "2026-12-02T08:00:00Z",
         "2026-12-02T08:00:01Z",
+        "2026-12-02T08:00:01.5Z",
         "2026-12-02T08:00:02Z",
     ]
 

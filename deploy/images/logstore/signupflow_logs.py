@@ -168,7 +168,9 @@ class Query:
             return [json.dumps(self.request_id)]
         if self.min_level is not None:
             names = sorted(n for n, r in LEVELS.items() if r >= self.min_level)
-            return [f'"level"{gap}"{n}"' for n in names for gap in (": ", ":")]
+            # As services write them: error, ERROR, Error.
+            spellings = [s for n in names for s in dict.fromkeys((n, n.upper(), n.title()))]
+            return [f'"level"{gap}"{n}"' for n in spellings for gap in (": ", ":")]
         end = hour + dt.timedelta(hours=1)
         since = max(self.since or hour, hour)
         until = min(self.until or end, end)
