@@ -11,6 +11,7 @@ from typing import Any
 import pyrage  # type: ignore[import-untyped]
 import pytest
 
+from signupflow.backup.age import Identities, load_identities
 from signupflow.backup.postgres import Database
 from signupflow.backup.settings import BackupSettings
 from signupflow.db.fingerprint import TableFingerprint, fingerprint
@@ -28,6 +29,9 @@ class AgeKey:
     recipient: str
     identity_file: Path
 
+    def identities(self) -> Identities:
+        return load_identities(str(self.identity_file))
+
 
 def make_key(directory: Path) -> AgeKey:
     identity = pyrage.x25519.Identity.generate()
@@ -38,11 +42,8 @@ def make_key(directory: Path) -> AgeKey:
 
 
 def backup_settings(directory: Path, key: AgeKey, **overrides: Any) -> BackupSettings:
-    values: dict[str, Any] = {
-        "backup_dir": str(directory),
-        "backup_age_recipient": key.recipient,
-        "backup_age_identity_file": str(key.identity_file),
-    }
+    """The server's settings: the public key only."""
+    values: dict[str, Any] = {"backup_dir": str(directory), "backup_age_recipient": key.recipient}
     values.update(overrides)
     return BackupSettings.model_validate(values)
 

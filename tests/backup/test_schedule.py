@@ -28,7 +28,7 @@ from signupflow.backup.schedule import next_daily_run, parse_clock
 from tests.backup.support import POSTGRESQL_PASS_ONLY, AgeKey
 
 SIGNUPFLOW = Path(sys.executable).with_name("signupflow")
-WAIT_S = 180  # two runs of create + verify on a loaded 2-core machine, with room
+WAIT_S = 180  # two runs of create on a loaded 2-core machine, with room
 SECRET = "s3-secret-that-must-not-be-logged"  # moto accepts any credentials
 
 
@@ -157,7 +157,6 @@ def service_environment(url: str, directory: Path, key: AgeKey, **extra: str) ->
         "DATABASE_URL": url,
         "BACKUP_DIR": str(directory),
         "BACKUP_AGE_RECIPIENT": key.recipient,
-        "BACKUP_AGE_IDENTITY_FILE": str(key.identity_file),
         "BACKUP_METRICS_HOST": "127.0.0.1",
         "BACKUP_METRICS_PORT": str(free_port()),
         **extra,
@@ -165,7 +164,7 @@ def service_environment(url: str, directory: Path, key: AgeKey, **extra: str) ->
 
 
 @POSTGRESQL_PASS_ONLY
-def test_the_service_creates_verifies_uploads_and_reports_each_run(
+def test_the_service_creates_uploads_and_reports_each_run_without_the_private_key(
     tmp_path: Path,
     key: AgeKey,
     seeded_url: str,
@@ -206,15 +205,20 @@ def test_the_service_creates_verifies_uploads_and_reports_each_run(
     assert started < last_good <= time.time()
     assert 0 <= (metric(scraped, "signupflow_backup_last_success_age_seconds") or -1) < WAIT_S
     assert (metric(scraped, 'signupflow_backup_last_size_bytes{kind="encrypted"}') or 0) > 0
-    assert (metric(scraped, 'signupflow_backup_step_duration_seconds{step="verify"}') or 0) > 0
+    assert (metric(scraped, 'signupflow_backup_step_duration_seconds{step="create"}') or 0) > 0
+    assert 'step="verify"' not in scraped  # the drill verifies, where the key is
     assert "signupflow_backup_last_run_success 1" in metrics_file.read_text()
 
     events = service.events()
-    verified = [e for e in events if e["event"] == "backup_step" and e["step"] == "verify"]
-    assert len(verified) >= 2
-    assert all(e["exit_code"] == 0 and e["status"] == "ok" for e in verified)
-    assert "verified " in verified[-1]["output"]
+    steps = [e for e in events if e["event"] == "backup_step"]
+    assert len(steps) >= 2
+    assert {e["step"] for e in steps} == {"create"}
+    assert all(e["exit_code"] == 0 and e["status"] == "ok" for e in steps)
+    assert "created " in steps[-1]["output"]
     name = json.loads((backup_dir / ".schedule-state.json").read_text())["last_success_name"]
+    manifest = json.loads((backup_dir / f"{name}.manifest.json").read_text())
+    assert manifest["offsite_verified"] is True
+    assert manifest["dump_tables_listed"] >= len(manifest["tables"])
     client = boto3.client(
         "s3",
         endpoint_url=str(s3_settings["backup_s3_endpoint_url"]),
@@ -294,6 +298,7 @@ def test_a_failed_run_is_logged_with_its_exit_code_alerts_the_webhook_and_sets_t
         ("BACKUP_SCHEDULE_AT", "25:99", "BACKUP_SCHEDULE_AT must be HH:MM"),
         ("BACKUP_ALERT_WEBHOOK_URL", "file:///etc/passwd", "must be an http:// or https:// URL"),
         ("BACKUP_AGE_RECIPIENT", "", "BACKUP_AGE_RECIPIENT (age public key) is not set"),
+        ("BACKUP_AGE_IDENTITY_FILE", "/run/secrets/backup_age_identity", "holds only the public"),
     ],
 )
 def test_an_unusable_configuration_exits_2_before_running(

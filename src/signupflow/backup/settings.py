@@ -9,9 +9,9 @@ from signupflow.settings import FileSecretsSettings
 
 class BackupSettings(FileSecretsSettings):
     backup_dir: str = "./var/backups"
-    # The server holds only the public key: a stolen server cannot read old backups.
+    # The server holds only the public key: a stolen server cannot read old backups. The
+    # private key is never a setting: `verify` and `restore` take it as --identity-file.
     backup_age_recipient: str | None = None
-    backup_age_identity_file: str | None = None
     backup_retention_days: int = Field(default=30, ge=1)
     backup_keep_last: int = Field(default=7, ge=1)
 

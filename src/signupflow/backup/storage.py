@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 ARCHIVE_SUFFIX = ".dump.age"
 MANIFEST_SUFFIX = ".manifest.json"
+_READ_BACK_LIMIT = 1 << 20  # manifests are a few kB; archives are checked by size
 
 
 def archive_name(name: str) -> str:
@@ -80,6 +81,23 @@ class S3Store:
             self.client.upload_file(str(path), self.bucket, self._key(path.name))
         except (BotoCoreError, ClientError) as exc:
             raise StorageFailure(f"upload of {path.name} failed: {exc}") from exc
+
+    def verify_upload(self, path: Path) -> None:
+        """The object is in the bucket with the local file's size (read back whole when it is
+        small, as a manifest is); raises StorageFailure otherwise."""
+        size = path.stat().st_size
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(path.name))
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageFailure(
+                f"{path.name} is not in the bucket after its upload: {exc}"
+            ) from exc
+        if head["ContentLength"] != size:
+            raise StorageFailure(
+                f"{path.name}: {head['ContentLength']} bytes in the bucket, {size} locally"
+            )
+        if size <= _READ_BACK_LIMIT and self.read(path.name).encode() != path.read_bytes():
+            raise StorageFailure(f"{path.name}: the copy in the bucket differs from the local one")
 
     def download(self, filename: str, destination: Path) -> bool:
         """False when the object does not exist."""
