@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -12,35 +10,18 @@ from sqlalchemy.engine import make_url
 from harness.ports import free_port
 from signupflow.backup.postgres import Database
 from signupflow.backup.storage import archive_name
+from tests.backup.services import SIGNUPFLOW, cli_environment, run_backup
 from tests.backup.support import POSTGRESQL_PASS_ONLY, AgeKey, fingerprints_of
 
 pytestmark = POSTGRESQL_PASS_ONLY
-SIGNUPFLOW = Path(sys.executable).with_name("signupflow")
 
 
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SIGNUPFLOW), "backup", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_backup(*args, env=env)
 
 
 def environment(url: str, directory: Path, key: AgeKey, **extra: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        # The package under test, also when the venv's install points at another checkout.
-        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-        "APP_ENV": "test",
-        "DATABASE_URL": url,
-        "BACKUP_DIR": str(directory),
-        "BACKUP_AGE_RECIPIENT": key.recipient,
-        **extra,
-    }
+    return cli_environment(url, directory, key.recipient, **extra)
 
 
 def test_create_list_verify_and_restore_from_the_command_line(

@@ -110,6 +110,18 @@ class Timings:
             self.seconds[name] = time.monotonic() - started
 
 
+def check_dump(database: Database, plain: Path, tables: dict[str, TableFingerprint]) -> int:
+    """The plain archive's table of contents reads and holds the data of every table the
+    fingerprint counted; the number of tables it lists."""
+    listed = postgres.dumped_tables(database, plain)
+    missing = sorted(set(tables) - listed)
+    if missing:
+        raise DatabaseFailure(
+            f"pg_dump's archive holds no data for {', '.join(missing)}; refusing it"
+        )
+    return len(listed)
+
+
 class Backups:
     """The backups of one database under one BackupSettings."""
 
@@ -138,7 +150,7 @@ class Backups:
                 ).scalar()
                 tables = fingerprint(connection, Base.metadata)
                 postgres.dump(self.database, plain, snapshot_id=snapshot_id)
-            listed = self._check_dump(plain, tables)
+            listed = check_dump(self.database, plain, tables)
             partial = archive.with_name(archive.name + ".partial")
             encrypt_file(plain, partial, recipient)
             partial.rename(archive)
@@ -167,17 +179,6 @@ class Backups:
             self.s3.upload(manifest_path)
             self.s3.verify_upload(manifest_path)
         return manifest
-
-    def _check_dump(self, plain: Path, tables: dict[str, TableFingerprint]) -> int:
-        """The plain archive's table of contents reads and holds the data of every table the
-        fingerprint counted; the number of tables it lists."""
-        listed = postgres.dumped_tables(self.database, plain)
-        missing = sorted(set(tables) - listed)
-        if missing:
-            raise DatabaseFailure(
-                f"pg_dump's archive holds no data for {', '.join(missing)}; refusing it"
-            )
-        return len(listed)
 
     def manifests(self) -> list[Manifest]:
         names = set(self.local.names()) | set(self.s3.names() if self.s3 else [])

@@ -96,7 +96,7 @@ class S3Store:
             raise StorageFailure(
                 f"{path.name}: {head['ContentLength']} bytes in the bucket, {size} locally"
             )
-        if size <= _READ_BACK_LIMIT and self.read(path.name).encode() != path.read_bytes():
+        if size <= _READ_BACK_LIMIT and self.read_bytes(path.name) != path.read_bytes():
             raise StorageFailure(f"{path.name}: the copy in the bucket differs from the local one")
 
     def download(self, filename: str, destination: Path) -> bool:
@@ -111,12 +111,15 @@ class S3Store:
             raise StorageFailure(f"download of {filename} failed: {exc}") from exc
         return True
 
-    def read(self, filename: str) -> str:
+    def read_bytes(self, filename: str) -> bytes:
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=self._key(filename))["Body"]
-            return body.read().decode()
+            return body.read()
         except (BotoCoreError, ClientError) as exc:
             raise StorageFailure(f"reading {filename} from S3 failed: {exc}") from exc
+
+    def read(self, filename: str) -> str:
+        return self.read_bytes(filename).decode()
 
     def names(self) -> list[str]:
         found: list[str] = []
