@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pyrage  # type: ignore[import-untyped]
 import pytest
 
+from harness.postgres import PostgresCluster
 from signupflow.backup.age import Identities, load_identities
 from signupflow.backup.postgres import Database
 from signupflow.backup.settings import BackupSettings
@@ -55,3 +57,11 @@ def fingerprints_of(url: str) -> dict[str, TableFingerprint]:
             return fingerprint(connection, Base.metadata)
     finally:
         engine.dispose()
+
+
+def scratch_databases(cluster: PostgresCluster) -> list[str]:
+    with psycopg.connect(cluster.url(driver="postgresql")) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'signupflow_verify_%'"
+        ).fetchall()
+    return [str(row[0]) for row in rows]

@@ -3,7 +3,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import select, text
 
@@ -21,14 +20,6 @@ from tests.backup.support import (
 )
 
 pytestmark = POSTGRESQL_PASS_ONLY
-
-
-def scratch_databases(cluster: PostgresCluster) -> list[str]:
-    with psycopg.connect(cluster.url(driver="postgresql")) as conn:
-        rows = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'signupflow_verify_%'"
-        ).fetchall()
-    return [str(row[0]) for row in rows]
 
 
 def test_backup_drop_restore_gives_identical_counts_and_checksums(

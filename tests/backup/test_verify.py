@@ -7,23 +7,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from harness.postgres import PostgresCluster
 from signupflow.backup.storage import archive_name, manifest_name
 from tests.backup.services import cli_environment, run_backup
-from tests.backup.support import POSTGRESQL_PASS_ONLY, AgeKey, make_key
+from tests.backup.support import POSTGRESQL_PASS_ONLY, AgeKey, make_key, scratch_databases
 
 pytestmark = POSTGRESQL_PASS_ONLY
-
-
-def scratch_databases(cluster: PostgresCluster) -> list[str]:
-    with psycopg.connect(cluster.url(driver="postgresql")) as conn:
-        rows = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'signupflow_verify_%'"
-        ).fetchall()
-    return [str(row[0]) for row in rows]
 
 
 @pytest.fixture
