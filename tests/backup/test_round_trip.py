@@ -17,6 +17,7 @@ from tests.backup.support import (
     AgeKey,
     fingerprints_of,
     make_key,
+    scratch_databases,
 )
 
 pytestmark = POSTGRESQL_PASS_ONLY
