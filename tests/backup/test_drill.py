@@ -86,6 +86,7 @@ def test_the_drill_restores_the_newest_backup_from_s3_and_reports_it(
     assert (
         metric(scraped, 'signupflow_backup_drill_step_duration_seconds{step="verify"}') or 0
     ) > 0
+    assert metric(scraped, "signupflow_backup_drill_last_success_offsite_verified") == 1
     state = json.loads((good_dir / ".drill-state.json").read_text())
     assert state["last_success_name"] == newest.name
     assert not list(good_dir.glob("*.dump.age")), "the drill keeps no downloaded archive"

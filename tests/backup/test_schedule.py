@@ -95,6 +95,8 @@ def test_the_service_creates_uploads_and_reports_each_run_without_the_private_ke
     assert (metric(scraped, 'signupflow_backup_last_size_bytes{kind="encrypted"}') or 0) > 0
     assert (metric(scraped, 'signupflow_backup_step_duration_seconds{step="create"}') or 0) > 0
     assert 'step="verify"' not in scraped  # the drill verifies, where the key is
+    assert metric(scraped, "signupflow_backup_last_success_offsite_verified") == 1
+    assert (metric(scraped, "signupflow_backup_last_success_tables_listed") or 0) > 10
     assert "signupflow_backup_last_run_success 1" in metrics_file.read_text()
 
     events = service.events()

@@ -153,8 +153,11 @@ class State:
     step_seconds: dict[str, float] = field(default_factory=dict)
     dump_bytes: int | None = None
     archive_bytes: int | None = None
-    # The creation time of the backup the last good run made or restored.
+    # The creation time of the backup the last good run made or restored, and what the server
+    # checked of it (the manifest's dump_tables_listed and offsite_verified).
     last_success_backup_created_at: float | None = None
+    dump_tables_listed: int | None = None
+    offsite_verified: bool | None = None
     runs_ok: int = 0
     runs_failed: int = 0
     next_run_at: float | None = None
@@ -205,6 +208,19 @@ def render_metrics(state: State, now: float, job: Job = BACKUP_JOB) -> str:
             "last_success_backup_created_timestamp_seconds",
             "When the backup the last good run made or restored was created (Unix time).",
             [("", state.last_success_backup_created_at)],
+        )
+    if state.dump_tables_listed is not None:
+        gauge(
+            "last_success_tables_listed",
+            "Tables whose data pg_restore --list found in the last good run's dump (every "
+            "fingerprinted table must be among them).",
+            [("", state.dump_tables_listed)],
+        )
+    if state.offsite_verified is not None:
+        gauge(
+            "last_success_offsite_verified",
+            "1 if the last good run's backup is in S3 and was checked there, 0 if local only.",
+            [("", 1.0 if state.offsite_verified else 0.0)],
         )
     if state.last_run_at is not None:
         gauge(
@@ -389,6 +405,8 @@ class Scheduler:
                 state.last_success_backup_created_at = datetime.fromisoformat(
                     manifest["created_at"]
                 ).timestamp()
+                state.dump_tables_listed = manifest.get("dump_tables_listed")
+                state.offsite_verified = bool(manifest.get("offsite_verified"))
                 state.runs_ok += 1
             else:
                 state.runs_failed += 1
