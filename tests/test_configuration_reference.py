@@ -101,7 +101,8 @@ def test_config_reference_check_exits_1_on_a_stale_file(tmp_path: Path) -> None:
     bad = runner.invoke(cli, ["config", "reference", "--check", str(stale)])
     assert good.exit_code == 0, good.output
     assert bad.exit_code == 1
-    assert "BACKUP_KEEP_MOST" in bad.stderr and "make config-docs" in bad.stderr
+    assert "BACKUP_KEEP_MOST" in bad.stderr
+    assert "make config-docs" in bad.stderr
 
 
 def test_config_reference_writes_the_file_make_config_docs_commits(tmp_path: Path) -> None:

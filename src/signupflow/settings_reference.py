@@ -118,9 +118,7 @@ def _bounds(field: FieldInfo) -> str:
 def _type_name(annotation: Any) -> str:
     origin = get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        return " or ".join(
-            _type_name(arg) for arg in get_args(annotation) if arg is not type(None)
-        )
+        return " or ".join(_type_name(arg) for arg in get_args(annotation) if arg is not type(None))
     if origin is typing.Annotated:
         return _type_name(get_args(annotation)[0])
     if origin is Literal:
@@ -216,7 +214,7 @@ def command_variables(group: click.Group) -> list[tuple[str, str, str, str]]:
         for param in command.params:
             names = param.envvar if isinstance(param.envvar, list | tuple) else [param.envvar]
             for envvar in names:
-                if envvar:
+                if isinstance(envvar, str) and envvar:
                     option = "/".join(param.opts)
                     help_text = getattr(param, "help", None) or f"the {param.name} argument"
                     found.append((envvar, path, option, " ".join(help_text.split())))
@@ -238,10 +236,10 @@ Generated from the settings models (`src/signupflow/settings.py`,
 How a value is read, first match wins:
 1. the environment (names are case-insensitive; an empty variable counts as unset, so
    Compose's `${{VAR:-}}` passes an optional one as unset);
-2. the file that `<NAME>_FILE` names ("from a file": yes) (Docker and Kubernetes secrets), whose content is read
-   and stripped, e.g. `SECRET_KEY_FILE=/run/secrets/secret_key`; a file that cannot be read
-   stops the process with the variable's name. Settings that name a file themselves
-   (`..._FILE`) have no `_FILE_FILE`;
+2. the file that `<NAME>_FILE` names (Docker and Kubernetes secrets; "from a file": yes),
+   whose content is read and stripped, e.g. `SECRET_KEY_FILE=/run/secrets/secret_key`; a
+   file that cannot be read stops the process with the variable's name. Settings that name
+   a file themselves (`..._FILE`) have no `_FILE_FILE`;
 3. `.env` in the working directory (also for `<NAME>_FILE`);
 4. the default below.
 
