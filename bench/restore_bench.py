@@ -10,7 +10,7 @@ real tables: organisation 0 is the standard workload seeded through the service 
 shifted by a per-table offset, slugs and e-mail addresses rewritten, token hashes re-derived
 (sha256), audit entries' entity ids following their entity, sequences moved past the copies,
 then `VACUUM (ANALYZE)` as a database in service would be. Copies are added in batches until
-the database reaches the target size, so generation stays bounded (about a minute a GiB here).
+the database reaches the target size, so generation stays bounded (about 2 minutes a GiB here).
 
 During generation the archive command discards WAL (`true`): the load is not what is measured.
 Then the archive command becomes pgBackRest's, as in production, and with
@@ -376,18 +376,11 @@ def measure(
     )
 
 
-def main() -> None:
-    try:
-        target_gib = float(os.environ.get("BENCH_RESTORE_GB", "3"))
-    except ValueError:
-        raise SystemExit("BENCH_RESTORE_GB must be a number of GiB, e.g. 3 or 0.05") from None
-    if not 0 < target_gib <= 100:
-        raise SystemExit("BENCH_RESTORE_GB must be above 0 and at most 100")
+def run_benchmark(target_gib: float) -> Results:
+    """Generate, back up and restore; the figures (raises SystemExit on any failure)."""
     if shutil.which("pgbackrest") is None:
         raise SystemExit("pgbackrest is not installed (apt-get install pgbackrest)")
-    command = f"BENCH_RESTORE_GB={target_gib:g} make bench-restore"
     results = Results()
-    started = datetime.now(UTC)
     wall = time.monotonic()
     with benchmark_cluster() as (cluster, repository):
         log(f"generating {target_gib:g} GiB of SignUpFlow data ...")
@@ -395,6 +388,19 @@ def main() -> None:
         log("pgBackRest full backup and restore ...")
         measure(cluster, repository, counts, results)
     results.add("wall time", f"{(time.monotonic() - wall) / 60:.1f} min")
+    return results
+
+
+def main() -> None:
+    try:
+        target_gib = float(os.environ.get("BENCH_RESTORE_GB", "3"))
+    except ValueError:
+        raise SystemExit("BENCH_RESTORE_GB must be a number of GiB, e.g. 3 or 0.05") from None
+    if not 0 < target_gib <= 100:
+        raise SystemExit("BENCH_RESTORE_GB must be above 0 and at most 100")
+    command = f"BENCH_RESTORE_GB={target_gib:g} make bench-restore"
+    started = datetime.now(UTC)
+    results = run_benchmark(target_gib)
     table = report(command, results)
     print(table)
     RESULTS_DIR.mkdir(exist_ok=True)

@@ -44,7 +44,7 @@ class UndescribedBackupSettings(BackupSettings):
 
 
 def test_the_committed_reference_is_the_one_the_models_render() -> None:
-    assert drift(REFERENCE) is None, drift(REFERENCE)
+    assert drift(REFERENCE, cli) is None, drift(REFERENCE, cli)
 
 
 def test_a_field_added_to_a_model_makes_the_committed_reference_stale() -> None:
@@ -52,7 +52,7 @@ def test_a_field_added_to_a_model_makes_the_committed_reference_stale() -> None:
         Section(GrownBackupSettings, s.title, s.readers) if s.model is BackupSettings else s
         for s in SECTIONS
     ]
-    problem = drift(REFERENCE, grown)
+    problem = drift(REFERENCE, cli, grown)
     assert problem is not None
     assert "+| `BACKUP_PARALLEL_UPLOADS` | integer | `4` |" in problem
     assert "make config-docs" in problem
@@ -64,7 +64,7 @@ def test_a_field_without_a_docstring_cannot_be_rendered() -> None:
         for s in SECTIONS
     ]
     with pytest.raises(ValueError, match=r"UndescribedBackupSettings\.backup_mystery has no"):
-        render(bare)
+        render(cli, bare)
 
 
 def test_the_reference_does_not_depend_on_the_environment_it_is_rendered_in(
@@ -75,7 +75,7 @@ def test_the_reference_does_not_depend_on_the_environment_it_is_rendered_in(
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("LOG_LEVEL", "ERROR")
     monkeypatch.setenv("BACKUP_KEEP_LAST", "3")
-    assert render() == REFERENCE.read_text()
+    assert render(cli) == REFERENCE.read_text()
 
 
 def test_the_reference_gives_each_variable_its_profile_defaults_and_requirements() -> None:
@@ -142,12 +142,14 @@ def test_the_stack_passes_the_app_only_variables_the_settings_models_know() -> N
     for compose_file in sorted(COMPOSE_DIR.glob("compose*.yml")):
         for service, names in _compose_environment(compose_file).items():
             if service in APP_SERVICES:
-                unknown = unknown_variables(names - PROCESS_VARIABLES)
+                unknown = unknown_variables(names - PROCESS_VARIABLES, cli)
                 assert not unknown, f"{compose_file.name}: {service} gets unknown {unknown}"
 
 
 def test_a_misspelt_variable_given_to_the_app_is_reported() -> None:
-    assert unknown_variables({"SMTP_HOST", "SECRET_KEY_FILE", "SMTP_HOSTNAME"}) == ["SMTP_HOSTNAME"]
+    assert unknown_variables({"SMTP_HOST", "SECRET_KEY_FILE", "SMTP_HOSTNAME"}, cli) == [
+        "SMTP_HOSTNAME"
+    ]
 
 
 def env_example_unused(env_example: str, compose_texts: list[str]) -> list[str]:

@@ -205,7 +205,7 @@ def _section(section: Section, seen: set[str]) -> list[str]:
     return [*lines, ""]
 
 
-def command_variables(group: click.Group) -> list[tuple[str, str, str, str]]:
+def command_variables(group: click.Command) -> list[tuple[str, str, str, str]]:
     """(variable, command, option, help) for every parameter a `signupflow` command reads from
     the environment."""
     found: list[tuple[str, str, str, str]] = []
@@ -258,36 +258,34 @@ explained in that file and deploy/README.md.
 """
 
 
-def render(sections: Sequence[Section] = SECTIONS) -> str:
+def render(commands: click.Command, sections: Sequence[Section] = SECTIONS) -> str:
+    """The reference: the settings models' variables, then those of the `commands` tree's
+    options (the `signupflow` group, passed in: the CLI imports this module)."""
     lines = INTRO.format(make=MAKE_COMMAND).splitlines()
     lines.append("")
     seen: set[str] = set()
     for section in sections:
         lines += _section(section, seen)
-    from signupflow.cli.main import cli
-
     lines += [
         "## Command options read from the environment",
         "",
         _row(["variable", "command", "option", "description"]),
         _row(["---"] * 4),
     ]
-    for variable, command, option, help_text in command_variables(cli):
+    for variable, command, option, help_text in command_variables(commands):
         lines.append(_row([_code(variable), _code(command), _code(option), help_text]))
     return "\n".join(lines) + "\n"
 
 
-def variables() -> set[str]:
+def variables(commands: click.Command) -> set[str]:
     """Every variable the reference lists."""
-    from signupflow.cli.main import cli
-
     names = {name.upper() for section in SECTIONS for name in section.model.model_fields}
-    return names | {variable for variable, *_ in command_variables(cli)}
+    return names | {variable for variable, *_ in command_variables(commands)}
 
 
-def unknown_variables(names: Iterable[str]) -> list[str]:
+def unknown_variables(names: Iterable[str], commands: click.Command) -> list[str]:
     """Names that are neither a listed variable nor `<NAME>_FILE` of one."""
-    known = variables()
+    known = variables(commands)
     return sorted(
         name
         for name in names
@@ -295,13 +293,15 @@ def unknown_variables(names: Iterable[str]) -> list[str]:
     )
 
 
-def drift(path: Path, sections: Sequence[Section] = SECTIONS) -> str | None:
+def drift(
+    path: Path, commands: click.Command, sections: Sequence[Section] = SECTIONS
+) -> str | None:
     """None when `path` holds the current reference; otherwise what differs and what to do."""
     try:
         current = path.read_text()
     except OSError as exc:
         return f"{path}: cannot read ({exc.strerror}); run `{MAKE_COMMAND}`"
-    expected = render(sections)
+    expected = render(commands, sections)
     if current == expected:
         return None
     changed = [

@@ -48,14 +48,15 @@ def reference(output: Path | None, check_path: Path | None) -> None:
     models: every variable, its type, default per profile, and description."""
     if output is not None and check_path is not None:
         raise click.UsageError("give --output or --check, not both")
+    root = click.get_current_context().find_root().command
     if check_path is not None:
-        problem = drift(check_path)
+        problem = drift(check_path, root)
         if problem:
             click.echo(problem, err=True)
             raise SystemExit(1)
         click.echo(f"{check_path} is current", err=True)
         return
-    text = render()
+    text = render(root)
     if output is None:
         click.echo(text, nl=False)
         return
