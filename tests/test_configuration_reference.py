@@ -30,6 +30,9 @@ COMPOSE_DIR = REPO / "deploy" / "compose"
 APP_SERVICES = ("migrate", "app", "worker", "backup")
 # Variables Compose itself reads from .env (not interpolated in the files).
 COMPOSE_OWN = {"COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "COMPOSE_FILE"}
+# The files .env.example serves (the development stack and the pgBackRest overlay keep their
+# variables in their own headers).
+PRODUCTION_FILES = ("compose.prod.yml", "compose.pebble.yml", "compose.traefik.yml")
 # Read by Python or a library, not by SignUpFlow's settings.
 PROCESS_VARIABLES = {"PYTHONPATH", "PYTHONUNBUFFERED", "PROMETHEUS_MULTIPROC_DIR", "TMPDIR", "TZ"}
 
@@ -165,6 +168,25 @@ def test_every_variable_in_env_example_is_used_by_the_stack() -> None:
     texts = [path.read_text() for path in COMPOSE_DIR.glob("compose*.yml")]
     unused = env_example_unused((COMPOSE_DIR / ".env.example").read_text(), texts)
     assert not unused, f".env.example sets variables no compose file reads: {unused}"
+
+
+def env_example_missing(env_example: str, compose_text: str) -> list[str]:
+    """Variables a Compose file interpolates that `.env.example` does not list."""
+    assigned = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", env_example, re.MULTILINE))
+    return sorted(set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", compose_text)) - assigned)
+
+
+@pytest.mark.parametrize("name", PRODUCTION_FILES)
+def test_env_example_lists_every_variable_the_production_files_read(name: str) -> None:
+    env_example = (COMPOSE_DIR / ".env.example").read_text()
+    missing = env_example_missing(env_example, (COMPOSE_DIR / name).read_text())
+    assert not missing, f"{name} reads variables .env.example does not list: {missing}"
+
+
+def test_a_variable_missing_from_env_example_is_reported() -> None:
+    assert env_example_missing("APP_IMAGE=x\n", "${APP_IMAGE} ${EDGE_BIND:-0.0.0.0}") == [
+        "EDGE_BIND"
+    ]
 
 
 def test_an_env_example_variable_no_compose_file_reads_is_reported() -> None:

@@ -41,7 +41,7 @@ PLACEHOLDER = "PLACEHOLDER"
 DOC_ROOTS = ("docs", "deploy")
 TOP_LEVEL_DOCS = ("README.md",)
 REPO_DIRS = ("deploy", "docs", "src", "bench", "harness", "tests", "web", ".ci", ".github")
-INLINE_PROGRAMS = ("signupflow ", "python3 deploy/", "deploy/", "make ", "docker compose ")
+INLINE_PROGRAMS = ("signupflow ", "python3 ", "deploy/", "make ", "docker ", "pgbackrest ")
 # What `docker compose` needs to interpolate the production files (as .env would give).
 SAMPLE_ENV = {
     "APP_IMAGE": "signupflow:1.4.0",
@@ -391,7 +391,7 @@ def check_compose(args: Sequence[str], strict: bool) -> list[str]:
     if failed:
         problems.append(f"docker compose config rejects {' '.join(files)}: {failed}")
     if not rest:
-        return [*problems, "docker compose: no subcommand"]
+        return [*problems, "docker compose: no subcommand"] if strict else problems
     subcommand = rest[0]
     if subcommand not in _compose_commands():
         return [*problems, f"docker compose {subcommand}: no such subcommand"]
