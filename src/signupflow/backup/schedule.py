@@ -47,17 +47,26 @@ OUTPUT_TAIL = 2000
 
 
 class ScheduleSettings(FileSecretsSettings):
+    """`signupflow backup schedule`: the backup service's loop (it also reads the backup
+    settings for the commands it runs)."""
+
     backup_dir: str = "./var/backups"
-    # HH:MM in UTC: the daily run. Ignored when an interval is set.
+    """Where backups and their manifests are written (and the backup service's state)."""
     backup_schedule_at: str = "02:30"
-    # Seconds between runs instead of a daily time (tests, or several backups a day).
+    """The daily run, HH:MM in UTC; ignored when `BACKUP_SCHEDULE_INTERVAL_S` is set."""
     backup_schedule_interval_s: float | None = Field(default=None, gt=0)
+    """Seconds between runs instead of a daily time (tests, or several backups a day)."""
     backup_schedule_run_on_start: bool = False
+    """Run once as soon as the service starts."""
     backup_metrics_host: str = "0.0.0.0"  # noqa: S104 -- the service's internal network only
-    backup_metrics_port: int = Field(default=9108, ge=0, le=65535)  # 0: no HTTP endpoint
+    """Address the metrics endpoint listens on."""
+    backup_metrics_port: int = Field(default=9108, ge=0, le=65535)
+    """Port of the Prometheus metrics endpoint; 0: no HTTP endpoint."""
     backup_metrics_file: str | None = None
-    # May hold a token (Slack, PagerDuty): give it as BACKUP_ALERT_WEBHOOK_URL_FILE.
+    """Also write the metrics to this file (a node exporter textfile), atomically."""
     backup_alert_webhook_url: SecretStr | None = None
+    """A failed run POSTs JSON here; may hold a token (Slack, PagerDuty), so give it as a
+    file. Only http(s); an empty file disables it."""
 
     @field_validator("backup_alert_webhook_url")
     @classmethod
