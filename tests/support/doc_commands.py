@@ -377,7 +377,9 @@ def _compose_config(files: tuple[str, ...]) -> str | None:
 def check_compose(args: Sequence[str], strict: bool) -> list[str]:
     files: list[str] = []
     rest = list(args)
-    while rest and rest[0] in {"-f", "--file", "-p", "--project-name", "--env-file"}:
+    # Compose's global options that take a value (`docker compose --help`).
+    global_options = {"-f", "--file", "-p", "--project-name", "--env-file", "--profile"}
+    while rest and rest[0] in global_options:
         flag, value = rest[0], rest[1] if len(rest) > 1 else ""
         if flag in {"-f", "--file"}:
             files.append(value)
