@@ -244,7 +244,9 @@ def check_dashboard_model(dashboard: dict[str, Any], schema: dict[str, Any]) -> 
         for error in sorted(validator.iter_errors(dashboard), key=lambda e: list(e.path))
     ]
     ids = [panel.get("id") for panel in panels_of(dashboard)]
-    problems += [f"panel id {i} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    problems += [
+        f"panel id {i} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})
+    ]
     for panel in panels_of(dashboard):
         grid = panel.get("gridPos", {})
         if grid.get("x", 0) + grid.get("w", 0) > 24:
