@@ -243,7 +243,7 @@ def check_dashboard_model(dashboard: dict[str, Any], schema: dict[str, Any]) -> 
         f"schema: {'/'.join(map(str, error.absolute_path)) or '(top)'}: {error.message}"
         for error in sorted(validator.iter_errors(dashboard), key=lambda e: list(e.path))
     ]
-    ids = [panel.get("id") for panel in panels_of(dashboard)]
+    ids = [str(panel.get("id")) for panel in panels_of(dashboard)]
     problems += [
         f"panel id {i} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})
     ]
