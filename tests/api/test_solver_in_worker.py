@@ -13,8 +13,8 @@ from sqlalchemy import update
 from signupflow.app import create_app
 from signupflow.db.base import utcnow
 from signupflow.db.session import unit_of_work
-from signupflow.scheduling.models import Schedule, ScheduleStatus
 from signupflow.ops.metrics import SOLVER_QUEUED
+from signupflow.scheduling.models import Schedule, ScheduleStatus
 from signupflow.scheduling.runs import claim_next, run_claimed, update_queue_gauge
 from signupflow.worker.tasks import TASKS, measure_solver_queue_depth
 from tests.api.test_schedules import unique_time
