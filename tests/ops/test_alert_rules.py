@@ -113,7 +113,18 @@ def test_make_monitoring_check_passes_and_says_what_it_checked() -> None:
     [
         ("slo.yml", "ratio_rate2m > 0.02", "ratio_rate2m > 0.06", "SignUpFlowHighErrorRate"),
         ("slo.yml", "ratio_rate5m > 0.01", "ratio_rate5m > 0.05", "SignUpFlowLatencySLO"),
-        ("availability.yml", "for: 1m", "for: 3m", "SignUpFlowInstanceDown"),
+        (
+            "availability.yml",
+            'absent(up{job="worker"})\n        for: 1m',
+            'absent(up{job="worker"})\n        for: 3m',
+            "SignUpFlowInstanceDown",
+        ),
+        (
+            "availability.yml",
+            "count < signupflow:app_replicas_expected",
+            "count < signupflow:app_replicas_expected - 1",
+            "SignUpFlowInstanceDown",
+        ),
         ("worker.yml", "[10m:1m]", "[15m:1m]", "SignUpFlowWorkerQueueGrowing"),
         ("saturation.yml", "ratio > 0.85", "ratio > 0.95", "SignUpFlowDiskFull"),
         ("saturation.yml", "ratio > 0.8\n", "ratio > 0.9\n", "SignUpFlowDatabaseConnections"),
