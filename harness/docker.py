@@ -19,6 +19,13 @@ BASE_IMAGES = {
     "redis": "signupflow-base/redis:7",
     "caddy": "signupflow-base/caddy:2",
     "pebble": "signupflow-base/pebble:latest",
+    # The monitoring stack's.
+    "prometheus": "signupflow-base/prometheus:2",
+    "alertmanager": "signupflow-base/alertmanager:0",
+    "node-exporter": "signupflow-base/node-exporter:1",
+    "postgres-exporter": "signupflow-base/postgres-exporter:0",
+    "redis-exporter": "signupflow-base/redis-exporter:1",
+    "blackbox-exporter": "signupflow-base/blackbox-exporter:0",
 }
 
 
