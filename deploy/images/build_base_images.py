@@ -69,9 +69,7 @@ IMAGES: tuple[BaseImage, ...] = (
         HERE / "pebble",
     ),
     # The monitoring stack (compose.prod.yml): one small image per service.
-    BaseImage(
-        "prometheus", "signupflow-base/prometheus:2", "prom/prometheus", HERE / "prometheus"
-    ),
+    BaseImage("prometheus", "signupflow-base/prometheus:2", "prom/prometheus", HERE / "prometheus"),
     BaseImage(
         "alertmanager",
         "signupflow-base/alertmanager:0",

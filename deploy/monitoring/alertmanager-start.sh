@@ -5,7 +5,8 @@
 # nor the image ever holds it. POSIX sh: the official image is busybox-based.
 set -eu
 
-template=/etc/alertmanager/alertmanager.yml
+# Beside this script: compose.prod.yml mounts deploy/monitoring/ at /etc/alertmanager.
+template=$(dirname "$0")/alertmanager.yml
 url_file=${ALERT_WEBHOOK_URL_FILE:-/run/secrets/alert_webhook_url}
 rendered_dir=/tmp/alertmanager
 placeholder=https://alert-webhook-url.invalid/

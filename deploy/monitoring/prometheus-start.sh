@@ -4,14 +4,18 @@
 # with the arguments given. POSIX sh: the official image is busybox-based.
 set -eu
 
-: "${DOMAINS:?set DOMAINS (comma-separated public host names)}"
+if [ -z "${DOMAINS:-}" ]; then
+	echo "prometheus-start: set DOMAINS (comma-separated public host names)" >&2
+	exit 2
+fi
 targets_dir=/tmp/prometheus-targets
 mkdir -p "$targets_dir"
 
+# Separated by commas (and whitespace), as the edge's start.sh reads the same variable.
 list=""
 for domain in $(printf '%s' "$DOMAINS" | tr ',' ' '); do
 	case "$domain" in
-	*[!A-Za-z0-9.-]* | .* | *..*)
+	*[!A-Za-z0-9.-]* | .* | -* | *..*)
 		echo "prometheus-start: not a host name in DOMAINS: $domain" >&2
 		exit 2
 		;;

@@ -15,9 +15,9 @@ import json
 import os
 import time
 import uuid
-from urllib.parse import quote
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -52,8 +52,8 @@ class Receiver(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-http.server.ThreadingHTTPServer(("0.0.0.0", %d), Receiver).serve_forever()
-""" % RECEIVER_PORT
+http.server.ThreadingHTTPServer(("0.0.0.0", PORT), Receiver).serve_forever()
+""".replace("PORT", str(RECEIVER_PORT))
 # Each job and how many targets it has in this stack (two replicas, two domains; neither the
 # backup profile nor the pgBackRest overlay is on, so their jobs have no target).
 EXPECTED_TARGETS = {
@@ -196,7 +196,9 @@ def test_prometheus_scrapes_every_target_of_the_stack(stack: ProductionStack) ->
         for name, network in container["NetworkSettings"]["Networks"].items()
         if name == f"{stack.project}_monitoring"
     }
-    app_targets = {t["labels"]["instance"].rsplit(":", 1)[0] for t in last if t["labels"]["job"] == "app"}
+    app_targets = {
+        t["labels"]["instance"].rsplit(":", 1)[0] for t in last if t["labels"]["job"] == "app"
+    }
     assert app_targets == replica_addresses
 
 

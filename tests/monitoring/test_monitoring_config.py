@@ -51,7 +51,7 @@ JOBS = {
 CONTAINER_PATHS = {
     "/run/secrets/metrics_token": "metrics_token",
     "/etc/prometheus/rules/": "rules/",
-    "/tmp/prometheus-targets/": "targets/",  # noqa: S108  (the container's tmpfs)
+    "/tmp/prometheus-targets/": "targets/",
 }
 TIMEOUT_S = 60
 
@@ -65,9 +65,7 @@ def tool(name: str, package: str) -> str:
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False
-    )
+    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -247,6 +245,9 @@ def test_certificate_probes_verify_the_chain_and_probes_name_their_modules() -> 
     assert https["fail_if_not_ssl"] is True
     assert https["tls_config"]["insecure_skip_verify"] is False
     assert https["tls_config"]["ca_file"] == "/etc/ssl/acme-ca.pem"
-    used = {module for job in load(PROMETHEUS)["scrape_configs"] for module in
-            (job.get("params") or {}).get("module", [])}
+    used = {
+        module
+        for job in load(PROMETHEUS)["scrape_configs"]
+        for module in (job.get("params") or {}).get("module", [])
+    }
     assert used == set(modules)
