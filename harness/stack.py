@@ -446,13 +446,13 @@ MONITORING_IMAGES = {
 MONITORING_UID = 65534  # Alertmanager's user (deploy/secrets/create_secrets.py)
 
 
-def _write_alert_webhook_url(secrets_dir: Path, url: str) -> None:
-    """The operator's file (docs/monitoring.md): the URL Alertmanager posts to."""
-    path = secrets_dir / "alert_webhook_url"
-    path.write_text(url + "\n")
+def _write_secret(secrets_dir: Path, name: str, value: str, uid: int) -> None:
+    """A secret file as the operator writes one: 0600, owned by the container user."""
+    path = secrets_dir / name
+    path.write_text(value + "\n")
     path.chmod(0o600)
     if os.geteuid() == 0:
-        os.chown(path, MONITORING_UID, MONITORING_UID)
+        os.chown(path, uid, uid)
 
 
 @contextmanager
@@ -461,12 +461,16 @@ def production_stack(
     base_images: Mapping[str, str],
     *,
     alert_webhook_url: str = NO_ALERT_RECEIVER,
+    files: Sequence[Path] = FILES,
     extra_env: Mapping[str, str] | None = None,
+    extra_secrets: Mapping[str, tuple[str, int]] | None = None,
 ) -> Iterator[ProductionStack]:
     """compose.prod.yml + compose.pebble.yml serving v1, with certificates
     for both domains and the edge pointed at the replicas by the deploy tool; `down -v` after.
     The monitoring services run too: Alertmanager posts to `alert_webhook_url`, and the
-    blackbox exporter trusts Pebble's root (written once Pebble has started)."""
+    blackbox exporter trusts Pebble's root (written once Pebble has started). `files` may add
+    overlays, `extra_env` settings and `extra_secrets` files (name: (value, owner uid)) for
+    what they run."""
     subnet = free_edge_subnet()
     http_port, https_port = free_port(), free_port()
     workdir = Path(tempfile.mkdtemp(prefix="signupflow-stack-"))
@@ -479,7 +483,10 @@ def production_stack(
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    _write_alert_webhook_url(secrets_dir, alert_webhook_url)
+    # The operator's file (docs/monitoring.md): the URL Alertmanager posts to.
+    _write_secret(secrets_dir, "alert_webhook_url", alert_webhook_url, MONITORING_UID)
+    for name, (value, uid) in (extra_secrets or {}).items():
+        _write_secret(secrets_dir, name, value, uid)
     # Bind-mounted into the blackbox exporter before Pebble's root is known: the file must
     # exist (or Docker makes a directory of it), and is filled in place once fetched.
     pebble_root = workdir / "pebble-root.pem"
@@ -515,7 +522,7 @@ def production_stack(
     env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
     env_file.chmod(0o600)
     try:
-        with compose_stack(FILES, prefix="sf-stack", env={}, env_file=env_file) as stack:
+        with compose_stack(files, prefix="sf-stack", env={}, env_file=env_file) as stack:
             production = ProductionStack(stack, workdir, http_port, https_port)
             try:
                 up = stack.compose(

@@ -1,12 +1,14 @@
 """The monitoring stack running in the production stack, on a real Docker engine: Prometheus
-scrapes every target (each app replica with the bearer token, the worker, the exporters of
-PostgreSQL, Redis and the host, each replica's readiness and each domain's certificate through
-the edge), and an outage reaches the operator: one app replica stopped, SignUpFlowInstanceDown
-arrives at a webhook receiver within 5 minutes, and its resolution after the replica starts
-again. The times are printed in the session summary.
+scrapes every target (each app replica with the bearer token, the worker, the backup service,
+the pgBackRest sidecar, the exporters of PostgreSQL, Redis and the host, each replica's
+readiness and each domain's certificate through the edge), and an outage reaches the
+operator: one app replica stopped, SignUpFlowInstanceDown arrives at a webhook receiver within
+5 minutes, and its resolution after the replica starts again. The times are printed in the
+session summary.
 
-One stack for the module (harness/stack.py's production_stack, with Alertmanager posting to a
-receiver container of the test's own on the stack's alert-egress network).
+One stack for the module (harness/stack.py's production_stack with the pgBackRest overlay and
+the backup profile, Alertmanager posting to a receiver container of the test's own on the
+stack's alert-egress network).
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pyrage
 import pytest
 import yaml
 
+from harness.compose import COMPOSE_DIR, PEBBLE, PROD
 from harness.docker import docker_cmd
 from harness.repository import REPO
 from harness.stack import DOMAINS, ProductionStack, ReleaseImages, build_test_images
@@ -30,6 +35,11 @@ from tests.deploy.containers import AppImage, report
 from tests.support.services import require_service
 
 RULES = REPO / "deploy" / "monitoring" / "rules"
+PGBACKREST = COMPOSE_DIR / "compose.pgbackrest.yml"
+BACKUP_DOCKERFILE = REPO / "deploy" / "docker" / "backup" / "Dockerfile"
+PGBACKREST_DOCKERFILE = REPO / "deploy" / "docker" / "postgres" / "Dockerfile"
+BUILD_TIMEOUT_S = 600
+APP_UID, POSTGRES_UID = 10001, 999  # deploy/secrets/create_secrets.py
 ALERT = "SignUpFlowInstanceDown"
 ALERT_LIMIT_S = 300  # the issue's: an outage reaches the operator within 5 minutes
 RESOLVE_LIMIT_S = 300
@@ -54,12 +64,13 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
 http.server.ThreadingHTTPServer(("0.0.0.0", PORT), Receiver).serve_forever()
 """.replace("PORT", str(RECEIVER_PORT))
-# Each job and how many targets it has in this stack (two replicas, two domains; neither the
-# backup profile nor the pgBackRest overlay is on, so their jobs have no target).
+# Each job and how many targets it has in this stack (two replicas, two domains).
 EXPECTED_TARGETS = {
     "app": 2,
     "app-ready": 2,
     "worker": 1,
+    "backup": 1,
+    "pgbackrest": 1,
     "postgres": 1,
     "redis": 1,
     "node": 1,
@@ -76,13 +87,64 @@ def images(app_image: AppImage) -> ReleaseImages:
     return build_test_images(app_image.tag)
 
 
+def build(dockerfile: Path, context: Path, tag: str, **arguments: str) -> str:
+    options = [option for k, v in arguments.items() for option in ("--build-arg", f"{k}={v}")]
+    docker_cmd(
+        "build", "--quiet", "--file", str(dockerfile), *options, "--tag", tag, str(context),
+        timeout=BUILD_TIMEOUT_S,
+    )  # fmt: skip
+    return tag
+
+
 @pytest.fixture(scope="module")
-def stack(images: ReleaseImages, base_images: dict[str, str]) -> Iterator[ProductionStack]:
+def stack(
+    images: ReleaseImages, app_image: AppImage, base_images: dict[str, str]
+) -> Iterator[ProductionStack]:
     if os.geteuid() != 0:
         require_service("the stack tests need root (the secrets belong to the container users)")
+    suffix = uuid.uuid4().hex[:8]
+    # The images the backup profile and the pgBackRest overlay run, as their own tests build
+    # them (test_backup_image.py, test_pgbackrest_image.py).
+    backup_image = build(
+        BACKUP_DOCKERFILE,
+        BACKUP_DOCKERFILE.parent,
+        f"signupflow-backup:monitoring-{suffix}",
+        APP_IMAGE=app_image.tag,
+    )
+    postgres_image = build(
+        PGBACKREST_DOCKERFILE,
+        REPO / "deploy",
+        f"signupflow-postgres:monitoring-{suffix}",
+        BASE_IMAGE=base_images["postgres"],
+    )
+    identity = pyrage.x25519.Identity.generate()
     webhook = f"http://{RECEIVER_ALIAS}:{RECEIVER_PORT}/alerts"
-    with start_production_stack(images, base_images, alert_webhook_url=webhook) as production:
-        yield production
+    try:
+        with start_production_stack(
+            images,
+            base_images,
+            alert_webhook_url=webhook,
+            files=(PROD, PEBBLE, PGBACKREST),
+            extra_env={
+                "COMPOSE_PROFILES": "backup",
+                "BACKUP_IMAGE": backup_image,
+                "BACKUP_AGE_RECIPIENT": str(identity.to_public()),
+                "PGBACKREST_POSTGRES_IMAGE": postgres_image,
+            },
+            extra_secrets={
+                "pgbackrest_cipher_pass": (uuid.uuid4().hex, POSTGRES_UID),
+                "backup_age_identity": (str(identity), APP_UID),
+                # No S3 here: the schedule's first run is hours away; the service only serves
+                # its metrics during the test.
+                "backup_storage_access_key_id": ("unused", APP_UID),
+                "backup_storage_secret_access_key": (uuid.uuid4().hex, APP_UID),
+                "backup_alert_webhook_url": ("http://127.0.0.1:9/backup", APP_UID),
+            },
+        ) as production:
+            yield production
+    finally:
+        for tag in (backup_image, postgres_image):
+            docker_cmd("image", "rm", "--force", tag, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -210,6 +272,9 @@ def test_exporters_reach_what_they_export(stack: ProductionStack) -> None:
     # What the alert rules divide by: the server's own limit, read as the monitoring role.
     assert query(stack, "pg_settings_max_connections")
     assert query(stack, "node_filesystem_avail_bytes")
+    # The backup services' own metrics, through their jobs.
+    assert query(stack, 'signupflow_backup_scheduler_up{job="backup"} == 1')
+    assert query(stack, 'pg_archiver_up{job="pgbackrest"}')
     # The app's own metrics, scraped with the bearer token.
     assert query(stack, 'signupflow_http_requests_total{job="app"}')
 
