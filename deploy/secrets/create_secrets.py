@@ -17,8 +17,7 @@ Writes one file per secret, each mode 0600 and owned by the uid of the container
 | prometheus_metrics_token | prometheus | metrics_token again, for Prometheus' user        |
 | postgres_monitor_password | postgres | password of the role `signupflow_monitor`        |
 | postgres_exporter_dsn | postgres-exporter | postgresql URL with that role and password |
-| redis_exporter_password | redis-exporter | {"redis://redis:6379": password of ACL user |
-|                   |                 | `monitor`} (the exporter's password-file format) |
+| redis_exporter_password | redis-exporter | password of the Redis ACL user `monitor`   |
 
 The monitoring stack's webhook, `alert_webhook_url`, is the operator's to write
 (docs/monitoring.md).
@@ -32,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import secrets
 import sys
@@ -113,7 +111,6 @@ def monitoring_secrets(
     *, metrics_token: str, monitor_password: str, redis_monitor_password: str, postgres_uid: int
 ) -> list[SecretFile]:
     """The monitoring stack's files (compose.prod.yml, docs/monitoring.md)."""
-    redis_uri = f"redis://{REDIS_HOST}:6379"
     return [
         SecretFile("prometheus_metrics_token", metrics_token, MONITORING_UID),
         SecretFile("postgres_monitor_password", monitor_password, postgres_uid),
@@ -123,11 +120,7 @@ def monitoring_secrets(
             f"{POSTGRES_DB}?sslmode=disable",
             MONITORING_UID,
         ),
-        SecretFile(
-            "redis_exporter_password",
-            json.dumps({redis_uri: redis_monitor_password}),
-            REDIS_EXPORTER_UID,
-        ),
+        SecretFile("redis_exporter_password", redis_monitor_password, REDIS_EXPORTER_UID),
     ]
 
 
