@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
 
-.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check workflow-check migration-lint lock lock-upgrade lock-check bench bench-solver bench-deploy bench-data bench-trust clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check workflow-check migration-lint monitoring-check lock lock-upgrade lock-check bench bench-solver bench-deploy bench-data bench-trust clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,7 @@ test-runtime: $(STAMP)
 test-deploy: $(STAMP)
 	$(BIN)/pytest tests/deploy $(PYTEST_ARGS)
 
-check: lint typecheck tenancy-check architecture-check workflow-check migration-lint lock-check
+check: lint typecheck tenancy-check architecture-check workflow-check migration-lint lock-check monitoring-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -73,6 +73,11 @@ workflow-check: $(STAMP)
 ## release still running is refused unless marked CONTRACT (docs/migrations.md). No database.
 migration-lint: $(STAMP)
 	$(BIN)/signupflow db lint
+
+## Alert and recording rules: promtool check + test rules, every alert tested and in the
+## runbook, the Grafana dashboard against its schema and the rules (deploy/monitoring/check.py).
+monitoring-check: $(STAMP)
+	$(BIN)/python deploy/monitoring/check.py
 
 ## The image's hash-pinned dependency locks (deploy/docker/*.lock), compiled with uv from
 ## pyproject.toml; lock keeps current pins where it can, lock-upgrade takes the newest allowed.
