@@ -44,6 +44,7 @@ ALERT = "SignUpFlowInstanceDown"
 ALERT_LIMIT_S = 300  # the issue's: an outage reaches the operator within 5 minutes
 RESOLVE_LIMIT_S = 300
 TARGETS_UP_TIMEOUT_S = 120
+PROBE_TIMEOUT_S = 60  # a few scrape intervals (15 s)
 POLL_S = 2
 RECEIVER_ALIAS = "alert-receiver"
 RECEIVER_PORT = 8080
@@ -267,8 +268,11 @@ def test_prometheus_scrapes_every_target_of_the_stack(stack: ProductionStack) ->
 def test_exporters_reach_what_they_export(stack: ProductionStack) -> None:
     # `up` says only that the exporter answered; these say it reached its service.
     for promql in ("pg_up", "redis_up", 'probe_success{job="app-ready"}'):
-        values = {r["value"][1] for r in query(stack, promql)}
-        assert values == {"1"}, f"{promql}: {values}"
+        wait_for(
+            lambda promql=promql: {r["value"][1] for r in query(stack, promql)} == {"1"},
+            timeout=PROBE_TIMEOUT_S,
+            what=f"{promql} == 1",
+        )
     # What the alert rules divide by: the server's own limit, read as the monitoring role.
     assert query(stack, "pg_settings_max_connections")
     assert query(stack, "node_filesystem_avail_bytes")
@@ -280,14 +284,20 @@ def test_exporters_reach_what_they_export(stack: ProductionStack) -> None:
 
 
 def test_each_domain_certificate_is_probed_through_the_edge(stack: ProductionStack) -> None:
-    results = query(stack, 'probe_ssl_earliest_cert_expiry{job="certificates"}')
-    by_domain = {r["metric"]["instance"]: float(r["value"][1]) for r in results}
-    assert set(by_domain) == set(DOMAINS)
-    now = time.time()
+    # A probe's scrape is `up` even when the probe failed (the first ones ran before Pebble's
+    # root was written): wait for a successful probe of each domain, with its chain's expiry.
+    def probed() -> dict[str, float]:
+        results = query(
+            stack,
+            'probe_ssl_earliest_cert_expiry{job="certificates"} '
+            'and on(instance) probe_success{job="certificates"} == 1',
+        )
+        found = {r["metric"]["instance"]: float(r["value"][1]) for r in results}
+        return found if set(found) == set(DOMAINS) else {}
+
+    by_domain = wait_for(probed, timeout=PROBE_TIMEOUT_S, what="each domain probed")
     # Pebble's certificates are valid for days; an unverified chain would not be reported.
-    assert all(expiry > now + 86400 for expiry in by_domain.values()), by_domain
-    success = {r["metric"]["instance"]: r["value"][1] for r in query(stack, "probe_success")}
-    assert all(success[domain] == "1" for domain in DOMAINS), success
+    assert all(expiry > time.time() + 86400 for expiry in by_domain.values()), by_domain
 
 
 # --- an outage reaches the webhook -------------------------------------------------------------
