@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
 
-.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check workflow-check migration-lint monitoring-check lock lock-upgrade lock-check bench bench-solver bench-deploy bench-data bench-trust clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check workflow-check migration-lint monitoring-check lock lock-upgrade lock-check bench bench-solver bench-deploy bench-data bench-trust bench-restore config-docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -109,6 +109,14 @@ bench-data: $(STAMP)
 ## Issue #11's figures, before and after: a 50 MiB body, 12 sign-ups, solves starving a tenant.
 bench-trust: $(STAMP)
 	$(BIN)/python -m bench.trust_bench
+
+## pgBackRest full backup and restore of a multi-GB database (BENCH_RESTORE_GB, default 3), extrapolated to 50 GB.
+bench-restore: $(STAMP)
+	$(BIN)/python -m bench.restore_bench
+
+## docs/configuration.md from the settings models (tests/test_configuration_reference.py fails when they drift).
+config-docs: $(STAMP)
+	$(BIN)/signupflow config reference --output docs/configuration.md
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -134,7 +134,6 @@ def stack(
             },
             extra_secrets={
                 "pgbackrest_cipher_pass": (uuid.uuid4().hex, POSTGRES_UID),
-                "backup_age_identity": (str(identity), APP_UID),
                 # No S3 here: the schedule's first run is hours away; the service only serves
                 # its metrics during the test.
                 "backup_storage_access_key_id": ("unused", APP_UID),
