@@ -20,6 +20,13 @@ BASE_IMAGES = {
     "caddy": "signupflow-base/caddy:2",
     "pebble": "signupflow-base/pebble:latest",
     "logstore": "signupflow-base/logstore:8",
+    # The monitoring stack's.
+    "prometheus": "signupflow-base/prometheus:2",
+    "alertmanager": "signupflow-base/alertmanager:0",
+    "node-exporter": "signupflow-base/node-exporter:1",
+    "postgres-exporter": "signupflow-base/postgres-exporter:0",
+    "redis-exporter": "signupflow-base/redis-exporter:1",
+    "blackbox-exporter": "signupflow-base/blackbox-exporter:0",
 }
 
 

@@ -432,12 +432,45 @@ def _started_at(container: dict[str, Any]) -> float:
     return calendar.timegm(time.strptime(seconds, "%Y-%m-%dT%H:%M:%S")) + float(f"0.{fraction}")
 
 
+# Where Alertmanager sends notifications unless a test listens: nothing answers on the discard
+# port, so nothing leaves the machine.
+NO_ALERT_RECEIVER = "http://127.0.0.1:9/alerts"
+MONITORING_IMAGES = {
+    "PROMETHEUS_IMAGE": "prometheus",
+    "ALERTMANAGER_IMAGE": "alertmanager",
+    "NODE_EXPORTER_IMAGE": "node-exporter",
+    "POSTGRES_EXPORTER_IMAGE": "postgres-exporter",
+    "REDIS_EXPORTER_IMAGE": "redis-exporter",
+    "BLACKBOX_EXPORTER_IMAGE": "blackbox-exporter",
+}
+MONITORING_UID = 65534  # Alertmanager's user (deploy/secrets/create_secrets.py)
+
+
+def _write_secret(secrets_dir: Path, name: str, value: str, uid: int) -> None:
+    """A secret file as the operator writes one: 0600, owned by the container user."""
+    path = secrets_dir / name
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    if os.geteuid() == 0:
+        os.chown(path, uid, uid)
+
+
 @contextmanager
 def production_stack(
-    images: ReleaseImages, base_images: Mapping[str, str]
+    images: ReleaseImages,
+    base_images: Mapping[str, str],
+    *,
+    alert_webhook_url: str = NO_ALERT_RECEIVER,
+    files: Sequence[Path] = FILES,
+    extra_env: Mapping[str, str] | None = None,
+    extra_secrets: Mapping[str, tuple[str, int]] | None = None,
 ) -> Iterator[ProductionStack]:
     """compose.prod.yml + compose.pebble.yml serving v1, with certificates
-    for both domains and the edge pointed at the replicas by the deploy tool; `down -v` after."""
+    for both domains and the edge pointed at the replicas by the deploy tool; `down -v` after.
+    The monitoring services run too: Alertmanager posts to `alert_webhook_url`, and the
+    blackbox exporter trusts Pebble's root (written once Pebble has started). `files` may add
+    overlays, `extra_env` settings and `extra_secrets` files (name: (value, owner uid)) for
+    what they run."""
     subnet = free_edge_subnet()
     http_port, https_port = free_port(), free_port()
     workdir = Path(tempfile.mkdtemp(prefix="signupflow-stack-"))
@@ -450,6 +483,14 @@ def production_stack(
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    # The operator's file (docs/monitoring.md): the URL Alertmanager posts to.
+    _write_secret(secrets_dir, "alert_webhook_url", alert_webhook_url, MONITORING_UID)
+    for name, (value, uid) in (extra_secrets or {}).items():
+        _write_secret(secrets_dir, name, value, uid)
+    # Bind-mounted into the blackbox exporter before Pebble's root is known: the file must
+    # exist (or Docker makes a directory of it), and is filled in place once fetched.
+    pebble_root = workdir / "pebble-root.pem"
+    pebble_root.touch(mode=0o644)
     env = {
         "APP_IMAGE": images.v1,
         "APP_RELEASE": "v1",
@@ -472,6 +513,9 @@ def production_stack(
         "POSTGRES_IMAGE": base_images["postgres"],
         "REDIS_IMAGE": base_images["redis"],
         "LOGSTORE_IMAGE": base_images["logstore"],
+        "CERT_PROBE_CA_FILE": str(pebble_root),
+        **{variable: base_images[name] for variable, name in MONITORING_IMAGES.items()},
+        **(extra_env or {}),
     }
     # In an env file, as an operator's .env: the deploy tool records the release it switched
     # to there, where `docker compose up` reads it.
@@ -479,7 +523,7 @@ def production_stack(
     env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
     env_file.chmod(0o600)
     try:
-        with compose_stack(FILES, prefix="sf-stack", env={}, env_file=env_file) as stack:
+        with compose_stack(files, prefix="sf-stack", env={}, env_file=env_file) as stack:
             production = ProductionStack(stack, workdir, http_port, https_port)
             try:
                 up = stack.compose(
@@ -499,8 +543,11 @@ def production_stack(
                     context=ssl.create_default_context(cafile=str(listener)),
                 )
                 assert status == 200, root
-                production.pebble_root = workdir / "pebble-root.pem"
-                production.pebble_root.write_bytes(root)
+                production.pebble_root = pebble_root
+                # In place (same inode): the blackbox exporter's bind mount sees it.
+                with pebble_root.open("r+b") as stream:
+                    stream.write(root)
+                    stream.truncate()
                 edge = production.containers("edge")[0]
                 production.cert_seconds = _wait_for_certificates(production, _started_at(edge))
                 # From start.sh's `to app:8000` to the replicas by name.

@@ -75,6 +75,38 @@ IMAGES: tuple[BaseImage, ...] = (
         "signupflow's log store (Debian rsyslog 8 + signupflow-logs)",
         HERE / "logstore",
     ),
+    # The monitoring stack (compose.prod.yml): one small image per service.
+    BaseImage("prometheus", "signupflow-base/prometheus:2", "prom/prometheus", HERE / "prometheus"),
+    BaseImage(
+        "alertmanager",
+        "signupflow-base/alertmanager:0",
+        "prom/alertmanager",
+        HERE / "alertmanager",
+    ),
+    BaseImage(
+        "node-exporter",
+        "signupflow-base/node-exporter:1",
+        "prom/node-exporter",
+        HERE / "node-exporter",
+    ),
+    BaseImage(
+        "postgres-exporter",
+        "signupflow-base/postgres-exporter:0",
+        "prometheuscommunity/postgres-exporter",
+        HERE / "postgres-exporter",
+    ),
+    BaseImage(
+        "redis-exporter",
+        "signupflow-base/redis-exporter:1",
+        "oliver006/redis_exporter",
+        HERE / "redis-exporter",
+    ),
+    BaseImage(
+        "blackbox-exporter",
+        "signupflow-base/blackbox-exporter:0",
+        "prom/blackbox-exporter",
+        HERE / "blackbox-exporter",
+    ),
 )
 BY_NAME = {image.name: image for image in IMAGES} | {image.ref: image for image in IMAGES}
 
@@ -456,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.list:
         for image in IMAGES:
-            log(f"{image.name:9} {image.ref:32} stands in for {image.stands_in_for}")
+            log(f"{image.name:17} {image.ref:36} stands in for {image.stands_in_for}")
         return 0
     # SIGTERM unwinds like an exception: the running command is killed and work trees removed.
     signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(128 + signal.SIGTERM))
@@ -480,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
                         build_service_image(args.docker, image, inputs=inputs)
                         outcome = "built"
                 elapsed = time.monotonic() - begun
-                log(f"{image.ref:32} {outcome:34} {elapsed:6.1f} s  ({image.stands_in_for})")
+                log(f"{image.ref:36} {outcome:34} {elapsed:6.1f} s  ({image.stands_in_for})")
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -14,6 +14,13 @@ Writes one file per secret, each mode 0600 and owned by the uid of the container
 | redis_acl         | redis           | ACL file: user `signupflow` with the SHA-256 of  |
 |                   |                 | its password; the default user may only PING     |
 | redis_url         | app, migrate    | redis URL with user `signupflow` and password    |
+| prometheus_metrics_token | prometheus | metrics_token again, for Prometheus' user        |
+| postgres_monitor_password | postgres | password of the role `signupflow_monitor`        |
+| postgres_exporter_dsn | postgres-exporter | postgresql URL with that role and password |
+| redis_exporter_password | redis-exporter | password of the Redis ACL user `monitor`   |
+
+The monitoring stack's webhook, `alert_webhook_url`, is the operator's to write
+(docs/monitoring.md).
 
 It refuses to overwrite: if any of these files exists, nothing is written (rotating a secret
 is a deliberate operation, see docs/operations.md). Values are never printed. Standard library
@@ -35,6 +42,12 @@ from pathlib import Path
 APP_UID = 10001
 POSTGRES_UID = 999
 REDIS_UID = 999
+# The official Prometheus, Alertmanager and exporter images run as nobody; redis_exporter's
+# as 59000 (and the local stand-ins, deploy/images/, as the same).
+MONITORING_UID = 65534
+REDIS_EXPORTER_UID = 59000
+MONITOR_ROLE = "signupflow_monitor"
+REDIS_MONITOR_USER = "monitor"
 # Names that compose.prod.yml uses: service host names, the database and its user.
 POSTGRES_HOST = "postgres"
 POSTGRES_USER = "signupflow"
@@ -57,15 +70,23 @@ def generate(*, app_uid: int, postgres_uid: int, redis_uid: int) -> list[SecretF
     postgres_password = secrets.token_hex(24)
     redis_password = secrets.token_hex(24)
     redis_hash = hashlib.sha256(redis_password.encode()).hexdigest()
+    metrics_token = secrets.token_hex(32)
+    monitor_password = secrets.token_hex(24)
+    redis_monitor_password = secrets.token_hex(24)
+    redis_monitor_hash = hashlib.sha256(redis_monitor_password.encode()).hexdigest()
     acl = (
         # Unauthenticated connections may only PING: the container's health check.
         "user default on nopass resetkeys resetchannels -@all +ping\n"
         f"user {REDIS_USER} on #{redis_hash} resetkeys ~{REDIS_KEY_PATTERN} resetchannels "
         "+@all -@dangerous\n"
+        # The redis-exporter: server statistics only, no keys.
+        f"user {REDIS_MONITOR_USER} on #{redis_monitor_hash} resetkeys resetchannels -@all "
+        "+auth +hello +ping +select +info +config|get +client|setname +client|list "
+        "+slowlog|get +slowlog|len +latency|latest +memory|stats +cluster|info\n"
     )
     return [
         SecretFile("secret_key", secrets.token_hex(32), app_uid),
-        SecretFile("metrics_token", secrets.token_hex(32), app_uid),
+        SecretFile("metrics_token", metrics_token, app_uid),
         SecretFile("postgres_password", postgres_password, postgres_uid),
         SecretFile(
             "database_url",
@@ -77,6 +98,29 @@ def generate(*, app_uid: int, postgres_uid: int, redis_uid: int) -> list[SecretF
         SecretFile(
             "redis_url", f"redis://{REDIS_USER}:{redis_password}@{REDIS_HOST}:6379/0", app_uid
         ),
+        *monitoring_secrets(
+            metrics_token=metrics_token,
+            monitor_password=monitor_password,
+            redis_monitor_password=redis_monitor_password,
+            postgres_uid=postgres_uid,
+        ),
+    ]
+
+
+def monitoring_secrets(
+    *, metrics_token: str, monitor_password: str, redis_monitor_password: str, postgres_uid: int
+) -> list[SecretFile]:
+    """The monitoring stack's files (compose.prod.yml, docs/monitoring.md)."""
+    return [
+        SecretFile("prometheus_metrics_token", metrics_token, MONITORING_UID),
+        SecretFile("postgres_monitor_password", monitor_password, postgres_uid),
+        SecretFile(
+            "postgres_exporter_dsn",
+            f"postgresql://{MONITOR_ROLE}:{monitor_password}@{POSTGRES_HOST}:5432/"
+            f"{POSTGRES_DB}?sslmode=disable",
+            MONITORING_UID,
+        ),
+        SecretFile("redis_exporter_password", redis_monitor_password, REDIS_EXPORTER_UID),
     ]
 
 

@@ -241,6 +241,7 @@ LONG_RANDOM = re.compile(
 )
 # An environment variable's name (BACKUP_S3_SECRET_ACCESS_KEY_FILE) is long but not random.
 ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+ENV_FILE_NAME = re.compile(r"^\s*[A-Z][A-Z0-9_]*=")
 ASSIGNMENT = re.compile(r"^\s*-?\s*([A-Za-z_][\w.-]*)\s*[:=]\s*(.*?)\s*$")
 
 
@@ -257,7 +258,12 @@ def secret_looking_lines(text: str) -> list[str]:
             problem = "credentials in a URL"
         elif PRIVATE_KEY.search(line):
             problem = "a private key"
-        elif any(not ENV_NAME.fullmatch(m.group()) for m in LONG_RANDOM.finditer(line)):
+        elif any(
+            not ENV_NAME.fullmatch(m.group())
+            # An env file's `NAME=value`: the value alone (an image reference with a long
+            # variable name in front is not one random token).
+            for m in LONG_RANDOM.finditer(ENV_FILE_NAME.sub("", line))
+        ):
             problem = "a long random-looking value"
         elif match := ASSIGNMENT.match(line):
             name, value = match.groups()
@@ -347,6 +353,21 @@ def test_production_images_default_to_the_real_ones_and_can_be_replaced() -> Non
     )
     assert replaced["postgres"]["image"] == "signupflow-base/postgres:15"
     assert replaced["redis"]["image"] == "signupflow-base/redis:7"
+    monitoring = {
+        "prometheus": ("PROMETHEUS_IMAGE", "prom/prometheus:v2.42.0"),
+        "alertmanager": ("ALERTMANAGER_IMAGE", "prom/alertmanager:v0.25.0"),
+        "node-exporter": ("NODE_EXPORTER_IMAGE", "prom/node-exporter:v1.5.0"),
+        "postgres-exporter": (
+            "POSTGRES_EXPORTER_IMAGE",
+            "prometheuscommunity/postgres-exporter:v0.11.1",
+        ),
+        "redis-exporter": ("REDIS_EXPORTER_IMAGE", "oliver006/redis_exporter:v1.45.0-alpine"),
+        "blackbox-exporter": ("BLACKBOX_EXPORTER_IMAGE", "prom/blackbox-exporter:v0.23.0"),
+    }
+    local = config_of("prod", {v: f"local/{n}:test" for n, (v, _) in monitoring.items()})
+    for name, (_, image) in monitoring.items():
+        assert defaults[name] == image
+        assert local["services"][name]["image"] == f"local/{name}:test"
 
 
 def test_production_app_runs_two_draining_replicas_behind_the_migration() -> None:
@@ -382,27 +403,37 @@ def test_production_networks_keep_the_data_services_internal() -> None:
     assert networks["edge"]["ipam"]["config"] == [{"subnet": PROD_ENV["EDGE_SUBNET"]}]
     attached = {name: set(s.get("networks") or {}) for name, s in config["services"].items()}
     assert attached == {
-        "edge": {"edge"},
+        "edge": {"edge", "monitoring"},
         # The deploy tool connects each replica to `edge`, under its colour alias, once it is
         # ready (deploy/edge/caddy/Caddyfile); with Traefik they join it from the start.
-        "app": {"backend"},
+        "app": {"backend", "monitoring"},
         "migrate": {"backend"},
         "postgres": {"backend"},
         "redis": {"backend"},
-        "backup": {"backend", "backup-egress"},
-        "worker": {"backend", "worker-egress"},
+        "backup": {"backend", "backup-egress", "monitoring"},
+        "worker": {"backend", "worker-egress", "monitoring"},
+        # The monitoring stack: only the exporters of PostgreSQL and Redis reach the backend,
+        # only Alertmanager has a way out (to its webhook).
+        "prometheus": {"monitoring"},
+        "alertmanager": {"monitoring", "alert-egress"},
+        "node-exporter": {"monitoring"},
+        "postgres-exporter": {"backend", "monitoring"},
+        "redis-exporter": {"backend", "monitoring"},
+        "blackbox-exporter": {"monitoring"},
         # The log store reads files and writes files: no network at all.
         "logstore": set(),
     }
     assert config["services"]["logstore"]["network_mode"] == "none"
-    # The backup service's way out to S3 and the webhook, the worker's to the SMTP relay;
-    # nothing else may use them.
+    assert networks["monitoring"].get("internal") is True
+    # The backup service's way out to S3 and the webhook, the worker's to the SMTP relay,
+    # Alertmanager's to its webhook; nothing else may use them.
     assert not networks["backup-egress"].get("internal")
     assert not networks["worker-egress"].get("internal")
+    assert not networks["alert-egress"].get("internal")
     published = {name for name, s in config["services"].items() if s.get("ports")}
     assert published == {"edge"}
     traefik = config_of("prod+traefik", BACKUP)["services"]["app"]
-    assert set(traefik["networks"]) == {"edge", "backend"}
+    assert set(traefik["networks"]) == {"edge", "backend", "monitoring"}
 
 
 def test_production_edge_publishes_http_and_https_where_told() -> None:
@@ -713,7 +744,7 @@ def test_pgbackrest_overlay_archives_from_postgres_and_backs_up_from_a_sidecar()
     assert sidecar["command"] == ["pgbackrest-scheduler"]
     assert sidecar["restart"] == "unless-stopped"
     assert not sidecar.get("ports")
-    assert set(sidecar["networks"]) == {"backend"}
+    assert set(sidecar["networks"]) == {"backend", "monitoring"}  # metrics for Prometheus
     assert sidecar["depends_on"]["postgres"]["condition"] == "service_healthy"
     mounts = {
         name: {v["source"]: v["target"] for v in s["volumes"]}

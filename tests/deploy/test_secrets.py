@@ -26,7 +26,14 @@ FILES = {
     "redis_url": 10001,
     "postgres_password": 999,
     "redis_acl": 999,
+    # The monitoring stack's (compose.prod.yml): Prometheus and the exporters.
+    "prometheus_metrics_token": 65534,
+    "postgres_monitor_password": 999,
+    "postgres_exporter_dsn": 65534,
+    "redis_exporter_password": 59000,
 }
+# The same value twice, each copy owned by its reader.
+COPIES = {"prometheus_metrics_token": "metrics_token"}
 NOBODY = 65534
 SYSTEM_PYTHON = "/usr/bin/python3"
 
@@ -102,7 +109,7 @@ def test_values_are_consistent_and_acceptable_to_production(
     assert redis.password
     digest = hashlib.sha256(redis.password.encode()).hexdigest()
     acl = values["redis_acl"].splitlines()
-    assert acl == [
+    assert acl[:2] == [
         "user default on nopass resetkeys resetchannels -@all +ping",
         f"user signupflow on #{digest} resetkeys ~signupflow:* resetchannels +@all -@dangerous",
     ]
@@ -126,7 +133,33 @@ def test_every_run_makes_new_values(tmp_path: Path, chown_option: list[str]) -> 
     first, second = read_all(tmp_path / "a"), read_all(tmp_path / "b")
     for name in ("secret_key", "metrics_token", "postgres_password", "redis_url"):
         assert first[name] != second[name], name
-    assert len(set(first.values())) == len(first)
+    assert len(set(first.values())) == len(first) - len(COPIES)
+
+
+def test_monitoring_secrets_match_the_roles_they_log_in_as(
+    tmp_path: Path, chown_option: list[str]
+) -> None:
+    assert create(tmp_path, *chown_option).returncode == 0
+    values = {name: text.strip() for name, text in read_all(tmp_path).items()}
+    for copy, original in COPIES.items():
+        assert values[copy] == values[original]
+    dsn = urlsplit(values["postgres_exporter_dsn"])
+    assert (dsn.scheme, dsn.username, dsn.hostname, dsn.port, dsn.path) == (
+        "postgresql",
+        "signupflow_monitor",
+        "postgres",
+        5432,
+        "/signupflow",
+    )
+    assert dsn.password == values["postgres_monitor_password"]
+    assert dsn.password != values["postgres_password"]
+    digest = hashlib.sha256(values["redis_exporter_password"].encode()).hexdigest()
+    monitor = values["redis_acl"].splitlines()[2]
+    assert monitor.startswith(f"user monitor on #{digest} resetkeys resetchannels -@all ")
+    # Statistics only: no key pattern, no write or dangerous command.
+    assert "~" not in monitor
+    assert "+@all" not in monitor
+    assert "+info" in monitor.split()
 
 
 def test_refuses_to_overwrite_and_writes_nothing(tmp_path: Path, chown_option: list[str]) -> None:
