@@ -59,17 +59,17 @@ REDIS_HOST = "redis"
 SCRAM_ITERATIONS = 4096  # PostgreSQL's own default (scram_iterations)
 
 # Redis: what each client runs, and on which keys (signupflow/state/: the app keeps rate-limit
-# counters under signupflow:rl:* and revoked sessions under signupflow:revoked:*; the GCRA
-# script runs TIME, GET and SET; redis-py loads it with SCRIPT LOAD, pings for health checks).
-# The worker never touches Redis but, like every process, must name one to start: PING only.
-# redis_exporter's default scrape: INFO, CONFIG GET, SLOWLOG, LATENCY, CLIENT LIST, no keys.
+# counters under signupflow:rl:* and revoked sessions under signupflow:revoked:*, with SET and
+# EXISTS; the GCRA script, run by EVALSHA after SCRIPT LOAD, calls TIME, GET and SET; redis-py
+# pings for its health checks). The worker never touches Redis but, like every process, must
+# name one to start: PING only. redis_exporter's default scrape: CLIENT SETNAME, INFO,
+# CONFIG GET, SLOWLOG, LATENCY; no keys (tests/deploy/test_redis_acl.py runs the real one).
 REDIS_USER_RULES = {
     "app": "~signupflow:rl:* ~signupflow:revoked:* resetchannels -@all +ping +get +set +exists "
-    "+time +evalsha +eval +script|load",
+    "+time +evalsha +script|load",
     "worker": "resetchannels -@all +ping",
-    "monitor": "resetchannels -@all +ping +info +config|get +client|list +client|info "
-    "+slowlog|get +slowlog|len +latency|latest +latency|histogram +dbsize +select "
-    "+module|list +memory|stats",
+    "monitor": "resetchannels -@all +ping +info +config|get +client|setname +slowlog|get "
+    "+slowlog|len +latency|latest +latency|histogram",
 }
 # Unauthenticated connections may only PING: the container's health check.
 REDIS_DEFAULT_USER = "user default on nopass resetkeys resetchannels -@all +ping"
