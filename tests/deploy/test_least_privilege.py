@@ -1,0 +1,97 @@
+"""The production stack on a real Docker engine with one database role per client: the
+postgres container's init created the roles from the secrets, `migrate` ran as the owner, the
+running app connects as signupflow_app and cannot change the schema, no client connects as the
+superuser, the roles command is idempotent in the running container, and a sign-up works end
+to end through the edge."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from harness.docker import docker_cmd
+from harness.stack import Load, ProductionStack, ReleaseImages, build_test_images, production_stack
+from tests.deploy.containers import AppImage
+from tests.support.services import require_service
+
+ROLES_COMMAND = "/docker-entrypoint-initdb.d/20-signupflow-roles.sh"
+# Run inside a replica with the replica's own secret: what its database role may do.
+PROBE = """
+import sys
+import psycopg
+url = open("/run/secrets/database_url").read().strip().replace("+psycopg", "")
+with psycopg.connect(url, autocommit=True) as conn:
+    print("user", conn.execute("SELECT current_user").fetchone()[0])
+    print("organisations", conn.execute("SELECT count(*) FROM organisations").fetchone()[0])
+    for statement in sys.argv[1:]:
+        try:
+            conn.execute(statement)
+            print("ALLOWED", statement)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            print("refused", statement, "|", str(exc).splitlines()[0])
+"""
+SCHEMA_CHANGES = (
+    "ALTER TABLE organisations ADD COLUMN intruder integer",
+    "DROP TABLE audit_log",
+    "TRUNCATE audit_log",
+    "CREATE TABLE intruder (id integer)",
+    "CREATE TEMPORARY TABLE intruder (id integer)",
+)
+
+
+@pytest.fixture(scope="module")
+def stack(app_image: AppImage, base_images: dict[str, str]) -> Iterator[ProductionStack]:
+    if os.geteuid() != 0:
+        require_service("the stack tests need root (the secrets belong to the container users)")
+    images: ReleaseImages = build_test_images(app_image.tag)
+    with production_stack(images, base_images) as production:
+        yield production
+
+
+def psql(stack: ProductionStack, query: str) -> list[str]:
+    """As the superuser over the container's socket (the operator's view)."""
+    result = stack.stack.compose(
+        "exec", "-T", "postgres", "psql", "-U", "signupflow", "-d", "signupflow", "-At", "-c", query
+    )
+    return result.stdout.splitlines()
+
+
+def test_the_running_app_uses_the_data_role_and_cannot_change_the_schema(
+    stack: ProductionStack,
+) -> None:
+    Load(stack).sign_up()  # through the edge: sign-up, confirmation, first token
+    replica = stack.running_replicas()[0]["Id"]
+    probe = docker_cmd("exec", replica, "/opt/venv/bin/python", "-c", PROBE, *SCHEMA_CHANGES)
+    lines = probe.stdout.splitlines()
+    assert "user signupflow_app" in lines, probe.stdout
+    assert int(lines[1].split()[1]) >= 1, probe.stdout  # the organisation signed up above
+    refused = [line for line in lines if line.startswith("refused ")]
+    assert len(refused) == len(SCHEMA_CHANGES), (replica, probe.stdout)
+    assert not [line for line in lines if line.startswith("ALLOWED")]
+
+    # `migrate` created every table as the owner; no client logs in as the superuser.
+    assert psql(stack, "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'") == [
+        "signupflow_owner"
+    ]
+    clients = psql(
+        stack,
+        "SELECT DISTINCT usename FROM pg_stat_activity WHERE client_addr IS NOT NULL",
+    )
+    assert clients, "no client connected over the network"
+    assert "signupflow" not in clients, clients
+    assert set(clients) <= {"signupflow_app"}, clients
+
+
+def test_the_roles_command_runs_again_on_the_live_cluster(stack: ProductionStack) -> None:
+    before = psql(stack, "SELECT relname, relowner::regrole, relacl FROM pg_class ORDER BY 1")
+    result = stack.stack.compose("exec", "-T", "postgres", ROLES_COMMAND, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "up to date" in result.stderr
+    assert psql(stack, "SELECT relname, relowner::regrole, relacl FROM pg_class ORDER BY 1") == (
+        before
+    )
+    # The app still serves after it (its role, its password unchanged).
+    status, _ = stack.get("/health/ready")
+    assert status == 200
