@@ -125,7 +125,9 @@ PLAIN = {
     "pgbackrest_cipher_pass": ("postgres_uid", 48),
 }
 DERIVED = {"postgres_roles": "postgres_uid", "redis_acl": "redis_uid"}
-ROTATABLE = sorted([*CREDENTIALS, "secret_key", "metrics_token"])
+# secret_key is rotated with PREVIOUS_SECRET_KEYS (docs/operations.md), so that tokens signed
+# with the old key keep verifying meanwhile.
+ROTATABLE = sorted([*CREDENTIALS, "metrics_token"])
 # What the backup service needs that cannot be generated here (docs/operations.md).
 PROVIDED_BY_OPERATOR = (
     "backup_age_identity",
@@ -190,21 +192,22 @@ def redis_acl_file(users: dict[str, tuple[str, str]]) -> str:
 
 
 def write_secret(directory: Path, name: str, content: str, uid: int | None) -> None:
-    """Written to a temporary file and renamed into place: a reader sees the old or the new
-    content, never a part."""
+    """A new file is created exclusively; an existing one (rotated, or a derived file brought
+    up to date) is rewritten in place: Compose bind-mounts each secret file by its inode, so a
+    running container (postgres, for `20-signupflow-roles.sh`) sees the new content only if
+    the inode stays the same."""
     path = directory / name
-    partial = directory / f".{name}.partial"
-    partial.unlink(missing_ok=True)
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    flags = os.O_WRONLY | os.O_NOFOLLOW
+    flags |= os.O_TRUNC if path.exists() else os.O_CREAT | os.O_EXCL
+    fd = os.open(path, flags, 0o600)
     try:
-        os.fchmod(fd, 0o600)  # whatever the umask
+        os.fchmod(fd, 0o600)  # whatever the umask, or the mode an existing file had
         if uid is not None:
             os.fchown(fd, uid, uid)
         os.write(fd, (content if content.endswith("\n") else content + "\n").encode())
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(partial, path)
 
 
 def plan(directory: Path, rotate: set[str]) -> tuple[dict[str, str], list[str]]:
@@ -286,8 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(
             f"--rotate {', '.join(unknown)}: not a secret that can be rotated here (one of "
-            f"{', '.join(ROTATABLE)}; postgres_password and pgbackrest_cipher_pass: see "
-            "docs/security.md)"
+            f"{', '.join(ROTATABLE)}; secret_key, postgres_password and pgbackrest_cipher_pass: "
+            "see docs/security.md)"
         )
     chown = not args.no_chown
     if chown and os.geteuid() != 0:

@@ -7,10 +7,13 @@ to end through the edge."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
 
+from harness.compose import SECRETS_SCRIPT
 from harness.docker import docker_cmd
 from harness.stack import Load, ProductionStack, ReleaseImages, build_test_images, production_stack
 from tests.deploy.containers import AppImage
@@ -18,6 +21,15 @@ from tests.support.services import require_service
 
 ROLES_COMMAND = "/docker-entrypoint-initdb.d/20-signupflow-roles.sh"
 # Run inside a replica with the replica's own secret: what its database role may do.
+OLD_PASSWORD_PROBE = """
+import sys
+import psycopg
+try:
+    psycopg.connect(sys.argv[1].replace("+psycopg", ""), connect_timeout=5).close()
+    print("ACCEPTED")
+except psycopg.OperationalError as exc:
+    print("refused", str(exc).strip().splitlines()[-1])
+"""
 PROBE = """
 import sys
 import psycopg
@@ -42,10 +54,14 @@ SCHEMA_CHANGES = (
 
 
 @pytest.fixture(scope="module")
-def stack(app_image: AppImage, base_images: dict[str, str]) -> Iterator[ProductionStack]:
+def images(app_image: AppImage) -> ReleaseImages:
+    return build_test_images(app_image.tag)
+
+
+@pytest.fixture(scope="module")
+def stack(images: ReleaseImages, base_images: dict[str, str]) -> Iterator[ProductionStack]:
     if os.geteuid() != 0:
         require_service("the stack tests need root (the secrets belong to the container users)")
-    images: ReleaseImages = build_test_images(app_image.tag)
     with production_stack(images, base_images) as production:
         yield production
 
@@ -77,7 +93,9 @@ def test_the_running_app_uses_the_data_role_and_cannot_change_the_schema(
     ]
     clients = psql(
         stack,
-        "SELECT DISTINCT usename FROM pg_stat_activity WHERE client_addr IS NOT NULL",
+        # Other containers; not the health check's pg_isready (127.0.0.1 in the container).
+        "SELECT DISTINCT usename FROM pg_stat_activity"
+        " WHERE client_addr IS NOT NULL AND client_addr <> '127.0.0.1'",
     )
     assert clients, "no client connected over the network"
     assert "signupflow" not in clients, clients
@@ -95,3 +113,37 @@ def test_the_roles_command_runs_again_on_the_live_cluster(stack: ProductionStack
     # The app still serves after it (its role, its password unchanged).
     status, _ = stack.get("/health/ready")
     assert status == 200
+
+
+def test_rotating_the_app_password_takes_the_documented_three_commands(
+    stack: ProductionStack, images: ReleaseImages
+) -> None:
+    """docs/security.md: --rotate, the roles command in the running postgres container, a
+    deploy (which also runs `migrate` as the owner). The new replicas and the worker log in with
+    the new password; the old one no longer works; sign-up through the edge still does."""
+    secrets_dir = stack.workdir / "secrets"
+    old_url = (secrets_dir / "database_url").read_text().strip()
+    rotate = subprocess.run(
+        [sys.executable, str(SECRETS_SCRIPT), str(secrets_dir), "--rotate", "database_url"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert rotate.returncode == 0, rotate.stderr
+    applied = stack.stack.compose("exec", "-T", "postgres", ROLES_COMMAND, check=False)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    deploy = stack.run_deploy("deploy", images.v2, "--worker-image", images.v2)
+    assert deploy.returncode == 0, deploy.stdout[-4000:] + deploy.stderr[-3000:]
+
+    Load(stack).sign_up()
+    replica = stack.running_replicas()[0]["Id"]
+    probe = docker_cmd("exec", replica, "/opt/venv/bin/python", "-c", PROBE)
+    assert "user signupflow_app" in probe.stdout.splitlines(), probe.stdout
+    old = docker_cmd("exec", replica, "/opt/venv/bin/python", "-c", OLD_PASSWORD_PROBE, old_url)
+    assert "password authentication failed" in old.stdout, old.stdout
+    worker = stack.containers("worker")[0]
+    assert worker["State"]["Running"], worker["State"]
+    assert psql(stack, "SELECT count(*) FROM pg_stat_activity WHERE usename = 'signupflow'") == [
+        "1"  # this psql
+    ]

@@ -210,6 +210,7 @@ def test_rotate_replaces_one_credential_and_its_verifier(
 ) -> None:
     assert create(tmp_path, *chown_option).returncode == 0
     before = read_all(tmp_path)
+    inodes = {path.name: path.stat().st_ino for path in tmp_path.iterdir()}
     result = create(tmp_path, "--rotate", "database_url", *chown_option)
     assert result.returncode == 0, result.stderr
     after = read_all(tmp_path)
@@ -222,6 +223,9 @@ def test_rotate_replaces_one_credential_and_its_verifier(
         after["postgres_roles"].splitlines(),
     )
     assert [line.split(" ")[0] for line in new_lines if line not in old_lines] == ["signupflow_app"]
+    # Rewritten in place: the running postgres container (a bind mount of the inode) sees it.
+    assert {path.name: path.stat().st_ino for path in tmp_path.iterdir()} == inodes
+    assert stat.S_IMODE((tmp_path / "database_url").stat().st_mode) == 0o600
 
     refused = create(tmp_path, "--rotate", "postgres_password", *chown_option)
     assert refused.returncode == 2
