@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from harness.compose import SECRETS_SCRIPT
 from harness.docker import docker_cmd
 from harness.stack import Load, ProductionStack, ReleaseImages, build_test_images, production_stack
 from tests.deploy.containers import AppImage
+from tests.deploy.test_compose import BACKUP, config_of
 from tests.support.services import require_service
 
 ROLES_COMMAND = "/docker-entrypoint-initdb.d/20-signupflow-roles.sh"
@@ -51,6 +53,73 @@ SCHEMA_CHANGES = (
     "CREATE TABLE intruder (id integer)",
     "CREATE TEMPORARY TABLE intruder (id integer)",
 )
+
+
+# Which services may mount each credential (other services may be added; none of these).
+MAY_MOUNT = {
+    "postgres_password": {"postgres", "pgbackrest"},
+    "pgbackrest_cipher_pass": {"postgres", "pgbackrest"},
+    "postgres_roles": {"postgres"},
+    "redis_acl": {"redis"},
+    "database_url": {"app", "worker"},
+    "migrate_database_url": {"migrate"},
+    "backup_database_url": {"backup"},
+    "postgres_exporter_dsn": {"postgres-exporter"},
+    "redis_url": {"app"},
+    "worker_redis_url": {"worker"},
+    "redis_exporter_password": {"redis-exporter"},
+}
+# What each of the app image's processes reads its database and Redis URLs from.
+CREDENTIAL_FILES = {
+    "app": ("/run/secrets/database_url", "/run/secrets/redis_url"),
+    "worker": ("/run/secrets/database_url", "/run/secrets/worker_redis_url"),
+    "migrate": ("/run/secrets/migrate_database_url", None),
+    "backup": ("/run/secrets/backup_database_url", None),
+}
+
+
+def credential_violations(config: dict[str, Any]) -> list[str]:
+    """Every credential a service holds that is not its own."""
+    found = []
+    for service, spec in config["services"].items():
+        for entry in spec.get("secrets") or []:
+            name = entry["source"] if isinstance(entry, dict) else entry
+            allowed = MAY_MOUNT.get(name)
+            if allowed is not None and service not in allowed:
+                found.append(f"{service} mounts {name}")
+        if service in CREDENTIAL_FILES:
+            env = spec.get("environment") or {}
+            database, redis_file = CREDENTIAL_FILES[service]
+            if env.get("DATABASE_URL_FILE") != database:
+                found.append(f"{service} reads DATABASE_URL from {env.get('DATABASE_URL_FILE')}")
+            if redis_file is None and (
+                env.get("REDIS_URL_FILE") or "@" in env.get("REDIS_URL", "@")
+            ):
+                found.append(f"{service} gets Redis credentials it never uses")
+            if redis_file is not None and env.get("REDIS_URL_FILE") != redis_file:
+                found.append(f"{service} reads REDIS_URL from {env.get('REDIS_URL_FILE')}")
+    return found
+
+
+@pytest.mark.parametrize("combination", ["prod", "prod+pgbackrest"])
+def test_each_service_gets_only_its_own_credentials(combination: str) -> None:
+    config = config_of(combination, BACKUP)
+    assert set(CREDENTIAL_FILES) <= set(config["services"])
+    assert credential_violations(config) == []
+
+
+def test_the_credential_check_sees_a_service_with_another_s_credentials() -> None:
+    config = config_of("prod", BACKUP)
+    config["services"]["backup"]["secrets"].append({"source": "database_url"})
+    config["services"]["migrate"]["environment"]["DATABASE_URL_FILE"] = "/run/secrets/database_url"
+    config["services"]["worker"]["environment"]["REDIS_URL_FILE"] = "/run/secrets/redis_url"
+    config["services"]["backup"]["environment"]["REDIS_URL"] = "redis://app:pw@redis:6379/0"
+    assert set(credential_violations(config)) == {
+        "migrate reads DATABASE_URL from /run/secrets/database_url",
+        "worker reads REDIS_URL from /run/secrets/redis_url",
+        "backup mounts database_url",
+        "backup gets Redis credentials it never uses",
+    }
 
 
 @pytest.fixture(scope="module")
