@@ -8,8 +8,9 @@ Writes one file per secret, each mode 0600 and owned by the uid of the container
 client has its own database role or Redis user (docs/security.md, "Least privilege"):
 
 | file                    | read by           | contents                                    |
-| secret_key              | app, worker, ...  | token-signing key (64 hex characters)       |
-| metrics_token           | app, worker       | bearer token for GET /metrics               |
+| secret_key              | app, worker,      | token-signing key (64 hex characters)       |
+|                         | migrate, backup   |                                             |
+| metrics_token           | app, Prometheus   | bearer token for GET /metrics               |
 | postgres_password       | postgres          | password of the bootstrap superuser         |
 |                         |                   | `signupflow` (database container only)      |
 | postgres_roles          | postgres          | SCRAM-SHA-256 verifiers of the four login   |
@@ -22,13 +23,13 @@ client has its own database role or Redis user (docs/security.md, "Least privile
 | redis_url               | app               | Redis user `app`                            |
 | worker_redis_url        | worker            | Redis user `worker`                         |
 | redis_exporter_password | redis-exporter    | password of Redis user `monitor`            |
-| pgbackrest_cipher_pass  | postgres (+ sidecar) | pgBackRest repository passphrase         |
+| pgbackrest_cipher_pass  | postgres, sidecar | pgBackRest repository passphrase            |
 
 Idempotent: an existing file is never replaced, so running it again after an upgrade only adds
 the files that are new. The two derived files (postgres_roles, redis_acl) hold hashes, never
 passwords, and are rewritten from the credential files whenever they differ. `--rotate NAME`
-replaces one credential with a new password (then apply it: docs/security.md). Values are never
-printed. Standard library only, so it runs on a bare server.
+replaces one credential with a new password, in place (then apply it: docs/security.md). Values
+are never printed. Standard library only, so it runs on a bare server.
 """
 
 from __future__ import annotations
