@@ -474,9 +474,7 @@ def archiving_cluster(with_pgbackrest: bool) -> Iterator[tuple[PostgresCluster, 
             shutil.rmtree(repository.root, ignore_errors=True)
 
 
-def cli_environment(
-    database_url: str, backup_dir: Path, recipient: str, identity: Path
-) -> dict[str, str]:
+def cli_environment(database_url: str, backup_dir: Path, recipient: str) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",
@@ -486,7 +484,6 @@ def cli_environment(
         "DATABASE_URL": database_url,
         "BACKUP_DIR": str(backup_dir),
         "BACKUP_AGE_RECIPIENT": recipient,
-        "BACKUP_AGE_IDENTITY_FILE": str(identity),
     }
 
 
@@ -522,7 +519,8 @@ def measure_logical(
     identity_file.write_text(f"{identity}\n")
     identity_file.chmod(0o600)
     backup_dir = work / "backups"
-    env = cli_environment(target, backup_dir, str(identity.to_public()), identity_file)
+    env = cli_environment(target, backup_dir, str(identity.to_public()))
+    key = ["--identity-file", str(identity_file)]  # given at run time, as on a recovery host
     created = run([signupflow, "backup", "create", "--no-prune"], env=env)
     manifest_file = next(backup_dir.glob("*.manifest.json"))
     manifest = json.loads(manifest_file.read_text())
@@ -535,14 +533,14 @@ def measure_logical(
         dump_bytes=manifest["dump_bytes"],
         archive_bytes=manifest["archive_bytes"],
     )
-    verified = run([signupflow, "backup", "verify", name], env=env)
+    verified = run([signupflow, "backup", "verify", name, *key], env=env)
     results.add(
         "backup verify",
         f"{verified.seconds:.1f} s ({verified.stdout.strip().rpartition('(')[2].rstrip(')')})",
         backup_verify_seconds=verified.seconds,
     )
     restore_env = {**env, "DATABASE_URL": cluster.url("bench_restored")}
-    restored = run([signupflow, "backup", "restore", name, "--yes"], env=restore_env)
+    restored = run([signupflow, "backup", "restore", name, *key, "--yes"], env=restore_env)
     if "restored and verified" not in restored.stdout:
         raise SystemExit(f"restore did not verify: {restored.stdout}")
     results.add(

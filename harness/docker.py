@@ -19,6 +19,7 @@ BASE_IMAGES = {
     "redis": "signupflow-base/redis:7",
     "caddy": "signupflow-base/caddy:2",
     "pebble": "signupflow-base/pebble:latest",
+    "logstore": "signupflow-base/logstore:8",
 }
 
 

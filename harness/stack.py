@@ -471,6 +471,7 @@ def production_stack(
         "PEBBLE_IMAGE": base_images["pebble"],
         "POSTGRES_IMAGE": base_images["postgres"],
         "REDIS_IMAGE": base_images["redis"],
+        "LOGSTORE_IMAGE": base_images["logstore"],
     }
     # In an env file, as an operator's .env: the deploy tool records the release it switched
     # to there, where `docker compose up` reads it.

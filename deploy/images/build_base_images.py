@@ -68,6 +68,13 @@ IMAGES: tuple[BaseImage, ...] = (
         "ghcr.io/letsencrypt/pebble:latest + pebble-challtestsrv",
         HERE / "pebble",
     ),
+    # The log store (compose.prod.yml `logstore`, docs/logs.md): no upstream image has it.
+    BaseImage(
+        "logstore",
+        "signupflow-base/logstore:8",
+        "signupflow's log store (Debian rsyslog 8 + signupflow-logs)",
+        HERE / "logstore",
+    ),
 )
 BY_NAME = {image.name: image for image in IMAGES} | {image.ref: image for image in IMAGES}
 

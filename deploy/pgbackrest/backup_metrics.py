@@ -3,7 +3,7 @@
 
 Reads `pgbackrest info --output=json` and PostgreSQL's pg_stat_archiver (through psql), and
 prints the metrics or writes them atomically for the node exporter's textfile collector.
-deploy/monitoring/backup-alerts.yml alerts on them. Standard library only, so it runs on the
+deploy/monitoring/rules/backups.yml alerts on them. Standard library only, so it runs on the
 database host or in the PostgreSQL image without a virtualenv; run it as the postgres user.
 
 Timestamps, not ages, are what the alerts use (`time() - ..._timestamp_seconds`): an age

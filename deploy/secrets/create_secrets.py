@@ -129,17 +129,17 @@ DERIVED = {"postgres_roles": "postgres_uid", "redis_acl": "redis_uid"}
 # secret_key is rotated with PREVIOUS_SECRET_KEYS (docs/operations.md), so that tokens signed
 # with the old key keep verifying meanwhile.
 ROTATABLE = sorted([*CREDENTIALS, "metrics_token"])
-# What the backup service needs that cannot be generated here (docs/operations.md).
+# What the backup service needs that cannot be generated here (docs/backups.md). The age
+# private key is not among them: it lives on the recovery host, never on this server.
 PROVIDED_BY_OPERATOR = (
-    "backup_age_identity",
     "backup_storage_access_key_id",
     "backup_storage_secret_access_key",
     "backup_alert_webhook_url",
 )
 # Lost with the host, these make the off-site copies useless or the data unreadable.
 BACK_UP_OFF_HOST = (
-    "pgbackrest_cipher_pass (without it no pgBackRest backup can be read), backup_age_identity "
-    "(without it no logical backup can be restored), postgres_password, secret_key"
+    "pgbackrest_cipher_pass (without it no pgBackRest backup can be read), postgres_password, "
+    "secret_key; the age private key is kept off this host already (docs/backups.md)"
 )
 
 
@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     missing = [name for name in PROVIDED_BY_OPERATOR if not (directory / name).exists()]
     if missing:
-        print(f"still to provide for the backup service (docs/operations.md): {', '.join(missing)}")
+        print(f"still to provide for the backup service (docs/backups.md): {', '.join(missing)}")
     print(
         f"back up off this host (docs/security.md): the whole of {directory}, above all "
         f"{BACK_UP_OFF_HOST}; and the edge's ACME account (volume caddy-data)"

@@ -12,7 +12,7 @@ import os
 import re
 import ssl
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -76,6 +76,8 @@ class FileSecretsSettings(BaseSettings):
     (Compose's `${VAR:-}` passes optional ones as empty)."""
 
     model_config = SettingsConfigDict(
+        # A field's docstring is its description (docs/configuration.md is made from them).
+        use_attribute_docstrings=True,
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
@@ -108,99 +110,162 @@ class FileSecretsSettings(BaseSettings):
 
 
 class Settings(FileSecretsSettings):
+    """The application's settings: `serve`, `worker`, `db`, `schedule` and `people` read them.
+
+    Each field's docstring is its operator documentation: `signupflow config reference`
+    renders docs/configuration.md from it."""
+
+    # Unset fields whose value follows the profile: the property that decides it.
+    PROFILE_DEFAULTS: ClassVar[dict[str, str]] = {
+        "log_level": "effective_log_level",
+        "auto_migrate": "should_auto_migrate",
+        "load_demo": "should_load_demo",
+        "worker_inline": "should_run_worker_inline",
+        "solver_in_worker": "should_solve_in_worker",
+    }
+
     app_env: Profile = "development"
+    """The profile: `staging` and `production` refuse to start on an unsafe configuration."""
     debug: bool = False
+    """Framework debug mode; must be false in staging and production."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
+    """Lowest level logged."""
 
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    """Signs access tokens and links; staging/production: random, 32+ characters
+    (`openssl rand -hex 32`), never the development default."""
     database_url: SecretStr = SecretStr("sqlite:///./var/signupflow.db")
+    """SQLAlchemy URL; staging/production: PostgreSQL (`postgresql+psycopg://user:pass@host/db`).
+    The stack gives the app role's URL (`signupflow_app`, data only)."""
     redis_url: SecretStr | None = None
+    """Shared rate limits and token revocations (`redis://user:pass@host:6379/0`); required in
+    staging and production."""
 
     # NoDecode: pydantic-settings would otherwise insist on JSON and reject `a.example,b.example`.
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["localhost", "127.0.0.1", "testserver"]
     )
+    """Host names the app answers (comma-separated); staging/production: set explicitly, no `*`."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Origins allowed to call the API from a browser (comma-separated)."""
     public_url: str = "http://127.0.0.1:8000"
+    """The address users reach: the base of links in e-mails and calendar feeds."""
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    """Database connections kept open per process."""
     db_max_overflow: int = Field(default=10, ge=0, le=200)
+    """Connections opened beyond the pool under load, per process."""
     db_pool_timeout_s: float = Field(default=10.0, gt=0)
+    """Seconds a request waits for a free connection before it fails."""
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    """PostgreSQL statement timeout per query (0: none)."""
 
     access_token_ttl_s: int = Field(default=900, ge=30, le=86_400)
+    """Lifetime of an access token."""
     refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=300)
+    """Lifetime of a refresh token (a session's length without activity)."""
     invitation_ttl_s: int = Field(default=7 * 86_400, ge=300)
+    """How long an invitation link works."""
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    """Password hashing cost; at least 12 in staging and production."""
 
     auto_migrate: bool | None = None
+    """Apply migrations at start-up. Production runs `signupflow db upgrade` as a separate step
+    so replicas never race a schema change."""
     load_demo: bool | None = None
+    """Load the demo organisation into an empty database at start-up."""
 
-    # Key rotation: the new SECRET_KEY signs; these (comma-separated) still verify until the
-    # tokens they signed expire.
     previous_secret_keys: SecretStr | None = None
+    """Key rotation: former `SECRET_KEY`s (comma-separated) that still verify tokens until the
+    tokens they signed expire; staging/production: each must pass the `SECRET_KEY` rules."""
     log_format: Literal["json", "console"] = "json"
-    # Graceful shutdown: serve this long after SIGTERM (longer than the edge's health-check
-    # interval), then give in-flight requests this long. Together under the usual 30 s grace.
+    """One JSON object per line, or readable console lines."""
     drain_delay_s: float = Field(default=5.0, ge=0, le=60)
+    """Graceful shutdown: keep serving this long after SIGTERM (longer than the edge's
+    health-check interval); with `SHUTDOWN_TIMEOUT_S` under the usual 30 s grace."""
     shutdown_timeout_s: float = Field(default=20.0, ge=1, le=120)
+    """Graceful shutdown: then give in-flight requests this long."""
     probe_timeout_s: float = Field(default=2.0, gt=0, le=30)
-    # Local data (SQLite database, backups): its disk usage is part of /health.
+    """Timeout of each dependency check in `/health/ready`."""
     storage_path: str = "./var"
-    # The browser app (static files); the image copies web/ to /app/web and sets WEB_DIR.
+    """Local data (SQLite database, backups); its disk usage is part of `/health`."""
     web_dir: Path = Path(__file__).resolve().parents[2] / "web"
-    # Proxies whose X-Forwarded-For/Proto are believed (addresses or CIDR ranges).
+    """The browser app's static files; the image copies web/ to /app/web and sets it."""
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Proxies whose X-Forwarded-For/Proto are believed (addresses or CIDR ranges,
+    comma-separated); the stack sets the edge network's subnet."""
     metrics_token: SecretStr | None = None
+    """Bearer token `/metrics` requires; unset: open in development and test, 404 in staging and
+    production."""
     sentry_dsn: SecretStr | None = None
+    """Error reports go to this Sentry DSN; unset: none are sent."""
     release: str | None = None
+    """Release name shown in `/health` and sent with error reports (e.g. the git revision)."""
     login_attempts_per_minute: int = Field(default=10, ge=1, le=10_000)
+    """Login attempts per account a minute, and 10 times that per client address (token buckets
+    shared in Redis)."""
     api_requests_per_minute: int = Field(default=1200, ge=1, le=1_000_000)
-    # Every member of one organisation together: one tenant cannot take the capacity that
-    # all of them share (5 users at the per-user limit).
+    """API requests per user (token bucket shared in Redis: bursts up to the figure)."""
     org_api_requests_per_minute: int = Field(default=6000, ge=1, le=10_000_000)
-    # Refused with 413 before the app parses it; the CSV import keeps its own larger limit
-    # (app.py's BODY_LIMIT_BY_PATH).
+    """API requests of every member of one organisation together, so one tenant cannot take
+    the capacity all share (5 users at the per-user limit)."""
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
-    # How long a solve may take, in the request or in the worker.
+    """Larger bodies get 413 before they are read; the CSV import keeps its own 2 MiB. The edge
+    configurations set the same figure."""
     solver_time_limit_s: float = Field(default=10.0, gt=0, le=120)
-    # The worker (its image carries CP-SAT) solves and the API answers 202 at once; by
-    # profile: staging and production, where a request must never hold a thread that long.
+    """How long a solve may take, in a request or in the worker."""
     solver_in_worker: bool | None = None
-    # Solves running inside requests at once, per process (SOLVER_IN_WORKER=false); beyond
-    # that 503. Each holds a session slot for up to SOLVER_TIME_LIMIT_S.
+    """The API queues solves (202) for the worker, whose image carries CP-SAT, so a request
+    never holds a thread that long; false: solved in the request."""
     max_concurrent_solves: int = Field(default=2, ge=1, le=64)
-    # Solves one organisation may start a minute, wherever they run: a solve costs seconds of
-    # CPU, not one request's worth, so back-to-back solves of one tenant slowed another's
-    # reads from 12 to 188 ms p50 under the request budget alone (make bench-trust).
+    """Solves running inside requests at once per process (`SOLVER_IN_WORKER=false`); beyond
+    it 503. Each holds a session for up to `SOLVER_TIME_LIMIT_S`."""
     org_solves_per_minute: int = Field(default=6, ge=1, le=10_000)
+    """Solves one organisation may start a minute (429 beyond), in requests or in the worker:
+    back-to-back solves of one tenant slowed another's reads from 12 to 188 ms p50 under the
+    request budget alone (make bench-trust)."""
     password_reset_requests_per_minute: int = Field(default=5, ge=1, le=10_000)
+    """Password-reset requests per account a minute, and 10 times that per client address."""
     password_reset_ttl_s: int = Field(default=3600, ge=300, le=86_400)
-    # Sign-ups per client address and per e-mail address; each costs a bcrypt hash and a mail.
+    """How long a password-reset link works."""
     signup_requests_per_minute: int = Field(default=5, ge=1, le=10_000)
-    # How long the sign-up confirmation link works.
+    """Sign-ups per client address and per e-mail address; each costs a bcrypt hash and a
+    mail."""
     signup_ttl_s: int = Field(default=86_400, ge=300, le=7 * 86_400)
-    # A refresh token presented again this soon after its first use (two tabs refreshing at
-    # once) gets the same successor instead of ending the session.
+    """How long a sign-up's confirmation link works."""
     refresh_reuse_grace_s: int = Field(default=10, ge=0, le=60)
+    """A refresh token presented again this soon after its first use (two tabs refreshing at
+    once) gets the same successor instead of ending the session."""
 
-    # Outgoing mail. SMTP_PASSWORD_FILE works like every other `_FILE` secret.
     smtp_host: str | None = None
+    """SMTP relay for invitations, resets and reminders; required in production; unset
+    elsewhere: mail is logged instead."""
     smtp_port: int = Field(default=587, ge=1, le=65_535)
+    """SMTP relay port."""
     smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    """Transport security; `none` is refused with `SMTP_USERNAME` in staging/production."""
     smtp_username: str | None = None
+    """SMTP login; needs `SMTP_PASSWORD` (or `SMTP_PASSWORD_FILE`)."""
     smtp_password: SecretStr | None = None
+    """SMTP password."""
     smtp_timeout_s: float = Field(default=10.0, gt=0, le=120)
-    # PEM CA certificate(s) the relay's certificate must chain to, instead of the system
-    # trust store (an internal relay with a private CA). Verification is never turned off.
+    """Timeout of each SMTP connection and command."""
     smtp_ca_file: Path | None = None
+    """PEM CA certificate(s) the relay's certificate must chain to instead of the system trust
+    store (an internal relay with a private CA). Verification is never turned off; a missing or
+    unreadable file stops start-up."""
     mail_from: str = "SignUpFlow <no-reply@localhost>"
-    # Background worker: inside `serve` (a thread) in development, its own process elsewhere.
+    """Sender of every e-mail (`Name <address@domain>`)."""
     worker_inline: bool | None = None
+    """Run the background worker as a thread inside `serve` instead of its own process."""
     worker_poll_interval_s: float = Field(default=5.0, gt=0, le=3600)
+    """Seconds between the worker's looks for due jobs."""
     notification_max_attempts: int = Field(default=8, ge=1, le=50)
+    """Delivery attempts of one e-mail before it is marked failed."""
     notification_backoff_s: float = Field(default=30.0, gt=0, le=86_400)
+    """First retry delay of a failed e-mail; doubled at each attempt."""
     reminder_hours_before: int = Field(default=24, ge=1, le=24 * 14)
+    """Shift reminders go out this many hours before the shift."""
 
     @field_validator("allowed_hosts", "cors_origins", "trusted_proxies", mode="before")
     @classmethod

@@ -13,8 +13,10 @@ from sqlalchemy import update
 from signupflow.app import create_app
 from signupflow.db.base import utcnow
 from signupflow.db.session import unit_of_work
+from signupflow.ops.metrics import SOLVER_QUEUED
 from signupflow.scheduling.models import Schedule, ScheduleStatus
-from signupflow.scheduling.runs import claim_next, run_claimed
+from signupflow.scheduling.runs import claim_next, run_claimed, update_queue_gauge
+from signupflow.worker.tasks import TASKS, measure_solver_queue_depth
 from tests.api.test_schedules import unique_time
 from tests.factories import Org, add_event, add_person, new_org, ok
 from tests.support.settings import make_settings
@@ -107,3 +109,24 @@ def test_a_dead_workers_claim_expires_and_no_run_is_claimed_twice(
         )
     assert _drain(worker_client) == [first]
     assert ok(org.get(f"{API}/schedules/{first}"))["status"] == ScheduleStatus.DRAFT
+
+
+def test_the_solver_queue_depth_gauge_counts_runs_waiting_for_a_worker(
+    worker_client: TestClient,
+) -> None:
+    factory = worker_client.app.state.session_factory  # type: ignore[attr-defined]
+    _drain(worker_client)
+    _queue(new_org(worker_client), 200)
+    _queue(new_org(worker_client), 240)
+    assert update_queue_gauge(factory) == 2
+    assert SOLVER_QUEUED._value.get() == 2  # what the worker's /metrics serves
+    with unit_of_work(factory) as session:
+        claimed = claim_next(session)  # running: no longer waiting
+    assert claimed is not None
+    assert update_queue_gauge(factory) == 1
+    run_claimed(factory, claimed)
+    _drain(worker_client)
+    assert update_queue_gauge(factory) == 0
+    assert SOLVER_QUEUED._value.get() == 0
+    timed = [task for task in TASKS if task.run is measure_solver_queue_depth]
+    assert [task.interval_s for task in timed] == [30.0]  # every worker measures it

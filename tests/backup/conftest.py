@@ -16,6 +16,7 @@ from harness.ports import free_port
 from harness.postgres import PostgresCluster
 from signupflow.app import create_app
 from signupflow.backup.archive import Backups
+from tests.backup.services import Service, Start, Webhook, kill_all
 from tests.backup.support import AgeKey, backup_settings, make_key
 from tests.factories import PASSWORD, add_event, add_person, invite_member, new_org, ok, unique
 from tests.support.settings import make_settings
@@ -79,3 +80,23 @@ def s3_settings(s3_endpoint: str) -> dict[str, object]:
         "backup_s3_access_key_id": "test",
         "backup_s3_secret_access_key": "test",
     }
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    yield hook
+    hook.close()
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Start]:
+    started: list[Service] = []
+
+    def start(env: dict[str, str], command: tuple[str, ...] = ("schedule",)) -> Service:
+        service = Service(env, tmp_path, command)
+        started.append(service)
+        return service
+
+    yield start
+    kill_all(started)

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pyrage  # type: ignore[import-untyped]
 import pytest
 
+from harness.postgres import PostgresCluster
+from signupflow.backup.age import Identities, load_identities
 from signupflow.backup.postgres import Database
 from signupflow.backup.settings import BackupSettings
 from signupflow.db.fingerprint import TableFingerprint, fingerprint
@@ -28,6 +31,9 @@ class AgeKey:
     recipient: str
     identity_file: Path
 
+    def identities(self) -> Identities:
+        return load_identities(str(self.identity_file))
+
 
 def make_key(directory: Path) -> AgeKey:
     identity = pyrage.x25519.Identity.generate()
@@ -38,11 +44,8 @@ def make_key(directory: Path) -> AgeKey:
 
 
 def backup_settings(directory: Path, key: AgeKey, **overrides: Any) -> BackupSettings:
-    values: dict[str, Any] = {
-        "backup_dir": str(directory),
-        "backup_age_recipient": key.recipient,
-        "backup_age_identity_file": str(key.identity_file),
-    }
+    """The server's settings: the public key only."""
+    values: dict[str, Any] = {"backup_dir": str(directory), "backup_age_recipient": key.recipient}
     values.update(overrides)
     return BackupSettings.model_validate(values)
 
@@ -54,3 +57,11 @@ def fingerprints_of(url: str) -> dict[str, TableFingerprint]:
             return fingerprint(connection, Base.metadata)
     finally:
         engine.dispose()
+
+
+def scratch_databases(cluster: PostgresCluster) -> list[str]:
+    with psycopg.connect(cluster.url(driver="postgresql")) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'signupflow_verify_%'"
+        ).fetchall()
+    return [str(row[0]) for row in rows]

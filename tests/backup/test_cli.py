@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -12,36 +10,18 @@ from sqlalchemy.engine import make_url
 from harness.ports import free_port
 from signupflow.backup.postgres import Database
 from signupflow.backup.storage import archive_name
-from tests.backup.support import POSTGRESQL_PASS_ONLY, AgeKey, fingerprints_of, make_key
+from tests.backup.services import SIGNUPFLOW, cli_environment, run_backup
+from tests.backup.support import POSTGRESQL_PASS_ONLY, AgeKey, fingerprints_of
 
 pytestmark = POSTGRESQL_PASS_ONLY
-SIGNUPFLOW = Path(sys.executable).with_name("signupflow")
 
 
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SIGNUPFLOW), "backup", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_backup(*args, env=env)
 
 
 def environment(url: str, directory: Path, key: AgeKey, **extra: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        # The package under test, also when the venv's install points at another checkout.
-        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-        "APP_ENV": "test",
-        "DATABASE_URL": url,
-        "BACKUP_DIR": str(directory),
-        "BACKUP_AGE_RECIPIENT": key.recipient,
-        "BACKUP_AGE_IDENTITY_FILE": str(key.identity_file),
-        **extra,
-    }
+    return cli_environment(url, directory, key.recipient, **extra)
 
 
 def test_create_list_verify_and_restore_from_the_command_line(
@@ -53,11 +33,11 @@ def test_create_list_verify_and_restore_from_the_command_line(
     assert created.returncode == 0, created.stderr
     name = created.stdout.split()[1]
     assert name in run("list", env=env).stdout
-    verified = run("verify", name, env=env)
+    verified = run("verify", name, "--identity-file", str(key.identity_file), env=env)
     assert verified.returncode == 0, verified.stderr
     Database.from_url(seeded_url).drop()
 
-    restored = run("restore", name, "--yes", env=env)
+    restored = run("restore", name, "--identity-file", str(key.identity_file), "--yes", env=env)
 
     assert restored.returncode == 0, restored.stderr
     assert "restored and verified" in restored.stdout
@@ -69,10 +49,8 @@ def test_exit_codes_distinguish_the_failures(tmp_path: Path, key: AgeKey, seeded
     env = environment(seeded_url, directory, key)
     name = run("create", env=env).stdout.split()[1]
 
-    assert run("verify", "no-such-backup", env=env).returncode == 3
-    other = make_key(tmp_path / "other")
-    wrong_key = {**env, "BACKUP_AGE_IDENTITY_FILE": str(other.identity_file)}
-    assert run("verify", name, env=wrong_key).returncode == 5
+    identity = ("--identity-file", str(key.identity_file))
+    assert run("verify", "no-such-backup", *identity, env=env).returncode == 3
     production = {
         **env,
         "APP_ENV": "production",
@@ -81,11 +59,11 @@ def test_exit_codes_distinguish_the_failures(tmp_path: Path, key: AgeKey, seeded
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "SMTP_HOST": "smtp.example.org",
     }
-    refused = run("restore", name, "--yes", env=production)
+    refused = run("restore", name, *identity, "--yes", env=production)
     assert refused.returncode == 9, refused.stderr
     assert "--force" in refused.stderr
     not_confirmed = subprocess.run(
-        [str(SIGNUPFLOW), "backup", "restore", name],
+        [str(SIGNUPFLOW), "backup", "restore", name, *identity],
         env=env,
         input="n\n",
         capture_output=True,
@@ -96,7 +74,7 @@ def test_exit_codes_distinguish_the_failures(tmp_path: Path, key: AgeKey, seeded
     assert not_confirmed.returncode == 1
     archive = directory / archive_name(name)
     archive.write_bytes(archive.read_bytes()[:-10])
-    assert run("verify", name, env=env).returncode == 4
+    assert run("verify", name, *identity, env=env).returncode == 4
     assert run("create", env={**env, "BACKUP_AGE_RECIPIENT": ""}).returncode == 9
     unreachable = {**env, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/x"}
     assert run("create", env=unreachable).returncode == 7

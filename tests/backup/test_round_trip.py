@@ -3,7 +3,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import select, text
 
@@ -13,21 +12,19 @@ from signupflow.backup.errors import DecryptFailure, IntegrityFailure, Refused
 from signupflow.backup.postgres import Database
 from signupflow.backup.storage import archive_name, manifest_name
 from signupflow.db.models import Base
-from tests.backup.support import POSTGRESQL_PASS_ONLY, backup_settings, fingerprints_of, make_key
+from tests.backup.support import (
+    POSTGRESQL_PASS_ONLY,
+    AgeKey,
+    fingerprints_of,
+    make_key,
+    scratch_databases,
+)
 
 pytestmark = POSTGRESQL_PASS_ONLY
 
 
-def scratch_databases(cluster: PostgresCluster) -> list[str]:
-    with psycopg.connect(cluster.url(driver="postgresql")) as conn:
-        rows = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'signupflow_verify_%'"
-        ).fetchall()
-    return [str(row[0]) for row in rows]
-
-
 def test_backup_drop_restore_gives_identical_counts_and_checksums(
-    backups: Backups, seeded_url: str
+    key: AgeKey, backups: Backups, seeded_url: str
 ) -> None:
     before = fingerprints_of(seeded_url)
     manifest = backups.create()
@@ -35,7 +32,9 @@ def test_backup_drop_restore_gives_identical_counts_and_checksums(
     assert before["people"].rows >= 30
     Database.from_url(seeded_url).drop()
 
-    restored, safety = backups.restore(manifest.name, production=False, force=False)
+    restored, safety = backups.restore(
+        manifest.name, key.identities(), production=False, force=False
+    )
 
     assert safety is None
     assert restored.name == manifest.name
@@ -43,15 +42,15 @@ def test_backup_drop_restore_gives_identical_counts_and_checksums(
 
 
 def test_verify_restores_into_a_scratch_database_and_drops_it(
-    backups: Backups, pg_cluster: PostgresCluster
+    key: AgeKey, backups: Backups, pg_cluster: PostgresCluster
 ) -> None:
     manifest = backups.create()
-    assert backups.verify(manifest.name).name == manifest.name
+    assert backups.verify(manifest.name, key.identities()).name == manifest.name
     assert scratch_databases(pg_cluster) == []
 
 
 def test_restore_over_changed_data_takes_a_safety_backup_first(
-    backups: Backups, seeded_url: str
+    key: AgeKey, backups: Backups, seeded_url: str
 ) -> None:
     manifest = backups.create()
     engine = Database.from_url(seeded_url).engine()
@@ -60,7 +59,7 @@ def test_restore_over_changed_data_takes_a_safety_backup_first(
     changed = fingerprints_of(seeded_url)
     engine.dispose()
 
-    _, safety = backups.restore(manifest.name, production=False, force=False)
+    _, safety = backups.restore(manifest.name, key.identities(), production=False, force=False)
 
     assert safety is not None
     assert safety.tables == changed
@@ -74,34 +73,36 @@ def _flip_byte(path: Path, offset: int) -> None:
 
 
 def test_a_tampered_archive_is_refused_before_anything_changes(
-    backups: Backups, seeded_url: str
+    key: AgeKey, backups: Backups, seeded_url: str
 ) -> None:
     manifest = backups.create()
     archive = backups.local.path(archive_name(manifest.name))
     _flip_byte(archive, archive.stat().st_size // 2)
     with pytest.raises(IntegrityFailure, match="SHA-256"):
-        backups.verify(manifest.name)
+        backups.verify(manifest.name, key.identities())
     with pytest.raises(IntegrityFailure):
-        backups.restore(manifest.name, production=False, force=False)
+        backups.restore(manifest.name, key.identities(), production=False, force=False)
     assert fingerprints_of(seeded_url) == manifest.tables
 
 
-def test_a_truncated_archive_is_refused(backups: Backups) -> None:
+def test_a_truncated_archive_is_refused(key: AgeKey, backups: Backups) -> None:
     manifest = backups.create()
     archive = backups.local.path(archive_name(manifest.name))
     archive.write_bytes(archive.read_bytes()[: manifest.archive_bytes // 2])
     with pytest.raises(IntegrityFailure, match="truncated"):
-        backups.verify(manifest.name)
+        backups.verify(manifest.name, key.identities())
 
 
-def test_altered_ciphertext_with_a_matching_manifest_fails_to_decrypt(backups: Backups) -> None:
+def test_altered_ciphertext_with_a_matching_manifest_fails_to_decrypt(
+    key: AgeKey, backups: Backups
+) -> None:
     manifest = backups.create()
     archive = backups.local.path(archive_name(manifest.name))
     _flip_byte(archive, archive.stat().st_size - 100)
     forged = manifest.to_json().replace(manifest.archive_sha256, sha256_of(archive))
     backups.local.path(manifest_name(manifest.name)).write_text(forged)
     with pytest.raises(DecryptFailure):
-        backups.verify(manifest.name)
+        backups.verify(manifest.name, key.identities())
 
 
 def test_a_backup_encrypted_to_one_key_cannot_be_restored_with_another(
@@ -109,30 +110,31 @@ def test_a_backup_encrypted_to_one_key_cannot_be_restored_with_another(
 ) -> None:
     manifest = backups.create()
     other = make_key(tmp_path / "other")
-    settings = backup_settings(backups.local.directory, other)
-    with pytest.raises(DecryptFailure, match="no identity"):
-        Backups(settings, seeded_url).restore(manifest.name, production=False, force=False)
+    with pytest.raises(DecryptFailure, match="does not match"):
+        backups.restore(manifest.name, other.identities(), production=False, force=False)
     assert fingerprints_of(seeded_url) == manifest.tables
 
 
-def test_restore_in_production_is_refused_without_force(backups: Backups) -> None:
+def test_restore_in_production_is_refused_without_force(key: AgeKey, backups: Backups) -> None:
     manifest = backups.create()
     with pytest.raises(Refused, match="--force"):
-        backups.restore(manifest.name, production=True, force=False)
+        backups.restore(manifest.name, key.identities(), production=True, force=False)
 
 
-def test_a_dry_run_checks_the_backup_and_changes_nothing(backups: Backups, seeded_url: str) -> None:
+def test_a_dry_run_checks_the_backup_and_changes_nothing(
+    key: AgeKey, backups: Backups, seeded_url: str
+) -> None:
     manifest = backups.create()
     Database.from_url(seeded_url).drop()
-    backups.restore(manifest.name, production=False, force=False, dry_run=True)
+    backups.restore(manifest.name, key.identities(), production=False, force=False, dry_run=True)
     assert not Database.from_url(seeded_url).exists()
 
 
 def test_anonymised_restore_replaces_personal_data_and_invalidates_logins(
-    backups: Backups, seeded_url: str
+    key: AgeKey, backups: Backups, seeded_url: str
 ) -> None:
     manifest = backups.create()
-    backups.restore(manifest.name, production=False, force=False, anonymise=True)
+    backups.restore(manifest.name, key.identities(), production=False, force=False, anonymise=True)
     tables = Base.metadata.tables
     engine = Database.from_url(seeded_url).engine()
     with engine.connect() as connection:
@@ -169,7 +171,7 @@ def test_a_missing_local_directory_is_not_a_backup(backups: Backups) -> None:
 
 
 def test_restore_refuses_a_database_holding_tables_the_backup_lacks(
-    backups: Backups, seeded_url: str
+    key: AgeKey, backups: Backups, seeded_url: str
 ) -> None:
     manifest = backups.create()
     engine = Database.from_url(seeded_url).engine()
@@ -177,4 +179,4 @@ def test_restore_refuses_a_database_holding_tables_the_backup_lacks(
         connection.execute(text("CREATE TABLE from_a_newer_schema (id integer)"))
     engine.dispose()
     with pytest.raises(Refused, match="from_a_newer_schema"):
-        backups.restore(manifest.name, production=False, force=False)
+        backups.restore(manifest.name, key.identities(), production=False, force=False)

@@ -23,8 +23,8 @@ def test_a_backup_uploaded_to_s3_restores_after_the_local_copy_is_lost(
 
     backups = Backups(settings, seeded_url)
     assert [m.name for m in backups.manifests()] == [manifest.name]
-    backups.verify(manifest.name)
-    backups.restore(manifest.name, production=False, force=False)
+    backups.verify(manifest.name, key.identities())
+    backups.restore(manifest.name, key.identities(), production=False, force=False)
 
     assert fingerprints_of(seeded_url) == manifest.tables
 
@@ -35,4 +35,4 @@ def test_an_unknown_backup_is_not_found_locally_or_in_s3(
     settings = backup_settings(tmp_path / "backups", key, **s3_settings)
     backups = Backups(settings, "postgresql://u@127.0.0.1:1/x")
     with pytest.raises(BackupNotFound):
-        backups.verify("signupflow-x-20200101T000000.000000Z")
+        backups.verify("signupflow-x-20200101T000000.000000Z", key.identities())

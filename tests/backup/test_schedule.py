@@ -6,29 +6,22 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
 
 import boto3
-import httpx
 import pytest
 
 from harness.ports import free_port
 from harness.postgres import PostgresCluster
 from signupflow.backup.schedule import next_daily_run, parse_clock
+from tests.backup.services import WAIT_S, Start, Webhook, metric
 from tests.backup.support import POSTGRESQL_PASS_ONLY, AgeKey
 
 SIGNUPFLOW = Path(sys.executable).with_name("signupflow")
-WAIT_S = 180  # two runs of create + verify on a loaded 2-core machine, with room
 SECRET = "s3-secret-that-must-not-be-logged"  # moto accepts any credentials
 
 
@@ -42,111 +35,6 @@ def test_the_daily_run_is_the_next_occurrence_of_the_time_in_utc() -> None:
         parse_clock("2.30")
 
 
-class Webhook:
-    """A real HTTP server on 127.0.0.1 that records every JSON body POSTed to it."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        received = self.bodies
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                received.append(json.loads(self.rfile.read(length)))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/backup"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook()
-    yield hook
-    hook.close()
-
-
-class Service:
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self.port = int(env["BACKUP_METRICS_PORT"])
-        self.stdout_path = log_dir / f"schedule-{self.port}.out"
-        self.stderr_path = log_dir / f"schedule-{self.port}.err"
-        with self.stdout_path.open("w") as out, self.stderr_path.open("w") as err:
-            self.process = subprocess.Popen(
-                [str(SIGNUPFLOW), "backup", "schedule"], env=env, stdout=out, stderr=err
-            )
-
-    def output(self) -> str:
-        return self.stdout_path.read_text() + self.stderr_path.read_text()
-
-    def events(self) -> list[dict[str, Any]]:
-        return [
-            json.loads(line)
-            for line in self.stdout_path.read_text().splitlines()
-            if line.startswith("{")
-        ]
-
-    def metrics(self) -> str:
-        try:
-            response = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5)
-        except httpx.HTTPError:
-            return ""
-        return response.text if response.status_code == 200 else ""
-
-    def wait_for(self, condition: Callable[[], bool], what: str) -> None:
-        deadline = time.monotonic() + WAIT_S
-        while not condition():
-            if self.process.poll() is not None:
-                pytest.fail(f"the service exited {self.process.returncode}:\n{self.output()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"no {what} after {WAIT_S} s:\n{self.output()[-4000:]}")
-            time.sleep(0.3)
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            raise
-
-
-@pytest.fixture
-def services(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Service]]:
-    started: list[Service] = []
-
-    def start(env: dict[str, str]) -> Service:
-        service = Service(env, tmp_path)
-        started.append(service)
-        return service
-
-    yield start
-    for service in started:
-        if service.process.poll() is None:
-            service.process.kill()
-            service.process.wait(timeout=10)
-
-
-def metric(text: str, name: str) -> float | None:
-    match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
-    return float(match.group(1)) if match else None
-
-
 def service_environment(url: str, directory: Path, key: AgeKey, **extra: str) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -157,7 +45,6 @@ def service_environment(url: str, directory: Path, key: AgeKey, **extra: str) ->
         "DATABASE_URL": url,
         "BACKUP_DIR": str(directory),
         "BACKUP_AGE_RECIPIENT": key.recipient,
-        "BACKUP_AGE_IDENTITY_FILE": str(key.identity_file),
         "BACKUP_METRICS_HOST": "127.0.0.1",
         "BACKUP_METRICS_PORT": str(free_port()),
         **extra,
@@ -165,12 +52,12 @@ def service_environment(url: str, directory: Path, key: AgeKey, **extra: str) ->
 
 
 @POSTGRESQL_PASS_ONLY
-def test_the_service_creates_verifies_uploads_and_reports_each_run(
+def test_the_service_creates_uploads_and_reports_each_run_without_the_private_key(
     tmp_path: Path,
     key: AgeKey,
     seeded_url: str,
     s3_settings: dict[str, object],
-    services: Callable[[dict[str, str]], Service],
+    services: Start,
 ) -> None:
     secret_file = tmp_path / "s3_secret_access_key"
     secret_file.write_text(SECRET + "\n")
@@ -206,15 +93,22 @@ def test_the_service_creates_verifies_uploads_and_reports_each_run(
     assert started < last_good <= time.time()
     assert 0 <= (metric(scraped, "signupflow_backup_last_success_age_seconds") or -1) < WAIT_S
     assert (metric(scraped, 'signupflow_backup_last_size_bytes{kind="encrypted"}') or 0) > 0
-    assert (metric(scraped, 'signupflow_backup_step_duration_seconds{step="verify"}') or 0) > 0
+    assert (metric(scraped, 'signupflow_backup_step_duration_seconds{step="create"}') or 0) > 0
+    assert 'step="verify"' not in scraped  # the drill verifies, where the key is
+    assert metric(scraped, "signupflow_backup_last_success_offsite_verified") == 1
+    assert (metric(scraped, "signupflow_backup_last_success_tables_listed") or 0) > 10
     assert "signupflow_backup_last_run_success 1" in metrics_file.read_text()
 
     events = service.events()
-    verified = [e for e in events if e["event"] == "backup_step" and e["step"] == "verify"]
-    assert len(verified) >= 2
-    assert all(e["exit_code"] == 0 and e["status"] == "ok" for e in verified)
-    assert "verified " in verified[-1]["output"]
+    steps = [e for e in events if e["event"] == "backup_step"]
+    assert len(steps) >= 2
+    assert {e["step"] for e in steps} == {"create"}
+    assert all(e["exit_code"] == 0 and e["status"] == "ok" for e in steps)
+    assert "created " in steps[-1]["output"]
     name = json.loads((backup_dir / ".schedule-state.json").read_text())["last_success_name"]
+    manifest = json.loads((backup_dir / f"{name}.manifest.json").read_text())
+    assert manifest["offsite_verified"] is True
+    assert manifest["dump_tables_listed"] >= len(manifest["tables"])
     client = boto3.client(
         "s3",
         endpoint_url=str(s3_settings["backup_s3_endpoint_url"]),
@@ -247,7 +141,7 @@ def test_a_failed_run_is_logged_with_its_exit_code_alerts_the_webhook_and_sets_t
     key: AgeKey,
     pg_cluster: PostgresCluster,
     webhook: Webhook,
-    services: Callable[[dict[str, str]], Service],
+    services: Start,
 ) -> None:
     missing_database = pg_cluster.url("no_such_database_for_backups")
     env = service_environment(
@@ -294,6 +188,7 @@ def test_a_failed_run_is_logged_with_its_exit_code_alerts_the_webhook_and_sets_t
         ("BACKUP_SCHEDULE_AT", "25:99", "BACKUP_SCHEDULE_AT must be HH:MM"),
         ("BACKUP_ALERT_WEBHOOK_URL", "file:///etc/passwd", "must be an http:// or https:// URL"),
         ("BACKUP_AGE_RECIPIENT", "", "BACKUP_AGE_RECIPIENT (age public key) is not set"),
+        ("BACKUP_AGE_IDENTITY_FILE", "/run/secrets/backup_age_identity", "holds only the public"),
     ],
 )
 def test_an_unusable_configuration_exits_2_before_running(

@@ -24,6 +24,7 @@ from harness.compose import (
     COMPOSE_DIR,
     DEV,
     ENV_EXAMPLE,
+    LOKI,
     PEBBLE,
     PROD,
     SECRETS_SCRIPT,
@@ -57,6 +58,7 @@ COMBINATIONS = {
     "prod+pgbackrest": (PROD, PGBACKREST),
     "prod+traefik": (PROD, TRAEFIK),
     "prod+pebble": (PROD, PEBBLE),
+    "prod+loki": (PROD, LOKI),
 }
 LOG_OPTIONS = {"max-size", "max-file"}
 ONE_SHOT = {"migrate"}
@@ -217,10 +219,11 @@ def test_every_long_running_service_restarts(combination: str) -> None:
 
 @pytest.mark.parametrize("combination", list(COMBINATIONS))
 def test_every_service_has_a_memory_limit(combination: str) -> None:
-    # Every profile too (the backup service is in one): none may grow until the host swaps.
-    config = config_of(combination, {"COMPOSE_PROFILES": "backup"})
+    # Every profile too (the backup service and the drill are in one): none may grow until the
+    # host swaps.
+    config = config_of(combination, {"COMPOSE_PROFILES": "backup,drill"})
     if PROD in COMBINATIONS[combination]:
-        assert "backup" in config["services"]
+        assert {"backup", "backup-drill"} <= set(config["services"])
     for name, service in config["services"].items():
         limits = ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
         limit = limits.get("memory") or service.get("mem_limit")
@@ -388,7 +391,10 @@ def test_production_networks_keep_the_data_services_internal() -> None:
         "redis": {"backend"},
         "backup": {"backend", "backup-egress"},
         "worker": {"backend", "worker-egress"},
+        # The log store reads files and writes files: no network at all.
+        "logstore": set(),
     }
+    assert config["services"]["logstore"]["network_mode"] == "none"
     # The backup service's way out to S3 and the webhook, the worker's to the SMTP relay;
     # nothing else may use them.
     assert not networks["backup-egress"].get("internal")
@@ -623,6 +629,10 @@ def test_backup_service_runs_the_schedule_with_secrets_as_files() -> None:
     ):
         assert name not in env
     secrets = {s["source"] if isinstance(s, dict) else s for s in backup["secrets"]}
+    # The server holds only the public key: no private key, in any form, reaches it.
+    assert "backup_age_identity" not in secrets
+    assert not any("IDENTITY" in variable for variable in env)
+    assert "identity" not in " ".join(backup["command"])
     # Settings that are themselves paths (SMTP_CA_FILE, a CA certificate) are not secrets.
     paths = {name.upper() for name in Settings.model_fields if name.endswith("_file")}
     for variable, value in env.items():
@@ -641,6 +651,40 @@ def test_backup_service_runs_the_schedule_with_secrets_as_files() -> None:
     volumes = {(v["source"], v["target"]) for v in backup["volumes"]}
     assert ("backups", "/app/var") in volumes
     assert env["BACKUP_DIR"].startswith("/app/var/")
+
+
+def test_the_restore_drill_gets_the_private_key_as_a_file_in_its_own_profile() -> None:
+    from signupflow.backup.schedule import ScheduleSettings
+    from signupflow.backup.settings import BackupSettings
+
+    assert "backup-drill" not in config_of("prod", BACKUP)["services"]
+    config = config_of("prod", {"COMPOSE_PROFILES": "drill", "BACKUP_DRILL_AT": "05:15"})
+    drill = config["services"]["backup-drill"]
+    assert drill["profiles"] == ["drill"]
+    assert drill["image"] == "signupflow-backup:0.1.0"
+    assert drill["command"] == [
+        "backup",
+        "drill",
+        "--identity-file",
+        "/run/secrets/backup_age_identity",
+    ]
+    secrets = {s["source"] if isinstance(s, dict) else s for s in drill["secrets"]}
+    assert "backup_age_identity" in secrets
+    env = drill["environment"]
+    assert env["BACKUP_SCHEDULE_AT"] == "05:15"
+    assert not any("IDENTITY" in variable for variable in env)
+    assert "BACKUP_AGE_RECIPIENT" not in env
+    known = {
+        name.upper() for name in (*BackupSettings.model_fields, *ScheduleSettings.model_fields)
+    }
+    for variable in env:
+        if variable.startswith("BACKUP_"):
+            assert variable in known or variable.removesuffix("_FILE") in known, variable
+    assert drill["read_only"] is True
+    assert drill["restart"] == "unless-stopped"
+    assert not drill.get("ports")
+    assert {(v["source"], v["target"]) for v in drill["volumes"]} == {("backup-drill", "/app/var")}
+    assert set(drill["networks"]) == {"backend", "backup-egress"}
 
 
 def test_backup_service_is_in_the_backup_profile_which_the_example_settings_leave_off() -> None:
@@ -693,3 +737,25 @@ def test_pgbackrest_overlay_archives_from_postgres_and_backs_up_from_a_sidecar()
     }
     replaced = config_of("prod+pgbackrest", {"PGBACKREST_POSTGRES_IMAGE": "local/pg:test"})
     assert replaced["services"]["postgres"]["image"] == "local/pg:test"
+
+
+# --- logs: every line says where it came from (docs/logs.md) ----------------------------------
+
+LOG_LABELS = {
+    "com.docker.compose.project",
+    "com.docker.compose.service",
+    "com.docker.compose.container-number",
+}
+
+
+@pytest.mark.parametrize("combination", [c for c in COMBINATIONS if c != "dev"])
+def test_every_production_service_labels_its_log_lines_for_the_store(combination: str) -> None:
+    # The log store keeps only lines of its own project and files them by service.
+    config = config_of(combination, {"COMPOSE_PROFILES": "backup"})
+    for name, service in config["services"].items():
+        labels = str(((service.get("logging") or {}).get("options") or {}).get("labels", ""))
+        missing = LOG_LABELS - set(labels.split(","))
+        assert not missing, f"{combination}: {name}'s log lines lack {missing}"
+        assert "compress" not in (service.get("logging") or {}).get("options", {}), (
+            f"{combination}: {name}: the store cannot read compressed rotated files"
+        )

@@ -63,7 +63,7 @@ MAY_MOUNT = {
     "redis_acl": {"redis"},
     "database_url": {"app", "worker"},
     "migrate_database_url": {"migrate"},
-    "backup_database_url": {"backup"},
+    "backup_database_url": {"backup", "backup-drill"},
     "postgres_exporter_dsn": {"postgres-exporter"},
     "redis_url": {"app"},
     "worker_redis_url": {"worker"},
@@ -75,6 +75,7 @@ CREDENTIAL_FILES = {
     "worker": ("/run/secrets/database_url", "/run/secrets/worker_redis_url"),
     "migrate": ("/run/secrets/migrate_database_url", None),
     "backup": ("/run/secrets/backup_database_url", None),
+    "backup-drill": ("/run/secrets/backup_database_url", None),
 }
 
 
@@ -103,7 +104,7 @@ def credential_violations(config: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("combination", ["prod", "prod+pgbackrest"])
 def test_each_service_gets_only_its_own_credentials(combination: str) -> None:
-    config = config_of(combination, BACKUP)
+    config = config_of(combination, {"COMPOSE_PROFILES": "backup,drill"})
     assert set(CREDENTIAL_FILES) <= set(config["services"])
     assert credential_violations(config) == []
 

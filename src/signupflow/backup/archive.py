@@ -3,6 +3,11 @@
 A backup is two files: `NAME.dump.age` (a pg_dump custom-format archive, compressed, then
 encrypted to an age public key) and `NAME.manifest.json` (when, what, sizes, the archive's
 SHA-256 and a per-table fingerprint taken in the very snapshot pg_dump read).
+
+`create` runs on the server, which holds only the public key: it checks what it can without
+decrypting (the archive's table of contents lists every fingerprinted table, the encrypted
+file's SHA-256, the copy in S3) and records it in the manifest. `verify` and `restore` need the
+private key, given at run time where it lives (a recovery host).
 """
 
 from __future__ import annotations
@@ -23,11 +28,12 @@ from typing import Any
 from sqlalchemy import text
 
 from signupflow.backup import postgres
-from signupflow.backup.age import decrypt_file, encrypt_file
+from signupflow.backup.age import Identities, decrypt_file, encrypt_file
 from signupflow.backup.errors import (
     BackupError,
     BackupNotFound,
     ContentsMismatch,
+    DatabaseFailure,
     IntegrityFailure,
     Refused,
 )
@@ -38,7 +44,7 @@ from signupflow.backup.storage import LocalStore, S3Store, archive_name, manifes
 from signupflow.db.fingerprint import TableFingerprint, compare, fingerprint
 from signupflow.db.models import Base
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2: dump_tables_listed, offsite_verified
 _HASH_CHUNK = 1 << 20
 
 
@@ -71,6 +77,11 @@ class Manifest:
     tables: dict[str, TableFingerprint]
     format: int = MANIFEST_FORMAT
     fingerprint_note: str = "taken in the snapshot pg_dump exported (--snapshot)"
+    # Checked on the server before encrypting: how many tables `pg_restore --list` found data
+    # for in the archive (every fingerprinted table must be among them). None before format 2.
+    dump_tables_listed: int | None = None
+    # The archive is in S3 with its local size, and the manifest read back equal.
+    offsite_verified: bool = False
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -99,6 +110,18 @@ class Timings:
             self.seconds[name] = time.monotonic() - started
 
 
+def check_dump(database: Database, plain: Path, tables: dict[str, TableFingerprint]) -> int:
+    """The plain archive's table of contents reads and holds the data of every table the
+    fingerprint counted; the number of tables it lists."""
+    listed = postgres.dumped_tables(database, plain)
+    missing = sorted(set(tables) - listed)
+    if missing:
+        raise DatabaseFailure(
+            f"pg_dump's archive holds no data for {', '.join(missing)}; refusing it"
+        )
+    return len(listed)
+
+
 class Backups:
     """The backups of one database under one BackupSettings."""
 
@@ -111,6 +134,7 @@ class Backups:
         self.s3 = S3Store(settings, client=s3_client) if settings.s3_enabled else None
 
     def create(self, *, prefix: str = "signupflow") -> Manifest:
+        """Dump, check and encrypt; needs only the public key."""
         recipient = self.settings.backup_age_recipient
         if not recipient:
             raise Refused("BACKUP_AGE_RECIPIENT is not set: refusing an unencrypted backup")
@@ -126,10 +150,15 @@ class Backups:
                 ).scalar()
                 tables = fingerprint(connection, Base.metadata)
                 postgres.dump(self.database, plain, snapshot_id=snapshot_id)
+            listed = check_dump(self.database, plain, tables)
             partial = archive.with_name(archive.name + ".partial")
             encrypt_file(plain, partial, recipient)
             partial.rename(archive)
             dump_bytes = plain.stat().st_size
+        if self.s3 is not None:
+            # The archive first and the manifest last: a listed backup always has its archive.
+            self.s3.upload(archive)
+            self.s3.verify_upload(archive)
         manifest = Manifest(
             name=name,
             created_at=now,
@@ -141,18 +170,27 @@ class Backups:
             archive_sha256=sha256_of(archive),
             recipient=recipient,
             tables=tables,
+            dump_tables_listed=listed,
+            offsite_verified=self.s3 is not None,
         )
         manifest_path = self.local.path(manifest_name(name))
         manifest_path.write_text(manifest.to_json())
         if self.s3 is not None:
-            # The manifest goes last: a listed backup always has its archive.
-            self.s3.upload(archive)
             self.s3.upload(manifest_path)
+            self.s3.verify_upload(manifest_path)
         return manifest
 
     def manifests(self) -> list[Manifest]:
         names = set(self.local.names()) | set(self.s3.names() if self.s3 else [])
         return sorted((self.manifest(n) for n in names), key=lambda m: m.created_at)
+
+    def latest(self) -> str:
+        """The name of the newest backup, locally or in S3."""
+        found = self.manifests()
+        if not found:
+            where = f"{self.local.directory}" + (" or S3" if self.s3 is not None else "")
+            raise BackupNotFound(f"no backup in {where}")
+        return found[-1].name
 
     def manifest(self, name: str) -> Manifest:
         path = self.local.path(manifest_name(name))
@@ -191,22 +229,34 @@ class Backups:
         return manifest, archive
 
     @contextmanager
-    def decrypted(self, name: str) -> Iterator[tuple[Manifest, Path]]:
+    def decrypted(self, name: str, identities: Identities) -> Iterator[tuple[Manifest, Path]]:
         manifest, archive = self.checked_archive(name)
-        identity_file = self.settings.backup_age_identity_file
-        if not identity_file:
-            raise Refused("BACKUP_AGE_IDENTITY_FILE is not set: cannot decrypt")
         with tempfile.TemporaryDirectory(prefix="sf-restore-") as scratch:
             plain = Path(scratch) / "dump"
-            decrypt_file(archive, plain, Path(identity_file))
+            decrypt_file(archive, plain, identities)
             yield manifest, plain
 
-    def verify(self, name: str, timings: Timings | None = None) -> Manifest:
-        """Restore into a scratch database and compare its contents with the manifest."""
+    def verify(
+        self,
+        name: str | None,
+        identities: Identities,
+        timings: Timings | None = None,
+        *,
+        remove_downloaded: bool = False,
+    ) -> Manifest:
+        """Check the archive's SHA-256, decrypt it, restore it into a scratch database, compare
+        its contents with the manifest and drop the scratch database. `name` None: the newest.
+        `remove_downloaded`: delete the archive afterwards if it was fetched from S3 for this
+        (a drill host keeps no copies)."""
         timings = timings or Timings()
+        name = name or self.latest()
+        local_archive = self.local.path(archive_name(name))
+        downloaded = not local_archive.exists()
         with ExitStack() as stack:
+            if remove_downloaded and downloaded:
+                stack.callback(local_archive.unlink, missing_ok=True)
             with timings.step("check and decrypt"):
-                manifest, plain = stack.enter_context(self.decrypted(name))
+                manifest, plain = stack.enter_context(self.decrypted(name, identities))
             scratch = self.database.sibling(f"signupflow_verify_{uuid.uuid4().hex[:12]}")
             scratch.create()
             try:
@@ -221,6 +271,7 @@ class Backups:
     def restore(
         self,
         name: str,
+        identities: Identities,
         *,
         production: bool,
         force: bool,
@@ -235,7 +286,7 @@ class Backups:
             raise Refused("APP_ENV is production: restoring needs --force")
         if production and anonymise:
             raise Refused("--anonymise is for staging copies, not production")
-        with self.decrypted(name) as (manifest, plain):
+        with self.decrypted(name, identities) as (manifest, plain):
             if dry_run:
                 return manifest, None
             safety = None

@@ -96,7 +96,8 @@ class Database:
             )
 
 
-def run_tool(args: list[str], database: Database, what: str) -> None:
+def run_tool(args: list[str], database: Database, what: str) -> str:
+    """Run a PostgreSQL client tool; its standard output."""
     try:
         result = subprocess.run(  # noqa: S603 (fixed tool, arguments built here)
             args,
@@ -110,6 +111,7 @@ def run_tool(args: list[str], database: Database, what: str) -> None:
         raise DatabaseFailure(f"{what} failed: {exc}") from exc
     if result.returncode != 0:
         raise DatabaseFailure(f"{what} failed (exit {result.returncode}): {result.stderr.strip()}")
+    return result.stdout
 
 
 @contextmanager
@@ -158,3 +160,20 @@ def restore(database: Database, source: Path, *, clean: bool) -> None:
     if clean:
         args += ["--clean", "--if-exists"]
     run_tool([*args, str(source)], database, "pg_restore")
+
+
+def dumped_tables(database: Database, source: Path) -> set[str]:
+    """The tables whose rows a custom-format archive holds, read by `pg_restore --list` (which
+    reads the archive's whole table of contents and refuses a damaged one)."""
+    listing = run_tool(
+        [pg_tool("pg_restore"), "--list", str(source)], database, "pg_restore --list"
+    )
+    tables = set()
+    for line in listing.splitlines():
+        # "215; 0 16410 TABLE DATA public people signupflow"
+        if line.startswith(";") or " TABLE DATA " not in line:
+            continue
+        parts = line.split(" TABLE DATA ", 1)[1].split()
+        if len(parts) >= 2:
+            tables.add(parts[1])
+    return tables

@@ -1,15 +1,16 @@
-"""`signupflow backup schedule`: the backup service's loop.
+"""The loops of the backup service (`signupflow backup schedule`) and of the restore drill
+(`signupflow backup drill`).
 
-Once a day at BACKUP_SCHEDULE_AT (UTC), or every BACKUP_SCHEDULE_INTERVAL_S seconds, it runs
-`signupflow backup create` (which applies retention) and then `signupflow backup verify` on
-the new backup, each as a child process: a crash or a leak in pg_dump/pg_restore ends that
+Once a day at BACKUP_SCHEDULE_AT (UTC), or every BACKUP_SCHEDULE_INTERVAL_S seconds, a job runs
+its one step as a child process: the backup service `signupflow backup create` (which applies
+retention; it needs only the public key), the drill `signupflow backup verify` on the newest
+backup with the private key it was given. A crash or a leak in pg_dump/pg_restore ends that
 run, not the service, and the exit codes are the documented ones. Every step is logged as one
 JSON line; a failed run also POSTs JSON to BACKUP_ALERT_WEBHOOK_URL.
 
 Metrics (Prometheus text) are served on BACKUP_METRICS_PORT and/or written atomically to
-BACKUP_METRICS_FILE (a node exporter textfile). The state of the last runs is kept in
-BACKUP_DIR/.schedule-state.json, so a restarted service still reports when the last good
-backup was made instead of "never".
+BACKUP_METRICS_FILE (a node exporter textfile). The state of the last runs is kept in a file in
+BACKUP_DIR, so a restarted service still reports when the last good run was instead of "never".
 """
 
 from __future__ import annotations
@@ -40,24 +41,32 @@ from pydantic import Field, SecretStr, field_validator
 from signupflow.ops.logging import redact
 from signupflow.settings import FileSecretsSettings
 
-STATE_FILE = ".schedule-state.json"
 STEP_TIMEOUT_S = 6 * 3600  # a hung pg_dump must end the run, not the service
 WEBHOOK_TIMEOUT_S = 10
 OUTPUT_TAIL = 2000
 
 
 class ScheduleSettings(FileSecretsSettings):
+    """`signupflow backup schedule`: the backup service's loop (it also reads the backup
+    settings for the commands it runs)."""
+
     backup_dir: str = "./var/backups"
-    # HH:MM in UTC: the daily run. Ignored when an interval is set.
+    """Where backups and their manifests are written (and the backup service's state)."""
     backup_schedule_at: str = "02:30"
-    # Seconds between runs instead of a daily time (tests, or several backups a day).
+    """The daily run, HH:MM in UTC; ignored when `BACKUP_SCHEDULE_INTERVAL_S` is set."""
     backup_schedule_interval_s: float | None = Field(default=None, gt=0)
+    """Seconds between runs instead of a daily time (tests, or several backups a day)."""
     backup_schedule_run_on_start: bool = False
+    """Run once as soon as the service starts."""
     backup_metrics_host: str = "0.0.0.0"  # noqa: S104 -- the service's internal network only
-    backup_metrics_port: int = Field(default=9108, ge=0, le=65535)  # 0: no HTTP endpoint
+    """Address the metrics endpoint listens on."""
+    backup_metrics_port: int = Field(default=9108, ge=0, le=65535)
+    """Port of the Prometheus metrics endpoint; 0: no HTTP endpoint."""
     backup_metrics_file: str | None = None
-    # May hold a token (Slack, PagerDuty): give it as BACKUP_ALERT_WEBHOOK_URL_FILE.
+    """Also write the metrics to this file (a node exporter textfile), atomically."""
     backup_alert_webhook_url: SecretStr | None = None
+    """A failed run POSTs JSON here; may hold a token (Slack, PagerDuty), so give it as a
+    file. Only http(s); an empty file disables it."""
 
     @field_validator("backup_alert_webhook_url")
     @classmethod
@@ -91,6 +100,54 @@ def next_daily_run(now: datetime, at: clock_time) -> datetime:
     return candidate if candidate > now else candidate + timedelta(days=1)
 
 
+@dataclass(frozen=True)
+class Job:
+    """What a scheduled service runs and how it reports it."""
+
+    name: str  # event names (`<name>_step`, `<name>_failed`) and the metric prefix
+    service: str  # named in the webhook's JSON
+    state_file: str  # in BACKUP_DIR
+    step: str
+    arguments: tuple[str, ...]  # after `signupflow`
+    output_prefix: str  # the step's line naming the backup: "<prefix> NAME ..."
+    success_help: str
+
+    @property
+    def metric_prefix(self) -> str:
+        return f"signupflow_{self.name}"
+
+
+BACKUP_JOB = Job(
+    name="backup",
+    service="signupflow-backup",
+    state_file=".schedule-state.json",
+    step="create",
+    arguments=("backup", "create"),
+    output_prefix="created ",
+    success_help="When the last backup that was created and checked on the server finished "
+    "(Unix time).",
+)
+
+
+def drill_job(identity_file: str) -> Job:
+    return Job(
+        name="backup_drill",
+        service="signupflow-backup-drill",
+        state_file=".drill-state.json",
+        step="verify",
+        arguments=(
+            "backup",
+            "verify",
+            "--identity-file",
+            identity_file,
+            "--remove-downloaded",
+        ),
+        output_prefix="verified ",
+        success_help="When the last drill that restored the newest backup into a scratch "
+        "database and matched its manifest finished (Unix time).",
+    )
+
+
 # --- state and metrics -------------------------------------------------------------------------
 
 
@@ -105,6 +162,11 @@ class State:
     step_seconds: dict[str, float] = field(default_factory=dict)
     dump_bytes: int | None = None
     archive_bytes: int | None = None
+    # The creation time of the backup the last good run made or restored, and what the server
+    # checked of it (the manifest's dump_tables_listed and offsite_verified).
+    last_success_backup_created_at: float | None = None
+    dump_tables_listed: int | None = None
+    offsite_verified: bool | None = None
     runs_ok: int = 0
     runs_failed: int = 0
     next_run_at: float | None = None
@@ -132,46 +194,62 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
-def render_metrics(state: State, now: float) -> str:
+def render_metrics(state: State, now: float, job: Job = BACKUP_JOB) -> str:
     lines: list[str] = []
+    prefix = job.metric_prefix
 
     def gauge(name: str, help_text: str, samples: Sequence[tuple[str, float]]) -> None:
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} gauge")
-        lines.extend(f"{name}{labels} {value:.17g}" for labels, value in samples)
+        lines.append(f"# HELP {prefix}_{name} {help_text}")
+        lines.append(f"# TYPE {prefix}_{name} gauge")
+        lines.extend(f"{prefix}_{name}{labels} {value:.17g}" for labels, value in samples)
 
-    gauge("signupflow_backup_scheduler_up", "1 while the backup service runs.", [("", 1)])
+    gauge("scheduler_up", f"1 while the {job.service} service runs.", [("", 1)])
     if state.last_success_at is not None:
-        # Absent until a first good backup (the alert on no backup at all uses that).
+        # Absent until a first good run (the alert on no backup at all uses that).
+        gauge("last_success_timestamp_seconds", job.success_help, [("", state.last_success_at)])
         gauge(
-            "signupflow_backup_last_success_timestamp_seconds",
-            "When the last backup that was created and verified finished (Unix time).",
-            [("", state.last_success_at)],
-        )
-        gauge(
-            "signupflow_backup_last_success_age_seconds",
-            "Seconds since the last good backup (for people; alerts use the timestamp).",
+            "last_success_age_seconds",
+            "Seconds since the last good run (for people; alerts use the timestamp).",
             [("", now - state.last_success_at)],
+        )
+    if state.last_success_backup_created_at is not None:
+        gauge(
+            "last_success_backup_created_timestamp_seconds",
+            "When the backup the last good run made or restored was created (Unix time).",
+            [("", state.last_success_backup_created_at)],
+        )
+    if state.dump_tables_listed is not None:
+        gauge(
+            "last_success_tables_listed",
+            "Tables whose data pg_restore --list found in the last good run's dump (every "
+            "fingerprinted table must be among them).",
+            [("", state.dump_tables_listed)],
+        )
+    if state.offsite_verified is not None:
+        gauge(
+            "last_success_offsite_verified",
+            "1 if the last good run's backup is in S3 and was checked there, 0 if local only.",
+            [("", 1.0 if state.offsite_verified else 0.0)],
         )
     if state.last_run_at is not None:
         gauge(
-            "signupflow_backup_last_run_timestamp_seconds",
+            "last_run_timestamp_seconds",
             "When the last run finished (Unix time).",
             [("", state.last_run_at)],
         )
         gauge(
-            "signupflow_backup_last_run_success",
-            "1 if the last run created and verified a backup, 0 if a step failed.",
+            "last_run_success",
+            f"1 if the last run's `{job.step}` succeeded, 0 if it failed.",
             [("", 1.0 if state.last_run_ok else 0.0)],
         )
         gauge(
-            "signupflow_backup_last_run_exit_code",
+            "last_run_exit_code",
             "Exit code of the last run's failed step (0 when it succeeded).",
             [("", float(state.last_exit_code or 0))],
         )
     if state.step_seconds:
         gauge(
-            "signupflow_backup_step_duration_seconds",
+            "step_duration_seconds",
             "Duration of each step of the last run.",
             [
                 (f'{{step="{step}"}}', seconds)
@@ -180,17 +258,17 @@ def render_metrics(state: State, now: float) -> str:
         )
     if state.dump_bytes is not None and state.archive_bytes is not None:
         gauge(
-            "signupflow_backup_last_size_bytes",
-            "Size of the last good backup: the pg_dump archive and the encrypted file.",
+            "last_size_bytes",
+            "Size of the last good run's backup: the pg_dump archive and the encrypted file.",
             [('{kind="dump"}', state.dump_bytes), ('{kind="encrypted"}', state.archive_bytes)],
         )
-    lines.append("# HELP signupflow_backup_runs_total Runs since the state file was created.")
-    lines.append("# TYPE signupflow_backup_runs_total counter")
-    lines.append(f'signupflow_backup_runs_total{{status="ok"}} {state.runs_ok}')
-    lines.append(f'signupflow_backup_runs_total{{status="failed"}} {state.runs_failed}')
+    lines.append(f"# HELP {prefix}_runs_total Runs since the state file was created.")
+    lines.append(f"# TYPE {prefix}_runs_total counter")
+    lines.append(f'{prefix}_runs_total{{status="ok"}} {state.runs_ok}')
+    lines.append(f'{prefix}_runs_total{{status="failed"}} {state.runs_failed}')
     if state.next_run_at is not None:
         gauge(
-            "signupflow_backup_next_run_timestamp_seconds",
+            "next_run_timestamp_seconds",
             "When the next run is due (Unix time).",
             [("", state.next_run_at)],
         )
@@ -200,13 +278,13 @@ def render_metrics(state: State, now: float) -> str:
 class MetricsServer:
     """GET /metrics on a port of the internal network; ages are computed at scrape time."""
 
-    def __init__(self, host: str, port: int, current: Callable[[], State]) -> None:
+    def __init__(self, host: str, port: int, current: Callable[[], State], job: Job) -> None:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if self.path.split("?")[0] != "/metrics":
                     self.send_error(404)
                     return
-                body = render_metrics(current(), time.time()).encode()
+                body = render_metrics(current(), time.time(), job).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
@@ -249,7 +327,7 @@ class StepResult:
     stderr: str
 
 
-def run_step(step: str, command: Sequence[str]) -> StepResult:
+def run_step(step: str, command: Sequence[str], *, event: str) -> StepResult:
     started = time.monotonic()
     try:
         done = subprocess.run(  # noqa: S603 -- our own console script and a backup name
@@ -265,7 +343,7 @@ def run_step(step: str, command: Sequence[str]) -> StepResult:
         code, out, err = 124, "", f"timed out after {STEP_TIMEOUT_S} s"
     result = StepResult(step, code, time.monotonic() - started, out, err)
     log_event(
-        "backup_step",
+        event,
         step=step,
         status="ok" if code == 0 else "failed",
         exit_code=code,
@@ -285,10 +363,11 @@ def signupflow_command() -> list[str]:
 
 
 class Scheduler:
-    def __init__(self, settings: ScheduleSettings) -> None:
+    def __init__(self, settings: ScheduleSettings, job: Job = BACKUP_JOB) -> None:
         self.settings = settings
+        self.job = job
         self.backup_dir = Path(settings.backup_dir)
-        self.state_path = self.backup_dir / STATE_FILE
+        self.state_path = self.backup_dir / job.state_file
         self.state = State.load(self.state_path)
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -303,36 +382,27 @@ class Scheduler:
             if self.settings.backup_metrics_file:
                 path = Path(self.settings.backup_metrics_file)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                _write_atomically(path, render_metrics(self.state, time.time()))
+                _write_atomically(path, render_metrics(self.state, time.time(), self.job))
 
     def run_once(self) -> bool:
-        """create (with retention) then verify; True when both succeeded."""
-        base = signupflow_command()
-        log_event("backup_run_started")
-        steps: dict[str, float] = {}
-        created = run_step("create", [*base, "backup", "create"])
-        steps["create"] = created.seconds
-        failure: StepResult | None = None
+        """The job's step; True when it succeeded."""
+        job = self.job
+        log_event(f"{job.name}_run_started")
+        done = run_step(job.step, [*signupflow_command(), *job.arguments], event=f"{job.name}_step")
+        failure: StepResult | None = None if done.exit_code == 0 else done
         name = None
         manifest: dict[str, Any] = {}
-        if created.exit_code == 0:
-            name = _created_name(created.stdout)
+        if failure is None:
+            name = _named_backup(done.stdout, job.output_prefix)
             if name is None:
-                failure = StepResult("create", 1, 0, created.stdout, "no backup name in output")
+                failure = StepResult(job.step, 1, 0, done.stdout, "no backup name in the output")
             else:
                 manifest = json.loads((self.backup_dir / f"{name}.manifest.json").read_text())
-        else:
-            failure = created
-        if failure is None and name is not None:
-            verified = run_step("verify", [*base, "backup", "verify", name])
-            steps["verify"] = verified.seconds
-            if verified.exit_code != 0:
-                failure = verified
         finished = time.time()
         with self.lock:
             state = self.state
             state.last_run_at = finished
-            state.step_seconds = steps
+            state.step_seconds = {job.step: done.seconds}
             state.last_run_ok = failure is None
             state.last_failed_step = failure.step if failure else None
             state.last_exit_code = failure.exit_code if failure else 0
@@ -341,19 +411,26 @@ class Scheduler:
                 state.last_success_name = name
                 state.dump_bytes = int(manifest["dump_bytes"])
                 state.archive_bytes = int(manifest["archive_bytes"])
+                state.last_success_backup_created_at = datetime.fromisoformat(
+                    manifest["created_at"]
+                ).timestamp()
+                state.dump_tables_listed = manifest.get("dump_tables_listed")
+                state.offsite_verified = bool(manifest.get("offsite_verified"))
                 state.runs_ok += 1
             else:
                 state.runs_failed += 1
         self.publish()
         if failure is None:
-            log_event("backup_run_finished", status="ok", backup=name, steps=steps)
+            log_event(
+                f"{job.name}_run_finished", status="ok", backup=name, steps=state.step_seconds
+            )
         else:
             log_event(
-                "backup_run_finished",
+                f"{job.name}_run_finished",
                 status="failed",
                 step=failure.step,
                 exit_code=failure.exit_code,
-                steps=steps,
+                steps=state.step_seconds,
             )
             self.alert(failure)
         return failure is None
@@ -363,8 +440,8 @@ class Scheduler:
         if url is None:
             return
         payload = {
-            "event": "backup_failed",
-            "service": "signupflow-backup",
+            "event": f"{self.job.name}_failed",
+            "service": self.job.service,
             "host": socket.gethostname(),
             "step": failure.step,
             "exit_code": failure.exit_code,
@@ -381,12 +458,12 @@ class Scheduler:
         )
         try:
             with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:  # noqa: S310
-                log_event("backup_alert_sent", status_code=response.status)
+                log_event(f"{self.job.name}_alert_sent", status_code=response.status)
         except urllib.error.HTTPError as exc:
-            log_event("backup_alert_failed", status_code=exc.code)
+            log_event(f"{self.job.name}_alert_failed", status_code=exc.code)
         except (OSError, ValueError) as exc:
             # The URL may carry a token: name only the error's type.
-            log_event("backup_alert_failed", error=type(exc).__name__)
+            log_event(f"{self.job.name}_alert_failed", error=type(exc).__name__)
 
     def next_run(self, now: datetime, last_start: datetime | None) -> datetime:
         interval = self.settings.backup_schedule_interval_s
@@ -406,26 +483,26 @@ class Scheduler:
             with self.lock:
                 self.state.next_run_at = due.timestamp()
             self.publish()
-            log_event("backup_run_scheduled", at=due.isoformat())
+            log_event(f"{self.job.name}_run_scheduled", at=due.isoformat())
             if self.stopping.wait(max(0.0, (due - datetime.now(UTC)).total_seconds())):
                 break
             last_start = datetime.now(UTC)
             self.run_once()
-        log_event("backup_service_stopped")
+        log_event(f"{self.job.name}_service_stopped")
 
 
-def _created_name(stdout: str) -> str | None:
+def _named_backup(stdout: str, prefix: str) -> str | None:
     for line in stdout.splitlines():
-        if line.startswith("created "):
+        if line.startswith(prefix):
             return line.split()[1]
     return None
 
 
-def serve(settings: ScheduleSettings) -> None:
-    scheduler = Scheduler(settings)
+def serve(settings: ScheduleSettings, job: Job = BACKUP_JOB) -> None:
+    scheduler = Scheduler(settings, job)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        log_event("backup_service_stopping", signal=signal.Signals(signum).name)
+        log_event(f"{job.name}_service_stopping", signal=signal.Signals(signum).name)
         scheduler.stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
@@ -433,11 +510,11 @@ def serve(settings: ScheduleSettings) -> None:
     metrics = None
     if settings.backup_metrics_port:
         metrics = MetricsServer(
-            settings.backup_metrics_host, settings.backup_metrics_port, scheduler.current
+            settings.backup_metrics_host, settings.backup_metrics_port, scheduler.current, job
         )
         metrics.start()
     log_event(
-        "backup_service_started",
+        f"{job.name}_service_started",
         schedule=(
             f"every {settings.backup_schedule_interval_s} s"
             if settings.backup_schedule_interval_s

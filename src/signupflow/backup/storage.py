@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 ARCHIVE_SUFFIX = ".dump.age"
 MANIFEST_SUFFIX = ".manifest.json"
+_READ_BACK_LIMIT = 1 << 20  # manifests are a few kB; archives are checked by size
 
 
 def archive_name(name: str) -> str:
@@ -81,6 +82,23 @@ class S3Store:
         except (BotoCoreError, ClientError) as exc:
             raise StorageFailure(f"upload of {path.name} failed: {exc}") from exc
 
+    def verify_upload(self, path: Path) -> None:
+        """The object is in the bucket with the local file's size (read back whole when it is
+        small, as a manifest is); raises StorageFailure otherwise."""
+        size = path.stat().st_size
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(path.name))
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageFailure(
+                f"{path.name} is not in the bucket after its upload: {exc}"
+            ) from exc
+        if head["ContentLength"] != size:
+            raise StorageFailure(
+                f"{path.name}: {head['ContentLength']} bytes in the bucket, {size} locally"
+            )
+        if size <= _READ_BACK_LIMIT and self.read_bytes(path.name) != path.read_bytes():
+            raise StorageFailure(f"{path.name}: the copy in the bucket differs from the local one")
+
     def download(self, filename: str, destination: Path) -> bool:
         """False when the object does not exist."""
         try:
@@ -93,12 +111,15 @@ class S3Store:
             raise StorageFailure(f"download of {filename} failed: {exc}") from exc
         return True
 
-    def read(self, filename: str) -> str:
+    def read_bytes(self, filename: str) -> bytes:
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=self._key(filename))["Body"]
-            return body.read().decode()
+            return body.read()
         except (BotoCoreError, ClientError) as exc:
             raise StorageFailure(f"reading {filename} from S3 failed: {exc}") from exc
+
+    def read(self, filename: str) -> str:
+        return self.read_bytes(filename).decode()
 
     def names(self) -> list[str]:
         found: list[str] = []

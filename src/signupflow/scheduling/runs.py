@@ -22,13 +22,14 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from signupflow.db.base import utcnow
 from signupflow.db.session import unit_of_work
+from signupflow.ops.metrics import SOLVER_QUEUED
 from signupflow.scheduling.errors import SolveInProgress, SolverBusy
 from signupflow.scheduling.models import Schedule, ScheduleStatus
 from signupflow.scheduling.solve import new_run, solve_schedule
@@ -156,6 +157,26 @@ class SolveSlots:
             yield
         finally:
             self._free.release()
+
+
+def queue_depth(session: Session) -> int:
+    """Runs waiting for a worker; one claimed by a worker that died counts once it is
+    claimed again, not while its lease runs."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Schedule)
+            .where(Schedule.status == ScheduleStatus.QUEUED)
+        )
+        or 0
+    )
+
+
+def update_queue_gauge(factory: sessionmaker[Session]) -> int:
+    with unit_of_work(factory) as session:
+        depth = queue_depth(session)
+    SOLVER_QUEUED.set(depth)
+    return depth
 
 
 def claim_next(session: Session, *, lease: timedelta = CLAIM_LEASE) -> int | None:

@@ -14,6 +14,7 @@ from signupflow.notifications.mailer import Mailer
 from signupflow.notifications.outbox import claim_one, deliver, lease_for, update_queue_gauge
 from signupflow.notifications.reminders import enqueue_due_reminders
 from signupflow.scheduling.runs import claim_next, run_claimed
+from signupflow.scheduling.runs import update_queue_gauge as update_solver_queue_gauge
 from signupflow.settings import Settings
 
 
@@ -53,6 +54,12 @@ def measure_queue_depth(ctx: TaskContext) -> int:
     return 0
 
 
+def measure_solver_queue_depth(ctx: TaskContext) -> int:
+    # The worker queue alert (deploy/monitoring/rules/worker.yml) reads this gauge.
+    update_solver_queue_gauge(ctx.session_factory)
+    return 0
+
+
 def queue_shift_reminders(ctx: TaskContext) -> int:
     with unit_of_work(ctx.session_factory) as session:
         return enqueue_due_reminders(session, hours_before=ctx.settings.reminder_hours_before)
@@ -76,4 +83,5 @@ TASKS: tuple[Task, ...] = (
     Task("send_notifications", send_notifications),
     # After sending, so the first measurement already reflects this poll's work.
     Task("notification_queue_depth", measure_queue_depth, interval_s=30.0),
+    Task("solver_queue_depth", measure_solver_queue_depth, interval_s=30.0),
 )
