@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import redis
 
@@ -17,6 +18,8 @@ class RedisServer:
     binary: str
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    # An ACL file (users, passwords, permissions) as production's redis reads it.
+    aclfile: Path | None = None
 
     @property
     def url(self) -> str:
@@ -36,6 +39,7 @@ class RedisServer:
                 "no",
                 "--protected-mode",
                 "yes",
+                *(["--aclfile", str(self.aclfile)] if self.aclfile else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -67,10 +71,10 @@ class RedisServer:
             self.process = None
 
 
-def start_redis() -> RedisServer | None:
+def start_redis(aclfile: Path | None = None) -> RedisServer | None:
     binary = shutil.which("redis-server")
     if binary is None:
         return None
-    server = RedisServer(binary)
+    server = RedisServer(binary, aclfile=aclfile)
     server.start()
     return server

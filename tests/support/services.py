@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -32,9 +33,9 @@ def started_cluster() -> Iterator[PostgresCluster]:
     cluster.destroy()
 
 
-def started_redis() -> Iterator[RedisServer]:
+def started_redis(aclfile: Path | None = None) -> Iterator[RedisServer]:
     """A throwaway redis-server for a fixture's scope, stopped afterwards."""
-    server = start_redis()
+    server = start_redis(aclfile)
     if server is None:
         require_service("redis-server is not installed")
     assert server is not None
