@@ -14,6 +14,8 @@ Writes one file per secret, each mode 0600 and owned by the uid of the container
 | redis_acl         | redis           | ACL file: user `signupflow` with the SHA-256 of  |
 |                   |                 | its password; the default user may only PING     |
 | redis_url         | app, migrate    | redis URL with user `signupflow` and password    |
+| pgbackrest_cipher_pass | postgres,  | pgBackRest repository passphrase (64 base64      |
+|                   | pgbackrest      | characters); keep a copy off the host            |
 
 It refuses to overwrite: if any of these files exists, nothing is written (rotating a secret
 is a deliberate operation, see docs/operations.md). Values are never printed. Standard library
@@ -23,6 +25,7 @@ only, so it runs on a bare server.
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import os
 import secrets
@@ -76,6 +79,13 @@ def generate(*, app_uid: int, postgres_uid: int, redis_uid: int) -> list[SecretF
         SecretFile("redis_acl", acl, redis_uid),
         SecretFile(
             "redis_url", f"redis://{REDIS_USER}:{redis_password}@{REDIS_HOST}:6379/0", app_uid
+        ),
+        # compose.pgbackrest.yml: encrypts every backup and WAL segment. It can never change
+        # for a repository (docs/disaster-recovery.md: keep it off the host).
+        SecretFile(
+            "pgbackrest_cipher_pass",
+            base64.b64encode(secrets.token_bytes(48)).decode(),
+            postgres_uid,
         ),
     ]
 

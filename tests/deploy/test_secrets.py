@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from harness.compose import PROD, SECRETS_SCRIPT
+from harness.compose import PGBACKREST, PROD, SECRETS_SCRIPT
 from harness.repository import readable_copy
 from signupflow.settings import Settings
 
@@ -26,6 +26,7 @@ FILES = {
     "redis_url": 10001,
     "postgres_password": 999,
     "redis_acl": 999,
+    "pgbackrest_cipher_pass": 999,
 }
 NOBODY = 65534
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -75,8 +76,9 @@ def test_creates_every_secret_compose_reads_privately(
         expected_owner = uid if not chown_option else os.geteuid()
         assert (info.st_uid, info.st_gid) == (expected_owner, expected_owner), name
     # Every file compose.prod.yml names exists, and no value is ever printed.
+    compose_files = PROD.read_text() + PGBACKREST.read_text()
     for name in FILES:
-        assert f"{{SECRETS_DIR:-./secrets}}/{name}" in PROD.read_text()
+        assert f"{{SECRETS_DIR:-./secrets}}/{name}" in compose_files
     for value in read_all(directory).values():
         for line in value.splitlines():
             assert line not in result.stdout + result.stderr
