@@ -49,7 +49,10 @@ elif command == "list":
 
 def moto_image(python_base: str) -> str:
     """Tagged after the Dockerfile's content: a second run only hits the cache."""
-    digest = hashlib.sha256((MOTO_DIR / "Dockerfile").read_bytes()).hexdigest()[:12]
+    inputs = b"".join(
+        (MOTO_DIR / name).read_bytes() for name in ("Dockerfile", "Caddyfile", "start.sh")
+    )
+    digest = hashlib.sha256(inputs).hexdigest()[:12]
     tag = f"signupflow-test-moto:{digest}"
     docker_cmd(
         "build", "--quiet", "--build-arg", f"BASE_IMAGE={python_base}", "--tag", tag,
@@ -149,7 +152,12 @@ def s3_store(python_base: str, workdir: Path) -> Iterator[S3Store]:
     try:
         docker_cmd(
             "run", "--detach", "--name", container, "--network", network,
-            "--network-alias", S3_HOST, "--volume", f"{certs}:/certs:ro", image,
+            "--network-alias", S3_HOST, "--volume", f"{certs}:/certs:ro",
+            # Otherwise moto reads the first label of the host name as a bucket (virtual-host
+            # style); pgBackRest sends path-style requests (PGBACKREST_S3_URI_STYLE=path).
+            "--env",
+            f"MOTO_S3_CUSTOM_ENDPOINTS=https://{S3_HOST},http://{S3_HOST},https://{S3_HOST}:443",
+            image,
         )  # fmt: skip
         store = S3Store(container, network, ca)
         deadline = time.monotonic() + READY_TIMEOUT_S

@@ -434,10 +434,16 @@ def _started_at(container: dict[str, Any]) -> float:
 
 @contextmanager
 def production_stack(
-    images: ReleaseImages, base_images: Mapping[str, str]
+    images: ReleaseImages,
+    base_images: Mapping[str, str],
+    *,
+    overlays: Sequence[Path] = (),
+    extra_env: Mapping[str, str] | None = None,
+    prepare_secrets: Any = None,
 ) -> Iterator[ProductionStack]:
-    """compose.prod.yml + compose.pebble.yml serving v1, with certificates
-    for both domains and the edge pointed at the replicas by the deploy tool; `down -v` after."""
+    """compose.prod.yml + compose.pebble.yml (+ `overlays`) serving v1, with certificates
+    for both domains and the edge pointed at the replicas by the deploy tool; `down -v` after.
+    `extra_env` joins the stack's env file; `prepare_secrets(directory)` adds secret files."""
     subnet = free_edge_subnet()
     http_port, https_port = free_port(), free_port()
     workdir = Path(tempfile.mkdtemp(prefix="signupflow-stack-"))
@@ -450,6 +456,8 @@ def production_stack(
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    if prepare_secrets is not None:
+        prepare_secrets(secrets_dir)
     env = {
         "APP_IMAGE": images.v1,
         "APP_RELEASE": "v1",
@@ -471,6 +479,7 @@ def production_stack(
         "PEBBLE_IMAGE": base_images["pebble"],
         "POSTGRES_IMAGE": base_images["postgres"],
         "REDIS_IMAGE": base_images["redis"],
+        **(extra_env or {}),
     }
     # In an env file, as an operator's .env: the deploy tool records the release it switched
     # to there, where `docker compose up` reads it.
@@ -478,7 +487,8 @@ def production_stack(
     env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
     env_file.chmod(0o600)
     try:
-        with compose_stack(FILES, prefix="sf-stack", env={}, env_file=env_file) as stack:
+        files = (*FILES, *overlays)
+        with compose_stack(files, prefix="sf-stack", env={}, env_file=env_file) as stack:
             production = ProductionStack(stack, workdir, http_port, https_port)
             try:
                 up = stack.compose(

@@ -42,6 +42,9 @@ STOP_TIMEOUT_S = 60  # the app drains in 25 s; PostgreSQL's fast shutdown needs 
 BACKUP_KINDS = ("full", "diff", "incr")
 TARGET_EXAMPLE = "2026-11-25 14:19:58+00"
 POLL_S = 1.0
+# `pgbackrest info` status codes that describe the repository (0 ok, 2 no valid backup);
+# the others say it cannot be read (missing stanza, wrong passphrase, storage error).
+INFO_READABLE = (0, 2)
 
 
 class BadTarget(DeployError):
@@ -121,13 +124,17 @@ class PointInTime:
         )  # fmt: skip
 
     def backups(self) -> list[Backup]:
+        """The repository's good backups, oldest first; DeployError if it cannot be read."""
         info = json.loads(self.one_off("--output=json", "info", timeout=180) or "[]")
-        found = [
-            Backup.from_info(entry)
-            for stanza in info
-            for entry in stanza.get("backup") or []
-            if not entry.get("error")
-        ]
+        found = []
+        for stanza in info:
+            status = stanza.get("status") or {}
+            if status.get("code") not in INFO_READABLE:
+                raise DeployError(
+                    f"pgbackrest info: {status.get('message', 'no status')} "
+                    f"(code {status.get('code')})"
+                )
+            found += [Backup.from_info(e) for e in stanza.get("backup") or [] if not e.get("error")]
         return sorted(found, key=lambda b: b.stopped)
 
     def backup(self, kind: str) -> Backup:
@@ -143,7 +150,10 @@ class PointInTime:
             "exec", "-T", SIDECAR, "pgbackrest", f"--stanza={STANZA}", f"--type={kind}", "backup",
             timeout=12 * 3600,
         )  # fmt: skip
-        newest = self.backups()[-1]
+        found = self.backups()
+        if not found:
+            raise DeployError("pgbackrest backup exited 0 but the repository lists no backup")
+        newest = found[-1]
         say(f"{kind} backup {newest.label} in {time.monotonic() - started:.1f} s")
         return newest
 
