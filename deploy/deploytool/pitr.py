@@ -125,7 +125,12 @@ class PointInTime:
 
     def backups(self) -> list[Backup]:
         """The repository's good backups, oldest first; DeployError if it cannot be read."""
-        info = json.loads(self.one_off("--output=json", "info", timeout=180) or "[]")
+        printed = self.one_off("--output=json", "info", timeout=180).strip()
+        if not printed.startswith("["):
+            # Compose can exit 0 when the container's entrypoint failed (e.g. an unreadable
+            # secret): no JSON is no answer, never "no backup".
+            raise DeployError(f"pgbackrest info printed no repository information: {printed!r}")
+        info = json.loads(printed)
         found = []
         for stanza in info:
             status = stanza.get("status") or {}

@@ -69,7 +69,7 @@ def store(base_images: dict[str, str]) -> Iterator[S3Store]:
 def psql(stack: ProductionStack, statement: str) -> str:
     return stack.stack.compose(
         "exec", "-T", "postgres", "psql", "--username=signupflow", "--dbname=signupflow",
-        "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-Atc", statement,
+        "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", "-Atc", statement,
     ).stdout.strip()  # fmt: skip
 
 
@@ -91,7 +91,11 @@ def lose_the_host(stack: ProductionStack) -> None:
 def offsite_copy(stack: ProductionStack, offsite: Path, files: list[Path]) -> None:
     """What docs/disaster-recovery.md says to keep off the host: the secrets directory and
     the .env (as an operator's: project name, stack files, secrets beside it)."""
-    shutil.copytree(stack.workdir / "secrets", offsite / "secrets", symlinks=True)
+    subprocess.run(
+        ["tar", "-C", str(stack.workdir), "-cpf", str(offsite / "secrets.tar"), "secrets"],
+        check=True,
+        timeout=60,
+    )
     settings = {**stack.env_values(), "SECRETS_DIR": "./secrets"}
     settings["COMPOSE_PROJECT_NAME"] = stack.project
     settings["COMPOSE_FILE"] = ":".join(str(p) for p in files)
