@@ -205,8 +205,8 @@ class PointInTime:
     def _enter_maintenance(self) -> None:
         if not any(c.running for c in self.stack.containers(self.deployer.settings.edge_service)):
             # A new host: the edge comes first, so that it answers 503 from the start.
-            self._compose("up", "--detach", "--no-deps", self.deployer.settings.edge_service,
-                          timeout=120)  # fmt: skip
+            self._compose("up", "--detach", "--no-deps", "--wait",
+                          self.deployer.settings.edge_service, timeout=180)  # fmt: skip
         set_maintenance(self.deployer.edge, on=True, reason="restore")
 
     def _database_running(self) -> bool:
