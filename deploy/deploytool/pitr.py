@@ -204,8 +204,9 @@ class PointInTime:
 
     def _enter_maintenance(self) -> None:
         if not any(c.running for c in self.stack.containers(self.deployer.settings.edge_service)):
-            # A new host: the edge comes first, so that it answers 503 from the start.
-            self._compose("up", "--detach", "--no-deps", "--wait",
+            # A new host: the edge comes first (with what it depends on, if anything), so
+            # that it answers 503 from the start.
+            self._compose("up", "--detach", "--wait",
                           self.deployer.settings.edge_service, timeout=180)  # fmt: skip
         set_maintenance(self.deployer.edge, on=True, reason="restore")
 
