@@ -1,7 +1,7 @@
 """`make bench-logs`: what a day of logs at 50 requests/s costs the log store (docs/logs.md).
 
 One UTC day of the two lines every request leaves (the edge's access line and the app's
-request line, shaped like the ones the stack test stores: tests/deploy/test_log_store.py), at
+request line, shaped like the ones the stack test stores: tests/deploy/operated/test_log_store.py), at
 BENCH_LOG_RATE requests/s (default 50) for BENCH_LOG_HOURS hours (default 24), one error line
 in a thousand, written as the store writes them (deploy/images/logstore/rsyslog.conf) and
 compressed by the store's own code. Measured: bytes per day raw and compressed, the time to

@@ -435,6 +435,10 @@ def _started_at(container: dict[str, Any]) -> float:
 # Where Alertmanager sends notifications unless a test listens: nothing answers on the discard
 # port, so nothing leaves the machine.
 NO_ALERT_RECEIVER = "http://127.0.0.1:9/alerts"
+# A test's own webhook receiver, on the stack's alert-egress network (tests/deploy/operated/).
+ALERT_RECEIVER_ALIAS = "alert-receiver"
+ALERT_RECEIVER_PORT = 8080
+ALERT_RECEIVER_URL = f"http://{ALERT_RECEIVER_ALIAS}:{ALERT_RECEIVER_PORT}/alerts"
 MONITORING_IMAGES = {
     "PROMETHEUS_IMAGE": "prometheus",
     "ALERTMANAGER_IMAGE": "alertmanager",
@@ -460,17 +464,16 @@ def production_stack(
     images: ReleaseImages,
     base_images: Mapping[str, str],
     *,
+    overlays: Sequence[Path] = (),
     alert_webhook_url: str = NO_ALERT_RECEIVER,
-    files: Sequence[Path] = FILES,
     extra_env: Mapping[str, str] | None = None,
     extra_secrets: Mapping[str, tuple[str, int]] | None = None,
 ) -> Iterator[ProductionStack]:
-    """compose.prod.yml + compose.pebble.yml serving v1, with certificates
+    """compose.prod.yml + compose.pebble.yml (+ `overlays`) serving v1, with certificates
     for both domains and the edge pointed at the replicas by the deploy tool; `down -v` after.
     The monitoring services run too: Alertmanager posts to `alert_webhook_url`, and the
-    blackbox exporter trusts Pebble's root (written once Pebble has started). `files` may add
-    overlays, `extra_env` settings and `extra_secrets` files (name: (value, owner uid)) for
-    what they run."""
+    blackbox exporter trusts Pebble's root (written once Pebble has started). `extra_env`
+    joins the stack's env file, `extra_secrets` (name: (value, owner uid)) its secrets."""
     subnet = free_edge_subnet()
     http_port, https_port = free_port(), free_port()
     workdir = Path(tempfile.mkdtemp(prefix="signupflow-stack-"))
@@ -523,6 +526,7 @@ def production_stack(
     env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
     env_file.chmod(0o600)
     try:
+        files = (*FILES, *overlays)
         with compose_stack(files, prefix="sf-stack", env={}, env_file=env_file) as stack:
             production = ProductionStack(stack, workdir, http_port, https_port)
             try:

@@ -6,9 +6,13 @@
     python3 deploy/deploy.py reload-edge               # put the ready replicas in rotation
     python3 deploy/deploy.py recover                   # finish or undo an interrupted deploy
     python3 deploy/deploy.py watch                     # restart containers stopped outside a deploy
+    python3 deploy/deploy.py backup                    # a pgBackRest backup now (full by default)
+    python3 deploy/deploy.py restore [--target T] --yes  # PITR, edge in maintenance (pitr.py)
+    python3 deploy/deploy.py maintenance on|off        # the edge answers 503 / serves
 
 Python 3.11+, standard library only, so a server needs nothing but Docker and python3. The
-stack is compose.prod.yml (the default; -f to choose, e.g. with compose.pebble.yml). Run from
+stack is COMPOSE_FILE from the env file (relative to its directory), else compose.prod.yml
+(-f to choose, e.g. with compose.pebble.yml). Run from
 anywhere. deploy/README.md is the operator's guide.
 
 One module per concern: cli (arguments, commands), settings, runner (commands with timeouts),

@@ -10,12 +10,15 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
 from .deployer import Deployer
 from .envfile import check_writable, read_env_file
 from .lock import DeployLock, LockHeld
+from .maintenance import set_maintenance
+from .pitr import BACKUP_KINDS, TARGET_EXAMPLE, BadTarget, PointInTime, parse_target
 from .records import Deployment, Records
 from .recovery import recover
 from .runner import DeployError, Runner, say
@@ -29,7 +32,7 @@ EXIT_USAGE = 2
 EXIT_LOCKED = 3
 # Commands that change the stack: each takes the lock and first finishes or undoes a
 # deployment that was interrupted (recovery.py).
-CHANGING = ("deploy", "rollback", "recover", "reload-edge")
+CHANGING = ("deploy", "rollback", "recover", "reload-edge", "backup", "restore", "maintenance")
 
 
 def default_state_dir() -> Path:
@@ -50,6 +53,20 @@ def default_compose(docker: list[str]) -> list[str]:
     except (OSError, subprocess.TimeoutExpired):
         pass
     return ["docker-compose"]
+
+
+def compose_files(compose_env: dict[str, str], directory: Path) -> list[Path]:
+    """COMPOSE_FILE (relative to the env file's directory, as `docker compose` run there
+    reads it), else compose.prod.yml alone."""
+    listed = compose_env.get("COMPOSE_FILE", "").strip()
+    if not listed:
+        return [path.resolve() for path in DEFAULT_FILES]
+    separator = compose_env.get("COMPOSE_PATH_SEPARATOR") or os.pathsep
+    files = [(directory / name.strip()).resolve() for name in listed.split(separator) if name]
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing:
+        raise DeployError(f"COMPOSE_FILE names files that do not exist: {', '.join(missing)}")
+    return files
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -160,6 +177,35 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="finish or undo a deployment that was interrupted (every changing command "
         "does this first)",
     )
+    backup = commands.add_parser(
+        "backup", help="take a pgBackRest backup now (compose.pgbackrest.yml's sidecar)"
+    )
+    backup.add_argument("--type", dest="backup_type", choices=BACKUP_KINDS, default="full")
+    restore = commands.add_parser(
+        "restore",
+        help="restore PostgreSQL with pgBackRest (to --target, else to the last archived WAL), "
+        "with the edge in maintenance meanwhile; also rebuilds a stack on a new host",
+    )
+    restore.add_argument(
+        "--target", help=f"a time in the past with its zone, e.g. '{TARGET_EXAMPLE}'"
+    )
+    restore.add_argument("--yes", action="store_true", help="do not ask: the database is replaced")
+    restore.add_argument(
+        "--recovery-timeout",
+        type=float,
+        default=3600,
+        help="seconds PostgreSQL may take to replay WAL (default 3600)",
+    )
+    restore.add_argument(
+        "--up-timeout",
+        type=float,
+        default=600,
+        help="seconds for the rest of the stack to be healthy again (default 600)",
+    )
+    maintenance = commands.add_parser(
+        "maintenance", help="the edge answers every request with 503 (on) or serves (off)"
+    )
+    maintenance.add_argument("state", choices=("on", "off"))
     watcher = commands.add_parser(
         "watch", help="start containers that should run but were stopped outside a deploy"
     )
@@ -168,13 +214,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def build_settings(args: argparse.Namespace) -> tuple[Settings, Runner]:
-    files = [path.resolve() for path in (args.files or DEFAULT_FILES)]
     env_file = args.env_file.resolve() if args.env_file else None
+    given = [path.resolve() for path in args.files or ()]
     # Where Compose reads its variables, and where the tool records the release the stack runs.
-    release_env = env_file or files[0].parent / ".env"
+    release_env = env_file or (given or DEFAULT_FILES)[0].parent / ".env"
     if args.command in CHANGING:
         check_writable(release_env)
     compose_env = {**read_env_file(release_env), **os.environ}
+    files = given or compose_files(compose_env, release_env.parent)
     project = (args.project or compose_env.get("COMPOSE_PROJECT_NAME") or "signupflow").lower()
     state_dir = (args.state_dir or default_state_dir()) / project
     verify_url, verify_connect = args.verify_url, args.verify_connect
@@ -263,6 +310,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # SIGTERM (a closed session, a CI timeout) undoes the deploy like any other failure.
     signal.signal(signal.SIGTERM, interrupted)
+    target = None
+    if args.command == "restore":
+        try:
+            target = parse_target(args.target, now=datetime.now(UTC)) if args.target else None
+        except BadTarget as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        if not args.yes and not confirmed(settings.project, target):
+            print("error: not confirmed; pass --yes to restore without asking", file=sys.stderr)
+            return EXIT_USAGE
+    args.parsed_target = target
     command = " ".join([args.command, getattr(args, "image", "")]).strip()
     lock = DeployLock(settings.state_dir / "deploy.lock", ttl=settings.lock_ttl, command=command)
     try:
@@ -290,6 +348,8 @@ def run_changing(args: argparse.Namespace, deployer: Deployer, lock: DeployLock)
     if recovered is not None and recovered.result == "failed":
         print("error: the interrupted deployment needs attention first", file=sys.stderr)
         return EXIT_FAILED
+    if args.command in ("backup", "restore", "maintenance"):
+        return run_pitr(args, deployer, lock)
     if args.command == "reload-edge":
         try:
             names = deployer.reload_edge(lock)
@@ -327,3 +387,40 @@ def run_changing(args: argparse.Namespace, deployer: Deployer, lock: DeployLock)
     say(f"{deployment.kind} {deployment.release}: {deployment.result} in "
         f"{deployment.durations.get('total', 0):.1f} s")  # fmt: skip
     return 0 if deployment.result == "succeeded" else EXIT_FAILED
+
+
+def confirmed(project: str, target: datetime | None) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    until = target.isoformat() if target else "the last archived WAL"
+    print(f"This replaces the database of project {project} with its state at {until}; "
+          "anything written later is lost.")  # fmt: skip
+    return input(f"Type the project name ({project}) to go on: ").strip() == project
+
+
+def run_pitr(args: argparse.Namespace, deployer: Deployer, lock: DeployLock) -> int:
+    pitr = PointInTime(
+        deployer,
+        recovery_timeout=getattr(args, "recovery_timeout", 3600),
+        up_timeout=getattr(args, "up_timeout", 600),
+    )
+    try:
+        if args.command == "maintenance":
+            set_maintenance(deployer.edge, on=args.state == "on", reason="by hand")
+        elif args.command == "backup":
+            pitr.backup(args.backup_type)
+        else:
+            say(pitr.restore(args.parsed_target, lock).describe())
+    except BadTarget as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DeployError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if args.command == "restore":
+            print(
+                "error: the edge stays in maintenance; fix the cause and run restore again, "
+                "or end it with `deploy.py maintenance off`",
+                file=sys.stderr,
+            )
+        return EXIT_FAILED
+    return 0

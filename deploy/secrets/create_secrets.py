@@ -147,6 +147,9 @@ PROVIDED_BY_OPERATOR = (
     "backup_storage_access_key_id",
     "backup_storage_secret_access_key",
     "backup_alert_webhook_url",
+    # pgBackRest's S3 repository (compose.pgbackrest.yml, deploy/pgbackrest/README.md).
+    "pgbackrest_s3_key",
+    "pgbackrest_s3_key_secret",
 )
 # Lost with the host, these make the off-site copies useless or the data unreadable.
 BACK_UP_OFF_HOST = (
@@ -340,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(
             "still to provide (alert_webhook_url: docs/monitoring.md; the backup service's: "
-            f"docs/backups.md): {', '.join(missing)}"
+            "docs/backups.md; pgbackrest_s3_*: deploy/pgbackrest/README.md): "
+            f"{', '.join(missing)}"
         )
     print(
         f"back up off this host (docs/security.md): the whole of {directory}, above all "

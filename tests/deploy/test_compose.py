@@ -245,6 +245,20 @@ ENV_FILE_NAME = re.compile(r"^\s*[A-Z][A-Z0-9_]*=")
 ASSIGNMENT = re.compile(r"^\s*-?\s*([A-Za-z_][\w.-]*)\s*[:=]\s*(.*?)\s*$")
 
 
+def names_or_paths(token: str) -> bool:
+    """A long token that is only names: a variable (PGBACKREST_S3_BUCKET), a variable with a
+    short value (PGBACKREST_S3_BUCKET=signupflow-pitr), or a path whose every part is short
+    (/run/secrets/pgbackrest_s3_key_secret)."""
+    if ENV_NAME.fullmatch(token):
+        return True
+    name, equals, value = token.partition("=")
+    if equals:
+        return bool(ENV_NAME.fullmatch(name)) and not LONG_RANDOM.search(value)
+    if token.startswith("/"):
+        return not any(LONG_RANDOM.fullmatch(part) for part in token.split("/"))
+    return False
+
+
 def secret_looking_lines(text: str) -> list[str]:
     """Lines that hold what looks like a secret value rather than a reference to one: a
     credential in a URL, a private key, a long random token, or a literal value for a
@@ -259,7 +273,7 @@ def secret_looking_lines(text: str) -> list[str]:
         elif PRIVATE_KEY.search(line):
             problem = "a private key"
         elif any(
-            not ENV_NAME.fullmatch(m.group())
+            not names_or_paths(m.group())
             # An env file's `NAME=value`: the value alone (an image reference with a long
             # variable name in front is not one random token).
             for m in LONG_RANDOM.finditer(ENV_FILE_NAME.sub("", line))
@@ -307,6 +321,8 @@ def test_no_secret_values_in_the_compose_and_edge_files() -> None:
         "      METRICS_TOKEN: 'letmein'",
         "      token: Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo",
         "-----BEGIN EC PRIVATE KEY-----",
+        "PGBACKREST_REPO1_CIPHER_PASS=Q2lwaGVyUGFzc3BocmFzZTEyMzQ1Njc4OTBhYmNkZWZnaGlqa2xt",
+        "      CA: /run/secrets/3f9a1c0e5b7d2f4a6c8e0b1d3f5a7c9e1b3d5f7a9c",
     ],
 )
 def test_secret_scan_finds_a_planted_secret(planted: str) -> None:
@@ -744,7 +760,10 @@ def test_pgbackrest_overlay_archives_from_postgres_and_backs_up_from_a_sidecar()
     assert sidecar["command"] == ["pgbackrest-scheduler"]
     assert sidecar["restart"] == "unless-stopped"
     assert not sidecar.get("ports")
-    assert set(sidecar["networks"]) == {"backend", "monitoring"}  # metrics for Prometheus
+    # The backend to reach PostgreSQL, the egress network to reach the object store, and
+    # the monitoring network for Prometheus to read the sidecar's metrics.
+    assert set(sidecar["networks"]) == {"backend", "pgbackrest-egress", "monitoring"}
+    assert set(postgres["networks"]) == {"backend", "pgbackrest-egress"}
     assert sidecar["depends_on"]["postgres"]["condition"] == "service_healthy"
     mounts = {
         name: {v["source"]: v["target"] for v in s["volumes"]}
@@ -761,8 +780,20 @@ def test_pgbackrest_overlay_archives_from_postgres_and_backs_up_from_a_sidecar()
         env = service["environment"]
         assert env["PGBACKREST_REPO1_CIPHER_PASS_FILE"] == "/run/secrets/pgbackrest_cipher_pass"
         assert "PGBACKREST_REPO1_CIPHER_PASS" not in env
+        # Repository 1 off the host: S3, encrypted, 30 days by time, TLS verified.
+        assert env["PGBACKREST_REPO1_TYPE"] == "s3"
+        assert env["PGBACKREST_REPO1_CIPHER_TYPE"] == "aes-256-cbc"
+        assert env["PGBACKREST_REPO1_RETENTION_FULL_TYPE"] == "time"
+        assert env["PGBACKREST_REPO1_RETENTION_FULL"] == "30"
+        assert env["PGBACKREST_REPO1_STORAGE_VERIFY_TLS"] == "y"
+        assert env["PGBACKREST_REPO1_S3_KEY_FILE"] == "/run/secrets/pgbackrest_s3_key"
+        assert env["PGBACKREST_REPO1_S3_KEY_SECRET_FILE"] == "/run/secrets/pgbackrest_s3_key_secret"
         sources = {s["source"] if isinstance(s, dict) else s for s in service["secrets"]}
-        assert "pgbackrest_cipher_pass" in sources
+        assert {
+            "pgbackrest_cipher_pass",
+            "pgbackrest_s3_key",
+            "pgbackrest_s3_key_secret",
+        } <= sources
     assert {"postgres_password", "pgbackrest_cipher_pass"} <= {
         s["source"] if isinstance(s, dict) else s for s in postgres["secrets"]
     }

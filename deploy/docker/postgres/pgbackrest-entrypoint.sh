@@ -4,7 +4,9 @@
 #    Compose secret) becomes `<option>=<file content>` in /etc/pgbackrest/conf.d/secrets.conf
 #    (mode 0600), so `docker exec ... pgbackrest info` works too, and the value is never in
 #    the container's environment or `docker inspect`. The _FILE variables are then unset:
-#    pgBackRest warns about PGBACKREST_* variables it does not know.
+#    pgBackRest warns about PGBACKREST_* variables it does not know. Options whose own name
+#    ends in -file (PGBACKREST_REPO1_STORAGE_CA_FILE: a path, not a secret) are left to
+#    pgBackRest.
 # 2. `postgres`: the settings of /etc/pgbackrest/postgresql.archiving.conf (archive_mode,
 #    archive_command, archive_timeout, ...) are passed as -c options to the image's own
 #    docker-entrypoint.sh, which initialises PGDATA on first start and execs PostgreSQL.
@@ -27,7 +29,7 @@ while IFS='=' read -r name path; do
 	fi
 	printf '%s=%s\n' "$option" "$(<"$path")" >>"$partial"
 	unset "$name"
-done < <(env | grep -E '^PGBACKREST_[A-Z0-9_]+_FILE=' || true)
+done < <(env | grep -E '^PGBACKREST_[A-Z0-9_]+_FILE=' | grep -vE '^PGBACKREST_[A-Z0-9_]+_CA_FILE=' || true)
 mv -f "$partial" "$secrets_conf"
 
 if [ "${1:-}" = 'postgres' ]; then

@@ -6,48 +6,34 @@ operator: one app replica stopped, SignUpFlowInstanceDown arrives at a webhook r
 5 minutes, and its resolution after the replica starts again. The times are printed in the
 session summary.
 
-One stack for the module (harness/stack.py's production_stack with the pgBackRest overlay and
-the backup profile, Alertmanager posting to a receiver container of the test's own on the
-stack's alert-egress network).
+The package's stack (conftest.py), Alertmanager posting to a receiver container of the test's
+own on the stack's alert-egress network.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import pyrage
 import pytest
 import yaml
 
-from harness.compose import COMPOSE_DIR, PEBBLE, PROD
 from harness.docker import docker_cmd
 from harness.repository import REPO
-from harness.stack import DOMAINS, ProductionStack, ReleaseImages, build_test_images
-from harness.stack import production_stack as start_production_stack
-from tests.deploy.containers import AppImage, report
-from tests.support.services import require_service
+from harness.stack import ALERT_RECEIVER_ALIAS, ALERT_RECEIVER_PORT, DOMAINS, ProductionStack
+from tests.deploy.containers import report
 
 RULES = REPO / "deploy" / "monitoring" / "rules"
-PGBACKREST = COMPOSE_DIR / "compose.pgbackrest.yml"
-BACKUP_DOCKERFILE = REPO / "deploy" / "docker" / "backup" / "Dockerfile"
-PGBACKREST_DOCKERFILE = REPO / "deploy" / "docker" / "postgres" / "Dockerfile"
-BUILD_TIMEOUT_S = 600
-APP_UID, POSTGRES_UID = 10001, 999  # deploy/secrets/create_secrets.py
 ALERT = "SignUpFlowInstanceDown"
 ALERT_LIMIT_S = 300  # the issue's: an outage reaches the operator within 5 minutes
 RESOLVE_LIMIT_S = 300
 TARGETS_UP_TIMEOUT_S = 120
 PROBE_TIMEOUT_S = 60  # a few scrape intervals (15 s)
 POLL_S = 2
-RECEIVER_ALIAS = "alert-receiver"
-RECEIVER_PORT = 8080
 # A webhook receiver that prints each POST as one JSON line (read back with `docker logs`).
 RECEIVER = """\
 import http.server, json, time
@@ -64,7 +50,7 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         pass
 
 http.server.ThreadingHTTPServer(("0.0.0.0", PORT), Receiver).serve_forever()
-""".replace("PORT", str(RECEIVER_PORT))
+""".replace("PORT", str(ALERT_RECEIVER_PORT))
 # Each job and how many targets it has in this stack (two replicas, two domains).
 EXPECTED_TARGETS = {
     "app": 2,
@@ -84,73 +70,9 @@ pytestmark = pytest.mark.timeout(3600)
 
 
 @pytest.fixture(scope="module")
-def images(app_image: AppImage) -> ReleaseImages:
-    return build_test_images(app_image.tag)
-
-
-def build(dockerfile: Path, context: Path, tag: str, **arguments: str) -> str:
-    options = [option for k, v in arguments.items() for option in ("--build-arg", f"{k}={v}")]
-    docker_cmd(
-        "build", "--quiet", "--file", str(dockerfile), *options, "--tag", tag, str(context),
-        timeout=BUILD_TIMEOUT_S,
-    )  # fmt: skip
-    return tag
-
-
-@pytest.fixture(scope="module")
-def stack(
-    images: ReleaseImages, app_image: AppImage, base_images: dict[str, str]
-) -> Iterator[ProductionStack]:
-    if os.geteuid() != 0:
-        require_service("the stack tests need root (the secrets belong to the container users)")
-    suffix = uuid.uuid4().hex[:8]
-    # The images the backup profile and the pgBackRest overlay run, as their own tests build
-    # them (test_backup_image.py, test_pgbackrest_image.py).
-    backup_image = build(
-        BACKUP_DOCKERFILE,
-        BACKUP_DOCKERFILE.parent,
-        f"signupflow-backup:monitoring-{suffix}",
-        APP_IMAGE=app_image.tag,
-    )
-    postgres_image = build(
-        PGBACKREST_DOCKERFILE,
-        REPO / "deploy",
-        f"signupflow-postgres:monitoring-{suffix}",
-        BASE_IMAGE=base_images["postgres"],
-    )
-    identity = pyrage.x25519.Identity.generate()
-    webhook = f"http://{RECEIVER_ALIAS}:{RECEIVER_PORT}/alerts"
-    try:
-        with start_production_stack(
-            images,
-            base_images,
-            alert_webhook_url=webhook,
-            files=(PROD, PEBBLE, PGBACKREST),
-            extra_env={
-                "COMPOSE_PROFILES": "backup",
-                "BACKUP_IMAGE": backup_image,
-                "BACKUP_AGE_RECIPIENT": str(identity.to_public()),
-                "PGBACKREST_POSTGRES_IMAGE": postgres_image,
-            },
-            extra_secrets={
-                "pgbackrest_cipher_pass": (uuid.uuid4().hex, POSTGRES_UID),
-                # No S3 here: the schedule's first run is hours away; the service only serves
-                # its metrics during the test.
-                "backup_storage_access_key_id": ("unused", APP_UID),
-                "backup_storage_secret_access_key": (uuid.uuid4().hex, APP_UID),
-                "backup_alert_webhook_url": ("http://127.0.0.1:9/backup", APP_UID),
-            },
-        ) as production:
-            yield production
-    finally:
-        for tag in (backup_image, postgres_image):
-            docker_cmd("image", "rm", "--force", tag, check=False)
-
-
-@pytest.fixture(scope="module")
 def receiver(stack: ProductionStack, base_images: dict[str, str]) -> Iterator[str]:
     """The webhook receiver, on the network Alertmanager sends through; its container id."""
-    name = f"{stack.project}-{RECEIVER_ALIAS}-{uuid.uuid4().hex[:6]}"
+    name = f"{stack.project}-{ALERT_RECEIVER_ALIAS}-{uuid.uuid4().hex[:6]}"
     docker_cmd(
         "run",
         "--detach",
@@ -159,7 +81,7 @@ def receiver(stack: ProductionStack, base_images: dict[str, str]) -> Iterator[st
         "--network",
         f"{stack.project}_alert-egress",
         "--network-alias",
-        RECEIVER_ALIAS,
+        ALERT_RECEIVER_ALIAS,
         "--read-only",
         "--cap-drop",
         "ALL",

@@ -11,36 +11,18 @@ starts it); figures go to the session summary.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
-
-import pytest
 
 from harness.docker import docker_cmd
-from harness.stack import ProductionStack, ReleaseImages, build_test_images, production_stack
-from tests.deploy.containers import AppImage, report
-from tests.support.services import require_service
+from harness.stack import ProductionStack
+from tests.deploy.containers import report
 
 # The store reads a container's new lines within a second (inotify); 30 s is the bound the
 # runbook can promise with margin on a busy machine.
 FOUND_WITHIN_S = 30
 BATCH = 40
-
-
-@pytest.fixture(scope="module")
-def images(app_image: AppImage) -> ReleaseImages:
-    return build_test_images(app_image.tag)
-
-
-@pytest.fixture(scope="module")
-def stack(images: ReleaseImages, base_images: dict[str, str]) -> Iterator[ProductionStack]:
-    if os.geteuid() != 0:
-        require_service("the stack tests need root (secrets owned by the container users)")
-    with production_stack(images, base_images) as production:
-        yield production
 
 
 def search(stack: ProductionStack, *args: str) -> tuple[int, list[dict[str, object]], str]:

@@ -6,20 +6,16 @@ to end through the edge."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from harness.compose import SECRETS_SCRIPT
 from harness.docker import docker_cmd
-from harness.stack import Load, ProductionStack, ReleaseImages, build_test_images, production_stack
-from tests.deploy.containers import AppImage
+from harness.stack import Load, ProductionStack, ReleaseImages
 from tests.deploy.test_compose import BACKUP, config_of
-from tests.support.services import require_service
 
 ROLES_COMMAND = "/docker-entrypoint-initdb.d/20-signupflow-roles.sh"
 # Run inside a replica with the replica's own secret: what its database role may do.
@@ -121,19 +117,6 @@ def test_the_credential_check_sees_a_service_with_another_s_credentials() -> Non
         "backup mounts database_url",
         "backup gets Redis credentials it never uses",
     }
-
-
-@pytest.fixture(scope="module")
-def images(app_image: AppImage) -> ReleaseImages:
-    return build_test_images(app_image.tag)
-
-
-@pytest.fixture(scope="module")
-def stack(images: ReleaseImages, base_images: dict[str, str]) -> Iterator[ProductionStack]:
-    if os.geteuid() != 0:
-        require_service("the stack tests need root (the secrets belong to the container users)")
-    with production_stack(images, base_images) as production:
-        yield production
 
 
 def psql(stack: ProductionStack, query: str) -> list[str]:
