@@ -1,12 +1,12 @@
 """`make bench-logs`: what a day of logs at 50 requests/s costs the log store (docs/logs.md).
 
-One UTC day of the two lines every request leaves (the edge's access line and the app's
-request line, shaped like the ones the stack test stores: tests/deploy/operated/test_log_store.py), at
+One UTC day of the two lines every request leaves (the edge's access line and the app's request
+line, shaped like the ones the stack test stores: tests/deploy/operated/test_log_store.py), at
 BENCH_LOG_RATE requests/s (default 50) for BENCH_LOG_HOURS hours (default 24), one error line
 in a thousand, written as the store writes them (deploy/images/logstore/rsyslog.conf) and
 compressed by the store's own code. Measured: bytes per day raw and compressed, the time to
-compress, and `signupflow-logs search` (the command operators run, as a process) by request
-id over the whole day and over one hour, by level, and by a 5-minute window.
+compress, and `signupflow-logs search` (the command operators run, as a process) by request id
+over the whole day and over one hour, by level, and by a 5-minute window.
 
 Fails when a request-id search over the day takes more than SEARCH_DAY_LIMIT_S, or a day
 compressed takes more than COMPRESSED_DAY_LIMIT_B: the figures docs/logs.md promises.

@@ -5,7 +5,8 @@ copy. And what the files promise: every job the stack scrapes, every alert route
 to a webhook that hears when it resolves.
 
 The start scripts that render these files inside the containers are run in the images by
-tests/deploy/test_monitoring_images.py; the live stack by tests/deploy/operated/test_monitoring_stack.py.
+tests/deploy/test_monitoring_images.py; the live stack by
+tests/deploy/operated/test_monitoring_stack.py.
 """
 
 from __future__ import annotations

@@ -131,19 +131,44 @@ def split_commands(text: str, variables: dict[str, str]) -> Iterator[list[str]]:
     except ValueError as exc:
         raise ValueError(f"cannot split {text!r}: {exc}") from None
     current: list[str] = []
+    in_compose_dir = subshell = False
     for token in [*tokens, ";"]:
         if token and set(token) <= set(";&|"):
+            if current and current[-1].endswith(")") and subshell:
+                current[-1] = current[-1][:-1]  # the end of `(cd DIR && command)`
+            if current and current[0].startswith("("):
+                subshell = True
             if current:
                 assignments = [w for w in current if re.fullmatch(r"[A-Za-z_]\w*=.*", w)]
                 if assignments and len(assignments) == len(current):
                     for word in assignments:
                         name, _, raw = word.partition("=")
                         variables[name] = _expand(raw, variables)
+                elif [w.lstrip("(") for w in current[:2]] == ["cd", "deploy/compose"]:
+                    in_compose_dir = True
+                elif (
+                    in_compose_dir
+                    and current[:2] == ["docker", "compose"]
+                    and not ({"-f", "--file"} & set(current))
+                ):
+                    # In deploy/compose Compose reads .env, whose COMPOSE_FILE names the files.
+                    yield [*current[:2], *_env_compose_files(), *current[2:]]
                 else:
                     yield current
             current = []
         else:
             current.append(token)
+
+
+@functools.cache
+def _env_compose_files() -> tuple[str, ...]:
+    """`-f` options for the files COMPOSE_FILE in .env.example names (relative to it)."""
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        if line.startswith("COMPOSE_FILE="):
+            names = line.partition("=")[2].split(":")
+            base = ENV_EXAMPLE.parent.relative_to(REPO)
+            return tuple(word for name in names for word in ("-f", str(base / name)))
+    raise ValueError(f"{ENV_EXAMPLE}: no COMPOSE_FILE")
 
 
 def _logical_lines(block: str, console: bool) -> Iterator[tuple[int, str]]:
