@@ -26,6 +26,8 @@ make bench-restor
 docker compose -f deploy/compose/compose.prod.yml -f deploy/compose/compose.nope.yml up -d
 docker compose -f deploy/compose/compose.prod.yml up -d --wiat
 docker compose ... exec postgres pgbackrest info
+docker compose -f deploy/compose/compose.prod.yml up -d --wait postgres
+(cd deploy/compose && docker compose up -d --wiat)
 python3 deploy/secrets/create_secret.py deploy/compose/secrets
 cp deploy/pgbackrest/pgbackrest.conff /etc/pgbackrest/pgbackrest.conf
 ```
@@ -42,6 +44,8 @@ EXPECTED_DEFECTS = [
     "compose.nope.yml: no such file",
     "docker compose up --wiat: no such option",
     "docker compose without -f FILE",
+    "docker compose up without deploy/compose/compose.pgbackrest.yml, which COMPOSE_FILE",
+    "docker compose up --wiat: no such option  [(cd deploy/compose",
     "deploy/secrets/create_secret.py: no such file or directory",
     "deploy/pgbackrest/pgbackrest.conff: no such file or directory",
     "signupflow backup lists: no such command 'lists'",

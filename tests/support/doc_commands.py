@@ -160,6 +160,29 @@ def split_commands(text: str, variables: dict[str, str]) -> Iterator[list[str]]:
             current.append(token)
 
 
+# Subcommands that create or recreate containers from the files they are given.
+CREATING = {"up", "create", "run"}
+# A rehearsal with Let's Encrypt's test CA (deploy/README.md) may leave pgBackRest out.
+REHEARSAL = "deploy/compose/compose.pebble.yml"
+
+
+def _check_overlays_kept(files: Sequence[str], subcommand: str) -> list[str]:
+    """A command that (re)creates containers from compose.prod.yml must also name every
+    overlay .env's COMPOSE_FILE adds (pgBackRest's PostgreSQL), or it would put the service
+    back without it: e.g. PostgreSQL without WAL archiving."""
+    named = set(_env_compose_files()[1::2])
+    if subcommand not in CREATING or not named & set(files) or REHEARSAL in files:
+        return []
+    missing = sorted(named - set(files))
+    if not missing:
+        return []
+    return [
+        f"docker compose {subcommand} without {', '.join(missing)}, which COMPOSE_FILE in "
+        ".env names: it would recreate services without them; run it as "
+        "`(cd deploy/compose && docker compose ...)` or name every file"
+    ]
+
+
 @functools.cache
 def _env_compose_files() -> tuple[str, ...]:
     """`-f` options for the files COMPOSE_FILE in .env.example names (relative to it)."""
@@ -422,6 +445,7 @@ def check_compose(args: Sequence[str], strict: bool) -> list[str]:
     subcommand = rest[0]
     if subcommand not in _compose_commands():
         return [*problems, f"docker compose {subcommand}: no such subcommand"]
+    problems += _check_overlays_kept(files, subcommand)
     known = _compose_options(subcommand)
     for word in rest[1:]:
         if word.startswith("-") and word != "--":
