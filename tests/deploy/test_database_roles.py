@@ -19,7 +19,7 @@ from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from harness.compose import SECRETS_SCRIPT
+from harness.compose import create_secrets
 from harness.postgres import PostgresCluster
 from harness.repository import REPO
 from signupflow.backup import postgres as backup_postgres
@@ -70,14 +70,7 @@ class Secrets:
 
 def make_secrets() -> Secrets:
     directory = Path(tempfile.mkdtemp(prefix="sf-roles-")) / "secrets"
-    result = subprocess.run(
-        [sys.executable, str(SECRETS_SCRIPT), str(directory), "--no-chown"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    create_secrets(directory, chown=False)
     return Secrets(directory)
 
 
