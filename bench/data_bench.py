@@ -458,10 +458,29 @@ def pgbackrest_config(repository: Repository, cluster: PostgresCluster) -> str:
 
 
 @contextlib.contextmanager
+def bench_cluster(conf: dict[str, str], repository: Repository | None) -> Iterator[PostgresCluster]:
+    """A started throwaway cluster with `conf`, and `repository` (if any) configured for it;
+    both removed on exit."""
+    try:
+        bin_dir = pg_bin_dir()
+        if bin_dir is None:
+            raise SystemExit("PostgreSQL server binaries (initdb) are not installed")
+        cluster = PostgresCluster(bin_dir=bin_dir, extra_conf=conf)
+        try:
+            if repository is not None:
+                repository.configure(cluster)
+            cluster.init()
+            cluster.start()
+            yield cluster
+        finally:
+            cluster.destroy()
+    finally:
+        if repository is not None:
+            shutil.rmtree(repository.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def archiving_cluster(with_pgbackrest: bool) -> Iterator[tuple[PostgresCluster, Repository | None]]:
-    bin_dir = pg_bin_dir()
-    if bin_dir is None:
-        raise SystemExit("PostgreSQL server binaries (initdb) are not installed")
     repository = None
     # Durable, as in production: the test clusters' fsync=off would flatter every write.
     conf = {"fsync": "on", "max_wal_size": "'2GB'"}
@@ -473,17 +492,8 @@ def archiving_cluster(with_pgbackrest: bool) -> Iterator[tuple[PostgresCluster, 
             "archive_command": f"'{repository.archive_command}'",
             "archive_timeout": "30s",
         }
-    cluster = PostgresCluster(bin_dir=bin_dir, extra_conf=conf)
-    try:
-        if repository is not None:
-            repository.configure(cluster)
-        cluster.init()
-        cluster.start()
+    with bench_cluster(conf, repository) as cluster:
         yield cluster, repository
-    finally:
-        cluster.destroy()
-        if repository is not None:
-            shutil.rmtree(repository.root, ignore_errors=True)
 
 
 def cli_environment(database_url: str, backup_dir: Path, recipient: str) -> dict[str, str]:

@@ -44,6 +44,7 @@ from bench.data_bench import (
     AUDIT_ENTITIES,
     Repository,
     Results,
+    bench_cluster,
     full_backup,
     log,
     restored_cluster,
@@ -52,7 +53,7 @@ from bench.data_bench import (
     seed_through_service_layer,
     slug_of,
 )
-from harness.postgres import PostgresCluster, pg_bin_dir
+from harness.postgres import PostgresCluster
 from signupflow.db import migrate
 from signupflow.db.base import Base
 from signupflow.db.engine import make_engine
@@ -225,31 +226,19 @@ def generate(cluster: PostgresCluster, target_bytes: int, results: Results) -> d
 
 @contextlib.contextmanager
 def benchmark_cluster() -> Iterator[tuple[PostgresCluster, Repository]]:
-    bin_dir = pg_bin_dir()
-    if bin_dir is None:
-        raise SystemExit("PostgreSQL server binaries (initdb) are not installed")
+    conf = {
+        "fsync": "on",  # durable, as in production
+        "wal_level": "replica",
+        "archive_mode": "on",
+        "archive_command": "'true'",  # the load is not measured; see the module docstring
+        "max_wal_size": "'8GB'",
+        "checkpoint_timeout": "'30min'",
+        "shared_buffers": "'512MB'",
+        "maintenance_work_mem": "'256MB'",
+    }
     repository = Repository.create(prefix="sf-bench-restore-")
-    cluster = PostgresCluster(
-        bin_dir=bin_dir,
-        extra_conf={
-            "fsync": "on",  # durable, as in production
-            "wal_level": "replica",
-            "archive_mode": "on",
-            "archive_command": "'true'",  # the load is not measured; see the module docstring
-            "max_wal_size": "'8GB'",
-            "checkpoint_timeout": "'30min'",
-            "shared_buffers": "'512MB'",
-            "maintenance_work_mem": "'256MB'",
-        },
-    )
-    try:
-        repository.configure(cluster)
-        cluster.init()
-        cluster.start()
+    with bench_cluster(conf, repository) as cluster:
         yield cluster, repository
-    finally:
-        cluster.destroy()
-        shutil.rmtree(repository.root, ignore_errors=True)
 
 
 def measure(
