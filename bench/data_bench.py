@@ -48,7 +48,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -57,6 +56,7 @@ import pyrage  # type: ignore[import-untyped]
 from sqlalchemy import Engine, String, Table, func, insert, select
 from sqlalchemy.orm import Mapper, Session, selectinload
 
+from bench.http_bench import save_report
 from harness.app_server import signupflow_executable
 from harness.ports import free_port
 from harness.postgres import PostgresCluster, as_postgres, chown_to_postgres, pg_bin_dir
@@ -398,9 +398,32 @@ def run(command: Sequence[str], env: dict[str, str] | None = None, shown: str = 
 class Repository:
     root: Path
 
+    @classmethod
+    def create(cls, prefix: str) -> Repository:
+        """An empty repository tree (repo, etc/conf.d, log, spool, lock) in a new temporary
+        directory; the caller removes `root`."""
+        repository = cls(Path(tempfile.mkdtemp(prefix=prefix)))
+        for name in ("repo", "etc/conf.d", "log", "spool", "lock"):
+            (repository.root / name).mkdir(parents=True)
+        return repository
+
     @property
     def config_path(self) -> Path:
         return self.root / "etc"
+
+    @property
+    def archive_command(self) -> str:
+        """PostgreSQL's archive_command pushing WAL into this repository."""
+        return f"pgbackrest --config-path={self.config_path} --stanza={STANZA} archive-push %p"
+
+    def configure(self, cluster: PostgresCluster) -> None:
+        """Write pgbackrest.conf for `cluster` and a fresh cipher passphrase; hand the tree to
+        the postgres user, who runs pgBackRest."""
+        (self.config_path / "pgbackrest.conf").write_text(pgbackrest_config(self, cluster))
+        secret = self.config_path / "conf.d" / "repo1-cipher.conf"
+        secret.write_text(f"[global]\nrepo1-cipher-pass={secrets.token_urlsafe(32)}\n")
+        secret.chmod(0o600)
+        chown_to_postgres(self.root)
 
     def command(self, *args: str) -> list[str]:
         return [
@@ -435,43 +458,42 @@ def pgbackrest_config(repository: Repository, cluster: PostgresCluster) -> str:
 
 
 @contextlib.contextmanager
+def bench_cluster(conf: dict[str, str], repository: Repository | None) -> Iterator[PostgresCluster]:
+    """A started throwaway cluster with `conf`, and `repository` (if any) configured for it;
+    both removed on exit."""
+    try:
+        bin_dir = pg_bin_dir()
+        if bin_dir is None:
+            raise SystemExit("PostgreSQL server binaries (initdb) are not installed")
+        cluster = PostgresCluster(bin_dir=bin_dir, extra_conf=conf)
+        try:
+            if repository is not None:
+                repository.configure(cluster)
+            cluster.init()
+            cluster.start()
+            yield cluster
+        finally:
+            cluster.destroy()
+    finally:
+        if repository is not None:
+            shutil.rmtree(repository.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def archiving_cluster(with_pgbackrest: bool) -> Iterator[tuple[PostgresCluster, Repository | None]]:
-    bin_dir = pg_bin_dir()
-    if bin_dir is None:
-        raise SystemExit("PostgreSQL server binaries (initdb) are not installed")
     repository = None
     # Durable, as in production: the test clusters' fsync=off would flatter every write.
     conf = {"fsync": "on", "max_wal_size": "'2GB'"}
     if with_pgbackrest:
-        repository = Repository(Path(tempfile.mkdtemp(prefix="sf-bench-pgbackrest-")))
-        for name in ("repo", "etc/conf.d", "log", "spool", "lock"):
-            (repository.root / name).mkdir(parents=True)
-        archive_command = (
-            f"pgbackrest --config-path={repository.config_path} --stanza={STANZA} archive-push %p"
-        )
+        repository = Repository.create(prefix="sf-bench-pgbackrest-")
         conf |= {
             "wal_level": "replica",
             "archive_mode": "on",
-            "archive_command": f"'{archive_command}'",
+            "archive_command": f"'{repository.archive_command}'",
             "archive_timeout": "30s",
         }
-    cluster = PostgresCluster(bin_dir=bin_dir, extra_conf=conf)
-    try:
-        if repository is not None:
-            (repository.config_path / "pgbackrest.conf").write_text(
-                pgbackrest_config(repository, cluster)
-            )
-            secret = repository.config_path / "conf.d" / "repo1-cipher.conf"
-            secret.write_text(f"[global]\nrepo1-cipher-pass={secrets.token_urlsafe(32)}\n")
-            secret.chmod(0o600)
-            chown_to_postgres(repository.root)
-        cluster.init()
-        cluster.start()
+    with bench_cluster(conf, repository) as cluster:
         yield cluster, repository
-    finally:
-        cluster.destroy()
-        if repository is not None:
-            shutil.rmtree(repository.root, ignore_errors=True)
 
 
 def cli_environment(database_url: str, backup_dir: Path, recipient: str) -> dict[str, str]:
@@ -550,20 +572,27 @@ def measure_logical(
     )
 
 
-def measure_pgbackrest(cluster: PostgresCluster, repository: Repository, results: Results) -> None:
-    run(repository.command("stanza-create"))
-    run(repository.command("check"))
+def full_backup(repository: Repository) -> tuple[float, dict[str, Any]]:
+    """Take a full backup; its seconds and its entry in `pgbackrest info`."""
     backup = run(repository.command("--type=full", "backup"))
     info = json.loads(run(repository.command("--output=json", "info")).stdout)
-    last = info[0]["backup"][-1]
-    results.add(
-        "pgBackRest full backup",
-        f"{backup.seconds:.1f} s; cluster {last['info']['size'] / 2**20:,.1f} MiB, "
-        f"repository {last['info']['repository']['delta'] / 2**20:,.1f} MiB (zst, aes-256-cbc)",
-        pgbackrest_backup_seconds=backup.seconds,
-        pgbackrest_cluster_bytes=last["info"]["size"],
-        pgbackrest_repo_bytes=last["info"]["repository"]["delta"],
-    )
+    return backup.seconds, info[0]["backup"][-1]
+
+
+@dataclass
+class RestoredCluster:
+    url: str  # the superuser's URL of the restored database
+    restored_bytes: int  # the files pgBackRest restored
+    restore_seconds: float  # pgbackrest restore, files only
+    ready_seconds: float  # from the restore's start until promoted and answering
+
+
+@contextlib.contextmanager
+def restored_cluster(
+    cluster: PostgresCluster, repository: Repository, database: str
+) -> Iterator[RestoredCluster]:
+    """Restore the latest backup (`--type=immediate`, promote) into a new data directory next to
+    `cluster`, start it on a free port and wait until it has promoted; stopped on exit."""
     restore_dir = cluster.root / "restored"
     restore_dir.mkdir(mode=0o700)
     chown_to_postgres(restore_dir)
@@ -574,6 +603,7 @@ def measure_pgbackrest(cluster: PostgresCluster, repository: Repository, results
         )
     )
     restore_s = time.monotonic() - started
+    restored_bytes = sum(item.stat().st_size for item in restore_dir.rglob("*") if item.is_file())
     port = free_port()
     pg_ctl = str(cluster.bin_dir / "pg_ctl")
     options = f"-p {port} -c archive_mode=off -c unix_socket_directories='{cluster.root}'"
@@ -594,24 +624,42 @@ def measure_pgbackrest(cluster: PostgresCluster, repository: Repository, results
                 "start",
             ]
         )
-        url = f"postgresql://postgres@127.0.0.1:{port}/bench"
+        url = f"postgresql://postgres@127.0.0.1:{port}/{database}"
         deadline = time.monotonic() + 3600
         with psycopg.connect(url, autocommit=True) as conn:
             while conn.execute("SELECT pg_is_in_recovery()").fetchone() != (False,):
                 if time.monotonic() > deadline:
                     raise SystemExit("the restored cluster did not promote within an hour")
                 time.sleep(0.2)
-            ready_s = time.monotonic() - started
-            row = conn.execute("SELECT count(*) FROM assignments").fetchone()
+        yield RestoredCluster(url, restored_bytes, restore_s, time.monotonic() - started)
     finally:
         run([*as_postgres(), pg_ctl, "-D", str(restore_dir), "-m", "fast", "-w", "stop"])
+
+
+def measure_pgbackrest(cluster: PostgresCluster, repository: Repository, results: Results) -> None:
+    run(repository.command("stanza-create"))
+    run(repository.command("check"))
+    backup_s, last = full_backup(repository)
+    results.add(
+        "pgBackRest full backup",
+        f"{backup_s:.1f} s; cluster {last['info']['size'] / 2**20:,.1f} MiB, "
+        f"repository {last['info']['repository']['delta'] / 2**20:,.1f} MiB (zst, aes-256-cbc)",
+        pgbackrest_backup_seconds=backup_s,
+        pgbackrest_cluster_bytes=last["info"]["size"],
+        pgbackrest_repo_bytes=last["info"]["repository"]["delta"],
+    )
+    with (
+        restored_cluster(cluster, repository, "bench") as restored,
+        psycopg.connect(restored.url) as conn,
+    ):
+        row = conn.execute("SELECT count(*) FROM assignments").fetchone()
     assert row is not None
     results.add(
         "pgBackRest restore",
-        f"{restore_s:.1f} s to restore files, {ready_s:.1f} s until promoted and answering "
-        f"({row[0]:,} assignments)",
-        pgbackrest_restore_seconds=restore_s,
-        pgbackrest_ready_seconds=ready_s,
+        f"{restored.restore_seconds:.1f} s to restore files, {restored.ready_seconds:.1f} s until "
+        f"promoted and answering ({row[0]:,} assignments)",
+        pgbackrest_restore_seconds=restored.restore_seconds,
+        pgbackrest_ready_seconds=restored.ready_seconds,
     )
 
 
@@ -650,11 +698,14 @@ def machine() -> list[tuple[str, str]]:
     ]
 
 
-def report(command: str, results: Results) -> str:
+def save(name: str, command: str, results: Results) -> None:
+    """Print the Markdown table (machine, command, results) and keep it, with the figures as
+    JSON, in bench/results/NAME-*.{md,json}."""
     rows = [*machine(), ("command", f"`{command}`"), *results.rows]
     lines = ["| what | figure |", "|---|---|"]
     lines += [f"| {what} | {value.replace('|', '/')} |" for what, value in rows]
-    return "\n".join(lines) + "\n"
+    raw = {"command": command, "machine": machine(), **results.figures}
+    save_report(name, "\n".join(lines) + "\n", raw)
 
 
 def main() -> None:
@@ -673,7 +724,6 @@ def main() -> None:
         "make bench-data"
     )
     results = Results()
-    started = datetime.now(UTC)
     work = Path(tempfile.mkdtemp(prefix="sf-bench-data-"))
     try:
         log(f"building {orgs:,} organisations into SQLite ...")
@@ -687,14 +737,7 @@ def main() -> None:
                 measure_pgbackrest(cluster, repository, results)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    table = report(command, results)
-    print(table)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS_DIR / f"data-{stamp}.md").write_text(table)
-    (RESULTS_DIR / f"data-{stamp}.json").write_text(
-        json.dumps({"command": command, "machine": machine(), **results.figures}, indent=2)
-    )
+    save("data", command, results)
 
 
 if __name__ == "__main__":

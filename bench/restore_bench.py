@@ -28,16 +28,11 @@ removed when it ends or fails.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
-import secrets
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -47,20 +42,18 @@ from sqlalchemy import Column, Enum, String, Text
 import signupflow.db.models  # noqa: F401 -- registers every table on Base.metadata
 from bench.data_bench import (
     AUDIT_ENTITIES,
-    RESULTS_DIR,
-    STANZA,
     Repository,
     Results,
+    bench_cluster,
+    full_backup,
     log,
-    machine,
-    pgbackrest_config,
-    report,
+    restored_cluster,
     run,
+    save,
     seed_through_service_layer,
     slug_of,
 )
-from harness.ports import free_port
-from harness.postgres import PostgresCluster, as_postgres, chown_to_postgres, pg_bin_dir
+from harness.postgres import PostgresCluster
 from signupflow.db import migrate
 from signupflow.db.base import Base
 from signupflow.db.engine import make_engine
@@ -233,54 +226,29 @@ def generate(cluster: PostgresCluster, target_bytes: int, results: Results) -> d
 
 @contextlib.contextmanager
 def benchmark_cluster() -> Iterator[tuple[PostgresCluster, Repository]]:
-    bin_dir = pg_bin_dir()
-    if bin_dir is None:
-        raise SystemExit("PostgreSQL server binaries (initdb) are not installed")
-    repository = Repository(Path(tempfile.mkdtemp(prefix="sf-bench-restore-")))
-    for name in ("repo", "etc/conf.d", "log", "spool", "lock"):
-        (repository.root / name).mkdir(parents=True)
-    cluster = PostgresCluster(
-        bin_dir=bin_dir,
-        extra_conf={
-            "fsync": "on",  # durable, as in production
-            "wal_level": "replica",
-            "archive_mode": "on",
-            "archive_command": "'true'",  # the load is not measured; see the module docstring
-            "max_wal_size": "'8GB'",
-            "checkpoint_timeout": "'30min'",
-            "shared_buffers": "'512MB'",
-            "maintenance_work_mem": "'256MB'",
-        },
-    )
-    try:
-        (repository.config_path / "pgbackrest.conf").write_text(
-            pgbackrest_config(repository, cluster)
-        )
-        secret = repository.config_path / "conf.d" / "repo1-cipher.conf"
-        secret.write_text(f"[global]\nrepo1-cipher-pass={secrets.token_urlsafe(32)}\n")
-        secret.chmod(0o600)
-        chown_to_postgres(repository.root)
-        cluster.init()
-        cluster.start()
+    conf = {
+        "fsync": "on",  # durable, as in production
+        "wal_level": "replica",
+        "archive_mode": "on",
+        "archive_command": "'true'",  # the load is not measured; see the module docstring
+        "max_wal_size": "'8GB'",
+        "checkpoint_timeout": "'30min'",
+        "shared_buffers": "'512MB'",
+        "maintenance_work_mem": "'256MB'",
+    }
+    repository = Repository.create(prefix="sf-bench-restore-")
+    with bench_cluster(conf, repository) as cluster:
         yield cluster, repository
-    finally:
-        cluster.destroy()
-        shutil.rmtree(repository.root, ignore_errors=True)
-
-
-def du_bytes(path: Path) -> int:
-    return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
 
 
 def measure(
     cluster: PostgresCluster, repository: Repository, counts: dict[str, int], results: Results
 ) -> None:
-    archive_command = (
-        f"pgbackrest --config-path={repository.config_path} --stanza={STANZA} archive-push %p"
-    )
     with psycopg.connect(cluster.url(driver="postgresql"), autocommit=True) as conn:
         conn.execute(
-            sql.SQL("ALTER SYSTEM SET archive_command = {}").format(sql.Literal(archive_command))
+            sql.SQL("ALTER SYSTEM SET archive_command = {}").format(
+                sql.Literal(repository.archive_command)
+            )
         )
         conn.execute("SELECT pg_reload_conf()")
     stanza = run(repository.command("stanza-create"))
@@ -290,62 +258,22 @@ def measure(
         f"{stanza.seconds + checked.seconds:.1f} s",
         stanza_seconds=stanza.seconds + checked.seconds,
     )
-    backup = run(repository.command("--type=full", "backup"))
-    info = json.loads(run(repository.command("--output=json", "info")).stdout)
-    last = info[0]["backup"][-1]
+    backup_s, last = full_backup(repository)
     cluster_bytes = int(last["info"]["size"])
     repo_bytes = int(last["info"]["repository"]["delta"])
     results.add(
         "pgBackRest full backup",
-        f"{backup.seconds:.1f} s; cluster {cluster_bytes / GIB:.2f} GiB -> repository "
+        f"{backup_s:.1f} s; cluster {cluster_bytes / GIB:.2f} GiB -> repository "
         f"{repo_bytes / GIB:.2f} GiB ({cluster_bytes / repo_bytes:.1f}:1, zst 3, aes-256-cbc, "
-        f"process-max 2); {cluster_bytes / 2**20 / backup.seconds:,.0f} MiB/s of cluster",
-        backup_seconds=backup.seconds,
+        f"process-max 2); {cluster_bytes / 2**20 / backup_s:,.0f} MiB/s of cluster",
+        backup_seconds=backup_s,
         cluster_bytes=cluster_bytes,
         repository_bytes=repo_bytes,
     )
-    restore_dir = cluster.root / "restored"
-    restore_dir.mkdir(mode=0o700)
-    chown_to_postgres(restore_dir)
-    started = time.monotonic()
-    run(
-        repository.command(
-            f"--pg1-path={restore_dir}", "--type=immediate", "--target-action=promote", "restore"
-        )
-    )
-    restore_s = time.monotonic() - started
-    restored_bytes = du_bytes(restore_dir)
-    port = free_port()
-    pg_ctl = str(cluster.bin_dir / "pg_ctl")
-    options = f"-p {port} -c archive_mode=off -c unix_socket_directories='{cluster.root}'"
-    try:
-        run(
-            [
-                *as_postgres(),
-                pg_ctl,
-                "-D",
-                str(restore_dir),
-                "-o",
-                options,
-                "-l",
-                str(cluster.root / "restored.log"),
-                "-w",
-                "-t",
-                "3600",
-                "start",
-            ]
-        )
-        url = f"postgresql://postgres@127.0.0.1:{port}/{DATABASE}"
-        deadline = time.monotonic() + 3600
-        with psycopg.connect(url, autocommit=True) as conn:
-            while conn.execute("SELECT pg_is_in_recovery()").fetchone() != (False,):
-                if time.monotonic() > deadline:
-                    raise SystemExit("the restored cluster did not promote within an hour")
-                time.sleep(0.2)
-        ready_s = time.monotonic() - started
-        restored_counts = table_counts(url)
-    finally:
-        run([*as_postgres(), pg_ctl, "-D", str(restore_dir), "-m", "fast", "-w", "stop"])
+    with restored_cluster(cluster, repository, DATABASE) as restored:
+        restored_counts = table_counts(restored.url)
+    restore_s, ready_s = restored.restore_seconds, restored.ready_seconds
+    restored_bytes = restored.restored_bytes
     if restored_counts != counts:
         differ = {
             n: (counts[n], restored_counts.get(n))
@@ -366,11 +294,11 @@ def measure(
     start_s = ready_s - restore_s  # starting and promoting: not proportional to size
     results.add(
         "extrapolated to 50 GiB",
-        f"backup {backup.seconds * scale / 60:.1f} min, restore {restore_s * scale / 60:.1f} min, "
+        f"backup {backup_s * scale / 60:.1f} min, restore {restore_s * scale / 60:.1f} min, "
         f"until answering {(restore_s * scale + start_s) / 60:.1f} min (x{scale:.1f}; backup and "
         "file restore linear in cluster size on the same disk and CPU, at the same compression "
         "ratio and process-max; start-up as measured; WAL replay since the backup not included)",
-        extrapolated_backup_seconds=backup.seconds * scale,
+        extrapolated_backup_seconds=backup_s * scale,
         extrapolated_restore_seconds=restore_s * scale,
         extrapolated_ready_seconds=restore_s * scale + start_s,
     )
@@ -399,16 +327,7 @@ def main() -> None:
     if not 0 < target_gib <= 100:
         raise SystemExit("BENCH_RESTORE_GB must be above 0 and at most 100")
     command = f"BENCH_RESTORE_GB={target_gib:g} make bench-restore"
-    started = datetime.now(UTC)
-    results = run_benchmark(target_gib)
-    table = report(command, results)
-    print(table)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS_DIR / f"restore-{stamp}.md").write_text(table)
-    (RESULTS_DIR / f"restore-{stamp}.json").write_text(
-        json.dumps({"command": command, "machine": machine(), **results.figures}, indent=2)
-    )
+    save("restore", command, run_benchmark(target_gib))
 
 
 if __name__ == "__main__":

@@ -49,6 +49,20 @@ def compose_binary() -> str:
     return found
 
 
+def create_secrets(directory: Path, *, chown: bool = True) -> None:
+    """Make the stack's secrets in `directory` with deploy/secrets/create_secrets.py, as an
+    operator does; `chown=False` (`--no-chown`) leaves the files the caller's, for tests that
+    hand them to host processes rather than containers."""
+    result = subprocess.run(
+        [sys.executable, str(SECRETS_SCRIPT), str(directory), *([] if chown else ["--no-chown"])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def compose_env(overrides: Mapping[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in INHERITED_COMPOSE_VARIABLES}
     env.update(overrides)

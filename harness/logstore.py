@@ -4,27 +4,18 @@ rsyslog.conf writes them: for its tests and `make bench-logs`."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
-from harness.repository import REPO
+from harness.repository import REPO, script_module
 
 SCRIPT = REPO / "deploy" / "images" / "logstore" / "signupflow_logs.py"
 RSYSLOG_CONF = SCRIPT.parent / "rsyslog.conf"
 
 
 def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("signupflow_logs", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses look the module up while a class is made.
-    sys.modules["signupflow_logs"] = module
-    spec.loader.exec_module(module)
-    return module
+    return script_module(SCRIPT)
 
 
 def rsyslog_json(value: object) -> str:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -135,16 +137,17 @@ def s3_key_secrets() -> dict[str, tuple[str, int]]:
 
 
 @contextmanager
-def s3_store(python_base: str, workdir: Path) -> Iterator[S3Store]:
-    """moto over HTTPS as S3_HOST on a network of its own, with BUCKET created; removed
-    afterwards."""
+def s3_store(python_base: str) -> Iterator[S3Store]:
+    """moto over HTTPS as S3_HOST on a network of its own, with BUCKET created; removed (with
+    its test CA) afterwards."""
     image = moto_image(python_base)
+    workdir = Path(tempfile.mkdtemp(prefix="sf-s3-"))
     certs = workdir / "s3-certs"
-    ca = make_test_ca(certs)
     suffix = uuid.uuid4().hex[:8]
     network, container = f"sf-s3-{suffix}", f"sf-s3-{suffix}"
-    docker_cmd("network", "create", network)
     try:
+        ca = make_test_ca(certs)
+        docker_cmd("network", "create", network)
         docker_cmd(
             "run", "--detach", "--name", container, "--network", network,
             "--network-alias", S3_HOST, "--volume", f"{certs}:/certs:ro",
@@ -173,3 +176,4 @@ def s3_store(python_base: str, workdir: Path) -> Iterator[S3Store]:
     finally:
         docker_cmd("rm", "--force", container, check=False)
         docker_cmd("network", "rm", network, check=False)
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,11 +1,14 @@
-"""The checkout this code runs from: its root, git asked about it, and readable copies of its
-files for commands run as another user."""
+"""The checkout this code runs from: its root, git asked about it, readable copies of its
+files for commands run as another user, and its stand-alone scripts loaded as modules."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,3 +33,15 @@ def readable_copy(source: Path, directory: Path) -> Path:
     shutil.copyfile(source, copy)
     copy.chmod(0o644)
     return copy
+
+
+def script_module(path: Path, name: str | None = None) -> ModuleType:
+    """A script that is no package module (deploy/..., an image's command) loaded as module
+    `name` (its file's stem by default), for tests to call its functions."""
+    spec = importlib.util.spec_from_file_location(name or path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while a class is made
+    spec.loader.exec_module(module)
+    return module

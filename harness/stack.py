@@ -31,10 +31,10 @@ from typing import Any
 from harness.compose import (
     PEBBLE,
     PROD,
-    SECRETS_SCRIPT,
     Stack,
     compose_binary,
     compose_stack,
+    create_secrets,
     free_edge_subnet,
 )
 from harness.docker import DOCKER, docker_cmd
@@ -478,14 +478,7 @@ def production_stack(
     http_port, https_port = free_port(), free_port()
     workdir = Path(tempfile.mkdtemp(prefix="signupflow-stack-"))
     secrets_dir = workdir / "secrets"
-    result = subprocess.run(
-        [sys.executable, str(SECRETS_SCRIPT), str(secrets_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    create_secrets(secrets_dir)
     # The operator's file (docs/monitoring.md): the URL Alertmanager posts to.
     _write_secret(secrets_dir, "alert_webhook_url", alert_webhook_url, MONITORING_UID)
     for name, (value, uid) in (extra_secrets or {}).items():

@@ -25,6 +25,7 @@ from sqlalchemy import text
 
 from harness.ports import free_port
 from harness.postgres import PostgresCluster
+from harness.processes import stop_process
 from signupflow.app import create_app
 from signupflow.db import migrate
 from signupflow.db.engine import make_engine
@@ -144,12 +145,7 @@ def running_old_release(
                 time.sleep(0.1)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, timeout_s=30)
 
 
 @pytest.fixture(scope="module")

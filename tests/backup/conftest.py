@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 from fastapi.testclient import TestClient
 from moto.server import ThreadedMotoServer
@@ -17,7 +16,7 @@ from harness.postgres import PostgresCluster
 from signupflow.app import create_app
 from signupflow.backup.archive import Backups
 from tests.backup.services import Service, Start, Webhook, kill_all
-from tests.backup.support import AgeKey, backup_settings, make_key
+from tests.backup.support import AgeKey, backup_settings, make_key, s3_client
 from tests.factories import PASSWORD, add_event, add_person, invite_member, new_org, ok, unique
 from tests.support.settings import make_settings
 from tests.support.signup import signup_body
@@ -65,21 +64,14 @@ def s3_endpoint() -> Iterator[str]:
 
 @pytest.fixture
 def s3_settings(s3_endpoint: str) -> dict[str, object]:
-    bucket = f"{BUCKET}-{uuid.uuid4().hex[:8]}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-    client.create_bucket(Bucket=bucket)
-    return {
-        "backup_s3_bucket": bucket,
+    settings: dict[str, object] = {
+        "backup_s3_bucket": f"{BUCKET}-{uuid.uuid4().hex[:8]}",
         "backup_s3_endpoint_url": s3_endpoint,
-        "backup_s3_access_key_id": "test",
+        "backup_s3_access_key_id": "test",  # moto accepts any credentials
         "backup_s3_secret_access_key": "test",
     }
+    s3_client(settings).create_bucket(Bucket=str(settings["backup_s3_bucket"]))
+    return settings
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""What the backup tests share: the PostgreSQL-only marker, age keys, backup settings and the
-fingerprints a restore is compared by."""
+"""What the backup tests share: the PostgreSQL-only marker, age keys, backup settings, a client
+of the test S3 server and the fingerprints a restore is compared by."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import psycopg
 import pyrage  # type: ignore[import-untyped]
 import pytest
@@ -24,6 +25,17 @@ POSTGRESQL_PASS_ONLY = pytest.mark.skipif(
     BACKEND != "postgresql",
     reason="pg_dump/pg_restore need PostgreSQL; runs in the TEST_DATABASE=postgresql pass",
 )
+
+
+def s3_client(s3_settings: dict[str, object]) -> Any:
+    """A boto3 S3 client of the test server (moto) that `s3_settings` point the backups at."""
+    return boto3.client(
+        "s3",
+        endpoint_url=str(s3_settings["backup_s3_endpoint_url"]),
+        region_name="us-east-1",
+        aws_access_key_id=str(s3_settings["backup_s3_access_key_id"]),
+        aws_secret_access_key=str(s3_settings["backup_s3_secret_access_key"]),
+    )
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import boto3
-
 from signupflow.backup.archive import Backups, Manifest
 from signupflow.backup.retention import expired
 from signupflow.backup.storage import manifest_name
-from tests.backup.support import AgeKey, backup_settings
+from tests.backup.support import AgeKey, backup_settings, s3_client
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
@@ -94,13 +92,7 @@ def test_retention_deletes_exactly_the_expired_s3_backups(
         backups.s3.upload(path)
     deleted = backups.prune(now=NOW)
     assert deleted == names[3:]
-    client = boto3.client(
-        "s3",
-        endpoint_url=str(s3_settings["backup_s3_endpoint_url"]),
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = s3_client(s3_settings)
     listing = client.list_objects_v2(Bucket=str(s3_settings["backup_s3_bucket"]))
     keys = sorted(item["Key"] for item in listing.get("Contents", []))
     assert keys == sorted(

@@ -5,21 +5,19 @@ local HTTP server when a run fails."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import boto3
 import pytest
 
 from harness.ports import free_port
 from harness.postgres import PostgresCluster
 from signupflow.backup.schedule import next_daily_run, parse_clock
-from tests.backup.services import WAIT_S, Start, Webhook, metric
-from tests.backup.support import POSTGRESQL_PASS_ONLY, AgeKey
+from tests.backup.services import WAIT_S, Start, Webhook, cli_environment, metric
+from tests.backup.support import POSTGRESQL_PASS_ONLY, AgeKey, s3_client
 
 SIGNUPFLOW = Path(sys.executable).with_name("signupflow")
 SECRET = "s3-secret-that-must-not-be-logged"  # moto accepts any credentials
@@ -36,19 +34,9 @@ def test_the_daily_run_is_the_next_occurrence_of_the_time_in_utc() -> None:
 
 
 def service_environment(url: str, directory: Path, key: AgeKey, **extra: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        # The package under test, also when the venv's install points at another checkout.
-        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-        "APP_ENV": "test",
-        "DATABASE_URL": url,
-        "BACKUP_DIR": str(directory),
-        "BACKUP_AGE_RECIPIENT": key.recipient,
-        "BACKUP_METRICS_HOST": "127.0.0.1",
-        "BACKUP_METRICS_PORT": str(free_port()),
-        **extra,
-    }
+    """The operator's environment plus where the service serves its metrics."""
+    metrics = {"BACKUP_METRICS_HOST": "127.0.0.1", "BACKUP_METRICS_PORT": str(free_port())}
+    return cli_environment(url, directory, key.recipient, **metrics, **extra)
 
 
 @POSTGRESQL_PASS_ONLY
@@ -109,13 +97,7 @@ def test_the_service_creates_uploads_and_reports_each_run_without_the_private_ke
     manifest = json.loads((backup_dir / f"{name}.manifest.json").read_text())
     assert manifest["offsite_verified"] is True
     assert manifest["dump_tables_listed"] >= len(manifest["tables"])
-    client = boto3.client(
-        "s3",
-        endpoint_url=str(s3_settings["backup_s3_endpoint_url"]),
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = s3_client(s3_settings)
     listed = client.list_objects_v2(Bucket=str(s3_settings["backup_s3_bucket"]))
     keys = {item["Key"] for item in listed.get("Contents", [])}
     assert f"signupflow/{name}.manifest.json" in keys

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import boto3
 import psycopg
 import pytest
 
@@ -17,7 +16,13 @@ from signupflow.backup.errors import DatabaseFailure, StorageFailure
 from signupflow.backup.postgres import Database
 from signupflow.backup.storage import S3Store, archive_name, manifest_name
 from tests.backup.services import cli_environment, run_backup
-from tests.backup.support import POSTGRESQL_PASS_ONLY, AgeKey, backup_settings, fingerprints_of
+from tests.backup.support import (
+    POSTGRESQL_PASS_ONLY,
+    AgeKey,
+    backup_settings,
+    fingerprints_of,
+    s3_client,
+)
 
 pytestmark = POSTGRESQL_PASS_ONLY
 
@@ -96,13 +101,7 @@ def test_an_object_in_s3_that_differs_from_the_uploaded_file_is_refused(
     tmp_path: Path, key: AgeKey, s3_settings: dict[str, object]
 ) -> None:
     store = S3Store(backup_settings(tmp_path / "backups", key, **s3_settings))
-    client = boto3.client(
-        "s3",
-        endpoint_url=str(s3_settings["backup_s3_endpoint_url"]),
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = s3_client(s3_settings)
     bucket = str(s3_settings["backup_s3_bucket"])
     path = tmp_path / "x.manifest.json"
     path.write_text('{"tables": {"people": 30}}\n')

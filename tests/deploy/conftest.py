@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from harness.docker import BASE_BUILDER, BASE_IMAGES, DOCKER, PYTHON_BASE, docker_cmd
+from harness.stack import ReleaseImages, build_test_images
 from tests.deploy.containers import (
     APP_BUILD_TIMEOUT_S,
     BASE_BUILD_TIMEOUT_S,
@@ -108,6 +109,12 @@ def worker_image(docker: str, base_images: dict[str, str], image_context: Path) 
     return build_image(
         docker, image_context, base_images["python"], name="signupflow-worker", extras="solver"
     )
+
+
+@pytest.fixture(scope="session")
+def images(app_image: AppImage) -> ReleaseImages:
+    """The stack tests' releases v1-v4 (harness/stack.py), built on the app image."""
+    return build_test_images(app_image.tag)
 
 
 @pytest.fixture

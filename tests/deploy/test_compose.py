@@ -27,10 +27,10 @@ from harness.compose import (
     LOKI,
     PEBBLE,
     PROD,
-    SECRETS_SCRIPT,
     TRAEFIK,
     TRAEFIK_RENDER,
     compose_stack,
+    create_secrets,
     free_edge_subnet,
     resolved_config,
 )
@@ -494,15 +494,8 @@ def test_development_stack_listens_on_loopback_only() -> None:
 # --- the production stack, running (everything but the edge) -----------------------------------
 
 
-def create_secrets(directory: Path) -> dict[str, str]:
-    result = subprocess.run(
-        [sys.executable, str(SECRETS_SCRIPT), str(directory)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+def created_secrets(directory: Path) -> dict[str, str]:
+    create_secrets(directory)
     return {path.name: path.read_text().strip() for path in directory.iterdir()}
 
 
@@ -530,7 +523,7 @@ def test_production_stack_serves_two_ready_replicas_and_restarts_a_crashed_one(
 ) -> None:
     if os.geteuid() != 0:
         require_service("the secrets must belong to the containers' users: run as root")
-    secrets = create_secrets(tmp_path / "secrets")
+    secrets = created_secrets(tmp_path / "secrets")
     subnet = free_edge_subnet()
     env = {
         **PROD_ENV,

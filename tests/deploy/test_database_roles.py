@@ -19,7 +19,7 @@ from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from harness.compose import SECRETS_SCRIPT
+from harness.compose import create_secrets
 from harness.postgres import PostgresCluster
 from harness.repository import REPO
 from signupflow.backup import postgres as backup_postgres
@@ -49,10 +49,6 @@ API_RUN_TIMEOUT_S = 900
 REFUSALS = ("permission denied", "must be owner", "must be superuser")
 
 
-def refused(error: str) -> bool:
-    return any(refusal in error for refusal in REFUSALS)
-
-
 @dataclass(frozen=True)
 class Secrets:
     directory: Path
@@ -70,14 +66,7 @@ class Secrets:
 
 def make_secrets() -> Secrets:
     directory = Path(tempfile.mkdtemp(prefix="sf-roles-")) / "secrets"
-    result = subprocess.run(
-        [sys.executable, str(SECRETS_SCRIPT), str(directory), "--no-chown"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    create_secrets(directory, chown=False)
     return Secrets(directory)
 
 
@@ -120,6 +109,14 @@ def denied(url: str, statement: str) -> str:
         except psycopg.Error as exc:
             return str(exc)
     return ""
+
+
+def assert_refused(url: str, *statements: str) -> None:
+    """PostgreSQL refuses each statement to the URL's role for want of a privilege, ownership
+    or superuser (not for any other error)."""
+    for statement in statements:
+        error = denied(url, statement)
+        assert any(refusal in error for refusal in REFUSALS), (statement, error)
 
 
 @pytest.fixture(scope="module")
@@ -231,8 +228,7 @@ def test_the_app_role_serves_the_api_tests_and_writes_every_table(
 def test_the_app_role_cannot_change_the_schema(
     migrated: PostgresCluster, secrets: Secrets, statement: str
 ) -> None:
-    error = denied(secrets.libpq("database_url", migrated), statement)
-    assert refused(error), error
+    assert_refused(secrets.libpq("database_url", migrated), statement)
 
 
 def test_the_backup_role_dumps_everything_and_writes_nothing(
@@ -253,17 +249,15 @@ def test_the_backup_role_dumps_everything_and_writes_nothing(
             assert c.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
     finally:
         scratch.drop()
-    libpq = secrets.libpq("backup_database_url", migrated)
-    for statement in (
+    assert_refused(
+        secrets.libpq("backup_database_url", migrated),
         "INSERT INTO audit_log DEFAULT VALUES",
         "UPDATE organisations SET name = name",
         "DELETE FROM users",
         "CREATE TABLE intruder (id int)",
         "TRUNCATE audit_log",
         f'DROP DATABASE "{DATABASE}"',
-    ):
-        error = denied(libpq, statement)
-        assert refused(error), (statement, error)
+    )
 
 
 def test_the_monitor_role_sees_statistics_not_data(
@@ -281,9 +275,11 @@ def test_the_monitor_role_sees_statistics_not_data(
         pid = other.info.backend_pid
         assert seen_by("postgres_exporter_dsn", pid) == "SELECT 'watched'"
         assert seen_by("database_url", pid) == "<insufficient privilege>"
-    libpq = secrets.libpq("postgres_exporter_dsn", migrated)
-    assert refused(denied(libpq, "SELECT * FROM public.users"))
-    assert refused(denied(libpq, "INSERT INTO public.audit_log DEFAULT VALUES"))
+    assert_refused(
+        secrets.libpq("postgres_exporter_dsn", migrated),
+        "SELECT * FROM public.users",
+        "INSERT INTO public.audit_log DEFAULT VALUES",
+    )
 
 
 def test_the_owner_migrates_but_is_no_superuser(
@@ -301,15 +297,13 @@ def test_the_owner_migrates_but_is_no_superuser(
         assert migrate.current_revision(engine) == before
     finally:
         engine.dispose()
-    libpq = secrets.libpq("migrate_database_url", migrated)
-    for statement in (
+    assert_refused(
+        secrets.libpq("migrate_database_url", migrated),
         "ALTER ROLE signupflow_app SUPERUSER",
         "CREATE ROLE intruder",
         "COPY audit_log FROM PROGRAM 'true'",
         "SELECT pg_read_file('/etc/passwd')",
-    ):
-        error = denied(libpq, statement)
-        assert refused(error), (statement, error)
+    )
 
 
 def privileges(cluster: PostgresCluster, database: str) -> list[tuple[object, ...]]:
@@ -368,7 +362,7 @@ def test_an_existing_cluster_is_brought_into_line_and_a_second_run_changes_nothi
             "VALUES ('old-org', 'Old', 'UTC', 'en')"
         )
         assert conn.execute("SELECT count(*) FROM organisations").fetchone() == (1,)
-    assert refused(denied(app, "TRUNCATE organisations"))
+    assert_refused(app, "TRUNCATE organisations")
     owner_engine = create_engine(secrets.url("migrate_database_url", cluster, database))
     try:
         with owner_engine.connect() as conn:

@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -28,8 +27,8 @@ from harness.compose import PEBBLE, PGBACKREST, PROD, compose_binary, run_compos
 from harness.docker import DOCKER, docker_cmd
 from harness.pitr import S3_OVERLAY, S3Store, pgbackrest_image, s3_key_secrets, s3_store
 from harness.repository import REPO
-from harness.stack import ProductionStack, ReleaseImages, build_test_images, production_stack
-from tests.deploy.containers import AppImage, report
+from harness.stack import ProductionStack, ReleaseImages, production_stack
+from tests.deploy.containers import report
 from tests.support.services import require_service
 
 DOC = REPO / "docs" / "disaster-recovery.md"
@@ -56,13 +55,9 @@ def test_the_rebuild_block_is_found_and_a_missing_one_is_an_error() -> None:
 
 
 @pytest.fixture(scope="module")
-def images(app_image: AppImage) -> ReleaseImages:
-    return build_test_images(app_image.tag)
-
-
-@pytest.fixture(scope="module")
 def store(base_images: dict[str, str]) -> Iterator[S3Store]:
-    with s3_store(base_images["python"], Path(tempfile.mkdtemp(prefix="sf-s3-"))) as found:
+    """An off-site object store of the drill's own (the operated stack's holds its stanza)."""
+    with s3_store(base_images["python"]) as found:
         yield found
 
 

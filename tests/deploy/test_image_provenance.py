@@ -4,10 +4,7 @@ packages. Asserted on the web and worker images the session already builds."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from types import ModuleType
 
 import pytest
 from cyclonedx.schema import SchemaVersion
@@ -16,7 +13,7 @@ from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 
 from harness.docker import docker_cmd
-from harness.repository import REPO
+from harness.repository import REPO, script_module
 from tests.deploy.containers import AppImage
 
 LOCK_DIR = REPO / "deploy" / "docker"
@@ -56,17 +53,7 @@ print(json.dumps(sorted([d.metadata["Name"], d.version] for d in installed)))
 """
 
 
-def _lock_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("image_locks", LOCK_DIR / "locks.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-LOCKS = _lock_tool()
+LOCKS = script_module(LOCK_DIR / "locks.py", "image_locks")
 
 
 def run_python(image: AppImage, script: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -17,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
-from harness.compose import SECRETS_SCRIPT
+from harness.compose import create_secrets
 from harness.ports import free_port
 from signupflow.state.gcra import Budget
 from signupflow.state.store import RedisStore
@@ -31,14 +30,7 @@ SCRAPE_TIMEOUT_S = 20
 @pytest.fixture(scope="module")
 def secrets_dir() -> Path:
     directory = Path(tempfile.mkdtemp(prefix="sf-acl-")) / "secrets"
-    result = subprocess.run(
-        [sys.executable, str(SECRETS_SCRIPT), str(directory), "--no-chown"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    create_secrets(directory, chown=False)
     return directory
 
 

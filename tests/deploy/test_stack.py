@@ -37,12 +37,11 @@ from harness.stack import (
     MixedLoad,
     ProductionStack,
     ReleaseImages,
-    build_test_images,
     http_get,
     production_stack,
     wait_until,
 )
-from tests.deploy.containers import AppImage, report
+from tests.deploy.containers import report
 from tests.support.services import require_service
 
 MIN_RATE = 50  # requests per second through the edge, the floor
@@ -51,11 +50,6 @@ ROLLBACK_LIMIT_S = 15
 RECOVERY_LIMIT_S = 30
 ABORT_LOCK_TTL_S = 10
 SETTLE_S = 3  # load running, slow requests in flight, before the event under test
-
-
-@pytest.fixture(scope="module")
-def images(app_image: AppImage) -> ReleaseImages:
-    return build_test_images(app_image.tag)
 
 
 @pytest.fixture(scope="module")

@@ -4,32 +4,21 @@ with a message naming the problem."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import yaml
 
-from harness.repository import REPO
+from harness.repository import REPO, script_module
 
 CHECK = REPO / "deploy" / "loki" / "check_config.py"
 LOKI = REPO / "deploy" / "loki" / "loki.yml"
 ALLOY = REPO / "deploy" / "loki" / "config.alloy"
 
 
-def checker() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("check_config", CHECK)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-CHECKER = checker()
+CHECKER = script_module(CHECK)
 
 
 def problems(loki: Path = LOKI, alloy: Path = ALLOY) -> str:

@@ -3,17 +3,16 @@ deploy/monitoring/check.py (`make monitoring-check`), each shown failing on a ba
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import yaml
 
+from harness.repository import script_module
 from tests.support.services import require_service
 from tests.support.settings import BACKEND
 
@@ -40,17 +39,7 @@ ISSUE_ALERTS = {
 }
 
 
-def load_check() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("monitoring_check", CHECK)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-check = load_check()
+check = script_module(CHECK, "monitoring_check")
 
 
 @pytest.fixture(autouse=True)

@@ -22,6 +22,7 @@ import pytest
 
 from harness.ports import free_port
 from harness.postgres import PostgresCluster
+from harness.processes import stop_process
 from tests.ops.test_alert_rules import LAYOUT, check
 from tests.support.services import require_service
 from tests.support.settings import BACKEND
@@ -50,12 +51,7 @@ def running(command: list[str], env: dict[str, str] | None = None) -> Iterator[N
     try:
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, timeout_s=10)
 
 
 def scrape(url: str, ready: str) -> str:

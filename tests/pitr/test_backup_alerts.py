@@ -3,16 +3,15 @@ every rule file: tests/ops/test_alert_rules.py.)"""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import yaml
 
+from harness.repository import script_module
 from tests.support.settings import BACKEND
 
 pytestmark = pytest.mark.skipif(
@@ -25,15 +24,7 @@ RULES = DEPLOY / "monitoring" / "rules" / "backups.yml"
 
 
 def metrics_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "backup_metrics", DEPLOY / "pgbackrest" / "backup_metrics.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+    return script_module(DEPLOY / "pgbackrest" / "backup_metrics.py")
 
 
 def test_every_metric_the_alerts_read_is_one_the_collector_writes() -> None:

@@ -10,10 +10,8 @@ rewinds the database (so it comes last).
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pyrage
 import pytest
@@ -26,7 +24,6 @@ from harness.stack import (
     ALERT_RECEIVER_URL,
     ProductionStack,
     ReleaseImages,
-    build_test_images,
     production_stack,
 )
 from tests.deploy.containers import AppImage
@@ -38,14 +35,9 @@ APP_UID = 10001  # deploy/secrets/create_secrets.py
 
 
 @pytest.fixture(scope="package")
-def images(app_image: AppImage) -> ReleaseImages:
-    return build_test_images(app_image.tag)
-
-
-@pytest.fixture(scope="package")
 def store(base_images: dict[str, str]) -> Iterator[S3Store]:
     """The off-site object store: outside the Compose project, so `down -v` keeps it."""
-    with s3_store(base_images["python"], Path(tempfile.mkdtemp(prefix="sf-s3-"))) as found:
+    with s3_store(base_images["python"]) as found:
         yield found
 
 
