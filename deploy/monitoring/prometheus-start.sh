@@ -29,4 +29,21 @@ fi
 printf '[{"targets": [%s]}]\n' "$list" >"$targets_dir/certificates.json.new"
 mv "$targets_dir/certificates.json.new" "$targets_dir/certificates.json"
 
+# How many app replicas the stack runs (APP_REPLICAS, compose.prod.yml), as the series
+# SignUpFlowInstanceDown compares the replicas found with: a stopped container leaves Docker's
+# DNS, so only a count says one is missing. A deploy's extra replicas are more, never fewer.
+replicas="${APP_REPLICAS:-2}"
+case "$replicas" in
+'' | *[!0-9]*)
+	echo "prometheus-start: APP_REPLICAS is not a number: $replicas" >&2
+	exit 2
+	;;
+esac
+rules_dir=/tmp/prometheus-rules
+mkdir -p "$rules_dir"
+printf '%s\n' "groups:" "  - name: signupflow-configured" "    rules:" \
+	"      - record: signupflow:app_replicas_expected" "        expr: vector($replicas)" \
+	>"$rules_dir/replicas.yml.new"
+mv "$rules_dir/replicas.yml.new" "$rules_dir/replicas.yml"
+
 exec /bin/prometheus "$@"

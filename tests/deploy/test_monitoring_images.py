@@ -92,6 +92,40 @@ def test_prometheus_start_writes_one_certificate_target_per_domain(
     )
 
 
+def test_prometheus_start_records_how_many_app_replicas_the_stack_runs(
+    base_images: dict[str, str],
+) -> None:
+    result = start_script(
+        base_images["prometheus"],
+        "prometheus-start.sh",
+        "--env",
+        "DOMAINS=signup.example.org",
+        "--env",
+        "APP_REPLICAS=3",
+        then="promtool check rules /tmp/prometheus-rules/replicas.yml >&2 && "
+        "cat /tmp/prometheus-rules/replicas.yml",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "record: signupflow:app_replicas_expected" in result.stdout
+    assert "expr: vector(3)" in result.stdout
+
+
+@pytest.mark.parametrize("replicas", ["two", "2; rm -rf /", "-1", "1.5"])
+def test_prometheus_start_refuses_a_replica_count_that_is_not_a_number(
+    replicas: str, base_images: dict[str, str]
+) -> None:
+    result = start_script(
+        base_images["prometheus"],
+        "prometheus-start.sh",
+        "--env",
+        "DOMAINS=signup.example.org",
+        "--env",
+        f"APP_REPLICAS={replicas}",
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "APP_REPLICAS" in result.stderr
+
+
 @pytest.mark.parametrize(
     "domains", ["", 'signup.example.org,evil"]', "signup..example.org", "-x.example.org", ","]
 )
