@@ -166,7 +166,12 @@ def test_app_replicas_are_found_by_dns_and_scraped_with_the_bearer_token() -> No
     for name, port in (("worker", 9100), ("backup", 9108), ("pgbackrest", 9109)):
         assert jobs[name]["dns_sd_configs"][0]["names"] == [name]
         assert jobs[name]["dns_sd_configs"][0]["port"] == port
-    assert load(PROMETHEUS)["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+    # The rules of deploy/monitoring/rules/, and the one prometheus-start.sh writes
+    # (signupflow:app_replicas_expected from APP_REPLICAS).
+    assert load(PROMETHEUS)["rule_files"] == [
+        "/etc/prometheus/rules/*.yml",
+        "/tmp/prometheus-rules/*.yml",
+    ]
 
 
 # --- Alertmanager ------------------------------------------------------------------------------
