@@ -92,6 +92,9 @@ def offsite_copy(stack: ProductionStack, offsite: Path, files: list[Path]) -> No
         timeout=60,
     )
     settings = {**stack.env_values(), "SECRETS_DIR": "./secrets"}
+    # The test's Pebble root was a file in the lost host's state: the new host's certificate
+    # probes trust its own bundle, the default (an operator's .env names no such file).
+    del settings["CERT_PROBE_CA_FILE"]
     settings["COMPOSE_PROJECT_NAME"] = stack.project
     settings["COMPOSE_FILE"] = ":".join(str(p) for p in files)
     (offsite / "env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
