@@ -7,27 +7,15 @@ import json
 import subprocess
 from pathlib import Path
 
-from harness.repository import REPO
+from harness.repository import REPO, script_module
 
 DOCKER = Path("/usr/bin/docker")  # the engine's own CLI (API 1.41); a newer one is on PATH
 BASE_BUILDER = REPO / "deploy" / "images" / "build_base_images.py"
 DOCKERFILE = "deploy/docker/Dockerfile"
-PYTHON_BASE = "signupflow-base/python:bookworm"
-BASE_IMAGES = {
-    "python": PYTHON_BASE,
-    "postgres": "signupflow-base/postgres:15",
-    "redis": "signupflow-base/redis:7",
-    "caddy": "signupflow-base/caddy:2",
-    "pebble": "signupflow-base/pebble:latest",
-    "logstore": "signupflow-base/logstore:8",
-    # The monitoring stack's.
-    "prometheus": "signupflow-base/prometheus:2",
-    "alertmanager": "signupflow-base/alertmanager:0",
-    "node-exporter": "signupflow-base/node-exporter:1",
-    "postgres-exporter": "signupflow-base/postgres-exporter:0",
-    "redis-exporter": "signupflow-base/redis-exporter:1",
-    "blackbox-exporter": "signupflow-base/blackbox-exporter:0",
-}
+# The stand-in base images, name -> reference: as build_base_images.py builds them.
+_BUILDER = script_module(BASE_BUILDER, "build_base_images")
+PYTHON_BASE: str = _BUILDER.PYTHON.ref
+BASE_IMAGES: dict[str, str] = {image.name: image.ref for image in _BUILDER.IMAGES}
 
 
 def docker_cmd(
