@@ -4,7 +4,6 @@ deploy/monitoring/check.py (`make monitoring-check`), each shown failing on a ba
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,17 +11,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.repository import script_module
-from tests.support.services import require_service
+from tests.ops.monitoring_files import CHECK, LAYOUT, check
 from tests.support.settings import BACKEND
 
-pytestmark = pytest.mark.skipif(
-    BACKEND != "sqlite", reason="offline checks of files: run once, in the SQLite pass"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        BACKEND != "sqlite", reason="offline checks of files: run once, in the SQLite pass"
+    ),
+    pytest.mark.usefixtures("promtool"),
+]
 
-ROOT = Path(__file__).resolve().parents[2]
-MONITORING = ROOT / "deploy" / "monitoring"
-CHECK = MONITORING / "check.py"
 # The issue's alerts, by the names the other parts of the stack use (docs/runbook.md anchors).
 ISSUE_ALERTS = {
     "SignUpFlowInstanceDown",
@@ -39,30 +37,10 @@ ISSUE_ALERTS = {
 }
 
 
-check = script_module(CHECK, "monitoring_check")
-
-
-@pytest.fixture(autouse=True)
-def _promtool() -> None:
-    if shutil.which("promtool") is None:
-        require_service("promtool is not installed (apt-get install -y prometheus)")
-
-
-@pytest.fixture
-def copy(tmp_path: Path) -> check.Layout:
-    """A copy of deploy/monitoring and the runbook to break."""
-    shutil.copytree(MONITORING, tmp_path / "monitoring")
-    shutil.copy(ROOT / "docs" / "runbook.md", tmp_path / "runbook.md")
-    return check.Layout.of(tmp_path / "monitoring", tmp_path / "runbook.md")
-
-
 def replace(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert text.count(old) == 1, f"{old!r} is not once in {path.name}"
     path.write_text(text.replace(old, new))
-
-
-LAYOUT = check.Layout.of()
 
 
 def test_every_rule_file_passes_promtool_check() -> None:
