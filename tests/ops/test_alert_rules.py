@@ -37,6 +37,17 @@ ISSUE_ALERTS = {
 }
 
 
+def run_check(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """`make monitoring-check`: the script as a command."""
+    return subprocess.run(
+        [sys.executable, str(CHECK), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 def replace(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert text.count(old) == 1, f"{old!r} is not once in {path.name}"
@@ -68,9 +79,7 @@ def test_the_issues_alerts_all_exist() -> None:
 
 
 def test_make_monitoring_check_passes_and_says_what_it_checked() -> None:
-    done = subprocess.run(
-        [sys.executable, str(CHECK)], capture_output=True, text=True, timeout=300, check=False
-    )
+    done = run_check()
     assert done.returncode == 0, done.stderr
     assert re.search(r"\d+ alerts, \d+ recorded series, \d+ promtool tests", done.stdout)
 
@@ -167,13 +176,7 @@ def test_a_rule_file_no_test_loads_is_refused(copy: check.Layout) -> None:
 
 def test_the_command_fails_with_a_message_on_a_broken_copy(copy: check.Layout) -> None:
     replace(copy.rules / "certificates.yml", "days < 15", "days < 14")
-    done = subprocess.run(
-        [sys.executable, str(CHECK), "--monitoring", str(copy.rules.parent)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_check("--monitoring", str(copy.rules.parent))
     assert done.returncode == 1
     assert "certificates.test.yml" in done.stderr
     assert "monitoring check: 1 problem(s)" in done.stderr
