@@ -20,8 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.repository import REPO
-from tests.support.services import require_service
+from tests.ops.monitoring_files import MONITORING, require_tool
 from tests.support.settings import BACKEND
 
 pytestmark = pytest.mark.skipif(
@@ -29,7 +28,6 @@ pytestmark = pytest.mark.skipif(
     reason="configuration checks run once, in the TEST_DATABASE=postgresql pass",
 )
 
-MONITORING = REPO / "deploy" / "monitoring"
 PROMETHEUS = MONITORING / "prometheus.yml"
 ALERTMANAGER = MONITORING / "alertmanager.yml"
 BLACKBOX = MONITORING / "blackbox.yml"
@@ -55,14 +53,6 @@ CONTAINER_PATHS = {
     "/tmp/prometheus-targets/": "targets/",
 }
 TIMEOUT_S = 60
-
-
-def tool(name: str, package: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        require_service(f"{name} is not installed (apt-get install -y {package})")
-    assert found is not None
-    return found
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:
@@ -97,7 +87,7 @@ def prometheus_here(text: str, directory: Path) -> Path:
 
 
 def promtool_check(path: Path) -> subprocess.CompletedProcess[str]:
-    return run(tool("promtool", "prometheus"), "check", "config", str(path))
+    return run(require_tool("promtool", "prometheus"), "check", "config", str(path))
 
 
 def test_prometheus_configuration_passes_promtool_with_its_rule_files(tmp_path: Path) -> None:
@@ -178,7 +168,7 @@ def test_app_replicas_are_found_by_dns_and_scraped_with_the_bearer_token() -> No
 
 
 def amtool_check(path: Path) -> subprocess.CompletedProcess[str]:
-    return run(tool("amtool", "prometheus-alertmanager"), "check-config", str(path))
+    return run(require_tool("amtool", "prometheus-alertmanager"), "check-config", str(path))
 
 
 def test_alertmanager_configuration_passes_amtool() -> None:
@@ -225,7 +215,7 @@ def test_alerts_are_routed_by_severity_to_a_webhook_that_hears_the_resolution() 
 
 
 def blackbox_check(path: Path) -> subprocess.CompletedProcess[str]:
-    binary = tool("prometheus-blackbox-exporter", "prometheus-blackbox-exporter")
+    binary = require_tool("prometheus-blackbox-exporter")
     return run(binary, f"--config.file={path}", "--config.check")
 
 

@@ -4,7 +4,6 @@ deploy/monitoring/check.py (`make monitoring-check`), each shown failing on a ba
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,17 +11,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.repository import script_module
-from tests.support.services import require_service
+from tests.ops.monitoring_files import CHECK, LAYOUT, check
 from tests.support.settings import BACKEND
 
-pytestmark = pytest.mark.skipif(
-    BACKEND != "sqlite", reason="offline checks of files: run once, in the SQLite pass"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        BACKEND != "sqlite", reason="offline checks of files: run once, in the SQLite pass"
+    ),
+    pytest.mark.usefixtures("promtool"),
+]
 
-ROOT = Path(__file__).resolve().parents[2]
-MONITORING = ROOT / "deploy" / "monitoring"
-CHECK = MONITORING / "check.py"
 # The issue's alerts, by the names the other parts of the stack use (docs/runbook.md anchors).
 ISSUE_ALERTS = {
     "SignUpFlowInstanceDown",
@@ -39,30 +37,21 @@ ISSUE_ALERTS = {
 }
 
 
-check = script_module(CHECK, "monitoring_check")
-
-
-@pytest.fixture(autouse=True)
-def _promtool() -> None:
-    if shutil.which("promtool") is None:
-        require_service("promtool is not installed (apt-get install -y prometheus)")
-
-
-@pytest.fixture
-def copy(tmp_path: Path) -> check.Layout:
-    """A copy of deploy/monitoring and the runbook to break."""
-    shutil.copytree(MONITORING, tmp_path / "monitoring")
-    shutil.copy(ROOT / "docs" / "runbook.md", tmp_path / "runbook.md")
-    return check.Layout.of(tmp_path / "monitoring", tmp_path / "runbook.md")
+def run_check(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """`make monitoring-check`: the script as a command."""
+    return subprocess.run(
+        [sys.executable, str(CHECK), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def replace(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert text.count(old) == 1, f"{old!r} is not once in {path.name}"
     path.write_text(text.replace(old, new))
-
-
-LAYOUT = check.Layout.of()
 
 
 def test_every_rule_file_passes_promtool_check() -> None:
@@ -90,9 +79,7 @@ def test_the_issues_alerts_all_exist() -> None:
 
 
 def test_make_monitoring_check_passes_and_says_what_it_checked() -> None:
-    done = subprocess.run(
-        [sys.executable, str(CHECK)], capture_output=True, text=True, timeout=300, check=False
-    )
+    done = run_check()
     assert done.returncode == 0, done.stderr
     assert re.search(r"\d+ alerts, \d+ recorded series, \d+ promtool tests", done.stdout)
 
@@ -189,13 +176,7 @@ def test_a_rule_file_no_test_loads_is_refused(copy: check.Layout) -> None:
 
 def test_the_command_fails_with_a_message_on_a_broken_copy(copy: check.Layout) -> None:
     replace(copy.rules / "certificates.yml", "days < 15", "days < 14")
-    done = subprocess.run(
-        [sys.executable, str(CHECK), "--monitoring", str(copy.rules.parent)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_check("--monitoring", str(copy.rules.parent))
     assert done.returncode == 1
     assert "certificates.test.yml" in done.stderr
     assert "monitoring check: 1 problem(s)" in done.stderr

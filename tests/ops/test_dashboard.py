@@ -4,28 +4,22 @@ does not run here. Each check is shown refusing a broken copy."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.ops.test_alert_rules import LAYOUT, MONITORING, check
-from tests.support.services import require_service
+from tests.ops.monitoring_files import LAYOUT, MONITORING, check
 from tests.support.settings import BACKEND
 
-pytestmark = pytest.mark.skipif(
-    BACKEND != "sqlite", reason="offline checks of files: run once, in the SQLite pass"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        BACKEND != "sqlite", reason="offline checks of files: run once, in the SQLite pass"
+    ),
+    pytest.mark.usefixtures("promtool"),
+]
 
 DASHBOARD = MONITORING / "grafana" / "signupflow.json"
-
-
-@pytest.fixture(autouse=True)
-def _promtool() -> None:
-    if shutil.which("promtool") is None:
-        require_service("promtool is not installed (apt-get install -y prometheus)")
 
 
 def dashboard() -> dict[str, Any]:
@@ -119,21 +113,17 @@ def _too_wide(model: dict[str, Any]) -> None:
     ],
 )
 def test_a_broken_dashboard_is_refused(
-    tmp_path: Path, breakage: Callable[[dict[str, Any]], None], message: str
+    copy: check.Layout, breakage: Callable[[dict[str, Any]], None], message: str
 ) -> None:
-    shutil.copytree(MONITORING, tmp_path / "monitoring")
-    layout = check.Layout.of(tmp_path / "monitoring", LAYOUT.runbook)
     model = dashboard()
     breakage(model)
-    (layout.grafana / "signupflow.json").write_text(json.dumps(model))
-    problems = check.check_dashboards(layout)
+    (copy.grafana / "signupflow.json").write_text(json.dumps(model))
+    problems = check.check_dashboards(copy)
     assert problems
     assert any(message in problem for problem in problems), problems
 
 
-def test_a_dashboard_that_is_not_json_is_refused(tmp_path: Path) -> None:
-    shutil.copytree(MONITORING, tmp_path / "monitoring")
-    layout = check.Layout.of(tmp_path / "monitoring", LAYOUT.runbook)
-    (layout.grafana / "signupflow.json").write_text("{")
-    [problem] = check.check_dashboards(layout)
+def test_a_dashboard_that_is_not_json_is_refused(copy: check.Layout) -> None:
+    (copy.grafana / "signupflow.json").write_text("{")
+    [problem] = check.check_dashboards(copy)
     assert problem.startswith("signupflow.json: not JSON")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import ssl
 import subprocess
@@ -23,8 +22,7 @@ import pytest
 from harness.ports import free_port
 from harness.postgres import PostgresCluster
 from harness.processes import stop_process
-from tests.ops.test_alert_rules import LAYOUT, check
-from tests.support.services import require_service
+from tests.ops.monitoring_files import LAYOUT, check, require_tool
 from tests.support.settings import BACKEND
 from tests.support.tls import CertificateAuthority
 
@@ -33,14 +31,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 SCRAPE_DEADLINE_S = 30
-
-
-def exporter(name: str) -> str:
-    binary = shutil.which(name)
-    if binary is None:
-        require_service(f"{name} is not installed (apt-get install -y {name})")
-    assert binary is not None
-    return binary
 
 
 @contextmanager
@@ -89,7 +79,7 @@ def rules_read(prefix: str, *, but: str = "\0") -> set[str]:
 def test_postgres_exporter_exposes_the_connection_metrics_the_rules_read(
     pg_cluster: PostgresCluster,
 ) -> None:
-    binary = exporter("prometheus-postgres-exporter")
+    binary = require_tool("prometheus-postgres-exporter")
     port = free_port()
     dsn = pg_cluster.url(driver="postgresql") + "?sslmode=disable"
     env = {**os.environ, "DATA_SOURCE_NAME": dsn}
@@ -106,7 +96,7 @@ def test_postgres_exporter_exposes_the_connection_metrics_the_rules_read(
 
 
 def test_node_exporter_exposes_the_host_metrics_the_rules_read() -> None:
-    binary = exporter("prometheus-node-exporter")
+    binary = require_tool("prometheus-node-exporter")
     port = free_port()
     with running([binary, f"--web.listen-address=127.0.0.1:{port}"]):
         text = scrape(f"http://127.0.0.1:{port}/metrics", "node_filesystem_avail_bytes")
@@ -150,7 +140,7 @@ def tls_server(context: ssl.SSLContext) -> Iterator[int]:
 
 
 def test_blackbox_exporter_exposes_the_certificate_expiry_the_rules_read(tmp_path: Path) -> None:
-    binary = exporter("prometheus-blackbox-exporter")
+    binary = require_tool("prometheus-blackbox-exporter")
     authority = CertificateAuthority.create(tmp_path / "ca")
     config = tmp_path / "blackbox.yml"
     config.write_text(

@@ -20,14 +20,12 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-import yaml
 
 from harness.docker import docker_cmd
-from harness.repository import REPO
 from harness.stack import ALERT_RECEIVER_ALIAS, ALERT_RECEIVER_PORT, DOMAINS, ProductionStack
 from tests.deploy.containers import report
+from tests.ops.monitoring_files import LAYOUT, check
 
-RULES = REPO / "deploy" / "monitoring" / "rules"
 ALERT = "SignUpFlowInstanceDown"
 ALERT_LIMIT_S = 300  # the issue's: an outage reaches the operator within 5 minutes
 RESOLVE_LIMIT_S = 300
@@ -236,18 +234,12 @@ def test_each_domain_certificate_is_probed_through_the_edge(stack: ProductionSta
 # --- an outage reaches the webhook -------------------------------------------------------------
 
 
-def rule_names() -> set[str]:
-    names = set()
-    for path in sorted(RULES.glob("*.yml")):
-        for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
-            names |= {rule["alert"] for rule in group.get("rules", []) if "alert" in rule}
-    return names
-
-
 def test_a_stopped_replica_pages_within_five_minutes_and_resolves_when_it_is_back(
     stack: ProductionStack, receiver: str
 ) -> None:
-    assert ALERT in rule_names(), f"{ALERT} is not in {RULES} (the alert rules)"
+    assert ALERT in check.alert_names(LAYOUT.rule_files()), (
+        f"{ALERT} is not in {LAYOUT.rules} (the alert rules)"
+    )
     # Everything is up before the outage, and nothing has paged about it yet.
     wait_for(
         lambda: query(stack, 'count(up{job="app"} == 1) == 2'),
