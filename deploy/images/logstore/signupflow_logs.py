@@ -134,19 +134,29 @@ def is_log_file(name: str, service: str | None = None) -> bool:
     return rest == "" or re.fullmatch(r"(\.\d+)?\.zst", rest) is not None
 
 
-def files_for(
+def hours_for(
     root: Path, since: dt.datetime | None, until: dt.datetime | None, service: str | None
-) -> list[Path]:
-    """The files that can hold lines in [since, until): each line is in the file of its own
-    UTC hour, so other hours are never read."""
+) -> list[tuple[dt.datetime, list[Path]]]:
+    """(start of the hour, its files) of the hours that can hold lines in [since, until),
+    oldest first: each line is in the file of its own UTC hour, so other hours are never
+    read."""
     chosen = []
     for start, directory in hour_dirs(root):
         if since is not None and start + dt.timedelta(hours=1) <= since:
             continue
         if until is not None and start >= until:
             continue
-        chosen += sorted(p for p in directory.iterdir() if is_log_file(p.name, service))
+        files = sorted(p for p in directory.iterdir() if is_log_file(p.name, service))
+        if files:
+            chosen.append((start, files))
     return chosen
+
+
+def files_for(
+    root: Path, since: dt.datetime | None, until: dt.datetime | None, service: str | None
+) -> list[Path]:
+    """The files that can hold lines in [since, until), oldest hour first."""
+    return [path for _, files in hours_for(root, since, until, service) for path in files]
 
 
 # --- search ------------------------------------------------------------------------------------
@@ -253,14 +263,10 @@ def candidate_lines(path: Path, needles: list[str]) -> Iterator[str]:
 
 def search(root: Path, query: Query) -> Iterator[tuple[dict[str, object], str]]:
     """Matching lines, in time order within each hour (so in time order)."""
-    by_hour: dict[Path, list[Path]] = {}
-    for path in files_for(root, query.since, query.until, query.service):
-        by_hour.setdefault(path.parent, []).append(path)
-    starts = dict((directory, start) for start, directory in hour_dirs(root))
-    for directory in sorted(by_hour, key=lambda d: starts[d]):
-        needles = query.needles(starts[directory])
+    for start, files in hours_for(root, query.since, query.until, query.service):
+        needles = query.needles(start)
         found = []
-        for path in by_hour[directory]:
+        for path in files:
             for raw in candidate_lines(path, needles):
                 try:
                     line = json.loads(raw)
