@@ -372,15 +372,12 @@ def prune(
         if size <= max_bytes:
             break
         files = sorted(
-            (p for p in directory.iterdir() if p.is_file()),
-            key=lambda p: p.stat().st_size,
-            reverse=True,
+            ((p.stat().st_size, p) for p in directory.iterdir() if p.is_file()), reverse=True
         )
         name = f"{directory.parent.name}/{directory.name}"
-        for path in files:
+        for freed, path in files:
             if size <= max_bytes:
                 break
-            freed = path.stat().st_size
             if start < current:
                 path.unlink()
                 actions.append(f"disk cap {max_bytes} B: deleted {name}/{path.name}")
