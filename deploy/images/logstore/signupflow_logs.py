@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import io
 import json
 import os
 import re
@@ -230,34 +231,30 @@ def candidate_lines(path: Path, needles: list[str]) -> Iterator[str]:
             yield from stream
         return
     # Fixed programs; the path comes from the store's own listing.
+    commands = []
+    if compressed:
+        commands.append(["zstd", "-dcq", "--", str(path)])
     if needles:
         grep = ["grep", "--fixed-strings", "--no-filename"]
         grep += [arg for needle in needles for arg in ("-e", needle)]
-    else:
-        grep = ["cat"]
-    if compressed:
-        unzip = subprocess.Popen(["zstd", "-dcq", "--", str(path)], stdout=subprocess.PIPE)
-        assert unzip.stdout is not None
-        found = subprocess.Popen(
-            grep, stdin=unzip.stdout, stdout=subprocess.PIPE, text=True, errors="replace"
-        )
-        unzip.stdout.close()
-    else:
-        unzip = None
-        found = subprocess.Popen(
-            [*grep, "--", str(path)], stdout=subprocess.PIPE, text=True, errors="replace"
-        )
-    assert found.stdout is not None
+        commands.append(grep if compressed else [*grep, "--", str(path)])
+    processes: list[subprocess.Popen[bytes]] = []
+    for command in commands:
+        stdin = processes[-1].stdout if processes else None
+        processes.append(subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE))
+        if stdin is not None:
+            stdin.close()
+    output = processes[-1].stdout
+    assert output is not None
     try:
-        with found.stdout:
-            yield from found.stdout
+        with io.TextIOWrapper(output, encoding="utf-8", errors="replace") as lines:
+            yield from lines
     finally:
-        for process in (found, unzip):
-            if process is not None and process.poll() is None:
+        for process in reversed(processes):
+            if process.poll() is None:
                 process.kill()
-            if process is not None:
-                process.wait()
-    if unzip is not None and unzip.returncode != 0:
+            process.wait()
+    if compressed and processes[0].returncode != 0:
         print(f"warning: {path} is damaged; read what could be read", file=sys.stderr)
 
 
