@@ -194,10 +194,10 @@ class Query:
             minute += dt.timedelta(minutes=1)
         return [f'"time"{gap}"{p}' for p in prefixes for gap in (": ", ":")]
 
-    def matches(self, line: dict[str, object], raw: str) -> bool:
+    def matches(self, line: dict[str, object], raw: str, stamp: dt.datetime | None) -> bool:
+        """Whether the parsed `line` (`raw` as stored, `stamp` its line_time) is wanted."""
         if self.request_id is not None and json.dumps(self.request_id) not in raw:
             return False
-        stamp = line_time(line)
         if self.since is not None and (stamp is None or stamp < self.since):
             return False
         if self.until is not None and (stamp is None or stamp >= self.until):
@@ -208,6 +208,9 @@ class Query:
             if not isinstance(level, str) or LEVELS.get(level.lower(), -1) < self.min_level:
                 return False
         return True
+
+
+EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)  # where a line without a time sorts
 
 
 def line_time(line: dict[str, object]) -> dt.datetime | None:
@@ -269,10 +272,13 @@ def search(root: Path, query: Query) -> Iterator[tuple[dict[str, object], str]]:
                     line = json.loads(raw)
                 except ValueError:
                     continue
-                if isinstance(line, dict) and query.matches(line, raw):
-                    found.append((line, raw.rstrip("\n")))
-        found.sort(key=lambda item: line_time(item[0]) or dt.datetime.min.replace(tzinfo=dt.UTC))
-        yield from found
+                if not isinstance(line, dict):
+                    continue
+                stamp = line_time(line)
+                if query.matches(line, raw, stamp):
+                    found.append((stamp or EARLIEST, line, raw.rstrip("\n")))
+        found.sort(key=lambda item: item[0])
+        yield from ((line, raw) for _, line, raw in found)
 
 
 def as_text(line: dict[str, object]) -> str:
