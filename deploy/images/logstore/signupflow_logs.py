@@ -311,16 +311,17 @@ def compress_hour(directory: Path, *, now: float) -> int:
     returns how many. A line that arrives for this hour later (a container whose log the
     store reads after an outage) starts a new <service>.log, compressed next time as
     <service>.log.1.zst."""
-    pending = sorted(directory.glob("*.log.compressing"))
-    for path in sorted(directory.glob("*.log")):
-        if now - path.stat().st_mtime < QUIET_S:
-            continue
-        # Renamed first: if rsyslog opens the hour's file again it starts a new one.
-        target = path.with_name(path.name + ".compressing")
-        path.rename(target)
-        pending.append(target)
-    for leftover in directory.glob("*.partial"):
-        leftover.unlink()
+    # One listing of the hour, which every prune visits (most hours long compressed).
+    entries = sorted(p for p in directory.iterdir() if not p.name.startswith("."))
+    pending = [p for p in entries if p.name.endswith(".log.compressing")]
+    for path in entries:
+        if path.name.endswith(".partial"):
+            path.unlink()
+        elif path.name.endswith(".log") and now - path.stat().st_mtime >= QUIET_S:
+            # Renamed first: if rsyslog opens the hour's file again it starts a new one.
+            target = path.with_name(path.name + ".compressing")
+            path.rename(target)
+            pending.append(target)
     for source in pending:
         stem = source.name.removesuffix(".compressing")
         destination = directory / f"{stem}.zst"
