@@ -348,8 +348,13 @@ def compress_hour(directory: Path, *, now: float) -> int:
     return len(pending)
 
 
+def hour_files(directory: Path) -> list[tuple[int, Path]]:
+    """(size, file) of the hour's files, largest first."""
+    return sorted(((p.stat().st_size, p) for p in directory.iterdir() if p.is_file()), reverse=True)
+
+
 def store_size(root: Path) -> int:
-    return sum(p.stat().st_size for _, d in hour_dirs(root) for p in d.iterdir() if p.is_file())
+    return sum(size for _, d in hour_dirs(root) for size, _ in hour_files(d))
 
 
 def prune(
@@ -366,18 +371,18 @@ def prune(
         if day < oldest_kept:
             shutil.rmtree(directory)
             actions.append(f"deleted {directory.name} (older than {retention_days} days)")
-    for start, directory in hour_dirs(root):
+    hours = hour_dirs(root)
+    for start, directory in hours:
         if start < current:
             count = compress_hour(directory, now=now.timestamp())
             if count:
                 actions.append(f"compressed {count} file(s) of {directory.parent.name} {start:%H}h")
-    size = store_size(root)
-    for start, directory in hour_dirs(root):
+    # One listing of the store after compression: its total, and what the cap deletes.
+    sized = [(start, directory, hour_files(directory)) for start, directory in hours]
+    size = sum(freed for _, _, files in sized for freed, _ in files)
+    for start, directory, files in sized:
         if size <= max_bytes:
             break
-        files = sorted(
-            ((p.stat().st_size, p) for p in directory.iterdir() if p.is_file()), reverse=True
-        )
         name = f"{directory.parent.name}/{directory.name}"
         for freed, path in files:
             if size <= max_bytes:
