@@ -126,11 +126,11 @@ def template(text: str) -> str:
 
 
 def generate(
-    store: Path, *, rate: int, hours: int, rng: random.Random, logs: Any
+    store: Path, *, rate: int, hours: int, wanted_hour: int, rng: random.Random, logs: Any
 ) -> tuple[int, str, int, float]:
     """Writes the day, each hour compressed as the store does once it is over (so the raw day
-    never needs the disk at once); returns (raw bytes, a request id of hour 17 or the last,
-    error lines, seconds spent compressing)."""
+    never needs the disk at once); returns (raw bytes, a request id of `wanted_hour`, error
+    lines, seconds spent compressing)."""
     compress_s = 0.0
     edge, app = template(EDGE), template(APP)
     raw = 0
@@ -178,7 +178,7 @@ def generate(
                             date=date,
                         )
                     )
-                    if hour == min(17, hours - 1) and not wanted:
+                    if hour == wanted_hour and not wanted:
                         wanted = rid
                 chunk_a = "\n".join(app_lines) + "\n"
                 chunk_e = "\n".join(edge_lines) + "\n"
@@ -211,15 +211,15 @@ def main() -> int:
     hours = int(os.environ.get("BENCH_LOG_HOURS", "24"))
     logs = load_script()
     rng = random.Random(14)  # test data, not secrets
+    last = min(17, hours - 1)  # the hour of the request id searched for
     with tempfile.TemporaryDirectory(prefix="log-bench-") as work:
         store = Path(work) / "store"
         began = time.monotonic()
         raw, wanted, errors, compress_s = generate(
-            store, rate=rate, hours=hours, rng=rng, logs=logs
+            store, rate=rate, hours=hours, wanted_hour=last, rng=rng, logs=logs
         )
         generated_s = time.monotonic() - began - compress_s
         compressed = logs.store_size(store)
-        last = min(17, hours - 1)
         figures: dict[str, Any] = {
             "rate": rate,
             "hours": hours,

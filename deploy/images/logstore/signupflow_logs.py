@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import io
 import json
 import os
 import re
@@ -134,19 +135,29 @@ def is_log_file(name: str, service: str | None = None) -> bool:
     return rest == "" or re.fullmatch(r"(\.\d+)?\.zst", rest) is not None
 
 
-def files_for(
+def hours_for(
     root: Path, since: dt.datetime | None, until: dt.datetime | None, service: str | None
-) -> list[Path]:
-    """The files that can hold lines in [since, until): each line is in the file of its own
-    UTC hour, so other hours are never read."""
+) -> list[tuple[dt.datetime, list[Path]]]:
+    """(start of the hour, its files) of the hours that can hold lines in [since, until),
+    oldest first: each line is in the file of its own UTC hour, so other hours are never
+    read."""
     chosen = []
     for start, directory in hour_dirs(root):
         if since is not None and start + dt.timedelta(hours=1) <= since:
             continue
         if until is not None and start >= until:
             continue
-        chosen += sorted(p for p in directory.iterdir() if is_log_file(p.name, service))
+        files = sorted(p for p in directory.iterdir() if is_log_file(p.name, service))
+        if files:
+            chosen.append((start, files))
     return chosen
+
+
+def files_for(
+    root: Path, since: dt.datetime | None, until: dt.datetime | None, service: str | None
+) -> list[Path]:
+    """The files that can hold lines in [since, until), oldest hour first."""
+    return [path for _, files in hours_for(root, since, until, service) for path in files]
 
 
 # --- search ------------------------------------------------------------------------------------
@@ -183,10 +194,10 @@ class Query:
             minute += dt.timedelta(minutes=1)
         return [f'"time"{gap}"{p}' for p in prefixes for gap in (": ", ":")]
 
-    def matches(self, line: dict[str, object], raw: str) -> bool:
+    def matches(self, line: dict[str, object], raw: str, stamp: dt.datetime | None) -> bool:
+        """Whether the parsed `line` (`raw` as stored, `stamp` its line_time) is wanted."""
         if self.request_id is not None and json.dumps(self.request_id) not in raw:
             return False
-        stamp = line_time(line)
         if self.since is not None and (stamp is None or stamp < self.since):
             return False
         if self.until is not None and (stamp is None or stamp >= self.until):
@@ -197,6 +208,9 @@ class Query:
             if not isinstance(level, str) or LEVELS.get(level.lower(), -1) < self.min_level:
                 return False
         return True
+
+
+EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)  # where a line without a time sorts
 
 
 def line_time(line: dict[str, object]) -> dt.datetime | None:
@@ -220,56 +234,51 @@ def candidate_lines(path: Path, needles: list[str]) -> Iterator[str]:
             yield from stream
         return
     # Fixed programs; the path comes from the store's own listing.
+    commands = []
+    if compressed:
+        commands.append(["zstd", "-dcq", "--", str(path)])
     if needles:
         grep = ["grep", "--fixed-strings", "--no-filename"]
         grep += [arg for needle in needles for arg in ("-e", needle)]
-    else:
-        grep = ["cat"]
-    if compressed:
-        unzip = subprocess.Popen(["zstd", "-dcq", "--", str(path)], stdout=subprocess.PIPE)
-        assert unzip.stdout is not None
-        found = subprocess.Popen(
-            grep, stdin=unzip.stdout, stdout=subprocess.PIPE, text=True, errors="replace"
-        )
-        unzip.stdout.close()
-    else:
-        unzip = None
-        found = subprocess.Popen(
-            [*grep, "--", str(path)], stdout=subprocess.PIPE, text=True, errors="replace"
-        )
-    assert found.stdout is not None
+        commands.append(grep if compressed else [*grep, "--", str(path)])
+    processes: list[subprocess.Popen[bytes]] = []
+    for command in commands:
+        stdin = processes[-1].stdout if processes else None
+        processes.append(subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE))
+        if stdin is not None:
+            stdin.close()
+    output = processes[-1].stdout
+    assert output is not None
     try:
-        with found.stdout:
-            yield from found.stdout
+        with io.TextIOWrapper(output, encoding="utf-8", errors="replace") as lines:
+            yield from lines
     finally:
-        for process in (found, unzip):
-            if process is not None and process.poll() is None:
+        for process in reversed(processes):
+            if process.poll() is None:
                 process.kill()
-            if process is not None:
-                process.wait()
-    if unzip is not None and unzip.returncode != 0:
+            process.wait()
+    if compressed and processes[0].returncode != 0:
         print(f"warning: {path} is damaged; read what could be read", file=sys.stderr)
 
 
 def search(root: Path, query: Query) -> Iterator[tuple[dict[str, object], str]]:
     """Matching lines, in time order within each hour (so in time order)."""
-    by_hour: dict[Path, list[Path]] = {}
-    for path in files_for(root, query.since, query.until, query.service):
-        by_hour.setdefault(path.parent, []).append(path)
-    starts = dict((directory, start) for start, directory in hour_dirs(root))
-    for directory in sorted(by_hour, key=lambda d: starts[d]):
-        needles = query.needles(starts[directory])
+    for start, files in hours_for(root, query.since, query.until, query.service):
+        needles = query.needles(start)
         found = []
-        for path in by_hour[directory]:
+        for path in files:
             for raw in candidate_lines(path, needles):
                 try:
                     line = json.loads(raw)
                 except ValueError:
                     continue
-                if isinstance(line, dict) and query.matches(line, raw):
-                    found.append((line, raw.rstrip("\n")))
-        found.sort(key=lambda item: line_time(item[0]) or dt.datetime.min.replace(tzinfo=dt.UTC))
-        yield from found
+                if not isinstance(line, dict):
+                    continue
+                stamp = line_time(line)
+                if query.matches(line, raw, stamp):
+                    found.append((stamp or EARLIEST, line, raw.rstrip("\n")))
+        found.sort(key=lambda item: item[0])
+        yield from ((line, raw) for _, line, raw in found)
 
 
 def as_text(line: dict[str, object]) -> str:
@@ -302,16 +311,17 @@ def compress_hour(directory: Path, *, now: float) -> int:
     returns how many. A line that arrives for this hour later (a container whose log the
     store reads after an outage) starts a new <service>.log, compressed next time as
     <service>.log.1.zst."""
-    pending = sorted(directory.glob("*.log.compressing"))
-    for path in sorted(directory.glob("*.log")):
-        if now - path.stat().st_mtime < QUIET_S:
-            continue
-        # Renamed first: if rsyslog opens the hour's file again it starts a new one.
-        target = path.with_name(path.name + ".compressing")
-        path.rename(target)
-        pending.append(target)
-    for leftover in directory.glob("*.partial"):
-        leftover.unlink()
+    # One listing of the hour, which every prune visits (most hours long compressed).
+    entries = sorted(p for p in directory.iterdir() if not p.name.startswith("."))
+    pending = [p for p in entries if p.name.endswith(".log.compressing")]
+    for path in entries:
+        if path.name.endswith(".partial"):
+            path.unlink()
+        elif path.name.endswith(".log") and now - path.stat().st_mtime >= QUIET_S:
+            # Renamed first: if rsyslog opens the hour's file again it starts a new one.
+            target = path.with_name(path.name + ".compressing")
+            path.rename(target)
+            pending.append(target)
     for source in pending:
         stem = source.name.removesuffix(".compressing")
         destination = directory / f"{stem}.zst"
@@ -338,8 +348,13 @@ def compress_hour(directory: Path, *, now: float) -> int:
     return len(pending)
 
 
+def hour_files(directory: Path) -> list[tuple[int, Path]]:
+    """(size, file) of the hour's files, largest first."""
+    return sorted(((p.stat().st_size, p) for p in directory.iterdir() if p.is_file()), reverse=True)
+
+
 def store_size(root: Path) -> int:
-    return sum(p.stat().st_size for _, d in hour_dirs(root) for p in d.iterdir() if p.is_file())
+    return sum(size for _, d in hour_dirs(root) for size, _ in hour_files(d))
 
 
 def prune(
@@ -356,25 +371,22 @@ def prune(
         if day < oldest_kept:
             shutil.rmtree(directory)
             actions.append(f"deleted {directory.name} (older than {retention_days} days)")
-    for start, directory in hour_dirs(root):
+    hours = hour_dirs(root)
+    for start, directory in hours:
         if start < current:
             count = compress_hour(directory, now=now.timestamp())
             if count:
                 actions.append(f"compressed {count} file(s) of {directory.parent.name} {start:%H}h")
-    size = store_size(root)
-    for start, directory in hour_dirs(root):
+    # One listing of the store after compression: its total, and what the cap deletes.
+    sized = [(start, directory, hour_files(directory)) for start, directory in hours]
+    size = sum(freed for _, _, files in sized for freed, _ in files)
+    for start, directory, files in sized:
         if size <= max_bytes:
             break
-        files = sorted(
-            (p for p in directory.iterdir() if p.is_file()),
-            key=lambda p: p.stat().st_size,
-            reverse=True,
-        )
         name = f"{directory.parent.name}/{directory.name}"
-        for path in files:
+        for freed, path in files:
             if size <= max_bytes:
                 break
-            freed = path.stat().st_size
             if start < current:
                 path.unlink()
                 actions.append(f"disk cap {max_bytes} B: deleted {name}/{path.name}")
