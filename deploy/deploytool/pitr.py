@@ -103,12 +103,10 @@ class RestoreReport:
 class PointInTime:
     """The stack's pgBackRest: backups through the sidecar, restores into the data volume."""
 
-    def __init__(self, deployer: Deployer, *, recovery_timeout: float, up_timeout: float) -> None:
+    def __init__(self, deployer: Deployer) -> None:
         self.deployer = deployer
         self.runner = deployer.runner
         self.stack = deployer.stack
-        self.recovery_timeout = recovery_timeout
-        self.up_timeout = up_timeout
 
     # --- pgBackRest ----------------------------------------------------------------------
 
@@ -186,7 +184,14 @@ class PointInTime:
 
     # --- the restore ---------------------------------------------------------------------
 
-    def restore(self, target: datetime | None, lock: DeployLock) -> RestoreReport:
+    def restore(
+        self,
+        target: datetime | None,
+        lock: DeployLock,
+        *,
+        recovery_timeout: float,
+        up_timeout: float,
+    ) -> RestoreReport:
         started = time.monotonic()
         base = self.base_for(target)
         report = RestoreReport(target, base)
@@ -197,9 +202,9 @@ class PointInTime:
         self._step(report, "stop", self._stop_writers)
         lock.check()
         self._step(report, "restore", lambda: self._restore_data(target))
-        self._step(report, "recover", self._recover)
+        self._step(report, "recover", lambda: self._recover(recovery_timeout))
         lock.check()
-        self._step(report, "start", lambda: self._start(lock))
+        self._step(report, "start", lambda: self._start(lock, up_timeout))
         set_maintenance(self.deployer.edge, on=False)
         report.durations["total"] = time.monotonic() - started
         return report
@@ -250,9 +255,9 @@ class PointInTime:
         self.one_off(*options, "restore", timeout=6 * 3600)
         say("data volume restored")
 
-    def _recover(self) -> None:
+    def _recover(self, timeout: float) -> None:
         self._compose("up", "--detach", "--no-deps", DATABASE, timeout=120)
-        deadline = time.monotonic() + self.recovery_timeout
+        deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
             if not self._running(DATABASE):
@@ -270,11 +275,9 @@ class PointInTime:
                 say("recovery complete: PostgreSQL accepts writes")
                 return
             time.sleep(POLL_S)
-        raise DeployError(
-            f"PostgreSQL still recovering after {self.recovery_timeout:.0f} s: {last[-300:]}"
-        )
+        raise DeployError(f"PostgreSQL still recovering after {timeout:.0f} s: {last[-300:]}")
 
-    def _start(self, lock: DeployLock) -> None:
-        self._compose("up", "--detach", "--wait", timeout=self.up_timeout)
+    def _start(self, lock: DeployLock, timeout: float) -> None:
+        self._compose("up", "--detach", "--wait", timeout=timeout)
         names = self.deployer.reload_edge(lock)
         say("edge now proxies to " + ", ".join(names))
