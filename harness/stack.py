@@ -200,6 +200,14 @@ class ProductionStack:
             & set(((c["NetworkSettings"]["Networks"].get(network) or {}).get("Aliases")) or ())
         ]
 
+    def psql(self, statement: str) -> str:
+        """`statement`'s rows, run by psql as the superuser over the database container's
+        socket (the operator's view): unaligned, no headers, no command tags."""
+        return self.stack.compose(
+            "exec", "-T", "postgres", "psql", "--username=signupflow", "--dbname=signupflow",
+            "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", "-Atc", statement,
+        ).stdout.strip()  # fmt: skip
+
     def ready_inside(self, container: str) -> bool:
         """/health/ready answered 200 inside the replica (not through the edge)."""
         probe = (
