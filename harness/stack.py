@@ -200,6 +200,14 @@ class ProductionStack:
             & set(((c["NetworkSettings"]["Networks"].get(network) or {}).get("Aliases")) or ())
         ]
 
+    def psql(self, statement: str) -> str:
+        """`statement`'s rows, run by psql as the superuser over the database container's
+        socket (the operator's view): unaligned, no headers, no command tags."""
+        return self.stack.compose(
+            "exec", "-T", "postgres", "psql", "--username=signupflow", "--dbname=signupflow",
+            "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", "-Atc", statement,
+        ).stdout.strip()  # fmt: skip
+
     def ready_inside(self, container: str) -> bool:
         """/health/ready answered 200 inside the replica (not through the edge)."""
         probe = (
@@ -465,23 +473,23 @@ def production_stack(
     base_images: Mapping[str, str],
     *,
     overlays: Sequence[Path] = (),
-    alert_webhook_url: str = NO_ALERT_RECEIVER,
     extra_env: Mapping[str, str] | None = None,
     extra_secrets: Mapping[str, tuple[str, int]] | None = None,
 ) -> Iterator[ProductionStack]:
     """compose.prod.yml + compose.pebble.yml (+ `overlays`) serving v1, with certificates
     for both domains and the edge pointed at the replicas by the deploy tool; `down -v` after.
-    The monitoring services run too: Alertmanager posts to `alert_webhook_url`, and the
-    blackbox exporter trusts Pebble's root (written once Pebble has started). `extra_env`
-    joins the stack's env file, `extra_secrets` (name: (value, owner uid)) its secrets."""
+    The monitoring services run too: Alertmanager posts to NO_ALERT_RECEIVER unless
+    `extra_secrets` names another alert_webhook_url, and the blackbox exporter trusts Pebble's
+    root (written once Pebble has started). `extra_env` joins the stack's env file,
+    `extra_secrets` (name: (value, owner uid)) its secrets."""
     subnet = free_edge_subnet()
     http_port, https_port = free_port(), free_port()
     workdir = Path(tempfile.mkdtemp(prefix="signupflow-stack-"))
     secrets_dir = workdir / "secrets"
     create_secrets(secrets_dir)
-    # The operator's file (docs/monitoring.md): the URL Alertmanager posts to.
-    _write_secret(secrets_dir, "alert_webhook_url", alert_webhook_url, MONITORING_UID)
-    for name, (value, uid) in (extra_secrets or {}).items():
+    # The operator's files, above all (docs/monitoring.md) the URL Alertmanager posts to.
+    operator_secrets = {"alert_webhook_url": (NO_ALERT_RECEIVER, MONITORING_UID)}
+    for name, (value, uid) in (operator_secrets | dict(extra_secrets or {})).items():
         _write_secret(secrets_dir, name, value, uid)
     # Bind-mounted into the blackbox exporter before Pebble's root is known: the file must
     # exist (or Docker makes a directory of it), and is filled in place once fetched.

@@ -61,20 +61,24 @@ def test_adding_a_runtime_dependency_without_relocking_fails_the_check(checkout:
     assert "make lock" in result.stderr
 
 
-def test_changing_the_solver_extra_makes_only_the_worker_lock_stale(checkout: Path) -> None:
-    edit(checkout / "pyproject.toml", '"ortools>=9.10"', '"ortools>=9.12"')
+@pytest.mark.parametrize(
+    ("old", "new", "lock"),
+    [
+        # the solver extra: only the worker's lock
+        ('"ortools>=9.10"', '"ortools>=9.12"', "requirements-solver.lock"),
+        # the image-build group: only the build tools' lock
+        ('"cyclonedx-bom>=7.5"', '"cyclonedx-bom>=7.6"', "build-tools.lock"),
+    ],
+    ids=["solver-extra", "image-build-tools"],
+)
+def test_changing_one_input_makes_only_its_lock_stale(
+    checkout: Path, old: str, new: str, lock: str
+) -> None:
+    edit(checkout / "pyproject.toml", old, new)
     result = run_check(checkout / "pyproject.toml", checkout)
     assert result.returncode == 1
     stale = re.findall(r"(\S+\.lock) is stale", result.stderr)
-    assert [Path(p).name for p in stale] == ["requirements-solver.lock"]
-
-
-def test_changing_the_image_build_tools_makes_only_their_lock_stale(checkout: Path) -> None:
-    edit(checkout / "pyproject.toml", '"cyclonedx-bom>=7.5"', '"cyclonedx-bom>=7.6"')
-    result = run_check(checkout / "pyproject.toml", checkout)
-    assert result.returncode == 1
-    stale = re.findall(r"(\S+\.lock) is stale", result.stderr)
-    assert [Path(p).name for p in stale] == ["build-tools.lock"]
+    assert [Path(p).name for p in stale] == [lock]
 
 
 def test_raising_requires_python_makes_every_lock_stale(checkout: Path) -> None:

@@ -399,18 +399,20 @@ def confirmed(project: str, target: datetime | None) -> bool:
 
 
 def run_pitr(args: argparse.Namespace, deployer: Deployer, lock: DeployLock) -> int:
-    pitr = PointInTime(
-        deployer,
-        recovery_timeout=getattr(args, "recovery_timeout", 3600),
-        up_timeout=getattr(args, "up_timeout", 600),
-    )
+    pitr = PointInTime(deployer)
     try:
         if args.command == "maintenance":
             set_maintenance(deployer.edge, on=args.state == "on", reason="by hand")
         elif args.command == "backup":
             pitr.backup(args.backup_type)
         else:
-            say(pitr.restore(args.parsed_target, lock).describe())
+            report = pitr.restore(
+                args.parsed_target,
+                lock,
+                recovery_timeout=args.recovery_timeout,
+                up_timeout=args.up_timeout,
+            )
+            say(report.describe())
     except BadTarget as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -23,6 +23,7 @@ A failure after step 2 leaves the edge in maintenance (the data may be half rest
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -102,17 +103,21 @@ class RestoreReport:
 class PointInTime:
     """The stack's pgBackRest: backups through the sidecar, restores into the data volume."""
 
-    def __init__(self, deployer: Deployer, *, recovery_timeout: float, up_timeout: float) -> None:
+    def __init__(self, deployer: Deployer) -> None:
         self.deployer = deployer
         self.runner = deployer.runner
         self.stack = deployer.stack
-        self.recovery_timeout = recovery_timeout
-        self.up_timeout = up_timeout
 
     # --- pgBackRest ----------------------------------------------------------------------
 
     def _compose(self, *args: str, timeout: float) -> str:
         return self.runner.compose_run(*args, timeout=timeout, env={})
+
+    def _compose_unchecked(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        return self.runner.run([*self.runner.compose, *args], timeout=timeout, check=False)
+
+    def _running(self, service: str) -> bool:
+        return any(c.running for c in self.stack.containers(service))
 
     def one_off(self, *args: str, timeout: float = 300) -> str:
         """pgbackrest in a one-off container of the sidecar's service: works whether the
@@ -145,7 +150,7 @@ class PointInTime:
     def backup(self, kind: str) -> Backup:
         if kind not in BACKUP_KINDS:
             raise DeployError(f"backup type {kind!r}: one of {', '.join(BACKUP_KINDS)}")
-        if not any(c.running for c in self.stack.containers(SIDECAR)):
+        if not self._running(SIDECAR):
             raise DeployError(
                 f"no running `{SIDECAR}` container in project {self.deployer.settings.project}: "
                 "is the stack up with compose.pgbackrest.yml (COMPOSE_FILE in .env)?"
@@ -179,7 +184,14 @@ class PointInTime:
 
     # --- the restore ---------------------------------------------------------------------
 
-    def restore(self, target: datetime | None, lock: DeployLock) -> RestoreReport:
+    def restore(
+        self,
+        target: datetime | None,
+        lock: DeployLock,
+        *,
+        recovery_timeout: float,
+        up_timeout: float,
+    ) -> RestoreReport:
         started = time.monotonic()
         base = self.base_for(target)
         report = RestoreReport(target, base)
@@ -190,9 +202,9 @@ class PointInTime:
         self._step(report, "stop", self._stop_writers)
         lock.check()
         self._step(report, "restore", lambda: self._restore_data(target))
-        self._step(report, "recover", self._recover)
+        self._step(report, "recover", lambda: self._recover(recovery_timeout))
         lock.check()
-        self._step(report, "start", lambda: self._start(lock))
+        self._step(report, "start", lambda: self._start(lock, up_timeout))
         set_maintenance(self.deployer.edge, on=False)
         report.durations["total"] = time.monotonic() - started
         return report
@@ -203,26 +215,20 @@ class PointInTime:
         report.durations[name] = time.monotonic() - started
 
     def _enter_maintenance(self) -> None:
-        if not any(c.running for c in self.stack.containers(self.deployer.settings.edge_service)):
+        if not self._running(self.deployer.settings.edge_service):
             # A new host: the edge comes first (with what it depends on, if anything), so
             # that it answers 503 from the start.
             self._compose("up", "--detach", "--wait",
                           self.deployer.settings.edge_service, timeout=180)  # fmt: skip
         set_maintenance(self.deployer.edge, on=True, reason="restore")
 
-    def _database_running(self) -> bool:
-        return any(c.running for c in self.stack.containers(DATABASE))
-
     def _archive_current_wal(self) -> None:
-        if not self._database_running():
+        if not self._running(DATABASE):
             say("PostgreSQL is not running: restoring what the repository holds")
             return
-        result = self.runner.run(
-            [*self.runner.compose, "exec", "-T", DATABASE,
-             "pgbackrest", f"--stanza={STANZA}", "check"],
-            timeout=300,
-            check=False,
-        )  # fmt: skip
+        result = self._compose_unchecked(
+            "exec", "-T", DATABASE, "pgbackrest", f"--stanza={STANZA}", "check", timeout=300
+        )
         if result.returncode == 0:
             say("current WAL archived")
         else:
@@ -249,34 +255,29 @@ class PointInTime:
         self.one_off(*options, "restore", timeout=6 * 3600)
         say("data volume restored")
 
-    def _recover(self) -> None:
+    def _recover(self, timeout: float) -> None:
         self._compose("up", "--detach", "--no-deps", DATABASE, timeout=120)
-        deadline = time.monotonic() + self.recovery_timeout
+        deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
-            if not self._database_running():
-                logs = self.runner.run(
-                    [*self.runner.compose, "logs", "--no-color", "--tail", "30", DATABASE],
-                    timeout=60,
-                    check=False,
+            if not self._running(DATABASE):
+                logs = self._compose_unchecked(
+                    "logs", "--no-color", "--tail", "30", DATABASE, timeout=60
                 ).stdout
                 raise DeployError(f"PostgreSQL stopped during recovery:\n{logs[-3000:]}")
-            result = self.runner.run(
-                [*self.runner.compose, "exec", "-T", DATABASE, "psql", "--username=signupflow",
-                 "--dbname=postgres", "--no-psqlrc", "-Atc", "SELECT pg_is_in_recovery()"],
+            result = self._compose_unchecked(
+                "exec", "-T", DATABASE, "psql", "--username=signupflow", "--dbname=postgres",
+                "--no-psqlrc", "-Atc", "SELECT pg_is_in_recovery()",
                 timeout=30,
-                check=False,
             )  # fmt: skip
             last = (result.stdout + result.stderr).strip()
             if result.returncode == 0 and last == "f":
                 say("recovery complete: PostgreSQL accepts writes")
                 return
             time.sleep(POLL_S)
-        raise DeployError(
-            f"PostgreSQL still recovering after {self.recovery_timeout:.0f} s: {last[-300:]}"
-        )
+        raise DeployError(f"PostgreSQL still recovering after {timeout:.0f} s: {last[-300:]}")
 
-    def _start(self, lock: DeployLock) -> None:
-        self._compose("up", "--detach", "--wait", timeout=self.up_timeout)
+    def _start(self, lock: DeployLock, timeout: float) -> None:
+        self._compose("up", "--detach", "--wait", timeout=timeout)
         names = self.deployer.reload_edge(lock)
         say("edge now proxies to " + ", ".join(names))

@@ -136,6 +136,12 @@ DERIVED = {
     # The app's metrics_token, in a copy Prometheus' user may read.
     "prometheus_metrics_token": "prometheus_uid",
 }
+# Every generated file -> the option naming the uid that owns it.
+OWNER_OPTION = {
+    **{name: option for name, (option, _) in PLAIN.items()},
+    **{name: c.uid_option for name, c in CREDENTIALS.items()},
+    **DERIVED,
+}
 # secret_key is rotated with PREVIOUS_SECRET_KEYS (docs/operations.md), so that tokens signed
 # with the old key keep verifying meanwhile.
 ROTATABLE = sorted([*CREDENTIALS, "metrics_token"])
@@ -259,27 +265,19 @@ def plan(directory: Path, rotate: set[str]) -> tuple[dict[str, str], list[str]]:
         for c in POSTGRES_ROLES
         if logins[c.file][0] == c.user and logins[c.file][1]
     }
-    token = current("metrics_token")
-    if token is not None and token != current("prometheus_metrics_token"):
-        writes["prometheus_metrics_token"] = token
-    roles = postgres_roles_file(role_passwords, current("postgres_roles"))
-    if roles != current("postgres_roles"):
-        writes["postgres_roles"] = roles
-    clients = {c.user: logins[c.file] for c in REDIS_USERS}
-    acl = redis_acl_file(clients)
-    if acl != current("redis_acl"):
-        writes["redis_acl"] = acl
+    derived = {
+        "prometheus_metrics_token": current("metrics_token"),
+        "postgres_roles": postgres_roles_file(role_passwords, current("postgres_roles")),
+        "redis_acl": redis_acl_file({c.user: logins[c.file] for c in REDIS_USERS}),
+    }
+    for name, content in derived.items():
+        if content is not None and content != current(name):
+            writes[name] = content
     return writes, warnings
 
 
 def owner_of(name: str, args: argparse.Namespace) -> int:
-    if name in PLAIN:
-        option = PLAIN[name][0]
-    elif name in DERIVED:
-        option = DERIVED[name]
-    else:
-        option = CREDENTIALS[name].uid_option
-    return int(getattr(args, option))
+    return int(getattr(args, OWNER_OPTION[name]))
 
 
 def main(argv: list[str] | None = None) -> int:

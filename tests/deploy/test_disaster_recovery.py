@@ -61,13 +61,6 @@ def store(base_images: dict[str, str]) -> Iterator[S3Store]:
         yield found
 
 
-def psql(stack: ProductionStack, statement: str) -> str:
-    return stack.stack.compose(
-        "exec", "-T", "postgres", "psql", "--username=signupflow", "--dbname=signupflow",
-        "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", "-Atc", statement,
-    ).stdout.strip()  # fmt: skip
-
-
 def lose_the_host(stack: ProductionStack) -> None:
     """Every container killed (no clean shutdown, no last WAL switch), then every volume and
     network of the project and the host's state directory deleted."""
@@ -125,14 +118,13 @@ def test_the_stack_is_rebuilt_on_a_new_host_from_off_site_copies(
         extra_secrets=s3_key_secrets(),
     ) as stack:
         project = stack.project
-        psql(stack, "CREATE TABLE dr_probe (id integer PRIMARY KEY, at timestamptz NOT NULL)")
+        stack.psql("CREATE TABLE dr_probe (id integer PRIMARY KEY, at timestamptz NOT NULL)")
         backup = stack.run_deploy("backup", timeout=600)
         assert backup.returncode == 0, backup.stdout + backup.stderr
         acknowledged: list[tuple[int, datetime]] = []
         started = time.monotonic()
         while time.monotonic() - started < WRITE_FOR_S:
-            written = psql(
-                stack,
+            written = stack.psql(
                 "INSERT INTO dr_probe SELECT coalesce(max(id), 0) + 1, clock_timestamp() "
                 "FROM dr_probe RETURNING id, at",
             )

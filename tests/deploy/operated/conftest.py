@@ -22,6 +22,7 @@ from harness.pitr import S3_OVERLAY, S3Store, pgbackrest_image, s3_key_secrets, 
 from harness.repository import REPO
 from harness.stack import (
     ALERT_RECEIVER_URL,
+    MONITORING_UID,
     ProductionStack,
     ReleaseImages,
     production_stack,
@@ -78,13 +79,13 @@ def stack(
         "backup_storage_access_key_id": ("unused", APP_UID),
         "backup_storage_secret_access_key": (uuid.uuid4().hex, APP_UID),
         "backup_alert_webhook_url": ("http://127.0.0.1:9/backup", APP_UID),
+        # test_monitoring_stack.py starts the receiver.
+        "alert_webhook_url": (ALERT_RECEIVER_URL, MONITORING_UID),
     }
     with production_stack(
         images,
         base_images,
         overlays=(PGBACKREST, S3_OVERLAY),
-        # test_monitoring_stack.py starts the receiver.
-        alert_webhook_url=ALERT_RECEIVER_URL,
         extra_env=env,
         extra_secrets=secrets,
     ) as production:

@@ -120,11 +120,7 @@ def test_the_credential_check_sees_a_service_with_another_s_credentials() -> Non
 
 
 def psql(stack: ProductionStack, query: str) -> list[str]:
-    """As the superuser over the container's socket (the operator's view)."""
-    result = stack.stack.compose(
-        "exec", "-T", "postgres", "psql", "-U", "signupflow", "-d", "signupflow", "-At", "-c", query
-    )
-    return result.stdout.splitlines()
+    return stack.psql(query).splitlines()
 
 
 def network_clients(stack: ProductionStack) -> set[str]:

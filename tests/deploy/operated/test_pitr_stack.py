@@ -32,15 +32,8 @@ RESTORE_TIMEOUT_S = 600
 EXIT_USAGE, EXIT_LOCKED = 2, 3
 
 
-def sql(stack: ProductionStack, statement: str) -> str:
-    return stack.stack.compose(
-        "exec", "-T", "postgres", "psql", "--username=signupflow", "--dbname=signupflow",
-        "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-Atc", statement,
-    ).stdout.strip()  # fmt: skip
-
-
 def insert(stack: ProductionStack, first: int, last: int) -> None:
-    sql(stack, f"INSERT INTO pitr_probe SELECT generate_series({first}, {last})")
+    stack.psql(f"INSERT INTO pitr_probe SELECT generate_series({first}, {last})")
 
 
 def restore(stack: ProductionStack, *args: str) -> subprocess.CompletedProcess[str]:
@@ -118,13 +111,13 @@ def test_restore_refuses_while_a_deploy_holds_the_lock(stack: ProductionStack) -
 def test_restore_to_a_time_brings_back_exactly_the_rows_before_it(
     stack: ProductionStack,
 ) -> None:
-    sql(stack, "CREATE TABLE pitr_probe (id integer PRIMARY KEY)")
+    stack.psql("CREATE TABLE pitr_probe (id integer PRIMARY KEY)")
     insert(stack, 1, 10)
     backup = stack.run_deploy("backup", timeout=RESTORE_TIMEOUT_S)
     assert backup.returncode == 0, output(backup)
     insert(stack, 11, 20)
     time.sleep(1.1)
-    target = sql(stack, "SELECT clock_timestamp()")
+    target = stack.psql("SELECT clock_timestamp()")
     time.sleep(1.1)
     insert(stack, 21, 30)
 
@@ -151,7 +144,7 @@ def test_restore_to_a_time_brings_back_exactly_the_rows_before_it(
     seconds = time.monotonic() - started
     assert result.returncode == 0, output(result)
 
-    rows = sql(stack, "SELECT array_agg(id ORDER BY id) FROM pitr_probe")
+    rows = stack.psql("SELECT array_agg(id ORDER BY id) FROM pitr_probe")
     assert rows == "{" + ",".join(str(i) for i in range(1, 21)) + "}", rows
     maintenance = [a for a in answers if a[0] == 503]
     assert maintenance, f"the edge never answered 503 during the restore: {answers[:20]}"
@@ -163,7 +156,7 @@ def test_restore_to_a_time_brings_back_exactly_the_rows_before_it(
     assert status == 200
     wait_until(lambda: stack.get("/health/ready")[0] == 200, timeout=60)
     Load(stack).sign_up()  # writes through the app: the restored database takes writes
-    assert sql(stack, "SELECT pg_is_in_recovery()") == "f"
+    assert stack.psql("SELECT pg_is_in_recovery()") == "f"
     report(
         f"pitr: restore to {target} in {seconds:.1f} s "
         f"({len(maintenance)} of {len(answers)} edge answers were 503 meanwhile); "
