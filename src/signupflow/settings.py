@@ -76,8 +76,6 @@ class FileSecretsSettings(BaseSettings):
     (Compose's `${VAR:-}` passes optional ones as empty)."""
 
     model_config = SettingsConfigDict(
-        # A field's docstring is its description (docs/configuration.md is made from them).
-        use_attribute_docstrings=True,
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
