@@ -24,7 +24,7 @@ import annotated_types
 import click
 from pydantic import SecretStr
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from signupflow.backup.schedule import ScheduleSettings
 from signupflow.backup.settings import BackupSettings
@@ -53,7 +53,16 @@ SECTIONS = (
 class _ProfileDefaults(Settings):
     """Settings reading nothing but their arguments: no environment, `.env` or files."""
 
-    READS_ENVIRONMENT = False
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
 
 def _profile_settings() -> dict[str, Settings]:
