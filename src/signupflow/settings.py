@@ -76,17 +76,12 @@ class FileSecretsSettings(BaseSettings):
     (Compose's `${VAR:-}` passes optional ones as empty)."""
 
     model_config = SettingsConfigDict(
-        # A field's docstring is its description (docs/configuration.md is made from them).
-        use_attribute_docstrings=True,
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
         case_sensitive=False,
         env_ignore_empty=True,
     )
-    # False: a subclass reads nothing but its arguments (no environment, `.env` or files), e.g.
-    # a profile's own defaults for the configuration reference.
-    READS_ENVIRONMENT: ClassVar[bool] = True
 
     @classmethod
     def settings_customise_sources(
@@ -97,8 +92,6 @@ class FileSecretsSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        if not cls.READS_ENVIRONMENT:
-            return (init_settings,)
         # `<NAME>_FILE` may come from the environment or from `.env`; the environment wins.
         environ: dict[str, str] = {}
         for source in (dotenv_settings, env_settings):

@@ -8,8 +8,11 @@ committed file and the models drift.
 
 from __future__ import annotations
 
+import ast
 import difflib
+import inspect
 import re
+import textwrap
 import types
 import typing
 from collections.abc import Iterable, Sequence
@@ -21,7 +24,7 @@ import annotated_types
 import click
 from pydantic import SecretStr
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from signupflow.backup.schedule import ScheduleSettings
 from signupflow.backup.settings import BackupSettings
@@ -50,7 +53,16 @@ SECTIONS = (
 class _ProfileDefaults(Settings):
     """Settings reading nothing but their arguments: no environment, `.env` or files."""
 
-    READS_ENVIRONMENT = False
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
 
 def _profile_settings() -> dict[str, Settings]:
@@ -140,10 +152,32 @@ def _from_file(name: str, field: FieldInfo) -> str:
     return "yes; use it (secret)" if _type_name(field.annotation).endswith("secret") else "yes"
 
 
-def _description(field: FieldInfo, name: str, model: type[BaseSettings]) -> str:
-    if not field.description:
+def field_docstrings(model: type[BaseSettings]) -> dict[str, str]:
+    """Field name -> the string under its definition, in `model` and its bases. Read from the
+    source here, when the reference is rendered: pydantic's `use_attribute_docstrings` would
+    parse each model's source at import, on every process's start."""
+    found: dict[str, str] = {}
+    for cls in reversed(model.__mro__):
+        if not issubclass(cls, BaseSettings) or cls is BaseSettings:
+            continue
+        body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0]
+        assert isinstance(body, ast.ClassDef)
+        for node, after in zip(body.body, body.body[1:], strict=False):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                found[node.target.id] = after.value.value
+    return found
+
+
+def _description(docs: dict[str, str], name: str, model: type[BaseSettings]) -> str:
+    if not docs.get(name):
         raise ValueError(f"{model.__name__}.{name} has no docstring: describe it in the model")
-    return " ".join(field.description.split()).replace("|", "\\|")
+    return " ".join(docs[name].split()).replace("|", "\\|")
 
 
 def _default(name: str, by_profile: dict[str, Settings] | None, field: FieldInfo) -> str:
@@ -167,6 +201,7 @@ def _row(cells: Sequence[str]) -> str:
 
 def _section(section: Section, seen: set[str]) -> list[str]:
     by_profile = _profile_settings() if section.model is Settings else None
+    docs = field_docstrings(section.model)
     required = _required(by_profile) if by_profile is not None else {}
     lines = [f"## {section.title}", "", f"Read by {section.readers}.", ""]
     repeated = [name.upper() for name in section.model.model_fields if name.upper() in seen]
@@ -189,7 +224,7 @@ def _section(section: Section, seen: set[str]) -> list[str]:
                     _default(name, by_profile, field),
                     ", ".join(required.get(variable, [])) or "-",
                     _from_file(name, field),
-                    _description(field, name, section.model),
+                    _description(docs, name, section.model),
                 ]
             )
         )

@@ -286,13 +286,17 @@ def _synopsis_words(words: Sequence[str], strict: bool) -> list[str]:
     return kept
 
 
-def check_signupflow(args: Sequence[str], strict: bool) -> list[str]:
-    problems: list[str] = []
+def _variants(args: Sequence[str], strict: bool) -> list[list[str]]:
+    """Every invocation a synopsis stands for: one per choice of each `a|b` word."""
     variants: list[list[str]] = [[]]
     for word in args:
-        options = _alternatives(word, strict)
-        variants = [[*v, o] for v in variants for o in options]
-    for variant in variants:
+        variants = [[*v, o] for v in variants for o in _alternatives(word, strict)]
+    return variants
+
+
+def check_signupflow(args: Sequence[str], strict: bool) -> list[str]:
+    problems: list[str] = []
+    for variant in _variants(args, strict):
         problem = _parse_click(variant, strict)
         if problem:
             problems.append(f"signupflow {' '.join(variant)}: {problem}")
@@ -333,11 +337,8 @@ def check_argparse_script(script: Path, args: Sequence[str], strict: bool) -> li
         return [f"{script.relative_to(REPO)}: no such script"]
     if not _uses_argparse(script):
         return []  # no options to check
-    variants: list[list[str]] = [[]]
-    for word in args:
-        variants = [[*v, o] for v in variants for o in _alternatives(word, strict)]
     problems = []
-    for variant in variants:
+    for variant in _variants(args, strict):
         done = _run_parse_only(str(script), tuple(variant))
         if "PARSED" in done[1] or done[0] == 0:
             continue
@@ -348,6 +349,7 @@ def check_argparse_script(script: Path, args: Sequence[str], strict: bool) -> li
     return problems
 
 
+@functools.cache
 def _uses_argparse(script: Path) -> bool:
     """The script or a package beside it (deploy.py runs deploytool/) builds a parser."""
     if "argparse" in script.read_text():
@@ -459,13 +461,16 @@ def check_compose(args: Sequence[str], strict: bool) -> list[str]:
 
 @functools.cache
 def _ignored(path: str) -> bool:
-    for name in (path, f"{path.rstrip('/')}/"):
-        done = subprocess.run(
-            ["git", "check-ignore", "-q", "--no-index", name], cwd=REPO, timeout=30, check=False
-        )
-        if done.returncode == 0:
-            return True
-    return False
+    # As a file and as a directory; exit 0 when either is ignored.
+    names = [path, f"{path.rstrip('/')}/"]
+    done = subprocess.run(
+        ["git", "check-ignore", "--no-index", *names],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        timeout=30,
+        check=False,
+    )
+    return done.returncode == 0
 
 
 def _exists(path: str) -> bool:

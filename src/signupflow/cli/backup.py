@@ -147,12 +147,14 @@ def prune(dry_run: bool) -> None:
         click.echo(f"{'would delete' if dry_run else 'deleted'} {name}")
 
 
-def _identities(location: str) -> Identities:
+def _identities(location: str, exit_code: int | None = None) -> Identities:
+    """The identities at `location`; an unusable key exits with `exit_code` (default: the
+    error's own)."""
     try:
         return load_identities(location)
     except BackupError as exc:
         click.echo(f"error: {exc}", err=True)
-        raise SystemExit(exc.exit_code) from None
+        raise SystemExit(exc.exit_code if exit_code is None else exit_code) from None
 
 
 @backup.command("verify")
@@ -272,7 +274,7 @@ def schedule() -> None:
     """
     from signupflow.backup.schedule import serve
 
-    _backups()  # the same checks `backup create` makes, before the first run is due
+    _, backups = _backups()  # the same checks `backup create` makes, before the first run is due
     offered = sorted(PRIVATE_KEY_VARIABLES & set(os.environ))
     if offered:
         click.echo(
@@ -283,7 +285,7 @@ def schedule() -> None:
         )
         raise SystemExit(EXIT_CONFIG)
     schedule_settings = _schedule_settings()
-    if not BackupSettings().backup_age_recipient:
+    if not backups.settings.backup_age_recipient:
         click.echo("error: BACKUP_AGE_RECIPIENT (age public key) is not set", err=True)
         raise SystemExit(EXIT_CONFIG)
     serve(schedule_settings)
@@ -314,9 +316,5 @@ def drill(identity_file: str) -> None:
     if identity_file == STDIN:
         click.echo("error: the drill reads its key at every run: give a file", err=True)
         raise SystemExit(EXIT_CONFIG)
-    try:
-        load_identities(identity_file)
-    except BackupError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(EXIT_CONFIG) from None
+    _identities(identity_file, EXIT_CONFIG)
     serve(_schedule_settings(), drill_job(str(Path(identity_file).resolve())))

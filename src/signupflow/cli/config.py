@@ -7,7 +7,6 @@ import click
 
 from signupflow.cli.common import EXIT_CONFIG
 from signupflow.settings import ConfigError, read_settings
-from signupflow.settings_reference import drift, render
 
 
 @click.group()
@@ -46,6 +45,10 @@ def check() -> None:
 def reference(output: Path | None, check_path: Path | None) -> None:
     """The configuration reference (docs/configuration.md), rendered from the settings
     models: every variable, its type, default per profile, and description."""
+    # Imported here: it loads every settings model (and the backup service's), which no other
+    # command needs, and the CLI imports this module on every start (`serve`, `worker`, ...).
+    from signupflow.settings_reference import drift, render
+
     if output is not None and check_path is not None:
         raise click.UsageError("give --output or --check, not both")
     root = click.get_current_context().find_root().command
