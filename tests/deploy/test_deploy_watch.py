@@ -7,14 +7,20 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from deploy.deploytool.lock import DeployLock
 from deploy.deploytool.observe import Probe, judge, observe
-from deploy.deploytool.runner import DeployError
+from deploy.deploytool.runner import DeployError, Runner
 from deploy.deploytool.settings import Settings
+from deploy.deploytool.watch import watch_once
+
+from harness.docker import docker_cmd
 
 
 class Release(BaseHTTPRequestHandler):
@@ -107,3 +113,34 @@ def test_judge_thresholds() -> None:
     assert "p99 3000 ms" in str(judge(slow, max_error_rate=0.05, max_p99=1.0)[0])
     # Too few probes to judge either.
     assert judge(probes([3.0] * 5, failed=5), max_error_rate=0.05, max_p99=1.0)[0] is None
+
+
+def test_the_watcher_leaves_what_a_restore_stopped_alone_until_the_lock_is_released(
+    docker: str, base_images: dict[str, str], server: ThreadingHTTPServer, tmp_path: Path
+) -> None:
+    """`deploy.py restore` stops the app and the database under the deploy lock; the watcher
+    (deploy/systemd/signupflow-watch.service) must not start them again meanwhile."""
+    project = f"watch-lock-{uuid.uuid4().hex[:8]}"
+    name = f"{project}-app-1"
+    docker_cmd(
+        "create", "--name", name, "--label", f"com.docker.compose.project={project}",
+        "--restart", "unless-stopped", base_images["python"], "sleep", "600",
+    )  # fmt: skip
+    try:
+        runner = Runner(docker=[docker], compose=[], env={})
+        watching = replace(settings(server, 1.0), project=project, state_dir=tmp_path)
+        lock = DeployLock(tmp_path / "deploy.lock", ttl=60, command="restore --yes")
+        lock.acquire(wait=0)
+        try:
+            assert watch_once(runner, watching) == []
+            assert not running(name)
+        finally:
+            lock.release()
+        assert watch_once(runner, watching) == [name]
+        assert running(name)
+    finally:
+        docker_cmd("rm", "--force", name, check=False)
+
+
+def running(name: str) -> bool:
+    return docker_cmd("inspect", "--format", "{{.State.Running}}", name).stdout.strip() == "true"
