@@ -27,7 +27,7 @@ from signupflow.audit.service import record
 from signupflow.db.pagination import paginate
 from signupflow.errors import Conflict, PermissionDenied, ResourceNotFound
 from signupflow.events.models import Event, EventSlot, EventStatus
-from signupflow.events.service import get_event, visible_events
+from signupflow.events.service import ensure_visible, get_event, visible_events
 from signupflow.people.models import Person
 from signupflow.tenancy import get_scoped, scoped
 
@@ -183,7 +183,7 @@ def list_assignments(
         actor,
     )
     if event_id is not None:
-        get_event(session, actor, event_id)  # 404 for unknown or invisible events
+        ensure_visible(session, actor, event_id)
         stmt = stmt.where(Assignment.event_id == event_id)
     if person_id is not None:
         stmt = stmt.where(Assignment.person_id == person_id)
