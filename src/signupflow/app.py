@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from signupflow import __version__
 from signupflow.api import ROUTERS
+from signupflow.conditional import install as install_conditional_requests
 from signupflow.db import migrate
 from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
@@ -128,6 +129,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     document_problems(app)
+    install_conditional_requests(app)  # innermost middleware: ETag headers on tagged reads
     app.include_router(metrics_router)
     for router in ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)
@@ -148,7 +150,8 @@ def create_app(settings: Settings) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_credentials=False,
             allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match", "X-Request-ID"],
+            expose_headers=["ETag"],
         )
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_strict)

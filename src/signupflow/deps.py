@@ -21,6 +21,7 @@ from signupflow.actor import Actor
 from signupflow.auth.models import User
 from signupflow.auth.revocation import is_revoked
 from signupflow.auth.tokens import decode_access_token
+from signupflow.conditional import refuse_unchanged
 from signupflow.db.session import unit_of_work
 from signupflow.errors import PermissionDenied, Unauthenticated
 from signupflow.organisations.models import Organisation
@@ -132,20 +133,21 @@ def optional_actor(
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
-def require(role: MemberRole) -> Callable[[Actor], Awaitable[Actor]]:
-    async def dependency(actor: CurrentActor) -> Actor:
+def require(role: MemberRole) -> Callable[..., Awaitable[Actor]]:
+    async def dependency(request: Request, session: DbSession, actor: CurrentActor) -> Actor:
         if not actor.at_least(role):
             raise PermissionDenied(
                 f"requires the {role.value} role or higher",
                 code="auth.role_required",
                 params={"role": role.value},
             )
+        await refuse_unchanged(request, session, actor)  # a GET's 304, before the route runs
         return actor
 
     return dependency
 
 
-Member = CurrentActor
+Member = Annotated[Actor, Depends(require(MemberRole.VOLUNTEER))]
 Scheduler = Annotated[Actor, Depends(require(MemberRole.SCHEDULER))]
 Admin = Annotated[Actor, Depends(require(MemberRole.ADMIN))]
 

@@ -9,7 +9,7 @@ from signupflow.db.base import Base
 from signupflow.events.models import Event, EventSeries, EventSlot
 from signupflow.invitations.models import Invitation
 from signupflow.notifications.models import Notification
-from signupflow.organisations.models import Organisation
+from signupflow.organisations.models import Organisation, OrganisationDataVersion
 from signupflow.password_reset.models import PasswordReset
 from signupflow.people.models import Membership, Person, PersonSkill
 from signupflow.scheduling.models import Schedule, ScheduleEntry
@@ -29,6 +29,7 @@ __all__ = [
     "Membership",
     "Notification",
     "Organisation",
+    "OrganisationDataVersion",
     "PasswordReset",
     "PendingSignUp",
     "Person",

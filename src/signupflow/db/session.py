@@ -15,11 +15,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from signupflow.db.conflicts import meaning_of
 from signupflow.errors import DomainError
+from signupflow.organisations.data_versions import track_data_versions
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: responses are serialised after the commit, from loaded objects.
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    track_data_versions(factory)  # every write path's sessions come from here
+    return factory
 
 
 @contextmanager

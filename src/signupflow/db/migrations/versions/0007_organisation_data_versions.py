@@ -1,0 +1,48 @@
+"""organisation data versions, for the entity tags of reads
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-06 09:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# A fresh random token per organisation, drawn by the database: a copy restored from before
+# this migration and migrated again gets other tokens than the ones clients saw meanwhile.
+RANDOM_TOKEN = {
+    "postgresql": "md5(random()::text || clock_timestamp()::text || id::text)",
+    "sqlite": "lower(hex(randomblob(16)))",
+}
+
+
+def upgrade() -> None:
+    op.create_table(
+        "organisation_data_versions",
+        sa.Column("organisation_id", ID, nullable=False),
+        sa.Column("version", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_organisation_data_versions_organisation_id_organisations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("organisation_id", name=op.f("pk_organisation_data_versions")),
+    )
+    token = RANDOM_TOKEN[op.get_context().dialect.name]
+    op.execute(
+        "INSERT INTO organisation_data_versions (organisation_id, version) "
+        f"SELECT id, {token} FROM organisations"
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("organisation_data_versions")
