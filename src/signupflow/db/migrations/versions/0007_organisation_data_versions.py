@@ -18,9 +18,11 @@ depends_on: str | Sequence[str] | None = None
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 # A fresh random token per organisation, drawn by the database: a copy restored from before
 # this migration and migrated again gets other tokens than the ones clients saw meanwhile.
-RANDOM_TOKEN = {
-    "postgresql": "md5(random()::text || clock_timestamp()::text || id::text)",
-    "sqlite": "lower(hex(randomblob(16)))",
+BACKFILL = {
+    "postgresql": "INSERT INTO organisation_data_versions (organisation_id, version) "
+    "SELECT id, md5(random()::text || clock_timestamp()::text || id::text) FROM organisations",
+    "sqlite": "INSERT INTO organisation_data_versions (organisation_id, version) "
+    "SELECT id, lower(hex(randomblob(16))) FROM organisations",
 }
 
 
@@ -37,11 +39,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("organisation_id", name=op.f("pk_organisation_data_versions")),
     )
-    token = RANDOM_TOKEN[op.get_context().dialect.name]
-    op.execute(
-        "INSERT INTO organisation_data_versions (organisation_id, version) "
-        f"SELECT id, {token} FROM organisations"
-    )
+    op.execute(BACKFILL[op.get_context().dialect.name])
 
 
 def downgrade() -> None:
