@@ -276,7 +276,9 @@ def services_imported_by_the_ledger(root: Path) -> list[Finding]:
 
 # --- The web layer ----------------------------------------------------------------------------
 
-WEB_MODULES = tuple(f"{PACKAGE}.{name}" for name in ("deps", "api", "app", "frontend"))
+WEB_MODULES = tuple(
+    f"{PACKAGE}.{name}" for name in ("deps", "api", "app", "frontend", "conditional")
+)
 WEB_FRAMEWORKS = ("fastapi", "starlette")
 
 # Modules that are not the service layer, each with why; a routes.py is never one.
@@ -285,6 +287,7 @@ NOT_SERVICES = {
     f"{PACKAGE}.api": "mounts every domain's router",
     f"{PACKAGE}.app": "builds the ASGI application",
     f"{PACKAGE}.frontend": "serves the browser app's static files",
+    f"{PACKAGE}.conditional": "ETags and 304s: a dependency step and an ASGI middleware",
     f"{PACKAGE}.errors": "the problem+json handler lives next to the domain error base class",
     f"{PACKAGE}.ops": "ASGI middleware, the health probes and /metrics (the whole package)",
     f"{PACKAGE}.auth.secret_checks": "a FastAPI dependency that charges the routes' budgets",

@@ -69,7 +69,7 @@ CLOCK_DEPENDENT: dict[str, ClockDependent] = {
         "a pending invitation reads as expired once its expires_at has passed"
     ),
     "/api/v1/swaps": ClockDependent(
-        "with takeable=true, offers of events that have started drop out of the list",
+        "with takeable=true (offers of events that have started drop out of the list)",
         when=_takeable,
     ),
 }
@@ -204,7 +204,7 @@ class EntityTagHeaders:
 
 # Written into each operation rather than referred to: readers of the document (and its
 # tests) find every parameter with its name and place.
-_PARAMETER = {
+_PARAMETER: dict[str, Any] = {
     "name": "If-None-Match",
     "in": "header",
     "required": False,
@@ -241,7 +241,12 @@ def _document(app: FastAPI) -> None:
             clock = CLOCK_DEPENDENT.get(path)
             if clock is not None and clock.when is None:
                 continue
-            operation.setdefault("parameters", []).append(dict(_PARAMETER))
+            parameter = dict(_PARAMETER)
+            if clock is not None:
+                parameter["description"] += (
+                    f" No tag, so no 304, {clock.why}: its answer changes with the clock."
+                )
+            operation.setdefault("parameters", []).append(parameter)
             operation["responses"]["200"].setdefault("headers", {})["ETag"] = dict(_ETAG_HEADER)
             operation["responses"]["304"] = dict(_NOT_MODIFIED)
         return schema
