@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from harness.repository import REPO
 from tests.web.browser import DESKTOP
 from tests.web.support import (
     DATABASES,
+    Org,
     api_signup,
     log_in_browser,
     messages,
@@ -79,11 +80,17 @@ def watched(browser: Any) -> Iterator[Any]:
 
 def start_run(page: Any, background: Background) -> int:
     """Run the scheduler from the page; the id of the schedule the API queued (202)."""
+    schedule_id, _, _ = start_run_of(page, background)
+    return schedule_id
+
+
+def start_run_of(page: Any, background: Background) -> tuple[int, Org, dict[str, Any]]:
+    """The same, with the organisation and its event."""
     base = background.server.url
     org = api_signup(base)
     with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
         volunteer(api, base, "Ana")
-        usher_event(api)
+        event = usher_event(api)
     log_in_browser(page, base, org.tokens)
     open_page(page, base, "/schedule", "schedule")
     form = page.locator("main form").first
@@ -94,7 +101,7 @@ def start_run(page: Any, background: Background) -> int:
     expect(form.get_by_role("status")).to_have_text(TEXT["plan.queued"])
     expect(page).to_have_url(re.compile(r"#/schedule$"))
     schedule_id: int = response.value.json()["id"]
-    return schedule_id
+    return schedule_id, org, event
 
 
 def test_the_page_waits_for_the_worker_and_shows_the_draft(
@@ -153,4 +160,54 @@ def test_a_run_still_in_the_worker_is_shown_in_progress_then_ready(
     background.run_worker()
     expect(review).to_have_attribute("data-status", "draft", timeout=READY_TIMEOUT_MS)
     expect(review.locator("article.plan-event", has_text=EVENT)).to_contain_text("Ana")
+    watched.assert_clean()
+
+
+def test_the_waiting_page_polls_conditionally_and_sees_another_admins_change(
+    background: Background, watched: Any
+) -> None:
+    """While the run waits, each poll sends the tag of the last answer and is answered 304
+    Not Modified, without a body; a change another admin makes to the organisation makes the
+    next poll a full answer again, and the draft, when the worker has made it, shows it."""
+    page = watched.page
+    polled = re.compile(r"/api/v1/schedules/\d+$")
+
+    def poll(status: int) -> Callable[[Any], bool]:
+        return lambda response: bool(polled.search(response.url)) and response.status == status
+
+    unchanged: list[Any] = []
+    page.on(
+        "response", lambda response: unchanged.append(response) if poll(304)(response) else None
+    )
+    schedule_id, org, event = start_run_of(page, background)
+    page.wait_for_event("response", poll(304), timeout=READY_TIMEOUT_MS)
+    page.wait_for_event("response", poll(304), timeout=READY_TIMEOUT_MS)
+    sent = {response.request.headers.get("if-none-match") for response in unchanged}
+    assert None not in sent
+    assert unchanged[0].headers["etag"] in sent
+
+    base = background.server.url
+    with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
+        other_admin = volunteer(api, base, "Bea", role="admin")
+        with page.expect_response(poll(200), timeout=READY_TIMEOUT_MS) as changed:
+            renamed = httpx.patch(
+                f"{base}/api/v1/events/{event['id']}",
+                json={"title": "Harvest fair (moved)"},
+                headers={"Authorization": f"Bearer {other_admin['tokens']['access_token']}"},
+            )
+            assert renamed.status_code == 200, renamed.text
+    # Still waiting: a new tag, the same run; the polls that follow are 304s to the new tag.
+    assert changed.value.json()["status"] == "queued"
+    assert changed.value.headers["etag"] not in sent
+    with page.expect_response(poll(304), timeout=READY_TIMEOUT_MS) as again:
+        pass
+    assert again.value.request.headers["if-none-match"] == changed.value.headers["etag"]
+    expect(page.locator("main form").first.get_by_role("status")).to_have_text(TEXT["plan.queued"])
+
+    background.run_worker()
+    review = page.locator(f"main section.review[data-schedule='{schedule_id}']")
+    expect(review).to_have_attribute("data-status", "draft", timeout=READY_TIMEOUT_MS)
+    expect(review.locator("article.plan-event", has_text="Harvest fair (moved)")).to_contain_text(
+        "Ana"
+    )
     watched.assert_clean()

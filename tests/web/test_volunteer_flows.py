@@ -33,9 +33,13 @@ def context(browser: Any) -> Any:
     context.close()
 
 
-def volunteer(api: httpx.Client, base: str, name: str) -> dict[str, Any]:
+def volunteer(
+    api: httpx.Client, base: str, name: str, *, role: str = "volunteer"
+) -> dict[str, Any]:
     email = f"{name.lower()}-{id(api)}@example.org"
-    invited = api.post("/invitations", json={"email": email, "name": name, "roles": ["Usher"]})
+    invited = api.post(
+        "/invitations", json={"email": email, "name": name, "roles": ["Usher"], "role": role}
+    )
     assert invited.status_code == 201, invited.text
     accepted = httpx.post(
         f"{base}/api/v1/invitations/accept",

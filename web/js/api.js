@@ -34,7 +34,19 @@ export function session() {
   }
 }
 
-export function saveTokens(tokens) {
+// Conditional reads: the last ETag and body of each URL read in this session. A GET sends the
+// tag back as If-None-Match; a 304 (nothing changed) reuses the body, so polling costs the
+// server little. In memory only, and forgotten when the session ends or another begins.
+const lastRead = new Map();
+const LAST_READ_LIMIT = 200;  // URLs; the oldest read is forgotten first
+
+function remember(url, etag, text) {
+  lastRead.delete(url);
+  lastRead.set(url, { etag, text });
+  if (lastRead.size > LAST_READ_LIMIT) lastRead.delete(lastRead.keys().next().value);
+}
+
+function storeTokens(tokens) {
   localStorage.setItem(SESSION_KEY, JSON.stringify({
     access: tokens.access_token,
     refresh: tokens.refresh_token,
@@ -42,7 +54,14 @@ export function saveTokens(tokens) {
   }));
 }
 
+// A new sign-in (login, an accepted invitation, a new password).
+export function saveTokens(tokens) {
+  lastRead.clear();
+  storeTokens(tokens);
+}
+
 export function clearSession() {
+  lastRead.clear();
   localStorage.removeItem(SESSION_KEY);
 }
 
@@ -63,7 +82,7 @@ async function refresh() {
       body: JSON.stringify({ refresh_token: current.refresh }),
     }).then(async (response) => {
       if (!response.ok) return false;
-      saveTokens(await response.json());
+      storeTokens(await response.json());  // the same session, so what it read still holds
       return true;
     }).catch(() => false).finally(() => {
       refreshing = null;
@@ -72,11 +91,7 @@ async function refresh() {
   return refreshing;
 }
 
-async function send(method, path, body, query, contentType) {
-  const headers = { Accept: 'application/json, application/problem+json' };
-  const current = session();
-  if (current && current.access) headers.Authorization = `Bearer ${current.access}`;
-  if (body !== undefined) headers['Content-Type'] = contentType || 'application/json';
+function urlOf(path, query) {
   let url = `${BASE}${path}`;
   if (query) {
     const params = new URLSearchParams();
@@ -86,8 +101,20 @@ async function send(method, path, body, query, contentType) {
     const text = params.toString();
     if (text) url += `?${text}`;
   }
+  return url;
+}
+
+// `known`: the last read of this URL, whose tag asks for a 304 if it still holds.
+async function send(method, url, body, contentType, known) {
+  const headers = { Accept: 'application/json, application/problem+json' };
+  const current = session();
+  if (current && current.access) headers.Authorization = `Bearer ${current.access}`;
+  if (body !== undefined) headers['Content-Type'] = contentType || 'application/json';
+  if (known) headers['If-None-Match'] = known.etag;
   const payload = body === undefined || contentType ? body : JSON.stringify(body);
-  return fetch(url, { method, headers, body: payload });
+  // no-store: the browser's own cache keeps nothing of the API's answers (they outlive a
+  // logout on disk); lastRead above is the only copy, and it is this page's.
+  return fetch(url, { method, headers, body: payload, cache: 'no-store' });
 }
 
 // `keepSession`: a 401 that judges a password the user typed, not the session itself.
@@ -96,24 +123,33 @@ async function send(method, path, body, query, contentType) {
 async function request(method, path, {
   body, query, auth = true, keepSession = false, contentType, raw = false,
 } = {}) {
+  const url = urlOf(path, query);
+  const conditional = method === 'GET' && !raw;
+  const known = conditional ? lastRead.get(url) : undefined;
   let response;
   try {
-    response = await send(method, path, body, query, contentType);
+    response = await send(method, url, body, contentType, known);
   } catch {
     throw new ApiError(0, { type: '/problems/network' });
   }
   if (response.status === 401 && auth && session()) {
     if (await refresh()) {
-      response = await send(method, path, body, query, contentType);
+      response = await send(method, url, body, contentType, known);
     }
     if (response.status === 401 && !keepSession) {
       clearSession();
       for (const listener of unauthenticatedListeners) listener();
     }
   }
+  if (response.status === 304 && known) return JSON.parse(known.text);
   if (response.status === 204) return null;
   if (raw && response.ok) return response;
   const text = await response.text();
+  if (conditional && response.ok) {
+    const etag = response.headers.get('ETag');
+    if (etag) remember(url, etag, text);
+    else lastRead.delete(url);
+  }
   let data = {};
   if (text) {
     try {
