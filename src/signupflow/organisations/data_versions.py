@@ -8,10 +8,10 @@ One place, the session: `track_data_versions(factory)` (db/session.py) makes eve
 of the factory note the organisations it writes to, from
 - the rows a flush writes (mapper events: inserts, updates, deletes, delete-orphans);
 - the UPDATE, DELETE and INSERT statements it executes (`session.execute(update(...))`),
-  resolved before they run (see `_statement_owners`);
+  resolved before they run (`_changed_owners`, `_inserted_owners`);
 and give each of them a new token just before the outermost commit. The token row is locked
-only from that UPDATE to the commit (PostgreSQL), so concurrent writers of one organisation
-queue for the time of a commit, not of their requests (docs/benchmarks.md).
+only from that statement to the commit (PostgreSQL), so concurrent writers of one organisation
+queue for the time of a commit, not of their transactions (bench/conditional_bench.py).
 
 Writes that bypass the session do not change the token: SQL typed into a database shell, a
 restore (which brings back the token of the content it restores), and the release before
