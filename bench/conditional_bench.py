@@ -13,7 +13,7 @@ Run with the server's defaults (fsync and synchronous_commit on): the lock is he
 commit's WAL flush, and that is what it costs.
 
 Environment: BENCH_DURATION (seconds per run, default 10), BENCH_DATABASES for the reads
-(`sqlite,postgresql`), BENCH_WRITERS (`1,8,64`), BENCH_PARTS (`reads,writes`).
+(`sqlite,postgresql`), BENCH_WRITERS (`1,8,48`: at most one per event of the workload), BENCH_PARTS (`reads,writes`).
 Results are printed and written to bench/results/."""
 
 from __future__ import annotations
@@ -330,7 +330,7 @@ def main() -> int:
             workdir = Path(tmp) / "writes"
             workdir.mkdir()
             print("writes on postgresql", flush=True)
-            writers = [int(n) for n in _csv("BENCH_WRITERS", "1,8,64")]
+            writers = [int(n) for n in _csv("BENCH_WRITERS", "1,8,48")]
             writes = measure_writes(writers, duration, workdir)
     text = report(reads, writes, duration)
     RESULTS_DIR.mkdir(exist_ok=True)

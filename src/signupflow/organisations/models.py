@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, String, false
+from sqlalchemy import Boolean, ForeignKey, SmallInteger, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from signupflow.db.base import Base, BigId, IdMixin, TimestampMixin
@@ -22,16 +22,18 @@ class Organisation(IdMixin, TimestampMixin, Base):
 
 
 class OrganisationDataVersion(Base):
-    """Changes whenever anything an organisation's reads show changes (written only by
-    organisations/data_versions.py, in the transaction that makes the change): the part of a
-    read's entity tag that its data contributes (conditional.py). A random token, not a
-    counter: a database restored to an earlier point brings back the token that went with
-    that content, and the writes after it draw new ones, so a tag can never name two
-    different contents."""
+    """One of an organisation's data version's shards (organisations/data_versions.py, the
+    only writer): together they change whenever anything the organisation's reads show
+    changes, in the transaction that makes the change, and make the data's part of a read's
+    entity tag (conditional.py). A writer rewrites one shard, drawn at random, so concurrent
+    writers of one organisation seldom wait for the same row. Random tokens, not counters: a
+    database restored to an earlier point brings back the tokens that went with its content,
+    and the writes after it draw new ones, so a tag never names two different contents."""
 
     __tablename__ = "organisation_data_versions"
 
     organisation_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
     )
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     version: Mapped[str] = mapped_column(String(32))

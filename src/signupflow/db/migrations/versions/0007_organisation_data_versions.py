@@ -16,13 +16,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-# A fresh random token per organisation, drawn by the database: a copy restored from before
-# this migration and migrated again gets other tokens than the ones clients saw meanwhile.
+# A fresh random token per organisation (its first shard), drawn by the database: a copy
+# restored from before this migration and migrated again gets other tokens than the ones
+# clients saw meanwhile.
 BACKFILL = {
-    "postgresql": "INSERT INTO organisation_data_versions (organisation_id, version) "
-    "SELECT id, md5(random()::text || clock_timestamp()::text || id::text) FROM organisations",
-    "sqlite": "INSERT INTO organisation_data_versions (organisation_id, version) "
-    "SELECT id, lower(hex(randomblob(16))) FROM organisations",
+    "postgresql": "INSERT INTO organisation_data_versions (organisation_id, shard, version) "
+    "SELECT id, 0, md5(random()::text || clock_timestamp()::text || id::text) "
+    "FROM organisations",
+    "sqlite": "INSERT INTO organisation_data_versions (organisation_id, shard, version) "
+    "SELECT id, 0, lower(hex(randomblob(16))) FROM organisations",
 }
 
 
@@ -30,6 +32,7 @@ def upgrade() -> None:
     op.create_table(
         "organisation_data_versions",
         sa.Column("organisation_id", ID, nullable=False),
+        sa.Column("shard", sa.SmallInteger(), nullable=False),
         sa.Column("version", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
             ["organisation_id"],
@@ -37,7 +40,9 @@ def upgrade() -> None:
             name=op.f("fk_organisation_data_versions_organisation_id_organisations"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("organisation_id", name=op.f("pk_organisation_data_versions")),
+        sa.PrimaryKeyConstraint(
+            "organisation_id", "shard", name=op.f("pk_organisation_data_versions")
+        ),
     )
     op.execute(BACKFILL[op.get_context().dialect.name])
 
