@@ -85,7 +85,7 @@ def test_a_version_is_made_with_the_organisation(
     factory: sessionmaker[Session], orgs: tuple[Org, Org]
 ) -> None:
     first, second = versions(factory, *orgs)
-    assert re.fullmatch(r"\d+:[0-9a-f]{32}( \d+:[0-9a-f]{32})*", first), first
+    assert re.fullmatch(r"\d+", first), first
     assert first != second
 
 

@@ -1,20 +1,21 @@
-"""Each organisation's data version: a token that changes in every transaction that changes
+"""Each organisation's data version: a number that changes in every transaction that changes
 anything the organisation's reads show, whoever writes (a request, the worker's solver runs,
 the CLI, an import, the demo loader). It is what makes a read's entity tag (conditional.py)
-safe with any number of app replicas and workers: the token lives in the database and
-changes in the same commit as the data.
+safe with any number of app replicas and workers: it lives in the database and changes in
+the same commit as the data.
 
 One place, the session: `track_data_versions(factory)` (db/session.py) makes every session
 of the factory note the organisations it writes to, from
 - the rows a flush writes (mapper events: inserts, updates, deletes, delete-orphans);
 - the UPDATE, DELETE and INSERT statements it executes (`session.execute(update(...))`),
   resolved before they run (`_changed_owners`, `_inserted_owners`);
-and give each of them a new token just before the outermost commit. The token row is locked
-only from that statement to the commit (PostgreSQL), so concurrent writers of one organisation
-queue for the time of a commit, not of their transactions (bench/conditional_bench.py).
+and give each of them a new random token in one of its version's shards just before the
+outermost commit. That row is locked only from that statement to the commit (PostgreSQL),
+and a writer draws one of SHARDS rows, so concurrent writers of one organisation seldom
+queue for each other's commits (bench/conditional_bench.py).
 
-Writes that bypass the session do not change the token: SQL typed into a database shell, a
-restore (which brings back the token of the content it restores), and the release before
+Writes that bypass the session do not change the version: SQL typed into a database shell,
+a restore (which brings back the tokens of the content it restores), and the release before
 this one during the deploy that introduces it."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     BinaryExpression,
     BindParameter,
     BooleanClauseList,
@@ -33,12 +35,13 @@ from sqlalchemy import (
     Delete,
     Executable,
     Insert,
+    ScalarSelect,
     SmallInteger,
-    String,
     Table,
     Update,
     bindparam,
     event,
+    func,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -61,6 +64,7 @@ TOUCHED = "signupflow.touched_organisations"  # session.info key: organisation i
 # across each other's commits: 32 concurrent writers on PostgreSQL (fsync on) managed 36 %
 # fewer transactions than without a version (bench/conditional_bench.py).
 SHARDS = 16
+TOKEN_LIMIT = 2**58  # the sum of SHARDS tokens stays a signed 64-bit integer
 
 # Tables without an organisation_id column whose rows reads still show, and the column that
 # names their owner: the row's own id (an organisation), or a parent row's (a person's roles,
@@ -123,15 +127,17 @@ def track_data_versions(factory: sessionmaker[Session]) -> None:
 
 
 def current_version(session: Session, organisation_id: int) -> str:
-    """The organisation's version: its shards' tokens ("" before its first tracked write)."""
-    shards = session.execute(
-        scoped(
-            select(OrganisationDataVersion.shard, OrganisationDataVersion.version),
-            OrganisationDataVersion,
-            organisation_id,
-        ).order_by(OrganisationDataVersion.shard)
-    )
-    return " ".join(f"{shard}:{version}" for shard, version in shards)
+    """The organisation's version ("" before its first tracked write)."""
+    version = session.scalar(select(version_of(organisation_id)))
+    return "" if version is None else str(version)
+
+
+def version_of(organisation_id: int) -> ScalarSelect[Any]:
+    """The version as a scalar subquery, for a statement that reads other things too (the
+    sum of the shards' tokens: any token that changes changes it)."""
+    return scoped(
+        select(func.sum(OrganisationDataVersion.token)), OrganisationDataVersion, organisation_id
+    ).scalar_subquery()
 
 
 def _note(session: Session, organisation_ids: Iterable[int]) -> None:
@@ -318,7 +324,7 @@ def bump(session: Session, organisation_ids: Iterable[int]) -> None:
             {
                 "organisation": organisation_id,
                 "shard": secrets.randbelow(SHARDS),
-                "token": secrets.token_hex(16),
+                "token": secrets.randbelow(TOKEN_LIMIT - 1) + 1,
             },
         )
 
@@ -330,15 +336,15 @@ def _bump_statement(dialect: str) -> Executable:
     table: Table = OrganisationDataVersion.__table__  # type: ignore[assignment]
     # From the organisation's row, so a write that deleted the organisation adds nothing.
     statement = insert(table).from_select(
-        ["organisation_id", "shard", "version"],
+        ["organisation_id", "shard", "token"],
         select(
             Organisation.id,
             bindparam("shard", type_=SmallInteger),
-            bindparam("token", type_=String),
+            bindparam("token", type_=BigInteger),
         ).where(Organisation.id == bindparam("organisation")),
     )
     return statement.on_conflict_do_update(
-        index_elements=["organisation_id", "shard"], set_={"version": statement.excluded.version}
+        index_elements=["organisation_id", "shard"], set_={"token": statement.excluded.token}
     )
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, SmallInteger, String, false
+from sqlalchemy import BigInteger, Boolean, ForeignKey, SmallInteger, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from signupflow.db.base import Base, BigId, IdMixin, TimestampMixin
@@ -22,13 +22,14 @@ class Organisation(IdMixin, TimestampMixin, Base):
 
 
 class OrganisationDataVersion(Base):
-    """One of an organisation's data version's shards (organisations/data_versions.py, the
-    only writer): together they change whenever anything the organisation's reads show
-    changes, in the transaction that makes the change, and make the data's part of a read's
-    entity tag (conditional.py). A writer rewrites one shard, drawn at random, so concurrent
-    writers of one organisation seldom wait for the same row. Random tokens, not counters: a
-    database restored to an earlier point brings back the tokens that went with its content,
-    and the writes after it draw new ones, so a tag never names two different contents."""
+    """One of the shards of an organisation's data version (organisations/data_versions.py,
+    the only writer): the sum of its shards' tokens changes whenever anything the
+    organisation's reads show changes, in the transaction that makes the change, and is the
+    data's part of a read's entity tag (conditional.py). A writer draws one shard at random
+    for its new token, so concurrent writers of one organisation seldom wait for the same row.
+    Random tokens, not counters: a database restored to an earlier point brings back the
+    tokens that went with its content, and the writes after it draw new ones, so a tag never
+    names two different contents."""
 
     __tablename__ = "organisation_data_versions"
 
@@ -36,4 +37,6 @@ class OrganisationDataVersion(Base):
         BigId, ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
     )
     shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    version: Mapped[str] = mapped_column(String(32))
+    # Below 2**58: the sum of 16 stays within a signed 64-bit integer (SQLite's sum() raises
+    # beyond it).
+    token: Mapped[int] = mapped_column(BigInteger)

@@ -16,15 +16,14 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-# A fresh random token per organisation (its first shard), drawn by the database: a copy
-# restored from before this migration and migrated again gets other tokens than the ones
-# clients saw meanwhile.
+# A fresh random token (below 2**58) per organisation, its first shard, drawn by the database:
+# a copy restored from before this migration and migrated again gets other tokens than the
+# ones clients saw meanwhile.
 BACKFILL = {
-    "postgresql": "INSERT INTO organisation_data_versions (organisation_id, shard, version) "
-    "SELECT id, 0, md5(random()::text || clock_timestamp()::text || id::text) "
-    "FROM organisations",
-    "sqlite": "INSERT INTO organisation_data_versions (organisation_id, shard, version) "
-    "SELECT id, 0, lower(hex(randomblob(16))) FROM organisations",
+    "postgresql": "INSERT INTO organisation_data_versions (organisation_id, shard, token) "
+    "SELECT id, 0, floor(random() * 288230376151711743)::bigint + 1 FROM organisations",
+    "sqlite": "INSERT INTO organisation_data_versions (organisation_id, shard, token) "
+    "SELECT id, 0, (random() & 288230376151711743) + 1 FROM organisations",
 }
 
 
@@ -33,7 +32,7 @@ def upgrade() -> None:
         "organisation_data_versions",
         sa.Column("organisation_id", ID, nullable=False),
         sa.Column("shard", sa.SmallInteger(), nullable=False),
-        sa.Column("version", sa.String(length=32), nullable=False),
+        sa.Column("token", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["organisation_id"],
             ["organisations.id"],
