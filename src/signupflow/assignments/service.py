@@ -5,8 +5,9 @@ counted and moved by the seat ledger (ledger.py), which every use case here goes
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from signupflow.actor import Actor
@@ -24,7 +25,7 @@ from signupflow.assignments.ledger import (
 from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
 from signupflow.assignments.started import refuse_after_start, refuse_volunteer_after_start
 from signupflow.audit.service import record
-from signupflow.db.pagination import paginate
+from signupflow.db.pagination import paginate_rows
 from signupflow.errors import Conflict, PermissionDenied, ResourceNotFound
 from signupflow.events.models import Event, EventSlot, EventStatus
 from signupflow.events.service import ensure_visible, get_event, visible_events
@@ -164,6 +165,19 @@ def cancel(session: Session, actor: Actor, assignment_id: int) -> None:
     )
 
 
+# What a listing shows of an assignment (AssignmentRead): columns, not entities.
+ASSIGNMENT_COLUMNS = (
+    Assignment.id,
+    Assignment.event_id,
+    Assignment.slot_id,
+    Assignment.person_id,
+    Assignment.role,
+    Assignment.status,
+    Assignment.source,
+    Assignment.created_at,
+)
+
+
 def list_assignments(
     session: Session,
     actor: Actor,
@@ -174,10 +188,10 @@ def list_assignments(
     starts_before: datetime | None,
     limit: int,
     offset: int,
-) -> tuple[list[Assignment], int]:
+) -> tuple[list[Row[*tuple[Any, ...]]], int]:
     # Who serves at the events the caller may see: volunteers never see draft plans.
     stmt = visible_events(
-        scoped(select(Assignment), Assignment, actor.organisation_id).join(
+        scoped(select(*ASSIGNMENT_COLUMNS), Assignment, actor.organisation_id).join(
             Event, Event.id == Assignment.event_id
         ),
         actor,
@@ -192,4 +206,4 @@ def list_assignments(
     if starts_before is not None:
         stmt = stmt.where(Event.starts_at < starts_before)
     ordered = stmt.order_by(Assignment.event_id, Assignment.role, Assignment.id)
-    return paginate(session, ordered, limit=limit, offset=offset)
+    return paginate_rows(session, ordered, limit=limit, offset=offset)

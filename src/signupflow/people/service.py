@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from signupflow.actor import Actor
 from signupflow.assignments.ledger import fill_places_waited_for, release_all_for_person
 from signupflow.audit.service import record
-from signupflow.db.pagination import paginate
+from signupflow.db.pagination import paginate_rows
 from signupflow.db.search import contains_text
 from signupflow.errors import Conflict, NotFound
 from signupflow.organisations.service import lock_organisation
@@ -84,6 +84,23 @@ def create_person(session: Session, actor: Actor, data: PersonCreate) -> Person:
     return person
 
 
+# What a listing shows of a person: columns, not entities (PersonRead).
+PERSON_COLUMNS = (
+    Person.id,
+    Person.name,
+    Person.email,
+    Person.language,
+    Person.active,
+    Person.user_id.is_not(None).label("has_login"),
+    Person.max_per_week,
+    Person.max_per_month,
+    Person.min_rest_hours,
+    Person.preferred_roles,
+    Person.avoid_weekdays,
+    Person.created_at,
+)
+
+
 def list_people(
     session: Session,
     actor: Actor,
@@ -93,15 +110,29 @@ def list_people(
     active: bool | None,
     limit: int,
     offset: int,
-) -> tuple[list[Person], int]:
-    stmt = scoped(select(Person), Person, actor.organisation_id).options(*WITH_SKILLS)
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of people (PersonRead's fields, `roles` by name) and the number in all pages.
+    Two statements whatever the page's size."""
+    stmt = scoped(select(*PERSON_COLUMNS), Person, actor.organisation_id)
     if q:
         stmt = stmt.where(contains_text(Person.name, q) | contains_text(Person.email, q))
     if role:
         stmt = stmt.where(Person.skills.any(PersonSkill.role == role))
     if active is not None:
         stmt = stmt.where(Person.active.is_(active))
-    return paginate(session, stmt.order_by(Person.name, Person.id), limit=limit, offset=offset)
+    rows, total = paginate_rows(
+        session, stmt.order_by(Person.name, Person.id), limit=limit, offset=offset
+    )
+    people = {row.id: {**row._mapping, "roles": []} for row in rows}
+    if people:
+        # Skills hang off people already scoped above.
+        for person_id, skill in session.execute(
+            select(PersonSkill.person_id, PersonSkill.role)
+            .where(PersonSkill.person_id.in_(people))
+            .order_by(PersonSkill.person_id, PersonSkill.role)
+        ):
+            people[person_id]["roles"].append(skill)
+    return list(people.values()), total
 
 
 def update_person(
