@@ -1,23 +1,103 @@
-"""The standard workload over HTTP (shared notes, benchmarks.md), for the benchmarks and the
-tests that read it: its slots filled through the API, the admin's token, and the read endpoints
-`make bench` measures, each checked to answer with the rows it should.
+"""The standard workload (shared notes, benchmarks.md), for the benchmarks and the tests that
+read it: a fresh database seeded with it, its slots filled through the API, the admin's token,
+and the read endpoints `make bench` measures, each checked to answer with the rows it should.
 
-The data itself is seeded by `signupflow.demo.seed_workload`; what is here only talks HTTP, so
-it drives a real server (`httpx.Client`) and an in-process app (`TestClient`) alike."""
+The data is seeded by `signupflow.demo.seed_workload`; what talks HTTP here drives a real
+server (`httpx.Client`) and an in-process app (`TestClient`) alike."""
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
+from harness.postgres import start_cluster
+from harness.services import ServiceMissing
+from signupflow.db import migrate
+from signupflow.db.engine import make_engine
+from signupflow.db.session import make_session_factory, unit_of_work
+from signupflow.demo import seed_workload
+from signupflow.settings import Settings
+
+DATABASES = ("sqlite", "postgresql")
+SLUG = "bench"
+ADMIN_EMAIL = "admin@bench.example.org"
 PASSWORD = "bench-password-not-secret"
 EVENTS = 50
 PEOPLE = 200  # listed of 201: the admin is a person of the organisation too
 SLOTS = 200
 BENCH_ENDPOINTS = ("health", "list events", "list people", "event assignments", "org assignments")
+
+
+def _settings(database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,
+        app_env="test",
+        database_url=database_url,
+        bcrypt_rounds=4,  # the admin's hash only; login speed is not what is measured
+        load_demo=False,
+    )
+
+
+@contextlib.contextmanager
+def fresh_database(database: str, workdir: Path) -> Iterator[str]:
+    """The URL of an empty database: a SQLite file in `workdir`, or a database in a throwaway
+    PostgreSQL cluster removed on exit."""
+    if database == "sqlite":
+        yield f"sqlite:///{workdir / f'{SLUG}.db'}"
+        return
+    if database != "postgresql":
+        raise ValueError(f"{database!r} is none of {DATABASES}")
+    cluster = start_cluster()
+    if cluster is None:
+        raise ServiceMissing(
+            "PostgreSQL server binaries (initdb) are not installed; install postgresql"
+        )
+    try:
+        yield cluster.create_database(f"signupflow_{SLUG}")
+    finally:
+        cluster.destroy()
+
+
+def seed(database_url: str) -> str:
+    """Migrate and seed the standard workload (organisation SLUG, admin ADMIN_EMAIL); the
+    database server's version."""
+    engine = make_engine(_settings(database_url))
+    try:
+        migrate.upgrade(engine)
+        with unit_of_work(make_session_factory(engine)) as session:
+            seed_workload(
+                session,
+                _settings(database_url),
+                slug=SLUG,
+                admin_email=ADMIN_EMAIL,
+                password=PASSWORD,
+            )
+        with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                return str(connection.execute(text("SHOW server_version")).scalar_one())
+            return str(connection.execute(text("SELECT sqlite_version()")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def analyze(database_url: str) -> None:
+    """PostgreSQL: ANALYZE, as autovacuum does after a bulk load, so that the planner sees the
+    rows just written and a run is not measured before and after autovacuum gets to them.
+    SQLite: nothing (nothing analyzes a production SQLite database either)."""
+    engine = make_engine(_settings(database_url))
+    try:
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    finally:
+        engine.dispose()
 
 
 @dataclass(frozen=True)
