@@ -91,6 +91,7 @@ lock-upgrade: $(STAMP)
 lock-check: $(STAMP)
 	$(BIN)/python deploy/docker/locks.py check
 
+## The standard workload over HTTP before (the code before issue #15) and after, both databases, and one organisation of 1,000 on PostgreSQL (BENCH_* in bench/http_bench.py).
 bench: $(STAMP)
 	$(BIN)/python -m bench.http_bench
 

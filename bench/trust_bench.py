@@ -45,7 +45,7 @@ import httpx
 from sqlalchemy import func
 from sqlalchemy import select as sql_select
 
-from bench.http_bench import machine_facts, save_report
+from bench.reporting import machine_facts, save_report
 from harness.app_server import AppServer, running_server
 from harness.postgres import start_cluster
 from signupflow.auth.models import PendingSignUp
