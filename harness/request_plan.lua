@@ -13,7 +13,8 @@
 --
 -- wrk calls delay() before each request() of a connection, so delay() hands out turns: while
 -- draining (or when a "once" plan is used up) it parks the connection instead. When nothing is
--- in flight any more the thread stops and prints "DRAINED". wrk also calls request() once to
+-- in flight any more the thread stops and prints "DRAINED" (and "READY" once it has read the
+-- plan, which for a long plan takes a moment). wrk also calls request() once to
 -- check the script before the run, before any delay(); that request is never sent and takes
 -- nothing from the plan. (After a socket error wrk resends without asking delay(): that
 -- request counts as sent; the benchmark fails on the socket error anyway.)
@@ -59,6 +60,8 @@ function init(args)
   started, stopping, drained = false, false, false
   statuses = {}     -- "201", "204", "409 /problems/slot-full", ...
   created = {}      -- ids of the assignments answered 201 ("once")
+  io.write(string.format("READY %d\n", id))
+  io.flush()
 end
 
 local function headers_for(key)

@@ -27,6 +27,7 @@ from harness.wrk import REQUEST_TIMEOUT_S, WRK_GRACE_S, WrkError, WrkResult, par
 PLAN_LUA = Path(__file__).with_name("request_plan.lua")
 # Once the window ends, a request still in flight has at most wrk's timeout left to answer.
 DRAIN_TIMEOUT_S = REQUEST_TIMEOUT_S + 5
+READY_TIMEOUT_S = 60  # reading a plan of 100,000 requests takes wrk's threads well under 1 s
 _PLAN_JSON = re.compile(r"^PLAN_JSON (\{.*\})$", re.MULTILINE)
 _FIELD = re.compile(r"[\t\r\n]")
 
@@ -137,14 +138,27 @@ def sent_requests(plan: Plan, run: PlanRun) -> list[PlannedRequest]:
     return sent
 
 
-def _read_lines(stream: IO[str], lines: list[str], drained: threading.Event, threads: int) -> None:
-    count = 0
-    for line in stream:
-        lines.append(line)
-        if line.startswith("DRAINED "):
-            count += 1
-            if count == threads:
-                drained.set()
+@dataclass
+class _Progress:
+    """What wrk's output says so far: every thread has read the plan; every thread drained."""
+
+    threads: int
+    lines: list[str] = field(default_factory=list)
+    ready: threading.Event = field(default_factory=threading.Event)
+    drained: threading.Event = field(default_factory=threading.Event)
+
+    def follow(self, stream: IO[str]) -> None:
+        counts = {"READY": 0, "DRAINED": 0}
+        for line in stream:
+            self.lines.append(line)
+            word = line.split(" ", 1)[0]
+            if word in counts:
+                counts[word] += 1
+                if counts[word] == self.threads:
+                    (self.ready if word == "READY" else self.drained).set()
+        # wrk has exited: nothing more to wait for (its exit status and output tell why).
+        self.ready.set()
+        self.drained.set()
 
 
 def run_plan(
@@ -184,22 +198,21 @@ def run_plan(
         str(threads),
         plan.mode,
     ]
-    lines: list[str] = []
-    drained = threading.Event()
+    progress = _Progress(threads)
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as process:
         assert process.stdout is not None
-        reader = threading.Thread(
-            target=_read_lines, args=(process.stdout, lines, drained, threads), daemon=True
-        )
+        reader = threading.Thread(target=progress.follow, args=(process.stdout,), daemon=True)
         reader.start()
         try:
-            exhausted = drained.wait(duration_s)
+            # The window starts once every thread has read the plan and wrk starts sending.
+            progress.ready.wait(READY_TIMEOUT_S)
+            drained_early = progress.drained.wait(duration_s)
             window_end = time.monotonic()
-            if not exhausted:
+            if not drained_early:
                 stop_file.touch()
-                drained.wait(DRAIN_TIMEOUT_S)
+                progress.drained.wait(DRAIN_TIMEOUT_S)
             stopped = time.monotonic()
             process.send_signal(signal.SIGINT)
             process.wait(timeout=WRK_GRACE_S)
@@ -207,7 +220,7 @@ def run_plan(
             if process.poll() is None:
                 process.kill()
             reader.join()
-    output = "".join(lines)
+    output = "".join(progress.lines)
     if process.returncode != 0:
         raise WrkError(f"{shown(command)} exited {process.returncode}:\n{output}")
     result = parse_report(output)
@@ -216,12 +229,16 @@ def run_plan(
         raise WrkError(f"no PLAN_JSON line from {PLAN_LUA.name}:\n{output}")
     raw = json.loads(counts.group(1))
     drain_s = stopped - window_end
+    counts_per_thread = [ThreadCounts(**t) for t in raw["threads"]]
+    exhausted = plan.mode == "once" and all(
+        t.taken == len(plan.requests[k::threads]) for k, t in enumerate(counts_per_thread)
+    )
     return PlanRun(
         result=result,
         window_s=max(result.seconds - drain_s, 0.0),
         drain_s=drain_s,
         statuses={str(k): int(v) for k, v in raw["statuses"].items()},
-        threads=[ThreadCounts(**t) for t in raw["threads"]],
+        threads=counts_per_thread,
         created=[int(i) for i in raw["created"]],
         exhausted=exhausted,
         command=shown(command),
