@@ -255,7 +255,7 @@ def write_request(
     return PlannedRequest("POST", f"/api/v1/events/{event_id}/assignments", ADMIN_KEY, body)
 
 
-def _walk(
+def walk(
     kind: WriteKind, volunteers: Sequence[Volunteer], event_ids: Sequence[int]
 ) -> Iterator[PlannedRequest]:
     """Every (volunteer, event) pair once: write i is event i mod E and volunteer
@@ -279,7 +279,7 @@ def write_plan(
     """The walk over `event_ids`, with every POPULAR_EVERY-th write (while they last) from the
     walk over `popular_ids`: a few events everyone wants, whose small slots fill within
     seconds and whose slot rows concurrent writes queue on."""
-    spread, popular = _walk(kind, volunteers, event_ids), _walk(kind, volunteers, popular_ids)
+    spread, popular = walk(kind, volunteers, event_ids), walk(kind, volunteers, popular_ids)
     plan: list[PlannedRequest] = []
     for request in spread:
         if len(plan) % POPULAR_EVERY == POPULAR_EVERY - 1:
