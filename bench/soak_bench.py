@@ -161,7 +161,10 @@ def soak_plan(data: SoakData, reads: Sequence[Endpoint]) -> list[PlannedRequest]
     between a sign-up and an assignment, and every FULL_EVERY-th sign-up asks for a full slot."""
     sign_ups = walk("self sign-up", data.volunteers, data.sign_up_events)
     assignments = walk("admin assignment", data.volunteers, data.assignment_events)
-    full = cycle(list(_full_sign_ups(data.volunteers, data.standard_events)))
+    refused = list(_full_sign_ups(data.volunteers, data.standard_events))
+    if not refused:
+        raise RuntimeError("no volunteer holds a role of the standard events' slots")
+    full = cycle(refused)
     writes: list[PlannedRequest] = []
     for count, (sign_up, assignment) in enumerate(zip(sign_ups, assignments, strict=True)):
         writes += [next(full) if count % FULL_EVERY == FULL_EVERY - 1 else sign_up, assignment]
@@ -260,6 +263,7 @@ def _leftovers(soak_slots: Sequence[SlotCount], standard_slots: Sequence[SlotCou
 
 
 def run_soak(config: Config, workdir: Path) -> Soak:
+    workdir.mkdir(parents=True, exist_ok=True)
     with fresh_database("postgresql", workdir) as database_url:
         print("soak: seeding the standard workload, logins and events", flush=True)
         version = seed(database_url)
@@ -431,6 +435,10 @@ def _table_line(minute: Minute, workers: Sequence[int]) -> str:
     )
 
 
+def _period(config: Config) -> str:
+    return "minute" if config.run_s == 60 else f"run ({config.run_s} s)"
+
+
 def command(config: Config) -> str:
     return (
         f"BENCH_SOAK_S={config.soak_s} BENCH_SOAK_RUN_S={config.run_s} "
@@ -456,8 +464,8 @@ def report(soak: Soak, facts: Mapping[str, str], criteria: Sequence[Criterion]) 
         f"{FULL_EVERY} to a full slot); plan of {soak.plan_size:,} requests, cycled",
         "- load average at end: " + " ".join(Path("/proc/loadavg").read_text().split()[:3]),
         "",
-        "| minute | requests/s | p50 ms | p99 ms | requests | 200 | 201 | 204 | refused "
-        f"| errors | {workers} |",
+        f"| {_period(config)} | requests/s | p50 ms | p99 ms | requests | 200 | 201 | 204 "
+        f"| refused | errors | {workers} |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|" + "---:|" * len(soak.workers),
         *(_table_line(m, soak.workers) for m in soak.minutes),
         "",

@@ -480,11 +480,18 @@ def _measure_write(
 
 
 def measure_writes(
-    workdir: Path, *, duration_s: int, workers: int, events: int = DEFAULT_EVENTS
+    workdir: Path,
+    *,
+    duration_s: int,
+    workers: int,
+    events: int = DEFAULT_EVENTS,
+    server_env: Mapping[str, str] | None = None,
 ) -> WriteBench:
     """The writes benchmark on a throwaway PostgreSQL cluster of its own: seeds, serves with
-    `workers` workers, measures each kind of write for `duration_s` at 64 connections, and
-    counts every place. Prints a line per kind as it goes."""
+    `workers` workers (`server_env` added to the server's environment, e.g. a PYTHONPATH
+    that runs other code), measures each kind of write for `duration_s` at 64 connections,
+    and counts every place. Prints a line per kind as it goes."""
+    workdir.mkdir(parents=True, exist_ok=True)
     with fresh_database("postgresql", workdir) as database_url:
         print("writes: seeding the standard workload, logins and events", flush=True)
         version = seed(database_url)
@@ -502,7 +509,10 @@ def measure_writes(
         rows = []
         with (
             running_server(
-                database_url, workdir=workdir, workers=workers, extra_env=SERVER_ENV
+                database_url,
+                workdir=workdir,
+                workers=workers,
+                extra_env={**SERVER_ENV, **(server_env or {})},
             ) as server,
             httpx.Client(base_url=server.url, timeout=30.0) as client,
         ):
