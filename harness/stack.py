@@ -531,11 +531,12 @@ def production_stack(
         with compose_stack(files, prefix="sf-stack", env={}, env_file=env_file) as stack:
             production = ProductionStack(stack, workdir, http_port, https_port)
             try:
-                up = stack.compose(
-                    "up", "--detach", "--wait", timeout=STACK_UP_TIMEOUT_S, check=False
-                )
-                assert up.returncode == 0, f"{up.stdout[-3000:]}{up.stderr[-3000:]}\n{stack.logs()}"
-                pebble = production.containers("pebble")[0]["Id"]
+                up = stack.up("--detach", "--wait", timeout=STACK_UP_TIMEOUT_S)
+                said = f"{up.stdout[-3000:]}{up.stderr[-3000:]}\n{stack.logs()}"
+                assert up.returncode == 0, said
+                pebbles = production.containers("pebble")
+                assert pebbles, said
+                pebble = pebbles[0]["Id"]
                 listener = workdir / "pebble-listener.pem"
                 docker_cmd("cp", f"{pebble}:/test/certs/localhost/cert.pem", str(listener))
                 port = stack.compose("port", "pebble", "15000").stdout.strip().rsplit(":", 1)[1]

@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import Field
 
 from signupflow.assignments.models import AssignmentSource, AssignmentStatus, WaitlistEntry
-from signupflow.schemas import ApiModel, JsonId, ReadModel, RoleName
+from signupflow.schemas import ApiModel, JsonId, ReadModel, ResponseModel, RoleName
 
 
 class SignUp(ApiModel):
@@ -28,7 +28,7 @@ class AssignmentRead(ReadModel):
     created_at: datetime
 
 
-class WaitlistEntryRead(ApiModel):
+class WaitlistEntryRead(ResponseModel):
     id: int
     event_id: int
     slot_id: int

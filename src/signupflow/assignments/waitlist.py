@@ -18,7 +18,7 @@ from signupflow.audit.service import record
 from signupflow.db.conflicts import savepoint
 from signupflow.db.pagination import paginate_rows
 from signupflow.errors import PermissionDenied, ResourceNotFound
-from signupflow.events.service import get_event
+from signupflow.events.service import ensure_visible
 from signupflow.people.models import MemberRole
 from signupflow.tenancy import get_scoped, scoped
 
@@ -104,7 +104,7 @@ def list_entries(
     """Entries in line order (by slot, then position) with their positions."""
     stmt = scoped(select(WaitlistEntry), WaitlistEntry, actor.organisation_id)
     if event_id is not None:
-        get_event(session, actor, event_id)  # 404 for unknown or invisible events
+        ensure_visible(session, actor, event_id)
         stmt = stmt.where(WaitlistEntry.event_id == event_id)
     if only_mine or not actor.at_least(MemberRole.SCHEDULER):
         # Volunteers see their own places in line, not who else waits.

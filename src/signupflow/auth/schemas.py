@@ -5,7 +5,16 @@ from typing import Literal
 from pydantic import Field
 
 from signupflow.auth.service import TokenPair
-from signupflow.schemas import ApiModel, Email, Locale, Name, Password, Slug, TimeZone
+from signupflow.schemas import (
+    ApiModel,
+    Email,
+    Locale,
+    Name,
+    Password,
+    ResponseModel,
+    Slug,
+    TimeZone,
+)
 
 
 class SignUpRequest(ApiModel):
@@ -18,7 +27,7 @@ class SignUpRequest(ApiModel):
     password: Password
 
 
-class SignUpStarted(ApiModel):
+class SignUpStarted(ResponseModel):
     email: str = Field(description="Where the confirmation link was sent")
     confirm_within_s: int = Field(description="How long the link works")
 
@@ -44,7 +53,7 @@ class PasswordChange(ApiModel):
     new_password: Password
 
 
-class TokenResponse(ApiModel):
+class TokenResponse(ResponseModel):
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 -- the OAuth2 token type name

@@ -67,7 +67,7 @@ def list_events(
     )
     tz = actor.organisation.timezone
     return Page(
-        items=[EventRead.of(e, tz) for e in items],
+        items=[EventRead.of(event, tz, slots) for event, slots in items],
         total=total,
         limit=page.limit,
         offset=page.offset,

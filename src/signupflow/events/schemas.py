@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, StringConstraints, model_validator
+from sqlalchemy import Row
 
 from signupflow import one_line
 from signupflow.events.models import Event, EventSeries, EventStatus
@@ -15,6 +17,7 @@ from signupflow.schemas import (
     JsonId,
     LongText,
     Name,
+    ResponseModel,
     RoleName,
     ShortText,
 )
@@ -79,7 +82,7 @@ class EventUpdate(ApiModel):
         return self
 
 
-class SlotRead(ApiModel):
+class SlotRead(ResponseModel):
     id: int
     role: str
     capacity: int
@@ -87,7 +90,7 @@ class SlotRead(ApiModel):
     open: int
 
 
-class EventRead(ApiModel):
+class EventRead(ResponseModel):
     id: int
     title: str
     description: str
@@ -104,7 +107,11 @@ class EventRead(ApiModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, event: Event, timezone: str) -> EventRead:
+    def of(
+        cls, event: Event | Row[Any], timezone: str, slots: Sequence[Row[Any]] | None = None
+    ) -> EventRead:
+        """From an event with its slots, or a listing's event columns and slot rows
+        (events/service.py EVENT_COLUMNS, SLOT_COLUMNS)."""
         zone = ZoneInfo(timezone)
         return cls(
             id=event.id,
@@ -127,13 +134,13 @@ class EventRead(ApiModel):
                     filled=s.filled,
                     open=s.capacity - s.filled,
                 )
-                for s in event.slots
+                for s in (event.slots if slots is None else slots)
             ],
             created_at=event.created_at,
         )
 
 
-class SeriesRead(ApiModel):
+class SeriesRead(ResponseModel):
     id: int
     rrule: str
     timezone: str

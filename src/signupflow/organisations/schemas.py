@@ -6,7 +6,7 @@ from pydantic import Field, StrictBool
 
 from signupflow.people.models import MemberRole
 from signupflow.people.schemas import PersonRead
-from signupflow.schemas import ApiModel, Locale, Name, ReadModel, TimeZone
+from signupflow.schemas import ApiModel, Locale, Name, ReadModel, ResponseModel, TimeZone
 
 
 class OrganisationRead(ReadModel):
@@ -28,7 +28,7 @@ class OrganisationUpdate(ApiModel):
     )
 
 
-class Me(ApiModel):
+class Me(ResponseModel):
     user_id: int
     email: str
     role: MemberRole

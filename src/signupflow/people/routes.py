@@ -35,7 +35,7 @@ def list_people(
         session, actor, q=q, role=role, active=active, limit=page.limit, offset=page.offset
     )
     return Page(
-        items=[PersonRead.model_validate(p) for p in items],
+        items=[PersonRead.model_validate(person) for person in items],
         total=total,
         limit=page.limit,
         offset=page.offset,

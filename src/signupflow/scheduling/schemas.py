@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from signupflow.scheduling.models import EntrySource, ScheduleStatus
-from signupflow.schemas import ApiModel, Instant, JsonId, ReadModel
+from signupflow.schemas import ApiModel, Instant, JsonId, ReadModel, ResponseModel
 
 
 class SolveRequest(ApiModel):
@@ -55,7 +55,7 @@ class ScheduleRead(ScheduleSummary):
     entries: list[EntryRead]
 
 
-class Comparison(ApiModel):
+class Comparison(ResponseModel):
     schedule_id: int
     against_id: int | None
     added: list[EntryRead]
@@ -63,7 +63,7 @@ class Comparison(ApiModel):
     unchanged: list[EntryRead]
 
 
-class PublishRead(ApiModel):
+class PublishRead(ResponseModel):
     schedule: ScheduleSummary
     added: int
     removed: int
