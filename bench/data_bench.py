@@ -297,7 +297,7 @@ def verify_copies(engine: Engine, database: Path, count: int) -> str:
             f"last organisation: {len(assignments)} assignments, {events} events, "
             f"{people_total} people"
         )
-    if any(a.person_id not in {p.id for p in people} for a in assignments):
+    if any(a.person_id not in {p["id"] for p in people} for a in assignments):
         raise SystemExit("last organisation: an assignment points outside its people")
     with contextlib.closing(sqlite3.connect(database)) as connection:
         broken = connection.execute("PRAGMA foreign_key_check").fetchall()

@@ -30,6 +30,10 @@ Environment (defaults in brackets):
     BENCH_ORGS       organisations of the scale data set [1000]; `0` skips it; it needs
                      postgresql in BENCH_DATABASES (its one-organisation figures are the
                      comparison) and a list in BENCH_ENDPOINTS
+    BENCH_WRITES     `1` measures self sign-ups and admin assignments at 64 connections on
+                     PostgreSQL, before and after (bench/write_bench.py: its own cluster,
+                     `nproc` workers, every place counted afterwards; a miscount or an error
+                     fails the run); `0` skips them
 Results are printed as Markdown and written, with the raw figures as JSON, to bench/results/.
 
 Adding a section (writes, ...): a function that measures and returns a `Section`; `main` calls
@@ -56,7 +60,7 @@ import httpx
 from bench import data_bench
 from bench.reporting import machine_facts, save_report
 from harness.app_server import AppServer, running_server
-from harness.baseline import BASELINE_COMMIT, running_baseline_server
+from harness.baseline import BASELINE_COMMIT, baseline_source, running_baseline_server
 from harness.postgres import start_cluster
 from harness.services import ServiceMissing
 from harness.workload import (
@@ -92,6 +96,7 @@ class Config:
     endpoints: tuple[str, ...]
     baseline: bool
     orgs: int
+    writes: bool = True
 
     @property
     def command(self) -> str:
@@ -100,7 +105,7 @@ class Config:
             f"BENCH_DURATION={self.duration_s} BENCH_DATABASES={','.join(self.databases)} "
             f"BENCH_WORKERS={','.join(map(str, self.workers))} "
             f"BENCH_ENDPOINTS='{','.join(self.endpoints)}' BENCH_BASELINE={int(self.baseline)} "
-            f"BENCH_ORGS={self.orgs} make bench"
+            f"BENCH_ORGS={self.orgs} BENCH_WRITES={int(self.writes)} make bench"
         )
 
     @property
@@ -126,17 +131,20 @@ class Config:
         names = _csv(env.get("BENCH_ENDPOINTS")) or BENCH_ENDPOINTS
         if set(names) - set(BENCH_ENDPOINTS):
             raise SystemExit(f"BENCH_ENDPOINTS takes {','.join(BENCH_ENDPOINTS)} (got {names})")
-        baseline = env.get("BENCH_BASELINE", "1")
-        if baseline not in {"0", "1"}:
-            raise SystemExit(f"BENCH_BASELINE is 1 (before and after) or 0 (got {baseline!r})")
         config = cls(
             duration_s=duration,
             databases=databases,
             workers=workers,
             endpoints=tuple(name for name in BENCH_ENDPOINTS if name in names),
-            baseline=baseline == "1",
+            baseline=_switch("BENCH_BASELINE", env.get("BENCH_BASELINE", "1")),
             orgs=_whole("BENCH_ORGS", env.get("BENCH_ORGS", DEFAULT_ORGS), 0),
+            writes=_switch("BENCH_WRITES", env.get("BENCH_WRITES", "1")),
         )
+        if config.writes and "postgresql" not in config.databases:
+            raise SystemExit(
+                "BENCH_WRITES measures writes on PostgreSQL: add postgresql to BENCH_DATABASES, "
+                "or set BENCH_WRITES=0"
+            )
         if config.orgs and "postgresql" not in config.databases:
             raise SystemExit(
                 "BENCH_ORGS compares with the one-organisation PostgreSQL figures: add "
@@ -152,6 +160,12 @@ class Config:
 
 def _csv(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _switch(name: str, raw: str) -> bool:
+    if raw not in {"0", "1"}:
+        raise SystemExit(f"{name} is 1 (measure) or 0 (skip) (got {raw!r})")
+    return raw == "1"
 
 
 def _whole(name: str, raw: str | int, minimum: int) -> int:
@@ -607,13 +621,14 @@ def main() -> int:
     )
     report = Report(config, facts)
     started = time.monotonic()
+    failures: list[str] = []
     try:
         with tempfile.TemporaryDirectory(prefix="sf-bench-") as tmp:
             workdir = Path(tmp)
             for database in config.databases:
                 measure_database(config, database, workdir, report)
-            # Further sections (writes, ...) measure here and add theirs:
-            # report.sections.append(<their function>(config, workdir))
+            if config.writes:
+                failures = measure_writes_section(config, workdir, report)
     except ServiceMissing as missing:
         print(f"cannot run: {missing}", file=sys.stderr)
         return 1
@@ -621,7 +636,28 @@ def main() -> int:
         if report.measured:
             save_report("http", report.markdown(), report.raw())
     print(f"done in {time.monotonic() - started:.0f} s")
-    return 0
+    for failure in failures:
+        print(f"writes: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def measure_writes_section(config: Config, workdir: Path, report: Report) -> list[str]:
+    """Self sign-ups and admin assignments at 64 connections on PostgreSQL, before and
+    after (bench/write_bench.py); what went wrong, if anything (errors, a miscounted place)."""
+    # Imported here: write_bench imports this module's constants.
+    from bench.write_bench import measure_writes, raw_figures, report_lines
+
+    workers = max(config.workers)
+    failures = []
+    for code in config.codes:
+        source = baseline_source() if code == "before" else None
+        bench = measure_writes(
+            workdir / f"writes-{code}", duration_s=config.duration_s, workers=workers, source=source
+        )
+        title = f"Writes ({code}: {'the code before issue #15' if source else 'this checkout'})"
+        report.sections.append(Section(title, report_lines(bench), raw_figures(bench)))
+        failures += [f"{code}: {failure}" for failure in bench.failures()]
+    return failures
 
 
 if __name__ == "__main__":

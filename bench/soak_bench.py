@@ -45,16 +45,7 @@ from typing import Any
 
 import httpx
 
-from bench.http_bench import (
-    AdminToken,
-    Endpoint,
-    endpoints,
-    fill_slots,
-    fresh_database,
-    machine_facts,
-    save_report,
-    seed,
-)
+from bench.reporting import machine_facts, save_report
 from bench.write_bench import (
     ADMIN_KEY,
     CONNECTIONS,
@@ -73,6 +64,16 @@ from bench.write_bench import (
 from harness.app_server import AppServer, running_server
 from harness.memory import server_workers, status_kib
 from harness.request_plan import Plan, PlannedRequest, PlanRun, run_plan
+from harness.workload import (
+    ADMIN_EMAIL,
+    SLUG,
+    AdminToken,
+    Endpoint,
+    bench_endpoints,
+    fill_slots,
+    fresh_database,
+    seed,
+)
 from harness.wrk import wrk_binary
 
 DEFAULT_SOAK_S = 600
@@ -282,10 +283,10 @@ def run_soak(config: Config, workdir: Path) -> Soak:
             ) as server,
             httpx.Client(base_url=server.url, timeout=30.0) as client,
         ):
-            admin = AdminToken(client)
+            admin = AdminToken(client, email=ADMIN_EMAIL, organisation=SLUG)
             token = admin.valid_for(config.soak_s + 600)
             fill_slots(client, token)
-            reads = [e for e in endpoints(client, token) if e.name != "health"]
+            reads = [e for e in bench_endpoints(client, token) if e.name != "health"]
             standard = client.get(
                 "/api/v1/events?limit=50", headers={"Authorization": f"Bearer {token}"}
             ).json()["items"]

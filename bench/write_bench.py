@@ -46,23 +46,20 @@ import httpx
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bench.http_bench import (
+from bench.http_bench import DEFAULT_DURATION_S, WARM_UP_S
+from bench.reporting import machine_facts, save_report
+from harness.app_server import running_server
+from harness.request_plan import Plan, PlannedRequest, PlanRun, run_plan, sent_requests
+from harness.workload import (
     ADMIN_EMAIL,
-    DEFAULT_DURATION_S,
     PASSWORD,
     SLUG,
-    WARM_UP_S,
     AdminToken,
     Endpoint,
     fresh_database,
-    machine_facts,
-    measure,
-    save_report,
     seed,
 )
-from harness.app_server import running_server
-from harness.request_plan import Plan, PlannedRequest, PlanRun, run_plan, sent_requests
-from harness.wrk import wrk_binary
+from harness.wrk import run_wrk, wrk_binary, wrk_command
 from signupflow.actor import Actor
 from signupflow.assignments.ledger import ACTIVE
 from signupflow.assignments.models import Assignment
@@ -486,11 +483,13 @@ def measure_writes(
     workers: int,
     events: int = DEFAULT_EVENTS,
     server_env: Mapping[str, str] | None = None,
+    source: Path | None = None,
 ) -> WriteBench:
     """The writes benchmark on a throwaway PostgreSQL cluster of its own: seeds, serves with
-    `workers` workers (`server_env` added to the server's environment, e.g. a PYTHONPATH
-    that runs other code), measures each kind of write for `duration_s` at 64 connections,
-    and counts every place. Prints a line per kind as it goes."""
+    `workers` workers (`server_env` added to the server's environment; `source`: another
+    version's tree to serve, harness.baseline's), measures each kind of write for
+    `duration_s` at 64 connections, and counts every place. Prints a line per kind as it
+    goes."""
     workdir.mkdir(parents=True, exist_ok=True)
     with fresh_database("postgresql", workdir) as database_url:
         print("writes: seeding the standard workload, logins and events", flush=True)
@@ -513,20 +512,22 @@ def measure_writes(
                 workdir=workdir,
                 workers=workers,
                 extra_env={**SERVER_ENV, **(server_env or {})},
+                source=source,
             ) as server,
             httpx.Client(base_url=server.url, timeout=30.0) as client,
         ):
-            admin = AdminToken(client)
+            admin = AdminToken(client, email=ADMIN_EMAIL, organisation=SLUG)
             tokens = log_in_volunteers(client, volunteers)
             warm_up = Endpoint("list events", "/api/v1/events?limit=50", 50)
             for kind in ROUTES:
-                measure(
-                    admin,
+                command = wrk_command(
                     server.url + warm_up.path,
-                    warm_up,
                     connections=CONNECTIONS,
                     duration_s=WARM_UP_S,
+                    token=admin.valid_for(WARM_UP_S),
+                    wrk=wrk_binary() or "wrk",
                 )
+                run_wrk(command, duration_s=WARM_UP_S)
                 plan = Plan(
                     tokens=tokens
                     if kind == "self sign-up"

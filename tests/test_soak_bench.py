@@ -8,7 +8,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from bench.http_bench import Endpoint
 from bench.soak_bench import (
     FULL_EVERY,
     READS_PER_WRITE,
@@ -24,6 +23,7 @@ from bench.write_bench import Volunteer
 
 from harness.postgres import pg_bin_dir
 from harness.request_plan import PlanRun, ThreadCounts
+from harness.workload import Endpoint
 from harness.wrk import WrkResult, wrk_binary
 from tests.support.services import require_service
 from tests.support.settings import BACKEND
