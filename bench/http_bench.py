@@ -645,7 +645,7 @@ def measure_writes_section(config: Config, workdir: Path, report: Report) -> lis
     """Self sign-ups and admin assignments at 64 connections on PostgreSQL, before and
     after (bench/write_bench.py); what went wrong, if anything (errors, a miscounted place)."""
     # Imported here: write_bench imports this module's constants.
-    from bench.write_bench import measure_writes, raw_figures, report_lines
+    from bench.write_bench import measure_writes, raw_figures, report_lines, report_title
 
     workers = max(config.workers)
     failures = []
@@ -654,7 +654,7 @@ def measure_writes_section(config: Config, workdir: Path, report: Report) -> lis
         bench = measure_writes(
             workdir / f"writes-{code}", duration_s=config.duration_s, workers=workers, source=source
         )
-        title = f"Writes ({code}: {'the code before issue #15' if source else 'this checkout'})"
+        title = f"{report_title(bench)}, {code}"
         report.sections.append(Section(title, report_lines(bench), raw_figures(bench)))
         failures += [f"{code}: {failure}" for failure in bench.failures()]
     return failures

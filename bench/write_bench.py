@@ -589,11 +589,14 @@ def _table_line(row: WriteRow) -> str:
     )
 
 
+def report_title(bench: WriteBench) -> str:
+    return f"Writes at {CONNECTIONS} connections ({bench.database})"
+
+
 def report_lines(bench: WriteBench) -> list[str]:
-    """The writes section of a report: the table, what the workload was, and any failure."""
+    """The writes section of a report under its title: the table, what the workload was, and
+    any failure."""
     lines = [
-        f"## Writes at {CONNECTIONS} connections ({bench.database})",
-        "",
         f"{bench.volunteers} volunteers with logins; per kind of write {POPULAR_EVENTS} popular "
         f"and {bench.events} other published events of six role slots (capacities "
         f"{', '.join(map(str, CAPACITIES))}, rotating); each write a distinct (person, event) "
@@ -653,6 +656,8 @@ def main() -> int:
             "",
             *(f"- {key}: {value}" for key, value in facts.items()),
             f"- command: `{command}`",
+            "",
+            f"## {report_title(bench)}",
             "",
             *report_lines(bench),
         ]
