@@ -3,10 +3,10 @@ organisation as for a small one.
 
 The routes come from `app.routes` (the JSON API, the calendar feeds and whatever else is served),
 so a new route is measured without being listed here; its path and query parameters are filled
-from the tables below, and a parameter name they do not know fails
-`test_every_get_route_parameter_has_a_value` until it is added. Each route is asked once per
-path value and once more per filter it takes (each alone, on a full page of 500), as the admin
-and as a volunteer, in the small and in the large organisation of tests/support/
+by tests/support/read_requests.py, and a parameter name it does not know fails
+`test_every_get_route_parameter_has_a_value` until it is added there. Each route is asked once
+per path value and once more per filter it takes (each alone, on a full page of 500), as the
+admin and as a volunteer, in the small and in the large organisation of tests/support/
 sized_organisation.py (ten times the rows, and longer lists inside each row). A warm-up request
 comes first, so a cache filled on first use is not counted.
 
@@ -16,9 +16,7 @@ middleware (ops/health.py) and read no organisation's data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -30,46 +28,13 @@ from sqlalchemy.orm import Session
 from signupflow.people.models import Person, PersonSkill
 from signupflow.tenancy import scoped
 from tests.factories import new_org
-from tests.support.route_walk import GetRoute, get_routes
-from tests.support.sized_organisation import (
-    LARGE,
-    SMALL,
-    Member,
-    Organisation,
-    build_organisation,
-)
+from tests.support.read_requests import requests_for, unknown_parameters
+from tests.support.route_walk import get_routes
+from tests.support.sized_organisation import LARGE, SMALL, Organisation, build_organisation
 from tests.support.statements import StatementLog, recording
 
 CALLERS = ("admin", "volunteer")
 
-# Path parameter -> its values in an organisation, by label (one request each).
-PATH_VALUES: dict[str, Callable[[Organisation], dict[str, str]]] = {
-    "person_id": lambda org: {"": str(org.person_id)},
-    "team_id": lambda org: {"": str(org.team_id)},
-    "event_id": lambda org: {"": str(org.event_id)},
-    "series_id": lambda org: {"": str(org.series_id)},
-    "schedule_id": lambda org: {"": str(org.schedule_id)},
-    "swap_id": lambda org: {"": str(org.swap_id)},
-    "token": lambda org: {
-        "person feed": org.person_feed_token,
-        "organisation feed": org.organisation_feed_token,
-    },
-}
-# Filter -> a value that keeps many rows (paging is always limit=500, offset=0).
-QUERY_VALUES: dict[str, Callable[[Organisation], str]] = {
-    "q": lambda org: "Volunteer",
-    "role": lambda org: "usher",
-    "active": lambda org: "true",
-    "status": lambda org: "published",  # events and schedules both have it
-    "from": lambda org: (org.first_event_at - timedelta(days=1)).isoformat(),
-    "to": lambda org: (org.last_event_at + timedelta(days=1)).isoformat(),
-    "team_id": lambda org: str(org.team_id),
-    "person_id": lambda org: str(org.person_id),
-    "against": lambda org: str(org.published_schedule_id),
-    "state": lambda org: "open",
-    "takeable": lambda org: "true",
-    "entity": lambda org: "event",
-}
 # What a volunteer may not read: their requests are still counted (a refusal must not grow
 # either), and every other request answers them 200.
 VOLUNTEER_FORBIDDEN = {
@@ -101,55 +66,6 @@ SAME_ROWS = {
 # Requests whose statement count still grows with the organisation, and why: each is an N+1
 # to fix (then delete its line here; the test fails while a fixed one is still listed).
 KNOWN_N_PLUS_ONE: dict[str, str] = {}
-
-
-@dataclass(frozen=True)
-class Request:
-    label: str  # "GET /api/v1/swaps?takeable": the route, the path value's label, the filter
-    route: GetRoute
-    path_label: str
-    filter: str | None
-
-    def url(self, org: Organisation) -> str:
-        values = {}
-        for name in self.route.path_parameters:
-            labelled = PATH_VALUES[name](org)
-            values[name] = labelled.get(self.path_label, labelled.get("", ""))
-        return self.route.url(values)
-
-    def params(self, org: Organisation) -> dict[str, str]:
-        params = {"limit": "500", "offset": "0"} if self.route.pages else {}
-        if self.filter is not None:
-            params[self.filter] = QUERY_VALUES[self.filter](org)
-        return params
-
-
-def requests_for(routes: list[GetRoute], sample: Organisation) -> Iterator[Request]:
-    for route in routes:
-        # One request per labelled value (the feed token's two kinds of feed).
-        labels = {label for name in route.path_parameters for label in PATH_VALUES[name](sample)}
-        for path_label in sorted(labels or {""}):
-            for query in (None, *route.filters):
-                label = f"GET {route.path}"
-                if path_label:
-                    label += f" ({path_label})"
-                if query:
-                    label += f"?{query}"
-                yield Request(label, route, path_label, query)
-
-
-def unknown_parameters(routes: list[GetRoute]) -> set[str]:
-    return {
-        f"{route.path}: {name}"
-        for route in routes
-        for name in route.path_parameters
-        if name not in PATH_VALUES
-    } | {
-        f"{route.path}: ?{name}"
-        for route in routes
-        for name in route.filters
-        if name not in QUERY_VALUES
-    }
 
 
 @dataclass
@@ -191,12 +107,8 @@ def test_every_get_route_parameter_has_a_value(app: FastAPI) -> None:
     routes = get_routes(app)
     assert any(route.path == "/api/v1/calendar/{token}.ics" for route in routes)
     assert unknown_parameters(routes) == set(), (
-        "add a value for these parameters to PATH_VALUES / QUERY_VALUES"
+        "add a value for these parameters to tests/support/read_requests.py"
     )
-
-
-def _member(org: Organisation, caller: str) -> Member:
-    return org.admin if caller == "admin" else org.volunteer
 
 
 @pytest.mark.parametrize("caller", CALLERS)
@@ -217,7 +129,7 @@ def test_statements_per_request_do_not_grow_with_the_organisation(
                 engine,
                 request.url(org),
                 params=request.params(org),
-                headers=_member(org, caller).headers,
+                headers=org.member(caller).headers,
             )
             for org in (small, large)
         ]

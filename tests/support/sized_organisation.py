@@ -112,6 +112,10 @@ class Organisation:
     first_event_at: datetime
     last_event_at: datetime
 
+    def member(self, caller: str) -> Member:
+        """The admin or the volunteer, by name."""
+        return {"admin": self.admin, "volunteer": self.volunteer}[caller]
+
 
 def _ok(response: httpx.Response, status: int = 200) -> Any:
     assert response.status_code == status, (
