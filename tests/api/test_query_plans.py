@@ -28,7 +28,7 @@ from tests.factories import PASSWORD, bearer, new_org, ok
 from tests.support.query_plans import Plan, explain
 from tests.support.read_requests import requests_for, unknown_parameters
 from tests.support.route_walk import get_routes
-from tests.support.sized_organisation import LARGE, build_organisation
+from tests.support.sized_organisation import Organisation
 from tests.support.statements import Statement, fold_in_lists, recording
 
 API = "/api/v1"
@@ -46,12 +46,14 @@ def _distinct(statements: list[Statement]) -> Iterator[Statement]:
 
 
 @pytest.fixture(scope="module")
-def statements(app: FastAPI, client: TestClient) -> list[Statement]:
+def statements(
+    app: FastAPI, client: TestClient, sized_organisations: dict[str, Organisation]
+) -> list[Statement]:
     """What the reads of a large organisation and a login session send to the database."""
     routes = get_routes(app)
     assert unknown_parameters(routes) == set()
-    admin = new_org(client)
-    org = build_organisation(client, admin.tokens, LARGE)
+    org = sized_organisations["large"]
+    admin = new_org(client)  # someone to log in as, with a password
     with recording(app.state.engine) as log:
         for caller in ("admin", "volunteer"):
             headers = org.member(caller).headers

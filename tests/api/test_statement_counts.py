@@ -27,10 +27,9 @@ from sqlalchemy.orm import Session
 
 from signupflow.people.models import Person, PersonSkill
 from signupflow.tenancy import scoped
-from tests.factories import new_org
 from tests.support.read_requests import requests_for, unknown_parameters
 from tests.support.route_walk import get_routes
-from tests.support.sized_organisation import LARGE, SMALL, Organisation, build_organisation
+from tests.support.sized_organisation import Organisation
 from tests.support.statements import StatementLog, recording
 
 CALLERS = ("admin", "volunteer")
@@ -95,14 +94,6 @@ def growth(small: StatementLog, large: StatementLog) -> str:
     return f"{len(small)} -> {len(large)} statements\n" + "\n".join(lines)
 
 
-@pytest.fixture(scope="module")
-def organisations(client: TestClient) -> dict[str, Organisation]:
-    return {
-        size.name: build_organisation(client, new_org(client).tokens, size)
-        for size in (SMALL, LARGE)
-    }
-
-
 def test_every_get_route_parameter_has_a_value(app: FastAPI) -> None:
     routes = get_routes(app)
     assert any(route.path == "/api/v1/calendar/{token}.ics" for route in routes)
@@ -113,12 +104,12 @@ def test_every_get_route_parameter_has_a_value(app: FastAPI) -> None:
 
 @pytest.mark.parametrize("caller", CALLERS)
 def test_statements_per_request_do_not_grow_with_the_organisation(
-    app: FastAPI, client: TestClient, organisations: dict[str, Organisation], caller: str
+    app: FastAPI, client: TestClient, sized_organisations: dict[str, Organisation], caller: str
 ) -> None:
     routes = get_routes(app)
     assert unknown_parameters(routes) == set()
     engine: Engine = app.state.engine
-    small, large = organisations["small"], organisations["large"]
+    small, large = sized_organisations["small"], sized_organisations["large"]
     grew: dict[str, str] = {}
     refused: set[str] = set()
     same_rows: set[str] = set()
@@ -159,7 +150,7 @@ def test_statements_per_request_do_not_grow_with_the_organisation(
 
 
 def test_a_request_that_queries_once_per_row_is_caught(
-    app: FastAPI, organisations: dict[str, Organisation]
+    app: FastAPI, sized_organisations: dict[str, Organisation]
 ) -> None:
     """The check itself, on a throwaway app over the same database: reading each person's
     roles one person at a time grows with the organisation; one query for all does not."""
@@ -192,7 +183,7 @@ def test_a_request_that_queries_once_per_row_is_caught(
         counts = {
             path: [
                 len(measure(client, engine, f"/{path}/{org.organisation_id}").log)
-                for org in organisations.values()
+                for org in sized_organisations.values()
             ]
             for path in ("one-by-one", "batched")
         }
