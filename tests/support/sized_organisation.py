@@ -2,10 +2,11 @@
 built through the public API (as an organiser and their volunteers would) over any HTTP client:
 the in-process TestClient or an httpx.Client on a real server.
 
-Two sizes of the same shape make the statement-count and fan-out tests: every list is longer in
-the large one (more rows), and so is every list inside a row (more slots per event, members per
-team, entries per schedule, people waiting per event). A request whose number of SQL statements,
-or a page whose number of API requests, differs between the two grows with the data."""
+Two sizes of the same shape make the statement-count and fan-out tests (the query-plan test
+reads the large one): every list is longer in the large one (more rows), and so is every list
+inside a row (more slots per event, members per team, entries per schedule, people waiting per
+event). A request whose number of SQL statements, or a page whose number of API requests,
+differs between the two grows with the data."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from signupflow.demo import ROLES
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"
+CAPACITY = 2  # places per role slot
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Size:
     logins: int  # volunteers with a login and every role; the first is `Organisation.volunteer`
     events: int  # published, one every two days
     drafts: int  # draft events (schedulers see them, volunteers do not)
-    roles_per_event: int  # role slots of each event, capacity 2 each
+    roles_per_event: int  # role slots of each event, CAPACITY places each
     full_events: int  # events filled by hand: the volunteer waits at each, the others at the first
     volunteer_shifts: int  # the volunteer's own assignments; half offered as swaps, half taken
     published_schedules: int  # each over a stretch of the events (fewer than 6: one solve
@@ -43,10 +45,6 @@ class Size:
     pending_invitations: int
     windows: int  # the volunteer's weekly availability windows (at most 7, one per weekday)
     time_off: int  # the volunteer's leaves
-
-    @property
-    def capacity(self) -> int:
-        return 2
 
 
 SMALL = Size(
@@ -104,7 +102,6 @@ class Organisation:
     admin: Member
     volunteer: Member
     event_id: int  # full, with people waiting and swap offers
-    draft_event_id: int
     series_id: int
     team_id: int
     person_id: int  # the volunteer's: availability, assignments, swaps, waitlist places
@@ -187,7 +184,7 @@ class _Builder:
             "ends_at": (starts + timedelta(hours=2)).isoformat(),
             "status": status,
             "team_id": team_id,
-            "slots": [{"role": role, "capacity": self.size.capacity} for role in roles],
+            "slots": [{"role": role, "capacity": CAPACITY} for role in roles],
         }
         return self.call(self.admin, "POST", "/events", 201, json=body)
 
@@ -204,6 +201,7 @@ class _Builder:
         people = [self.person(i) for i in range(size.people)]
         logins = [self.login(i) for i in range(size.logins)]
         volunteer = logins[0]
+        assert volunteer.person_id is not None
         teams = [
             self.call(
                 self.admin,
@@ -222,7 +220,8 @@ class _Builder:
             self.event(i, team_id=teams[i // 2 % len(teams)]["id"] if i % 2 else None)
             for i in range(size.events)
         ]
-        drafts = [self.event(size.events + i, status="draft") for i in range(size.drafts)]
+        for i in range(size.drafts):
+            self.event(size.events + i, status="draft")
         holders = {role: [p for p in people if role in p["roles"]] for role in ROLES}
 
         # Filled by hand: every place of the first `full_events` events, so people can wait.
@@ -273,15 +272,16 @@ class _Builder:
         # Schedules: one published per stretch of the events after the volunteer's shifts (the
         # solver keeps what is already placed), then a draft over the last stretch again (what
         # the schedule page shows first: over all 50 events, its 300 slots with a select of
-        # every person each take the browser 20 s to render).
+        # every person each took the browser about 20 s to render on the test machine).
         rest = events[size.full_events + size.volunteer_shifts :]
-        stretch = -(-len(rest) // size.published_schedules)
+        length = -(-len(rest) // size.published_schedules)
+        stretches = [rest[i : i + length] for i in range(0, len(rest), length)]
         published = []
-        for chunk in (rest[i : i + stretch] for i in range(0, len(rest), stretch)):
-            schedule = self.solve(chunk[0], chunk[-1])
+        for stretch in stretches:
+            schedule = self.solve(stretch[0], stretch[-1])
             self.call(self.admin, "POST", f"/schedules/{schedule['id']}/publish")
             published.append(schedule)
-        draft = self.solve(chunk[0], chunk[-1])
+        draft = self.solve(stretches[-1][0], stretches[-1][-1])
 
         series_start = self.start + timedelta(days=2 * (size.events + size.drafts) + 1)
         series = self.call(
@@ -329,10 +329,9 @@ class _Builder:
             admin=self.admin,
             volunteer=volunteer,
             event_id=full[0]["id"],
-            draft_event_id=drafts[0]["id"],
             series_id=series["id"],
             team_id=teams[0]["id"],
-            person_id=volunteer.person_id or 0,
+            person_id=volunteer.person_id,
             schedule_id=draft["id"],
             published_schedule_id=published[0]["id"],
             swap_id=open_offer["id"],
