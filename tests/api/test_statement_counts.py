@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -72,6 +73,7 @@ class Measured:
     status: int
     log: StatementLog
     rows: int | None  # a page's total
+    body: bytes
 
 
 def measure(client: TestClient, engine: Engine, url: str, **kw: Any) -> Measured:
@@ -80,7 +82,14 @@ def measure(client: TestClient, engine: Engine, url: str, **kw: Any) -> Measured
         response = client.get(url, **kw)
     body = response.json() if response.headers.get("content-type") == "application/json" else None
     rows = body.get("total") if isinstance(body, dict) else None
-    return Measured(response.status_code, log, rows)
+    return Measured(response.status_code, log, rows, response.content)
+
+
+def as_its_model_writes_it(response_model: Any, body: bytes) -> bool:
+    """Whether `body` is exactly what the route's response model writes for it: routes that
+    write plain values instead of models (signupflow/responses.py) must not drift from it."""
+    shape = TypeAdapter(response_model)
+    return shape.dump_json(shape.validate_json(body)) == body
 
 
 def growth(small: StatementLog, large: StatementLog) -> str:
@@ -134,6 +143,11 @@ def test_statements_per_request_do_not_grow_with_the_organisation(
         small_rows, large_rows = measured[0].rows, measured[1].rows
         if small_rows is not None and large_rows is not None and small_rows >= large_rows:
             same_rows.add(f"{request.label} as {caller}")
+        if status == 200 and request.route.response_model is not None:
+            for org, result in zip(("small", "large"), measured, strict=True):
+                assert as_its_model_writes_it(request.route.response_model, result.body), (
+                    f"{request.label} as {caller} ({org}): the body is not its response model's"
+                )
         if len(measured[0].log) != len(measured[1].log):
             grew[f"{request.label} as {caller}"] = growth(measured[0].log, measured[1].log)
     if caller == "volunteer":
@@ -189,3 +203,19 @@ def test_a_request_that_queries_once_per_row_is_caught(
         }
     assert counts["one-by-one"][0] < counts["one-by-one"][1], counts
     assert counts["batched"][0] == counts["batched"][1], counts
+
+
+def test_a_body_its_response_model_would_write_otherwise_is_caught() -> None:
+    from signupflow.assignments.schemas import AssignmentRead
+    from signupflow.schemas import Page
+
+    item = (
+        '{"id":1,"event_id":2,"slot_id":3,"person_id":4,"role":"usher","status":"pending",'
+        '"source":"manual","created_at":"2026-01-01T10:00:00Z"}'
+    )
+    page = f'{{"items":[{item}],"total":1,"limit":50,"offset":0}}'
+    assert as_its_model_writes_it(Page[AssignmentRead], page.encode())
+    reordered = page.replace('"total":1,"limit":50', '"limit":50,"total":1')
+    assert not as_its_model_writes_it(Page[AssignmentRead], reordered.encode())
+    offset_time = page.replace("10:00:00Z", "10:00:00+00:00")
+    assert not as_its_model_writes_it(Page[AssignmentRead], offset_time.encode())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
@@ -20,6 +21,7 @@ class GetRoute:
     path: str
     path_parameters: tuple[str, ...]
     query_parameters: tuple[str, ...]  # every one the route reads, paging included
+    response_model: Any = None  # what the route's OpenAPI document promises, if anything
 
     @property
     def pages(self) -> bool:
@@ -46,8 +48,14 @@ def get_routes(app: FastAPI) -> list[GetRoute]:
         if "GET" not in (context.methods or ()) or context.path is None:
             continue
         route = context.original_route
-        query = sorted(_query_names(route.dependant)) if isinstance(route, APIRoute) else []
+        api = isinstance(route, APIRoute)
+        query = sorted(_query_names(route.dependant)) if api else []
         routes.append(
-            GetRoute(context.path, tuple(_PATH_PARAMETER.findall(context.path)), tuple(query))
+            GetRoute(
+                context.path,
+                tuple(_PATH_PARAMETER.findall(context.path)),
+                tuple(query),
+                route.response_model if api else None,
+            )
         )
     return routes
