@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
 
-.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check workflow-check migration-lint monitoring-check lock lock-upgrade lock-check bench bench-solver bench-deploy bench-data bench-trust bench-restore bench-logs config-docs clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check workflow-check migration-lint monitoring-check lock lock-upgrade lock-check bench bench-soak bench-solver bench-deploy bench-data bench-trust bench-restore bench-logs config-docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -91,8 +91,13 @@ lock-upgrade: $(STAMP)
 lock-check: $(STAMP)
 	$(BIN)/python deploy/docker/locks.py check
 
+## The standard workload over HTTP before (the code before issue #15) and after, both databases, and one organisation of 1,000 on PostgreSQL (BENCH_* in bench/http_bench.py).
 bench: $(STAMP)
 	$(BIN)/python -m bench.http_bench
+
+## The mixed read/write soak at 64 connections on PostgreSQL, minute by minute, with each worker's memory (BENCH_SOAK_S, default 600); fails on an error, memory growth or a slower last minute.
+bench-soak: $(STAMP)
+	$(BIN)/python -m bench.soak_bench
 
 ## The solver on the standard workload and the large one (1,000 volunteers x 250 events).
 bench-solver: $(STAMP)

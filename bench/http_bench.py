@@ -1,65 +1,91 @@
-"""`make bench`: the standard workload (shared notes, benchmarks.md) over HTTP, measured by wrk.
+"""`make bench`: the standard workload (shared notes, benchmarks.md) over HTTP, measured by wrk,
+before and after issue #15 (Fast reads) in the same run.
 
-For each database (SQLite, PostgreSQL) a fresh database is seeded through the service layer,
-its 200 slots are filled through the API, and a real `signupflow serve` process is measured
-with 1 worker and with one worker per core, at 1 and 64 connections, per endpoint.
+Reads. For each database (SQLite, PostgreSQL) a fresh database is seeded through the service
+layer, its 200 slots are filled through the API, and PostgreSQL is ANALYZEd. Two real
+`signupflow serve` processes then run on it side by side with the same secret key, so one
+admin token serves both: "before", the code before issue #15 (harness/baseline.py: commit
+cd4a400's own src/ on this interpreter and dependencies, AUTO_MIGRATE=false), and "after", this
+checkout. Both run with 1 worker and with one worker per core. Each endpoint is first checked
+to answer the same bytes on both (a difference is reported under the table), warmed up on both,
+then measured at 1 and at 64 connections, "before" and at once "after", so that the drift of a
+busy machine falls on both alike. An idle server does no work in this profile (no worker
+thread), so the one not measured costs nothing. The table shows both figures and their ratio
+after / before (requests/s: above 1 is faster; p50 and p99: below 1 is faster).
 
-Environment: BENCH_DURATION (seconds per run, default 20), BENCH_DATABASES (`sqlite,postgresql`),
-BENCH_WORKERS (`1,<nproc>`), BENCH_ENDPOINTS (names, e.g. `health,list events`; default all).
-Results are printed and written to bench/results/.
+At scale (after PostgreSQL's reads). `make bench-data`'s data set of BENCH_ORGS
+standard-workload organisations (built by its own functions: organisation 0 through the service
+layer, the rest ORM copies, verified) is copied into a fresh database of a second cluster with
+`signupflow db migrate-sqlite` and ANALYZEd. Its servers and the one-organisation database's
+run at once, and the lists of its last organisation (org-00999 of 1,000: the highest ids, the
+rows written last) are measured turn about with the same lists of the one-organisation
+database, before and after; the table gives the ratio 1,000 / 1 (the goal: within 20 %).
+
+Environment (defaults in brackets):
+    BENCH_DURATION   seconds per measured run [20]
+    BENCH_DATABASES  `sqlite,postgresql` [both]
+    BENCH_WORKERS    server worker counts [`1,<nproc>`]
+    BENCH_ENDPOINTS  endpoint names, e.g. `health,list events` [all]
+    BENCH_BASELINE   `1` measures before and after; `0` this checkout alone (no before columns)
+    BENCH_ORGS       organisations of the scale data set [1000]; `0` skips it; it needs
+                     postgresql in BENCH_DATABASES (its one-organisation figures are the
+                     comparison) and a list in BENCH_ENDPOINTS
+    BENCH_WRITES     `1` measures self sign-ups and admin assignments at 64 connections on
+                     PostgreSQL, before and after (bench/write_bench.py: its own cluster,
+                     `nproc` workers, every place counted afterwards; a miscount or an error
+                     fails the run); `0` skips them
+Results are printed as Markdown and written, with the raw figures as JSON, to bench/results/.
+
+Adding a section (writes, ...): a function that measures and returns a `Section`; `main` calls
+it after the others and `Report` prints its lines under its title and keeps its raw figures.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
-import json
 import os
-import platform
 import signal
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 
+from bench import data_bench
+from bench.reporting import machine_facts, save_report
 from harness.app_server import AppServer, running_server
+from harness.baseline import BASELINE_COMMIT, baseline_source, running_baseline_server
 from harness.postgres import start_cluster
+from harness.services import ServiceMissing
+from harness.workload import (
+    ADMIN_EMAIL,
+    BENCH_ENDPOINTS,
+    DATABASES,
+    PASSWORD,
+    SLUG,
+    AdminToken,
+    Endpoint,
+    analyze,
+    bearer,
+    bench_endpoints,
+    fill_slots,
+    fresh_database,
+    seed,
+)
 from harness.wrk import WrkResult, run_wrk, shown, wrk_binary, wrk_command
-from signupflow.db import migrate
-from signupflow.db.engine import make_engine
-from signupflow.db.session import make_session_factory, unit_of_work
-from signupflow.demo import seed_workload
-from signupflow.settings import Settings
 
-RESULTS_DIR = Path(__file__).with_name("results")
-DATABASES = ("sqlite", "postgresql")
 CONNECTIONS = (1, 64)
 DEFAULT_DURATION_S = 20
+DEFAULT_ORGS = 1000
 WARM_UP_S = 2  # fills the connection pools and lets every worker start before measuring
-SLUG = "bench"
-ADMIN_EMAIL = "admin@bench.example.org"
-PASSWORD = "bench-password-not-secret"
-EVENTS = 50
-SLOTS = 200
-ENDPOINT_NAMES = ("health", "list events", "list people", "event assignments", "org assignments")
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    name: str
-    path: str
-    rows: int  # items the endpoint returns, checked before it is measured
-    authenticated: bool = True
+SCALE_GOAL = 0.20  # one organisation of 1,000 within 20 % of one organisation alone
+CODES = ("before", "after")
 
 
 @dataclass(frozen=True)
@@ -68,25 +94,99 @@ class Config:
     databases: tuple[str, ...]
     workers: tuple[int, ...]
     endpoints: tuple[str, ...]
+    baseline: bool
+    orgs: int
+    writes: bool = True
+
+    @property
+    def command(self) -> str:
+        """The command that repeats this run."""
+        return (
+            f"BENCH_DURATION={self.duration_s} BENCH_DATABASES={','.join(self.databases)} "
+            f"BENCH_WORKERS={','.join(map(str, self.workers))} "
+            f"BENCH_ENDPOINTS='{','.join(self.endpoints)}' BENCH_BASELINE={int(self.baseline)} "
+            f"BENCH_ORGS={self.orgs} BENCH_WRITES={int(self.writes)} make bench"
+        )
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return CODES if self.baseline else ("after",)
+
+    @property
+    def lists(self) -> tuple[str, ...]:
+        """The endpoints measured at scale: one organisation's lists."""
+        return tuple(name for name in self.endpoints if name != "health")
 
     @classmethod
     def from_environment(cls) -> Config:
+        env = os.environ
         cores = len(os.sched_getaffinity(0))
-        duration = int(os.environ.get("BENCH_DURATION", DEFAULT_DURATION_S))
-        databases = _csv(os.environ.get("BENCH_DATABASES")) or DATABASES
-        unknown = set(databases) - set(DATABASES)
-        if unknown or duration < 1:
-            raise SystemExit(
-                f"BENCH_DATABASES takes {','.join(DATABASES)} (got {sorted(unknown)}); "
-                f"BENCH_DURATION must be >= 1 (got {duration})"
-            )
-        workers = tuple(int(w) for w in _csv(os.environ.get("BENCH_WORKERS"))) or tuple(
-            dict.fromkeys((1, cores))
+        duration = _whole("BENCH_DURATION", env.get("BENCH_DURATION", DEFAULT_DURATION_S), 1)
+        databases = _csv(env.get("BENCH_DATABASES")) or DATABASES
+        if set(databases) - set(DATABASES):
+            raise SystemExit(f"BENCH_DATABASES takes {','.join(DATABASES)} (got {databases})")
+        workers = tuple(
+            _whole("BENCH_WORKERS", w, 1) for w in _csv(env.get("BENCH_WORKERS"))
+        ) or tuple(dict.fromkeys((1, cores)))
+        names = _csv(env.get("BENCH_ENDPOINTS")) or BENCH_ENDPOINTS
+        if set(names) - set(BENCH_ENDPOINTS):
+            raise SystemExit(f"BENCH_ENDPOINTS takes {','.join(BENCH_ENDPOINTS)} (got {names})")
+        config = cls(
+            duration_s=duration,
+            databases=databases,
+            workers=workers,
+            endpoints=tuple(name for name in BENCH_ENDPOINTS if name in names),
+            baseline=_switch("BENCH_BASELINE", env.get("BENCH_BASELINE", "1")),
+            orgs=_whole("BENCH_ORGS", env.get("BENCH_ORGS", DEFAULT_ORGS), 0),
+            writes=_switch("BENCH_WRITES", env.get("BENCH_WRITES", "1")),
         )
-        names = _csv(os.environ.get("BENCH_ENDPOINTS")) or ENDPOINT_NAMES
-        if set(names) - set(ENDPOINT_NAMES):
-            raise SystemExit(f"BENCH_ENDPOINTS takes {','.join(ENDPOINT_NAMES)} (got {names})")
-        return cls(duration_s=duration, databases=databases, workers=workers, endpoints=names)
+        if config.writes and "postgresql" not in config.databases:
+            raise SystemExit(
+                "BENCH_WRITES measures writes on PostgreSQL: add postgresql to BENCH_DATABASES, "
+                "or set BENCH_WRITES=0"
+            )
+        if config.orgs and "postgresql" not in config.databases:
+            raise SystemExit(
+                "BENCH_ORGS compares with the one-organisation PostgreSQL figures: add "
+                "postgresql to BENCH_DATABASES, or set BENCH_ORGS=0"
+            )
+        if config.orgs and not config.lists:
+            raise SystemExit(
+                "BENCH_ORGS measures one organisation's lists: name one in BENCH_ENDPOINTS, "
+                "or set BENCH_ORGS=0"
+            )
+        return config
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _switch(name: str, raw: str) -> bool:
+    if raw not in {"0", "1"}:
+        raise SystemExit(f"{name} is 1 (measure) or 0 (skip) (got {raw!r})")
+    return raw == "1"
+
+
+def _whole(name: str, raw: str | int, minimum: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} takes whole numbers (got {raw!r})") from None
+    if value < minimum:
+        raise SystemExit(f"{name} must be >= {minimum} (got {value})")
+    return value
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measured wrk run."""
+
+    command: str  # as it can be pasted, token and port left out
+    result: WrkResult
 
 
 @dataclass(frozen=True)
@@ -96,239 +196,337 @@ class Row:
     endpoint: str
     rows: int
     connections: int
-    command: str
-    result: WrkResult
+    runs: dict[str, Run]  # by target: "before", "after"; at scale also by data set
 
 
-def _csv(value: str | None) -> tuple[str, ...]:
-    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+@dataclass(frozen=True)
+class Login:
+    email: str
+    organisation: str  # its slug
+    password: str
 
 
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
+STANDARD_ADMIN = Login(ADMIN_EMAIL, SLUG, PASSWORD)
 
 
-def machine_facts() -> dict[str, str]:
-    meminfo = Path("/proc/meminfo").read_text()
-    mem_kib = int(next(line.split()[1] for line in meminfo.splitlines() if "MemTotal" in line))
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line),
-        platform.processor() or "unknown",
+@dataclass(frozen=True)
+class Target:
+    """A server to measure, the admin token it accepts and its endpoints by name."""
+
+    server: AppServer
+    admin: AdminToken
+    endpoints: dict[str, Endpoint]
+
+
+def start_servers(
+    stack: contextlib.ExitStack,
+    database_url: str,
+    workdir: Path,
+    config: Config,
+    workers: int,
+    admin: Login,
+) -> tuple[dict[str, AppServer], AdminToken]:
+    """Unless BENCH_BASELINE=0 the baseline's server ("before"), and this checkout's
+    ("after"), on one database with one secret key, stopped when `stack` closes; and `admin`'s
+    token, which both accept."""
+    env = {"SECRET_KEY": os.urandom(32).hex()}
+    servers = {}
+    if config.baseline:
+        servers["before"] = stack.enter_context(
+            running_baseline_server(database_url, workdir=workdir, workers=workers, extra_env=env)
+        )
+    servers["after"] = stack.enter_context(
+        running_server(database_url, workdir=workdir, workers=workers, extra_env=env)
     )
-    wrk = wrk_binary()
-    wrk_version = (
-        subprocess.run(
-            [wrk, "--version"], capture_output=True, text=True, timeout=10, check=False
-        ).stdout.split("Copyright")[0]
-        if wrk
-        else "not installed"
+    client = stack.enter_context(httpx.Client(base_url=servers["after"].url, timeout=30.0))
+    token = AdminToken(
+        client, email=admin.email, organisation=admin.organisation, password=admin.password
     )
-    commit = subprocess.run(
-        ["git", "describe", "--always", "--dirty"],
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-        cwd=Path(__file__).parent,
-    ).stdout.strip()
-    return {
-        "code": f"signupflow {_version('signupflow')}, git {commit or 'unknown'}",
-        "load average at start": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
-        "nproc": str(len(os.sched_getaffinity(0))),
-        "memory": f"{mem_kib / 1024 / 1024:.1f} GiB",
-        "cpu": cpu,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "wrk": wrk_version.strip(),
-        "fastapi": _version("fastapi"),
-        "starlette": _version("starlette"),
-        "uvicorn": _version("uvicorn"),
-        "sqlalchemy": _version("sqlalchemy"),
-        "psycopg": _version("psycopg"),
-    }
+    return servers, token
 
 
-def seed(database_url: str) -> str:
-    """Migrate and seed the standard workload; the database server's version."""
-    settings = Settings(
-        _env_file=None,
-        app_env="test",
-        database_url=database_url,
-        bcrypt_rounds=4,  # the admin's hash only; login speed is not what is measured
-        load_demo=False,
-    )
-    engine = make_engine(settings)
-    try:
-        migrate.upgrade(engine)
-        with unit_of_work(make_session_factory(engine)) as session:
-            seed_workload(session, settings, slug=SLUG, admin_email=ADMIN_EMAIL, password=PASSWORD)
-        with engine.connect() as connection:
-            if connection.dialect.name == "postgresql":
-                return str(connection.execute(text("SHOW server_version")).scalar_one())
-            return str(connection.execute(text("SELECT sqlite_version()")).scalar_one())
-    finally:
-        engine.dispose()
+def endpoints_by_name(admin: AdminToken) -> dict[str, Endpoint]:
+    return {e.name: e for e in bench_endpoints(admin.client, admin.valid_for(60))}
 
 
-class AdminToken:
-    """The admin's access token, renewed only when a run could outlast it: logins are
-    rate-limited per account, so one per run would soon be refused."""
-
-    def __init__(self, client: httpx.Client) -> None:
-        self.client = client
-        self.value = ""
-        self.expires_at = 0.0
-
-    def valid_for(self, seconds: float) -> str:
-        if self.expires_at - time.monotonic() < seconds + 10:
-            response = self.client.post(
-                "/api/v1/auth/login",
-                json={"email": ADMIN_EMAIL, "password": PASSWORD, "organisation": SLUG},
-            )
-            response.raise_for_status()
-            body = response.json()
-            self.value = str(body["access_token"])
-            self.expires_at = time.monotonic() + float(body["expires_in"])
-        return self.value
-
-
-def _get(client: httpx.Client, path: str, token: str) -> Any:
-    response = client.get(path, headers={"Authorization": f"Bearer {token}"})
-    response.raise_for_status()
-    return response.json()
-
-
-def fill_slots(client: httpx.Client, token: str) -> int:
-    """Assign someone who holds the role to every open slot, as the admin, through the API.
-    People take turns per role, so the assignments spread over the whole organisation."""
-    events = _get(client, f"/api/v1/events?limit={EVENTS}", token)["items"]
-    people = _get(client, "/api/v1/people?limit=500", token)["items"]
-    by_role: dict[str, list[int]] = {}
-    for person in people:
-        for role in person["roles"]:
-            by_role.setdefault(role, []).append(person["id"])
-    turn = dict.fromkeys(by_role, 0)
-    made = 0
-    for event in events:
-        serving: set[int] = set()
-        for slot in event["slots"]:
-            candidates = by_role.get(slot["role"], [])
-            for _ in range(slot["open"]):
-                for _attempt in range(len(candidates)):
-                    person_id = candidates[turn[slot["role"]] % len(candidates)]
-                    turn[slot["role"]] += 1
-                    if person_id not in serving:
-                        break
-                else:
-                    raise RuntimeError(f"nobody free for {slot['role']} at event {event['id']}")
-                response = client.post(
-                    f"/api/v1/events/{event['id']}/assignments",
-                    json={"person_id": person_id, "role": slot["role"]},
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                if response.status_code != 201:
-                    raise RuntimeError(f"assigning failed: {response.status_code} {response.text}")
-                serving.add(person_id)
-                made += 1
-    return made
-
-
-def endpoints(client: httpx.Client, token: str) -> list[Endpoint]:
-    """The measured endpoints, each checked to answer 200 with the rows it should."""
-    first_event = _get(client, "/api/v1/events?limit=1", token)["items"][0]
-    candidates = [
-        Endpoint("health", "/health", 0, authenticated=False),
-        Endpoint("list events", f"/api/v1/events?limit={EVENTS}", EVENTS),
-        # 200 of 201 people: the admin is a person of the organisation too.
-        Endpoint("list people", "/api/v1/people?limit=200", 200),
-        Endpoint(
-            "event assignments",
-            f"/api/v1/events/{first_event['id']}/assignments",
-            len(first_event["slots"]),
-        ),
-        Endpoint("org assignments", f"/api/v1/assignments?limit={SLOTS}", SLOTS),
-    ]
-    for endpoint in candidates:
-        body = _get(client, endpoint.path, token)
-        got = len(body["items"]) if "items" in body else 0
-        if got != endpoint.rows:
-            raise RuntimeError(f"{endpoint.path} returned {got} rows, expected {endpoint.rows}")
-    return candidates
-
-
-def measure(
-    admin: AdminToken, url: str, endpoint: Endpoint, *, connections: int, duration_s: int
-) -> tuple[list[str], WrkResult]:
-    """One wrk run against `url`; the command (token included) and its result."""
-    token = admin.valid_for(duration_s) if endpoint.authenticated else None
+def measure(target: Target, endpoint: Endpoint, *, connections: int, duration_s: int) -> Run:
+    """One wrk run of `endpoint` on `target`."""
+    url = target.server.url + endpoint.path
+    token = target.admin.valid_for(duration_s) if endpoint.authenticated else None
     command = wrk_command(
         url, connections=connections, duration_s=duration_s, token=token, wrk=wrk_binary() or "wrk"
     )
     result = run_wrk(command, duration_s=duration_s)[0]
     # wrk stops without waiting for the answers still queued in the server. One request of
     # our own comes back only after them, so the next run starts on an idle server.
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    admin.client.get(url, headers=headers).raise_for_status()
-    return command, result
+    target.admin.client.get(url, headers=bearer(token) if token else {}).raise_for_status()
+    return Run(shown(command).replace(target.server.url, "http://127.0.0.1:$PORT"), result)
 
 
-def measure_server(
-    server: AppServer, database: str, config: Config, *, fill: bool, rows: list[Row]
+def differing_bodies(targets: dict[str, Target], name: str) -> str | None:
+    """None when every target answers endpoint `name` with the same bytes (health answers
+    its own uptime, so it is not compared); otherwise what differs."""
+    if len(targets) < 2 or name == "health":
+        return None
+    answers = {}
+    for label, target in targets.items():
+        path = target.endpoints[name].path
+        headers = bearer(target.admin.valid_for(60))
+        answers[label] = target.admin.client.get(target.server.url + path, headers=headers)
+    if {a.status_code for a in answers.values()} == {200} and (
+        len({a.content for a in answers.values()}) == 1
+    ):
+        return None
+    return f"{name}: " + ", ".join(
+        f"{label} {a.status_code} ({len(a.content):,} bytes)" for label, a in answers.items()
+    )
+
+
+def measure_endpoints(
+    targets: dict[str, Target],
+    names: tuple[str, ...],
+    config: Config,
+    *,
+    label: tuple[str, int],
+    rows: list[Row],
+    lines: Callable[[Row], list[str]],
 ) -> None:
-    with httpx.Client(base_url=server.url, timeout=30.0) as client:
-        admin = AdminToken(client)
-        if fill:
-            made = fill_slots(client, admin.valid_for(60))
-            print(f"  filled {made} slots through POST /api/v1/events/{{id}}/assignments")
-        for endpoint in endpoints(client, admin.valid_for(60)):
-            if endpoint.name not in config.endpoints:
-                continue
-            url = server.url + endpoint.path
-            measure(admin, url, endpoint, connections=64, duration_s=WARM_UP_S)
-            for connections in CONNECTIONS:
-                command, result = measure(
-                    admin, url, endpoint, connections=connections, duration_s=config.duration_s
-                )
-                row = Row(
-                    database=database,
-                    workers=server.workers,
-                    endpoint=endpoint.name,
-                    rows=endpoint.rows,
+    """Each endpoint of `names` warmed up on every target, then at every connection count on
+    every target in turn; `label` is the (database, workers) of the rows added, `lines` how
+    one is printed as it comes."""
+    database, workers = label
+    for name in names:
+        for target in targets.values():
+            measure(target, target.endpoints[name], connections=64, duration_s=WARM_UP_S)
+        for connections in CONNECTIONS:
+            runs = {
+                key: measure(
+                    target,
+                    target.endpoints[name],
                     connections=connections,
-                    command=shown(command).replace(server.url, "http://127.0.0.1:$PORT"),
-                    result=result,
+                    duration_s=config.duration_s,
                 )
-                rows.append(row)
-                print("  " + _table_line(row), flush=True)
+                for key, target in targets.items()
+            }
+            endpoint = next(iter(targets.values())).endpoints[name]
+            row = Row(database, workers, name, endpoint.rows, connections, runs)
+            rows.append(row)
+            for line in lines(row):
+                print("  " + line, flush=True)
 
 
-@contextlib.contextmanager
-def fresh_database(database: str, workdir: Path) -> Iterator[str]:
-    if database == "sqlite":
-        yield f"sqlite:///{workdir / 'bench.db'}"
-        return
+def measure_database(config: Config, database: str, workdir: Path, report: Report) -> None:
+    """Before and after on the standard workload, per worker count; on PostgreSQL then the
+    scale run (BENCH_ORGS) beside this same database."""
+    directory = workdir / database
+    directory.mkdir()
+    with fresh_database(database, directory) as url:
+        print(f"{database}: seeding the standard workload", flush=True)
+        report.versions[database] = seed(url)
+        for index, workers in enumerate(config.workers):
+            print(f"{database}: {workers} worker(s), {' and '.join(config.codes)}", flush=True)
+            with contextlib.ExitStack() as stack:
+                servers, admin = start_servers(
+                    stack, url, directory, config, workers, STANDARD_ADMIN
+                )
+                if index == 0:
+                    made = fill_slots(admin.client, admin.valid_for(60))
+                    print(f"  filled {made} slots through POST /api/v1/events/{{id}}/assignments")
+                    analyze(url)
+                endpoints = endpoints_by_name(admin)
+                targets = {code: Target(s, admin, endpoints) for code, s in servers.items()}
+                for name in config.endpoints:
+                    differs = differing_bodies(targets, name)
+                    if differs is not None:
+                        report.notes.append(
+                            f"{database}, {workers} worker(s), bodies differ: {differs}"
+                        )
+                        print(f"  bodies differ: {differs}", flush=True)
+                measure_endpoints(
+                    targets,
+                    config.endpoints,
+                    config,
+                    label=(database, workers),
+                    rows=report.rows,
+                    lines=lambda row: [reads_line(row)],
+                )
+        if database == "postgresql" and config.orgs:
+            measure_scale(config, url, directory, report)
+
+
+def dataset(orgs: int) -> str:
+    return "1 organisation" if orgs == 1 else f"{orgs:,} organisations"
+
+
+def measure_scale(config: Config, one_org_url: str, workdir: Path, report: Report) -> None:
+    """The lists of one organisation of `config.orgs` (make bench-data's data set, copied to
+    PostgreSQL) and, at the same time, of the one-organisation database `one_org_url`."""
+    directory = workdir / "scale"
+    directory.mkdir()
+    built = data_bench.Results()
+    sqlite_path = directory / "data.db"
+    print(f"scale: building {config.orgs:,} organisations (make bench-data's builder)", flush=True)
+    data_bench.build_sqlite(sqlite_path, config.orgs, "auto", data_bench.SERVICE_BUDGET_S, built)
     cluster = start_cluster()
     if cluster is None:
-        raise SystemExit(
-            "PostgreSQL server binaries (initdb) are not installed; "
-            "install postgresql or set BENCH_DATABASES=sqlite"
-        )
+        raise ServiceMissing("PostgreSQL server binaries (initdb) are not installed")
     try:
-        yield cluster.create_database("signupflow_bench")
+        scale_url = cluster.create_database("signupflow_scale")
+        print("scale: signupflow db migrate-sqlite into PostgreSQL", flush=True)
+        migrated, copied, _summary = data_bench.migrate_to_postgres(sqlite_path, scale_url)
+        sqlite_path.unlink()
+        analyze(scale_url)
+        slug = data_bench.slug_of(config.orgs - 1)
+        report.scale = {
+            "organisation measured": f"{slug}, the last (highest ids, rows written last)",
+            **dict(built.rows),
+            "migrate-sqlite": f"{copied:,} rows copied and verified in {migrated.seconds:.0f} s",
+            "then": "ANALYZE; a PostgreSQL cluster of its own, configured as the one above",
+        }
+        data_sets = {
+            dataset(1): (one_org_url, STANDARD_ADMIN),
+            dataset(config.orgs): (
+                scale_url,
+                Login(f"admin@{slug}.example.org", slug, data_bench.PASSWORD),
+            ),
+        }
+        for workers in config.workers:
+            print(f"scale: {slug}, {workers} worker(s), {' and '.join(config.codes)}", flush=True)
+            with contextlib.ExitStack() as stack:
+                targets = {}
+                for data_set, (url, login) in data_sets.items():
+                    servers, admin = start_servers(stack, url, directory, config, workers, login)
+                    endpoints = endpoints_by_name(admin)
+                    for code, server in servers.items():
+                        targets[f"{code}, {data_set}"] = Target(server, admin, endpoints)
+                measure_endpoints(
+                    targets,
+                    config.lists,
+                    config,
+                    label=("postgresql", workers),
+                    rows=report.scale_rows,
+                    lines=lambda row: scale_lines([row], config.orgs),
+                )
     finally:
         cluster.destroy()
 
 
-HEADER = (
-    "| database | workers | endpoint | rows | connections | requests/s | p50 ms | p99 ms "
-    "| requests | non-2xx | socket errors |",
-    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+# --- report ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Section:
+    """A part of the report another benchmark adds: Markdown lines under a title, and the
+    raw figures kept in the JSON file under that title."""
+
+    title: str
+    lines: list[str]
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    config: Config
+    facts: dict[str, str]
+    versions: dict[str, str] = field(default_factory=dict)
+    rows: list[Row] = field(default_factory=list)
+    scale: dict[str, Any] = field(default_factory=dict)
+    scale_rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+
+    @property
+    def measured(self) -> bool:
+        return bool(self.rows or self.scale_rows or self.sections)
+
+    def markdown(self) -> str:
+        started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        config = self.config
+        lines = [f"# SignUpFlow HTTP benchmark, {started}", "", f"- command: `{config.command}`"]
+        lines += [f"- {key}: {value}" for key, value in self.facts.items()]
+        lines += [f"- {name} server: {version}" for name, version in self.versions.items()]
+        lines += [
+            "- load average at end: " + " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+            f"- {config.duration_s} s per run after a {WARM_UP_S} s warm-up at 64 connections; "
+            "wrk and the servers share the machine's cores",
+            "- server: `APP_ENV=test LOAD_DEMO=false DATABASE_URL=... signupflow serve "
+            "--host 127.0.0.1 --port $PORT --workers $WORKERS` (default pool: 10 + 10 overflow)",
+            f"- before: the code before issue #15, git {BASELINE_COMMIT[:7]} (harness/baseline.py; "
+            "same interpreter and dependencies, `AUTO_MIGRATE=false`); after: this checkout"
+            if config.baseline
+            else "- this checkout only (BENCH_BASELINE=0)",
+            "",
+            "## Reads, before and after" if config.baseline else "## Reads",
+            "",
+            "ratio: after / before (requests/s: above 1 is faster; latencies: below 1 is faster)."
+            if config.baseline
+            else "Before columns are empty: BENCH_BASELINE=0.",
+            "",
+            *READS_HEADER,
+            *(reads_line(row) for row in self.rows),
+        ]
+        if self.scale:
+            lines += [
+                "",
+                f"## One organisation of {config.orgs:,} (PostgreSQL)",
+                "",
+                *(f"- {what}: {value}" for what, value in self.scale.items()),
+                "",
+                "Both databases are served at once: each run on one organisation of "
+                f"{config.orgs:,} comes right after the same run on the one-organisation "
+                "database (the standard workload above, measured again here for this "
+                "comparison), same code, same workers.",
+                f"ratio: {config.orgs:,} organisations / 1 organisation; the goal: within "
+                f"{SCALE_GOAL:.0%}.",
+                "",
+                *scale_header(config.orgs),
+                *scale_lines(self.scale_rows, config.orgs),
+            ]
+        if self.notes:
+            lines += ["", "Notes:", "", *(f"- {note}" for note in self.notes)]
+        for section in self.sections:
+            lines += ["", f"## {section.title}", "", *section.lines]
+        commands = {run.command for row in self.rows + self.scale_rows for run in row.runs.values()}
+        lines += [
+            "",
+            "wrk commands (`$TOKEN` from POST /api/v1/auth/login as the admin):",
+            "",
+            *(f"    {command}" for command in sorted(commands)),
+            "",
+        ]
+        return "\n".join(lines)
+
+    def raw(self) -> dict[str, Any]:
+        return {
+            "config": asdict(self.config),
+            "facts": self.facts,
+            "versions": self.versions,
+            "baseline_commit": BASELINE_COMMIT,
+            "rows": [asdict(row) for row in self.rows],
+            "scale": self.scale,
+            "scale_rows": [asdict(row) for row in self.scale_rows],
+            "notes": self.notes,
+            **{section.title: section.raw for section in self.sections},
+        }
+
+
+_ALIGN = "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+READS_HEADER = (
+    "| database | workers | endpoint | rows | connections "
+    "| req/s before | req/s after | ratio | p50 ms before | p50 ms after | ratio "
+    "| p99 ms before | p99 ms after | ratio | non-2xx | socket errors |",
+    _ALIGN,
 )
+
+
+def scale_header(orgs: int) -> tuple[str, str]:
+    many = f"{orgs:,} orgs"
+    return (
+        "| code | workers | endpoint | rows | connections "
+        f"| req/s 1 org | req/s {many} | ratio | p50 ms 1 org | p50 ms {many} | ratio "
+        f"| p99 ms 1 org | p99 ms {many} | ratio | non-2xx | socket errors |",
+        _ALIGN,
+    )
 
 
 def _errors(result: WrkResult) -> str:
@@ -340,48 +538,68 @@ def _errors(result: WrkResult) -> str:
     )
 
 
-def _table_line(row: Row) -> str:
-    r = row.result
-    return (
-        f"| {row.database} | {row.workers} | {row.endpoint} | {row.rows} | {row.connections} "
-        f"| {r.requests_per_s:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.requests:,} "
-        f"| {r.non_2xx} | {_errors(r)} |"
-    )
-
-
-def report(rows: list[Row], facts: dict[str, str], versions: dict[str, str], config: Config) -> str:
-    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"# SignUpFlow HTTP benchmark, {started}", ""]
-    lines += [f"- {key}: {value}" for key, value in facts.items()]
-    lines += [f"- {name} server: {version}" for name, version in versions.items()]
-    lines.append(
-        "- load average at end: " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    )
-    lines += [
-        f"- {config.duration_s} s per run after a {WARM_UP_S} s warm-up at 64 connections; "
-        "wrk and the server share the machine's cores",
-        "- server: `APP_ENV=test LOAD_DEMO=false DATABASE_URL=... signupflow serve "
-        "--host 127.0.0.1 --port $PORT --workers $WORKERS` (default pool: 10 + 10 overflow)",
-        "",
-        *HEADER,
-        *(_table_line(row) for row in rows),
-        "",
-        "wrk commands (`$TOKEN` from POST /api/v1/auth/login as the admin):",
-        "",
-        *(f"    {command}" for command in dict.fromkeys(row.command for row in rows)),
-        "",
+def _compared(old: WrkResult | None, new: WrkResult) -> list[str]:
+    """Requests/s, p50 and p99 of `old` and `new`, each pair with new / old."""
+    return [
+        *_pair(old.requests_per_s if old else None, new.requests_per_s, 0),
+        *_pair(old.p50_ms if old else None, new.p50_ms, 1),
+        *_pair(old.p99_ms if old else None, new.p99_ms, 1),
     ]
-    return "\n".join(lines)
 
 
-def save_report(name: str, text: str, raw: dict[str, Any]) -> None:
-    """Print the Markdown report and keep it, with the raw figures as JSON, in bench/results/."""
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS_DIR / f"{name}-{stamp}.md").write_text(text)
-    (RESULTS_DIR / f"{name}-{stamp}.json").write_text(json.dumps(raw, indent=2))
-    print("\n" + text)
-    print(f"written to {RESULTS_DIR / f'{name}-{stamp}.md'}")
+def _pair(old: float | None, new: float, digits: int) -> list[str]:
+    if old is None:
+        return ["-", f"{new:,.{digits}f}", "-"]
+    ratio = f"{new / old:.2f}" if old else "-"
+    return [f"{old:,.{digits}f}", f"{new:,.{digits}f}", ratio]
+
+
+def _joined(values: list[str]) -> str:
+    return " / ".join(values) if len(set(values)) > 1 else values[0]
+
+
+def reads_line(row: Row) -> str:
+    before = row.runs.get("before")
+    after = row.runs["after"]
+    results = [run.result for run in row.runs.values()]
+    cells = [
+        row.database,
+        str(row.workers),
+        row.endpoint,
+        str(row.rows),
+        str(row.connections),
+        *_compared(before.result if before else None, after.result),
+        _joined([str(r.non_2xx) for r in results]),
+        _joined([_errors(r) for r in results]),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def scale_lines(scale_rows: list[Row], orgs: int) -> list[str]:
+    """Per code, one organisation of `orgs` beside the one-organisation database, measured
+    in the same turn."""
+    lines = []
+    for row in scale_rows:
+        for code in CODES:
+            alone = row.runs.get(f"{code}, {dataset(1)}")
+            among = row.runs.get(f"{code}, {dataset(orgs)}")
+            if alone is None or among is None:
+                continue
+            cells = [
+                code,
+                str(row.workers),
+                row.endpoint,
+                str(row.rows),
+                str(row.connections),
+                *_compared(alone.result, among.result),
+                _joined([str(alone.result.non_2xx), str(among.result.non_2xx)]),
+                _joined([_errors(alone.result), _errors(among.result)]),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+# --- main --------------------------------------------------------------------------------------
 
 
 def _stop_on_sigterm(signum: int, _frame: FrameType | None) -> None:
@@ -397,28 +615,49 @@ def main() -> int:
     signal.signal(signal.SIGHUP, _stop_on_sigterm)
     facts = machine_facts()
     print("\n".join(f"{key}: {value}" for key, value in facts.items()))
-    print(f"databases {config.databases}, workers {config.workers}, {config.duration_s} s per run")
-    rows: list[Row] = []
-    versions: dict[str, str] = {}
+    print(
+        f"databases {config.databases}, workers {config.workers}, {config.duration_s} s per run, "
+        f"{' and '.join(config.codes)}, scale: {config.orgs or 'skipped'}"
+    )
+    report = Report(config, facts)
     started = time.monotonic()
+    failures: list[str] = []
     try:
         with tempfile.TemporaryDirectory(prefix="sf-bench-") as tmp:
+            workdir = Path(tmp)
             for database in config.databases:
-                workdir = Path(tmp) / database
-                workdir.mkdir()
-                with fresh_database(database, workdir) as url:
-                    print(f"{database}: seeding the standard workload", flush=True)
-                    versions[database] = seed(url)
-                    for index, workers in enumerate(config.workers):
-                        print(f"{database}: {workers} worker(s)", flush=True)
-                        with running_server(url, workdir=workdir, workers=workers) as server:
-                            measure_server(server, database, config, fill=index == 0, rows=rows)
+                measure_database(config, database, workdir, report)
+            if config.writes:
+                failures = measure_writes_section(config, workdir, report)
+    except ServiceMissing as missing:
+        print(f"cannot run: {missing}", file=sys.stderr)
+        return 1
     finally:
-        if rows:
-            raw = {"facts": facts, "versions": versions, "rows": [asdict(r) for r in rows]}
-            save_report("http", report(rows, facts, versions, config), raw)
+        if report.measured:
+            save_report("http", report.markdown(), report.raw())
     print(f"done in {time.monotonic() - started:.0f} s")
-    return 0
+    for failure in failures:
+        print(f"writes: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def measure_writes_section(config: Config, workdir: Path, report: Report) -> list[str]:
+    """Self sign-ups and admin assignments at 64 connections on PostgreSQL, before and
+    after (bench/write_bench.py); what went wrong, if anything (errors, a miscounted place)."""
+    # Imported here: write_bench imports this module's constants.
+    from bench.write_bench import measure_writes, raw_figures, report_lines, report_title
+
+    workers = max(config.workers)
+    failures = []
+    for code in config.codes:
+        source = baseline_source() if code == "before" else None
+        bench = measure_writes(
+            workdir / f"writes-{code}", duration_s=config.duration_s, workers=workers, source=source
+        )
+        title = f"{report_title(bench)}, {code}"
+        report.sections.append(Section(title, report_lines(bench), raw_figures(bench)))
+        failures += [f"{code}: {failure}" for failure in bench.failures()]
+    return failures
 
 
 if __name__ == "__main__":

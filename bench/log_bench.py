@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.http_bench import machine_facts, save_report
+from bench.reporting import machine_facts, save_report
 from harness.logstore import SCRIPT, load_script, rsyslog_json
 
 DAY = dt.date(2026, 12, 1)

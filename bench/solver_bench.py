@@ -75,7 +75,7 @@ def _seed_large(session, settings: Settings) -> None:  # type: ignore[no-untyped
 def run(name: str, volunteers: int, events: int, target_s: float) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             app_env="test",
             database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
             bcrypt_rounds=4,

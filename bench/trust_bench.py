@@ -45,8 +45,9 @@ import httpx
 from sqlalchemy import func
 from sqlalchemy import select as sql_select
 
-from bench.http_bench import machine_facts, save_report
+from bench.reporting import machine_facts, save_report
 from harness.app_server import AppServer, running_server
+from harness.memory import RssSampler, tree_rss_kib
 from harness.postgres import start_cluster
 from signupflow.auth.models import PendingSignUp
 from signupflow.db import migrate
@@ -222,53 +223,6 @@ class BodyRow:
     @property
     def growth_mib(self) -> float:
         return self.rss_peak_mib - self.rss_before_mib
-
-
-def _descendants(pid: int) -> list[int]:
-    found = [pid]
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        with contextlib.suppress(OSError):
-            for child in task.read_text().split():
-                found += _descendants(int(child))
-    return found
-
-
-def _status_kib(pid: int, key: str) -> int:
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def tree_rss_kib(pid: int) -> int:
-    return sum(_status_kib(p, "VmRSS") for p in _descendants(pid))
-
-
-class RssSampler:
-    """The largest resident set of the server and its children, sampled every 5 ms, and the
-    kernel's high-water mark of each process (VmHWM), whichever is larger."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.peak_kib = tree_rss_kib(pid)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak_kib = max(self.peak_kib, tree_rss_kib(self.pid))
-            time.sleep(0.005)
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        hwm = sum(_status_kib(p, "VmHWM") for p in _descendants(self.pid))
-        self.peak_kib = max(self.peak_kib, hwm)
 
 
 def large_login_body(size: int) -> bytes:

@@ -97,13 +97,36 @@ class AppServer:
             return None
 
 
+def imported_package(env: Mapping[str, str]) -> Path:
+    """The directory `import signupflow` loads from, with this environment."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import signupflow; print(signupflow.__file__)"],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise ServerFailed(f"signupflow cannot be imported:\n{done.stderr}")
+    return Path(done.stdout.strip()).parent
+
+
 def start_server(
-    env: Mapping[str, str], log_path: Path, *, workers: int = 1, app: str | None = None
+    env: Mapping[str, str],
+    log_path: Path,
+    *,
+    workers: int = 1,
+    app: str | None = None,
+    source: Path | None = None,
 ) -> AppServer:
     """`signupflow serve` on a free port with exactly this environment; call `wait_ready`.
 
     `app`: an import string of an app factory to run instead of the real one, served by the
     same GracefulServer machinery (for endpoints only tests need, such as harness.slow_app's).
+    `source`: a tree holding another version's `src/` (harness.baseline's), served instead of
+    this checkout's package by the same interpreter and dependencies; ServerFailed unless
+    that is the package the server would import.
     The working directory is the log's directory, so no `.env` file of the checkout changes
     the settings and relative paths (the default storage path) stay out of the checkout."""
     port = free_port()
@@ -120,6 +143,13 @@ def start_server(
     if app is not None:
         command += ["--app", app]
         env = {**env, "PYTHONPATH": str(REPO)}
+    if source is not None:
+        package = source / "src" / "signupflow"
+        paths = [str(source / "src"), *([str(REPO)] if app is not None else [])]
+        env = {**env, "PYTHONPATH": os.pathsep.join(paths)}
+        imported = imported_package(env)
+        if imported != package:
+            raise ServerFailed(f"the server would import {imported}, not {package}")
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command,
@@ -204,11 +234,12 @@ def running_server(
     workdir: Path,
     workers: int = 1,
     extra_env: Mapping[str, str] | None = None,
+    source: Path | None = None,
 ) -> Iterator[AppServer]:
     """A benchmark's server (`benchmark_env`) on its own free port, ready; always stopped.
 
     Its log, and with several workers its metrics directory, go to a new directory in
-    `workdir`."""
+    `workdir`. `source`: another version's tree, as for `start_server`."""
     directory = Path(tempfile.mkdtemp(prefix="server-", dir=workdir))
     extra = dict(extra_env or {})
     if workers > 1:
@@ -217,7 +248,10 @@ def running_server(
         metrics_dir.mkdir()
         extra.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     server = start_server(
-        benchmark_env(database_url, extra=extra), directory / "server.log", workers=workers
+        benchmark_env(database_url, extra=extra),
+        directory / "server.log",
+        workers=workers,
+        source=source,
     )
     try:
         server.wait_ready()

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from harness.compose import (
     PEBBLE,
@@ -795,7 +795,7 @@ class Load:
         assert status == 201, answer
         self.token = json.loads(answer)["access_token"]
 
-    def __enter__(self) -> Load:
+    def __enter__(self) -> Self:
         self.sign_up()
         self._started = time.monotonic()
         self._deadline = self._started + self.max_seconds

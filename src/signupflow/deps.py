@@ -8,13 +8,14 @@ waiting there (under 64 connections the trips cost more than the work).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from signupflow.actor import Actor
@@ -29,7 +30,7 @@ from signupflow.people.models import MemberRole, Membership, Person
 from signupflow.settings import Settings
 from signupflow.state.ratelimit import enforce
 from signupflow.state.store import SharedStore
-from signupflow.tenancy import scoped
+from signupflow.tenancy import ORGANISATION, scoped
 
 API_PREFIX = "/api/v1"
 
@@ -86,16 +87,8 @@ def current_actor(
     claims = decode_access_token(credentials.credentials, keys=settings.verification_keys)
     enforce(store, f"api:{claims.user_id}", per_minute=settings.api_requests_per_minute)
     enforce(store, f"org:{claims.organisation_id}", per_minute=settings.org_api_requests_per_minute)
-    # The organisation comes from a membership that still exists, never from the URL. One
-    # statement: each one costs a request about 0.3 ms on SQLite (docs/benchmarks.md).
-    person_id = scoped(
-        select(Person.id).where(Person.user_id == User.id), Person, claims.organisation_id
-    ).scalar_subquery()
     row = session.execute(
-        select(User.token_version, Membership.role, Organisation, person_id.label("person_id"))
-        .join(Membership, Membership.user_id == User.id)
-        .join(Organisation, Organisation.id == Membership.organisation_id)
-        .where(User.id == claims.user_id, Organisation.id == claims.organisation_id)
+        _principal(), {"user_id": claims.user_id, "organisation_id": claims.organisation_id}
     ).one_or_none()
     if row is None or row.token_version != claims.token_version:
         raise Unauthenticated("session is no longer valid", code="auth.session_invalid")
@@ -110,6 +103,22 @@ def current_actor(
         role=row.role,
         person_id=row.person_id,
         session_family=claims.session_family,
+    )
+
+
+@functools.cache
+def _principal() -> Select[int, MemberRole, Organisation, int | None]:
+    """Who the token's user is in its organisation: the organisation comes from a membership
+    that still exists, never from the URL. One statement built once: it runs on every request
+    (three statements built per request cost about 1 ms of a 7 ms list, docs/benchmarks.md)."""
+    person_id = scoped(
+        select(Person.id).where(Person.user_id == User.id), Person, ORGANISATION
+    ).scalar_subquery()
+    return (
+        select(User.token_version, Membership.role, Organisation, person_id.label("person_id"))
+        .join(Membership, Membership.user_id == User.id)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(User.id == bindparam("user_id"), Organisation.id == ORGANISATION)
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, TypeVarTuple, overload
 
-from sqlalchemy import Select, Update, select, update
+from sqlalchemy import BigInteger, BindParameter, Select, Update, bindparam, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from signupflow.errors import ResourceNotFound
@@ -21,11 +21,19 @@ def _org_column(model: type[Any]) -> InstrumentedAttribute[int]:
     return column
 
 
+# An organisation's id, or the bound parameter a statement built once takes it by
+# (`ORGANISATION`, given as {"organisation_id": ...} when it runs).
+OrganisationId = int | BindParameter[int]
+ORGANISATION: BindParameter[int] = bindparam("organisation_id", type_=BigInteger)
+
+
 @overload
-def scoped(stmt: Select[*_Ts], model: type[Any], organisation_id: int) -> Select[*_Ts]: ...
+def scoped(
+    stmt: Select[*_Ts], model: type[Any], organisation_id: OrganisationId
+) -> Select[*_Ts]: ...
 @overload
-def scoped(stmt: Update, model: type[Any], organisation_id: int) -> Update: ...
-def scoped(stmt: Select[*_Ts] | Update, model: type[Any], organisation_id: int) -> Any:
+def scoped(stmt: Update, model: type[Any], organisation_id: OrganisationId) -> Update: ...
+def scoped(stmt: Select[*_Ts] | Update, model: type[Any], organisation_id: OrganisationId) -> Any:
     """Restrict `stmt` to rows of `model` owned by the organisation."""
     return stmt.where(_org_column(model) == organisation_id)
 

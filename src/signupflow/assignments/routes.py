@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
+from sqlalchemy import Row
 
 from signupflow.assignments import service, waitlist
 from signupflow.assignments.models import WaitlistEntry
@@ -16,14 +17,15 @@ from signupflow.assignments.schemas import (
 from signupflow.deps import API_PREFIX, DbSession, Member, Pagination, Scheduler
 from signupflow.errors import PermissionDenied
 from signupflow.people.models import MemberRole
-from signupflow.schemas import Id, Instant, Page
+from signupflow.responses import json_page
+from signupflow.schemas import Id, Instant, Page, fields_of
 
 router = APIRouter(prefix=API_PREFIX, tags=["assignments"])
 
 
-def _page(items: Sequence[object], total: int, page: Pagination) -> Page[AssignmentRead]:
-    return Page(
-        items=[AssignmentRead.model_validate(a) for a in items],
+def _page(items: Sequence[Row[*tuple[Any, ...]]], total: int, page: Pagination) -> Response:
+    return json_page(
+        [fields_of(AssignmentRead, row._asdict()) for row in items],
         total=total,
         limit=page.limit,
         offset=page.offset,
@@ -56,7 +58,7 @@ def assign(
 @router.get("/events/{event_id}/assignments", response_model=Page[AssignmentRead])
 def list_event_assignments(
     session: DbSession, actor: Member, event_id: Id, page: Pagination
-) -> Page[AssignmentRead]:
+) -> Response:
     items, total = service.list_assignments(
         session,
         actor,
@@ -78,7 +80,7 @@ def list_assignments(
     person_id: Id | None = None,
     starts_from: Annotated[Instant | None, Query(alias="from")] = None,
     starts_before: Annotated[Instant | None, Query(alias="to")] = None,
-) -> Page[AssignmentRead]:
+) -> Response:
     """Assignments across events, grouped by event. Volunteers may only ask for their own
     (`person_id` = their own id)."""
     if not actor.at_least(MemberRole.SCHEDULER) and person_id != actor.person_id:

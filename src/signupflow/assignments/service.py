@@ -4,9 +4,11 @@ counted and moved by the seat ledger (ledger.py), which every use case here goes
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, Select, bindparam, delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from signupflow.actor import Actor
@@ -24,12 +26,12 @@ from signupflow.assignments.ledger import (
 from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
 from signupflow.assignments.started import refuse_after_start, refuse_volunteer_after_start
 from signupflow.audit.service import record
-from signupflow.db.pagination import paginate
+from signupflow.db.pagination import paginate_rows
 from signupflow.errors import Conflict, PermissionDenied, ResourceNotFound
 from signupflow.events.models import Event, EventSlot, EventStatus
-from signupflow.events.service import ensure_visible, get_event, visible_events
-from signupflow.people.models import Person
-from signupflow.tenancy import get_scoped, scoped
+from signupflow.events.service import ensure_visible, get_event, visible_events_of
+from signupflow.people.models import MemberRole, Person
+from signupflow.tenancy import ORGANISATION, get_scoped, scoped
 
 
 def load_person(session: Session, actor: Actor, person_id: int) -> Person:
@@ -164,6 +166,19 @@ def cancel(session: Session, actor: Actor, assignment_id: int) -> None:
     )
 
 
+# What a listing shows of an assignment (AssignmentRead): columns, not entities.
+ASSIGNMENT_COLUMNS = (
+    Assignment.id,
+    Assignment.event_id,
+    Assignment.slot_id,
+    Assignment.person_id,
+    Assignment.role,
+    Assignment.status,
+    Assignment.source,
+    Assignment.created_at,
+)
+
+
 def list_assignments(
     session: Session,
     actor: Actor,
@@ -174,22 +189,36 @@ def list_assignments(
     starts_before: datetime | None,
     limit: int,
     offset: int,
-) -> tuple[list[Assignment], int]:
-    # Who serves at the events the caller may see: volunteers never see draft plans.
-    stmt = visible_events(
-        scoped(select(Assignment), Assignment, actor.organisation_id).join(
-            Event, Event.id == Assignment.event_id
-        ),
-        actor,
-    )
+) -> tuple[list[Row[*tuple[Any, ...]]], int]:
     if event_id is not None:
         ensure_visible(session, actor, event_id)
-        stmt = stmt.where(Assignment.event_id == event_id)
-    if person_id is not None:
-        stmt = stmt.where(Assignment.person_id == person_id)
-    if starts_from is not None:
-        stmt = stmt.where(Event.starts_at >= starts_from)
-    if starts_before is not None:
-        stmt = stmt.where(Event.starts_at < starts_before)
-    ordered = stmt.order_by(Assignment.event_id, Assignment.role, Assignment.id)
-    return paginate(session, ordered, limit=limit, offset=offset)
+    filters = {
+        "event_id": event_id,
+        "person_id": person_id,
+        "starts_from": starts_from,
+        "starts_before": starts_before,
+    }
+    given = {name: value for name, value in filters.items() if value is not None}
+    stmt = _assignments_page(
+        every_event=actor.at_least(MemberRole.SCHEDULER), filters=frozenset(given)
+    )
+    params = {"organisation_id": actor.organisation_id, **given}
+    return paginate_rows(session, stmt, limit=limit, offset=offset, params=params)
+
+
+@functools.cache
+def _assignments_page(*, every_event: bool, filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
+    # Who serves at the events the caller may see: volunteers never see draft plans.
+    stmt = scoped(select(*ASSIGNMENT_COLUMNS), Assignment, ORGANISATION).join(
+        Event, Event.id == Assignment.event_id
+    )
+    stmt = visible_events_of(stmt, every_event=every_event)
+    if "event_id" in filters:
+        stmt = stmt.where(Assignment.event_id == bindparam("event_id"))
+    if "person_id" in filters:
+        stmt = stmt.where(Assignment.person_id == bindparam("person_id"))
+    if "starts_from" in filters:
+        stmt = stmt.where(Event.starts_at >= bindparam("starts_from"))
+    if "starts_before" in filters:
+        stmt = stmt.where(Event.starts_at < bindparam("starts_before"))
+    return stmt.order_by(Assignment.event_id, Assignment.role, Assignment.id)

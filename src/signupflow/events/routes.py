@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from signupflow.deps import API_PREFIX, DbSession, Member, Pagination, Scheduler
 from signupflow.events import service
@@ -15,6 +15,7 @@ from signupflow.events.schemas import (
     SeriesCreate,
     SeriesRead,
 )
+from signupflow.responses import json_page
 from signupflow.schemas import Id, Instant, Page
 
 router = APIRouter(prefix=f"{API_PREFIX}/events", tags=["events"])
@@ -53,7 +54,7 @@ def list_events(
     starts_from: Annotated[Instant | None, Query(alias="from")] = None,
     starts_before: Annotated[Instant | None, Query(alias="to")] = None,
     team_id: Id | None = None,
-) -> Page[EventRead]:
+) -> Response:
     """Events in start order. Volunteers see published and cancelled events only."""
     items, total = service.list_events(
         session,
@@ -66,8 +67,8 @@ def list_events(
         offset=page.offset,
     )
     tz = actor.organisation.timezone
-    return Page(
-        items=[EventRead.of(event, tz, slots) for event, slots in items],
+    return json_page(
+        [EventRead.values(event, tz, slots) for event, slots in items],
         total=total,
         limit=page.limit,
         offset=page.offset,

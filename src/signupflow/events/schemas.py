@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints, model_validator
 from sqlalchemy import Row
 
 from signupflow import one_line
-from signupflow.events.models import Event, EventSeries, EventStatus
+from signupflow.events.models import Event, EventSeries, EventSlot, EventStatus
 from signupflow.schemas import (
     ONE_LINE,
     ApiModel,
@@ -107,37 +107,43 @@ class EventRead(ResponseModel):
     created_at: datetime
 
     @classmethod
-    def of(
-        cls, event: Event | Row[Any], timezone: str, slots: Sequence[Row[Any]] | None = None
-    ) -> EventRead:
-        """From an event with its slots, or a listing's event columns and slot rows
-        (events/service.py EVENT_COLUMNS, SLOT_COLUMNS)."""
+    def of(cls, event: Event, timezone: str) -> EventRead:
+        return cls.model_validate(cls.values(event, timezone, event.slots))
+
+    @staticmethod
+    def values(
+        event: Event | Row[*tuple[Any, ...]],
+        timezone: str,
+        slots: Sequence[EventSlot | Row[*tuple[Any, ...]]],
+    ) -> dict[str, Any]:
+        """An event's fields as plain values, in order: from an event, or a listing's event
+        columns and slot rows (events/service.py EVENT_COLUMNS, SLOT_COLUMNS)."""
         zone = ZoneInfo(timezone)
-        return cls(
-            id=event.id,
-            title=event.title,
-            description=event.description,
-            location=event.location,
-            status=event.status,
-            team_id=event.team_id,
-            series_id=event.series_id,
-            starts_at=event.starts_at.astimezone(UTC),
-            ends_at=event.ends_at.astimezone(UTC),
-            timezone=timezone,
-            starts_at_local=event.starts_at.astimezone(zone),
-            ends_at_local=event.ends_at.astimezone(zone),
-            slots=[
-                SlotRead(
-                    id=s.id,
-                    role=s.role,
-                    capacity=s.capacity,
-                    filled=s.filled,
-                    open=s.capacity - s.filled,
-                )
-                for s in (event.slots if slots is None else slots)
+        return {
+            "id": event.id,
+            "title": event.title,
+            "description": event.description,
+            "location": event.location,
+            "status": event.status,
+            "team_id": event.team_id,
+            "series_id": event.series_id,
+            "starts_at": event.starts_at.astimezone(UTC),
+            "ends_at": event.ends_at.astimezone(UTC),
+            "timezone": timezone,
+            "starts_at_local": event.starts_at.astimezone(zone),
+            "ends_at_local": event.ends_at.astimezone(zone),
+            "slots": [
+                {
+                    "id": s.id,
+                    "role": s.role,
+                    "capacity": s.capacity,
+                    "filled": s.filled,
+                    "open": s.capacity - s.filled,
+                }
+                for s in slots
             ],
-            created_at=event.created_at,
-        )
+            "created_at": event.created_at,
+        }
 
 
 class SeriesRead(ResponseModel):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any, TypeVarTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from signupflow.actor import Actor
@@ -26,7 +27,7 @@ from signupflow.events.rules import check_times
 from signupflow.events.schemas import EventCreate, EventUpdate, SeriesCreate, SlotSpec
 from signupflow.people.models import MemberRole
 from signupflow.teams.models import Team
-from signupflow.tenancy import get_scoped, scoped
+from signupflow.tenancy import ORGANISATION, get_scoped, scoped
 
 WITH_SLOTS = (selectinload(Event.slots),)
 _Ts = TypeVarTuple("_Ts")
@@ -36,9 +37,12 @@ def visible_events(stmt: Select[*_Ts], actor: Actor) -> Select[*_Ts]:
     """The events the caller may see, for every route that reads them (one event, a listing,
     a series, the assignments or waitlist of an event): schedulers all, volunteers
     `PUBLIC_STATUSES`. Compose with `tenancy.scoped`."""
-    if actor.at_least(MemberRole.SCHEDULER):
-        return stmt
-    return stmt.where(Event.status.in_(PUBLIC_STATUSES))
+    return visible_events_of(stmt, every_event=actor.at_least(MemberRole.SCHEDULER))
+
+
+def visible_events_of(stmt: Select[*_Ts], *, every_event: bool) -> Select[*_Ts]:
+    """`visible_events` for statements built once for both kinds of caller."""
+    return stmt if every_event else stmt.where(Event.status.in_(PUBLIC_STATUSES))
 
 
 def get_event(session: Session, actor: Actor, event_id: int, *, for_change: bool = False) -> Event:
@@ -55,11 +59,18 @@ def get_event(session: Session, actor: Actor, event_id: int, *, for_change: bool
 
 def ensure_visible(session: Session, actor: Actor, event_id: int) -> None:
     """ResourceNotFound unless the caller may see the event (reads of what hangs off it)."""
-    stmt = visible_events(
-        scoped(select(Event.id).where(Event.id == event_id), Event, actor.organisation_id), actor
-    )
-    if session.scalar(stmt) is None:
+    stmt = _visible_event_id(every_event=actor.at_least(MemberRole.SCHEDULER))
+    if (
+        session.scalar(stmt, {"organisation_id": actor.organisation_id, "event_id": event_id})
+        is None
+    ):
         raise ResourceNotFound(Event, event_id)
+
+
+@functools.cache
+def _visible_event_id(*, every_event: bool) -> Select[int]:
+    stmt = scoped(select(Event.id).where(Event.id == bindparam("event_id")), Event, ORGANISATION)
+    return visible_events_of(stmt, every_event=every_event)
 
 
 # What a listing shows of an event and of its slots: columns, not entities (loading 50 events
@@ -77,6 +88,7 @@ EVENT_COLUMNS = (
     Event.created_at,
 )
 SLOT_COLUMNS = (EventSlot.id, EventSlot.role, EventSlot.capacity, EventSlot.filled)
+EventRows = list[tuple[Row[*tuple[Any, ...]], list[Row[*tuple[Any, ...]]]]]
 
 
 def list_events(
@@ -89,31 +101,54 @@ def list_events(
     team_id: int | None,
     limit: int,
     offset: int,
-) -> tuple[list[tuple[Row[Any], list[Row[Any]]]], int]:
+) -> tuple[EventRows, int]:
     """A page of events, each with its slots by role, and the number of events in all pages.
     Two statements whatever the page's size."""
-    stmt = visible_events(scoped(select(*EVENT_COLUMNS), Event, actor.organisation_id), actor)
-    if status is not None:
-        stmt = stmt.where(Event.status == status)
-    if starts_from is not None:
-        stmt = stmt.where(Event.starts_at >= starts_from)
-    if starts_before is not None:
-        stmt = stmt.where(Event.starts_at < starts_before)
-    if team_id is not None:
-        stmt = stmt.where(Event.team_id == team_id)
-    ordered = stmt.order_by(Event.starts_at, Event.id)
-    events, total = paginate_rows(session, ordered, limit=limit, offset=offset)
+    filters = {
+        "status": status,
+        "starts_from": starts_from,
+        "starts_before": starts_before,
+        "team_id": team_id,
+    }
+    given = {name: value for name, value in filters.items() if value is not None}
+    stmt = _events_page(every_event=actor.at_least(MemberRole.SCHEDULER), filters=frozenset(given))
+    params = {"organisation_id": actor.organisation_id, **given}
+    events, total = paginate_rows(session, stmt, limit=limit, offset=offset, params=params)
     slots: dict[int, list[Row[*tuple[Any, ...]]]] = {event.id: [] for event in events}
     if slots:
         for slot in session.execute(
-            scoped(
-                select(EventSlot.event_id, *SLOT_COLUMNS).where(EventSlot.event_id.in_(slots)),
-                EventSlot,
-                actor.organisation_id,
-            ).order_by(EventSlot.event_id, EventSlot.role)
+            _slots_of_events(),
+            {"organisation_id": actor.organisation_id, "event_ids": list(slots)},
         ):
             slots[slot.event_id].append(slot)
     return [(event, slots[event.id]) for event in events], total
+
+
+@functools.cache
+def _events_page(*, every_event: bool, filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
+    stmt = visible_events_of(
+        scoped(select(*EVENT_COLUMNS), Event, ORGANISATION), every_event=every_event
+    )
+    if "status" in filters:
+        stmt = stmt.where(Event.status == bindparam("status"))
+    if "starts_from" in filters:
+        stmt = stmt.where(Event.starts_at >= bindparam("starts_from"))
+    if "starts_before" in filters:
+        stmt = stmt.where(Event.starts_at < bindparam("starts_before"))
+    if "team_id" in filters:
+        stmt = stmt.where(Event.team_id == bindparam("team_id"))
+    return stmt.order_by(Event.starts_at, Event.id)
+
+
+@functools.cache
+def _slots_of_events() -> Select[*tuple[Any, ...]]:
+    return scoped(
+        select(EventSlot.event_id, *SLOT_COLUMNS).where(
+            EventSlot.event_id.in_(bindparam("event_ids", expanding=True))
+        ),
+        EventSlot,
+        ORGANISATION,
+    ).order_by(EventSlot.event_id, EventSlot.role)
 
 
 def _check_team(session: Session, actor: Actor, team_id: int | None) -> None:

@@ -14,7 +14,8 @@ from signupflow.people.schemas import (
     PersonRead,
     PersonUpdate,
 )
-from signupflow.schemas import Id, Page, RoleName, SearchText
+from signupflow.responses import json_page
+from signupflow.schemas import Id, Page, RoleName, SearchText, fields_of
 
 router = APIRouter(prefix=f"{API_PREFIX}/people", tags=["people"])
 
@@ -29,13 +30,13 @@ def list_people(
     ] = None,
     role: Annotated[RoleName | None, Query(description="Can fill this role")] = None,
     active: bool | None = None,
-) -> Page[PersonRead]:
+) -> Response:
     """People of your organisation, by name. Schedulers and admins only."""
     items, total = service.list_people(
         session, actor, q=q, role=role, active=active, limit=page.limit, offset=page.offset
     )
-    return Page(
-        items=[PersonRead.model_validate(p) for p in items],
+    return json_page(
+        [fields_of(PersonRead, person) for person in items],
         total=total,
         limit=page.limit,
         offset=page.offset,

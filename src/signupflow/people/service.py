@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from signupflow.actor import Actor
 from signupflow.assignments.ledger import fill_places_waited_for, release_all_for_person
 from signupflow.audit.service import record
-from signupflow.db.pagination import paginate
+from signupflow.db.pagination import paginate_rows
 from signupflow.db.search import contains_text
 from signupflow.errors import Conflict, NotFound
 from signupflow.organisations.service import lock_organisation
 from signupflow.people.models import MemberRole, Membership, Person, PersonSkill
 from signupflow.people.schemas import PersonCreate, PersonUpdate, ProfileUpdate
-from signupflow.tenancy import get_scoped, scoped
+from signupflow.tenancy import ORGANISATION, get_scoped, scoped
 
 WITH_SKILLS = (selectinload(Person.skills),)
 SCHEDULING_FIELDS = (
@@ -84,6 +85,23 @@ def create_person(session: Session, actor: Actor, data: PersonCreate) -> Person:
     return person
 
 
+# What a listing shows of a person: columns, not entities (PersonRead).
+PERSON_COLUMNS = (
+    Person.id,
+    Person.name,
+    Person.email,
+    Person.language,
+    Person.active,
+    Person.user_id.is_not(None).label("has_login"),
+    Person.max_per_week,
+    Person.max_per_month,
+    Person.min_rest_hours,
+    Person.preferred_roles,
+    Person.avoid_weekdays,
+    Person.created_at,
+)
+
+
 def list_people(
     session: Session,
     actor: Actor,
@@ -93,15 +111,43 @@ def list_people(
     active: bool | None,
     limit: int,
     offset: int,
-) -> tuple[list[Person], int]:
-    stmt = scoped(select(Person), Person, actor.organisation_id).options(*WITH_SKILLS)
-    if q:
-        stmt = stmt.where(contains_text(Person.name, q) | contains_text(Person.email, q))
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of people (PersonRead's fields, `roles` by name) and the number in all pages.
+    Two statements whatever the page's size."""
+    params: dict[str, Any] = {"organisation_id": actor.organisation_id}
     if role:
-        stmt = stmt.where(Person.skills.any(PersonSkill.role == role))
+        params["role"] = role
     if active is not None:
-        stmt = stmt.where(Person.active.is_(active))
-    return paginate(session, stmt.order_by(Person.name, Person.id), limit=limit, offset=offset)
+        params["active"] = active
+    stmt = _people_page(filters=frozenset(params))
+    if q:  # searched text is escaped into the statement: built for this request
+        stmt = stmt.where(contains_text(Person.name, q) | contains_text(Person.email, q))
+    rows, total = paginate_rows(session, stmt, limit=limit, offset=offset, params=params)
+    people = {row.id: {**row._mapping, "roles": []} for row in rows}
+    if people:
+        for person_id, skill in session.execute(_skills_of_people(), {"ids": list(people)}):
+            people[person_id]["roles"].append(skill)
+    return list(people.values()), total
+
+
+@functools.cache
+def _people_page(*, filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
+    stmt = scoped(select(*PERSON_COLUMNS), Person, ORGANISATION)
+    if "role" in filters:
+        stmt = stmt.where(Person.skills.any(PersonSkill.role == bindparam("role")))
+    if "active" in filters:
+        stmt = stmt.where(Person.active == bindparam("active"))
+    return stmt.order_by(Person.name, Person.id)
+
+
+@functools.cache
+def _skills_of_people() -> Select[int, str]:
+    # Skills hang off people the page has already scoped to the organisation.
+    return (
+        select(PersonSkill.person_id, PersonSkill.role)
+        .where(PersonSkill.person_id.in_(bindparam("ids", expanding=True)))
+        .order_by(PersonSkill.person_id, PersonSkill.role)
+    )
 
 
 def update_person(

@@ -294,7 +294,9 @@ def visible_swaps(stmt: Select[*_Ts], actor: Actor) -> Select[*_Ts]:
                     SwapRequest.offered_to_person_id.is_(None),
                     SwapRequest.offered_to_person_id == me,
                 ),
-                SwapRequest.event_id.in_(visible_events(select(Event.id), actor)),
+                SwapRequest.event_id.in_(
+                    visible_events(scoped(select(Event.id), Event, actor.organisation_id), actor)
+                ),
             ),
         )
     )

@@ -8,9 +8,15 @@ export default {
   title: 'schedule.title',
   async render(ctx) {
     if (!ctx.me.person) return page('schedule.title', empty('schedule.no_profile'));
-    const assignments = await all('/assignments', { person_id: ctx.me.person.id, from: new Date().toISOString() });
-    const ids = [...new Set(assignments.map((a) => a.event_id))];
-    const events = new Map((await Promise.all(ids.map((id) => api.get(`/events/${id}`)))).map((event) => [event.id, event]));
+    // The events come as one list, not one request per shift: both lists keep the events
+    // starting from the same instant that the caller may see, so every shift's event is in it.
+    const from = new Date().toISOString();
+    const [listed, upcoming] = await Promise.all([
+      all('/assignments', { person_id: ctx.me.person.id, from }),
+      all('/events', { from }),
+    ]);
+    const events = new Map(upcoming.map((event) => [event.id, event]));
+    const assignments = listed.filter((assignment) => events.has(assignment.event_id));
     const alert = inlineAlert();
     const act = (path, flashKey, label, ariaLabel, className = 'secondary') => actionButton(label, {
       className,

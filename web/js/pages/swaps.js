@@ -1,6 +1,6 @@
 // Swaps: offer one of my shifts, take a colleague's offer, withdraw mine; admins decide on
 // taken offers when the organisation wants to approve them.
-import { all, api, ApiError } from '../api.js';
+import { all, api } from '../api.js';
 import { h } from '../dom.js';
 import { bindForm, field, formAlert, showFieldError, submitButton, value } from '../forms.js';
 import { formatTimeRange, t } from '../i18n.js';
@@ -24,19 +24,16 @@ export default {
     if (!ctx.me.person) return page('swaps.title', empty('schedule.no_profile'));
     const me = ctx.me.person.id;
     const admin = ctx.me.role === 'admin';
-    const [mine, takeable, visible, awaiting] = await Promise.all([
+    // The events come as one list, not one request per offer. Your own offer of an event
+    // taken back to draft is listed, the event is hidden from you: it is not in the list.
+    const [mine, takeable, visible, awaiting, listed] = await Promise.all([
       all('/assignments', { person_id: me, from: new Date().toISOString() }),
       all('/swaps', { takeable: true }),
       all('/swaps'),
       admin ? all('/swaps', { state: 'awaiting_approval' }) : [],
+      all('/events'),
     ]);
-    const eventIds = new Set([...mine, ...takeable, ...visible, ...awaiting].map((item) => item.event_id));
-    // Your own offer of an event taken back to draft is listed, the event is hidden from you.
-    const visibleEvent = (id) => api.get(`/events/${id}`).catch((error) => {
-      if (error instanceof ApiError && error.status === 404) return null;
-      throw error;
-    });
-    const events = new Map((await Promise.all([...eventIds].map(visibleEvent))).filter(Boolean).map((e) => [e.id, e]));
+    const events = new Map(listed.map((event) => [event.id, event]));
     // Once an event has started only an organiser may change what belongs to it.
     const started = (event) => Boolean(event) && new Date(event.starts_at) <= new Date();
     const people = ctx.me.role === 'volunteer' ? [] : await all('/people');
