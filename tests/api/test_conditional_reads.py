@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import pytest
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, select, update
+from sqlalchemy import select, update
 
 from signupflow.app import create_app
 from signupflow.conditional import CLOCK_DEPENDENT
@@ -38,7 +38,11 @@ from tests.factories import (
     ok,
     person_id_of,
 )
+from tests.support.read_requests import requests_for, unknown_parameters
+from tests.support.route_walk import get_routes
 from tests.support.settings import make_settings
+from tests.support.sized_organisation import Organisation
+from tests.support.statements import recording
 
 API = "/api/v1"
 WEAK_TAG = re.compile(r'^W/"[0-9a-f]{32}"$')
@@ -298,26 +302,10 @@ def test_a_tag_of_a_changed_read_gets_the_whole_body(world: World) -> None:
 # --- A 304 does not run the route --------------------------------------------------------------
 
 
-class Statements:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.seen: list[str] = []
-
-    def __enter__(self) -> Statements:
-        event.listen(self.engine, "before_cursor_execute", self._record)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._record)
-
-    def _record(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        self.seen.append(" ".join(statement.split()))
-
-
 def statements_of(client: TestClient, url: str, headers: dict[str, str]) -> tuple[int, list[str]]:
-    with Statements(client.app.state.engine) as statements:  # type: ignore[attr-defined]
+    with recording(client.app.state.engine) as log:  # type: ignore[attr-defined]
         response = client.get(url, headers=headers)
-    return response.status_code, statements.seen
+    return response.status_code, [" ".join(s.sql.split()) for s in log.statements]
 
 
 def reads_doing_more_than_authentication_for_a_304(
@@ -380,6 +368,49 @@ def test_a_read_that_queries_before_the_check_is_found(
             client, app.openapi(), world.admin.headers, world.ids
         )
     assert [problem.split(":")[0] for problem in found] == [f"{API}/eager"]
+
+
+@pytest.mark.parametrize("caller", ["admin", "volunteer"])
+def test_every_read_request_answers_its_own_tag_with_a_304_that_runs_no_route(
+    app: FastAPI,
+    client: TestClient,
+    sized_organisations: dict[str, Organisation],
+    caller: str,
+) -> None:
+    """Every filter of every read too (tests/support/read_requests.py), for an admin and a
+    volunteer: a tag, and a 304 to it with the statements of authentication and the version
+    only; the clock's reads and the files carry none."""
+    doc = app.openapi()
+    operations = dict(get_operations(doc))
+    routes = get_routes(app)
+    assert unknown_parameters(routes) == set()
+    org = sized_organisations["small"]
+    headers = org.member(caller).headers
+    reference_tag = client.get(f"{API}/organisation", headers=headers).headers["etag"]
+    _, reference = statements_of(
+        client, f"{API}/organisation", {**headers, "If-None-Match": reference_tag}
+    )
+    checked = 0
+    for request in requests_for(routes, org):
+        path = request.route.path
+        if path not in operations:  # the OpenAPI document itself
+            continue
+        kind = kind_of(path, operations[path])
+        clock = CLOCK_DEPENDENT.get(path)
+        url = client.build_request("GET", request.url(org), params=request.params(org)).url
+        first = client.get(str(url), headers=headers)
+        if first.status_code == 403:
+            continue
+        assert first.status_code == 200, f"{request.label}: {first.status_code} {first.text}"
+        timeless = clock is None or (clock.when is not None and request.filter != "takeable")
+        if kind != "tagged" or not timeless:
+            assert "etag" not in first.headers, request.label
+            continue
+        tag = first.headers["etag"]
+        status, seen = statements_of(client, str(url), {**headers, "If-None-Match": tag})
+        assert (status, seen) == (304, reference), request.label
+        checked += 1
+    assert checked >= {"admin": 30, "volunteer": 15}[caller]  # the walk did walk
 
 
 # --- Writes change the tags of their organisation, only of theirs ------------------------------
