@@ -160,7 +160,9 @@ def measure_reads(kind: str, duration_s: int, workdir: Path) -> list[ReadRow]:
                                 result.p50_ms,
                                 result.p99_ms,
                                 result.requests,
-                                shown(command).replace(server.url, "http://127.0.0.1:$PORT"),
+                                shown(command)
+                                .replace(server.url, "http://127.0.0.1:$PORT")
+                                .replace(f'"If-None-Match: {tag}"', '"If-None-Match: $ETAG"'),
                             )
                         )
                         print("  " + read_line(rows[-1]), flush=True)
@@ -292,6 +294,9 @@ def report(reads: list[ReadRow], writes: list[WriteRow], duration_s: int) -> str
             "| requests |",
             "|---|---|---|---:|---:|---:|---:|---:|",
             *(read_line(row) for row in reads),
+            "",
+            "wrk commands (`$TOKEN` from POST /api/v1/auth/login as the admin, `$ETAG` from "
+            "a first GET of the same URL):",
             "",
             *(f"    {c}" for c in dict.fromkeys(row.command for row in reads)),
             "",
