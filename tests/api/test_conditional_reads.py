@@ -1,7 +1,7 @@
 """Conditional reads (signupflow/conditional.py): every member's JSON read carries a weak ETag
-and answers 304 to it without running the route; every kind of write changes the tags of the
-organisation it writes to, and only those; the reads whose bodies change with the clock carry
-none.
+and answers 304 to it without running the route; every kind of write (requests, the worker's
+solver run, an import, the CLI) changes the tags of the organisation it writes to, and only
+those; the reads whose bodies change with the clock carry none.
 
 The reads come from the OpenAPI document, classified here independently of the code under
 test (authenticated, JSON, not in conditional.CLOCK_DEPENDENT), so a new read is checked as
@@ -9,10 +9,14 @@ soon as it exists; a path parameter this module cannot fill fails until WORLD_ID
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
@@ -45,6 +49,7 @@ from tests.support.sized_organisation import Organisation
 from tests.support.statements import recording
 
 API = "/api/v1"
+SIGNUPFLOW = Path(sys.executable).with_name("signupflow")
 WEAK_TAG = re.compile(r'^W/"[0-9a-f]{32}"$')
 
 
@@ -97,6 +102,8 @@ class World:
     ids: dict[str, int]
     other_ids: dict[str, int]
     event: dict[str, Any]
+    database_url: str
+    tmp: Path
 
     def urls(self, doc: dict[str, Any]) -> list[str]:
         return [concrete(path, self.ids) for path in tagged_reads(doc)]
@@ -176,13 +183,25 @@ def worker_client(database_url: str) -> Iterator[TestClient]:
 
 
 @pytest.fixture(scope="module")
-def world(worker_client: TestClient) -> World:
+def world(
+    worker_client: TestClient, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> World:
     admin = new_org(worker_client)
     ids, shift = furnish(worker_client, admin, days=20)
     volunteer = invite_member(admin, roles=["usher"])
     other = new_org(worker_client)
     other_ids, _ = furnish(worker_client, other, days=40)
-    return World(worker_client, admin, volunteer, other, ids, other_ids, shift)
+    return World(
+        worker_client,
+        admin,
+        volunteer,
+        other,
+        ids,
+        other_ids,
+        shift,
+        database_url,
+        tmp_path_factory.mktemp("conditional"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -467,6 +486,29 @@ def csv_import(world: World) -> str:
     return f"{API}/people"
 
 
+def cli_import(world: World) -> str:
+    """`signupflow people import`, an operator's write in a process of its own."""
+    csv = world.tmp / "people.csv"
+    csv.write_text("name,email,roles\nDara,dara@example.org,usher\n")
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DATABASE_URL": world.database_url,
+        "APP_ENV": "test",
+        # A checkout run through another checkout's virtualenv keeps its own code.
+        **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ},
+    }
+    done = subprocess.run(
+        [str(SIGNUPFLOW), "people", "import", "--org", world.admin.slug, str(csv)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return f"{API}/people"
+
+
 WRITES: dict[str, Callable[[World], str]] = {
     "create event": create_event,
     "sign up": sign_up,
@@ -474,6 +516,7 @@ WRITES: dict[str, Callable[[World], str]] = {
     "solver result": solver_result,
     "person edit": person_edit,
     "csv import": csv_import,
+    "cli import": cli_import,
 }
 
 
