@@ -208,9 +208,15 @@ def list_assignments(
 
 @functools.cache
 def _assignments_page(*, every_event: bool, filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
-    # Who serves at the events the caller may see: volunteers never see draft plans.
-    stmt = scoped(select(*ASSIGNMENT_COLUMNS), Assignment, ORGANISATION).join(
-        Event, Event.id == Assignment.event_id
+    # Who serves at the events the caller may see: volunteers never see draft plans. The
+    # events are the organisation's too, so a date range reads only its events (PostgreSQL
+    # hashed every organisation's events for `from`, tests/api/test_query_plans.py).
+    stmt = scoped(
+        scoped(select(*ASSIGNMENT_COLUMNS), Assignment, ORGANISATION).join(
+            Event, Event.id == Assignment.event_id
+        ),
+        Event,
+        ORGANISATION,
     )
     stmt = visible_events_of(stmt, every_event=every_event)
     if "event_id" in filters:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from signupflow.actor import Actor
 from signupflow.assignments.ledger import fill_open_places, lock_slots
 from signupflow.audit.service import record
-from signupflow.db.pagination import paginate_rows
+from signupflow.db.pagination import paginate_rows, read_rows
 from signupflow.errors import Conflict, ResourceNotFound
 from signupflow.events.models import (
     PUBLIC_STATUSES,
@@ -116,7 +116,8 @@ def list_events(
     events, total = paginate_rows(session, stmt, limit=limit, offset=offset, params=params)
     slots: dict[int, list[Row[*tuple[Any, ...]]]] = {event.id: [] for event in events}
     if slots:
-        for slot in session.execute(
+        for slot in read_rows(
+            session,
             _slots_of_events(),
             {"organisation_id": actor.organisation_id, "event_ids": list(slots)},
         ):
