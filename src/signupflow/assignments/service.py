@@ -26,6 +26,7 @@ from signupflow.assignments.ledger import (
 from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
 from signupflow.assignments.started import refuse_after_start, refuse_volunteer_after_start
 from signupflow.audit.service import record
+from signupflow.db.base import as_text
 from signupflow.db.pagination import paginate_rows
 from signupflow.errors import Conflict, PermissionDenied, ResourceNotFound
 from signupflow.events.models import Event, EventSlot, EventStatus
@@ -166,15 +167,16 @@ def cancel(session: Session, actor: Actor, assignment_id: int) -> None:
     )
 
 
-# What a listing shows of an assignment (AssignmentRead): columns, not entities.
+# What a listing shows of an assignment: AssignmentRead's fields, in its order; columns, not
+# entities, written straight to JSON.
 ASSIGNMENT_COLUMNS = (
     Assignment.id,
     Assignment.event_id,
     Assignment.slot_id,
     Assignment.person_id,
     Assignment.role,
-    Assignment.status,
-    Assignment.source,
+    as_text(Assignment.status),
+    as_text(Assignment.source),
     Assignment.created_at,
 )
 

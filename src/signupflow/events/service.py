@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from signupflow.actor import Actor
 from signupflow.assignments.ledger import fill_open_places, lock_slots
 from signupflow.audit.service import record
+from signupflow.db.base import as_text
 from signupflow.db.pagination import paginate_rows, read_rows
 from signupflow.errors import Conflict, ResourceNotFound
 from signupflow.events.models import (
@@ -119,9 +120,9 @@ def list_events(
 
 @functools.cache
 def _events_page(*, every_event: bool, filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
-    stmt = visible_events_of(
-        scoped(select(*EVENT_FIELDS), Event, ORGANISATION), every_event=every_event
-    )
+    # Rows written straight to JSON: the status as its stored text.
+    columns = [as_text(c) if c is Event.status else c for c in EVENT_FIELDS]
+    stmt = visible_events_of(scoped(select(*columns), Event, ORGANISATION), every_event=every_event)
     if "status" in filters:
         stmt = stmt.where(Event.status == bindparam("status"))
     if "starts_from" in filters:
