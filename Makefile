@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
 
-.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check workflow-check migration-lint monitoring-check lock lock-upgrade lock-check bench bench-soak bench-solver bench-deploy bench-data bench-trust bench-restore bench-logs config-docs clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check workflow-check migration-lint monitoring-check lock lock-upgrade lock-check bench bench-profile bench-soak bench-solver bench-deploy bench-data bench-trust bench-restore bench-logs config-docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -94,6 +94,10 @@ lock-check: $(STAMP)
 ## The standard workload over HTTP before (the code before issue #15) and after, both databases, and one organisation of 1,000 on PostgreSQL (BENCH_* in bench/http_bench.py).
 bench: $(STAMP)
 	$(BIN)/python -m bench.http_bench
+
+## Where a list request's time goes, before and after issue #15: py-spy --gil under wrk at 64 connections (BENCH_DURATION, BENCH_ENDPOINTS).
+bench-profile: $(STAMP)
+	$(BIN)/python -m bench.profile_bench
 
 ## The mixed read/write soak at 64 connections on PostgreSQL, minute by minute, with each worker's memory (BENCH_SOAK_S, default 600); fails on an error, memory growth or a slower last minute.
 bench-soak: $(STAMP)

@@ -9,8 +9,8 @@ from pydantic_core import to_json
 
 
 def json_page(items: list[dict[str, Any]], *, total: int, limit: int, offset: int) -> Response:
-    """A `schemas.Page` of plain values (each `schemas.fields_of` the route's item model),
-    written by pydantic's own serialiser as the models would be, byte for byte
+    """A `schemas.Page` of plain values (each item the route's item model's fields, in its
+    order), written by pydantic's own serialiser as the models would be, byte for byte
     (tests/api/test_response_shapes.py checks every route's answer against its response
     model). Building 200 models to serialise them cost a list of people half its time
     (docs/benchmarks.md); returning a Response also spares the route the response model's

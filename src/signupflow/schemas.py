@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from importlib import resources
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -215,8 +214,3 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
-
-
-def fields_of(model: type[BaseModel], values: Mapping[str, Any]) -> dict[str, Any]:
-    """`values` as `model` serialises them: its fields, in its order, nothing else."""
-    return {name: values[name] for name in model.model_fields}

@@ -18,14 +18,16 @@ from signupflow.deps import API_PREFIX, DbSession, Member, Pagination, Scheduler
 from signupflow.errors import PermissionDenied
 from signupflow.people.models import MemberRole
 from signupflow.responses import json_page
-from signupflow.schemas import Id, Instant, Page, fields_of
+from signupflow.schemas import Id, Instant, Page
 
 router = APIRouter(prefix=API_PREFIX, tags=["assignments"])
 
 
 def _page(items: Sequence[Row[*tuple[Any, ...]]], total: int, page: Pagination) -> Response:
+    # service.ASSIGNMENT_COLUMNS are AssignmentRead's fields, in order (then the total).
+    fields = tuple(AssignmentRead.model_fields)
     return json_page(
-        [fields_of(AssignmentRead, row._asdict()) for row in items],
+        [dict(zip(fields, row, strict=False)) for row in items],
         total=total,
         limit=page.limit,
         offset=page.offset,

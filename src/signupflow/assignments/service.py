@@ -26,6 +26,7 @@ from signupflow.assignments.ledger import (
 from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
 from signupflow.assignments.started import refuse_after_start, refuse_volunteer_after_start
 from signupflow.audit.service import record
+from signupflow.db.base import as_text
 from signupflow.db.pagination import paginate_rows
 from signupflow.errors import Conflict, PermissionDenied, ResourceNotFound
 from signupflow.events.models import Event, EventSlot, EventStatus
@@ -166,15 +167,16 @@ def cancel(session: Session, actor: Actor, assignment_id: int) -> None:
     )
 
 
-# What a listing shows of an assignment (AssignmentRead): columns, not entities.
+# What a listing shows of an assignment: AssignmentRead's fields, in its order; columns, not
+# entities, written straight to JSON.
 ASSIGNMENT_COLUMNS = (
     Assignment.id,
     Assignment.event_id,
     Assignment.slot_id,
     Assignment.person_id,
     Assignment.role,
-    Assignment.status,
-    Assignment.source,
+    as_text(Assignment.status),
+    as_text(Assignment.source),
     Assignment.created_at,
 )
 
@@ -208,9 +210,15 @@ def list_assignments(
 
 @functools.cache
 def _assignments_page(*, every_event: bool, filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
-    # Who serves at the events the caller may see: volunteers never see draft plans.
-    stmt = scoped(select(*ASSIGNMENT_COLUMNS), Assignment, ORGANISATION).join(
-        Event, Event.id == Assignment.event_id
+    # Who serves at the events the caller may see: volunteers never see draft plans. The
+    # events are the organisation's too, so a date range reads only its events (PostgreSQL
+    # hashed every organisation's events for `from`, tests/api/test_query_plans.py).
+    stmt = scoped(
+        scoped(select(*ASSIGNMENT_COLUMNS), Assignment, ORGANISATION).join(
+            Event, Event.id == Assignment.event_id
+        ),
+        Event,
+        ORGANISATION,
     )
     stmt = visible_events_of(stmt, every_event=every_event)
     if "event_id" in filters:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from signupflow.db.base import Base, BigId, IdMixin, TimestampMixin
@@ -12,6 +12,11 @@ class AuditEntry(IdMixin, TimestampMixin, Base):
     """Append-only: the application only ever inserts these rows."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (
+        # One entity's history (the calendar feeds' edit counts, `GET /audit?entity=`) without
+        # reading the organisation's whole log, which only grows.
+        Index("ix_audit_log_organisation_id_entity", "organisation_id", "entity", "entity_id"),
+    )
 
     organisation_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("organisations.id", ondelete="CASCADE"), index=True

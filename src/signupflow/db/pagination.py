@@ -7,7 +7,7 @@ long as the statement itself, so a statement built per request costs only what i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -15,7 +15,8 @@ from sqlalchemy import Integer, Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 _TOTAL = "_total"
-_PAGED: WeakKeyDictionary[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]] = WeakKeyDictionary()
+_Rows = Select[*tuple[Any, ...]]
+_PAGED: WeakKeyDictionary[_Rows, tuple[_Rows, bool]] = WeakKeyDictionary()
 
 
 def paginate(
@@ -28,7 +29,7 @@ def paginate(
 ) -> tuple[list[Any], int]:
     """One page of `stmt` (already ordered, one entity per row) and the total number of
     matching rows."""
-    rows, total = _page(session, stmt, limit=limit, offset=offset, params=params, entities=True)
+    rows, total = _page(session, stmt, limit=limit, offset=offset, params=params)
     return [row[0] for row in rows], total
 
 
@@ -45,17 +46,27 @@ def paginate_rows(
     return _page(session, stmt, limit=limit, offset=offset, params=params)
 
 
-def _paged(stmt: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+def read_rows(
+    session: Session, stmt: Select[*tuple[Any, ...]], params: Mapping[str, Any]
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """The rows of a statement that selects columns, not entities, in the session's
+    transaction. Through the connection: the ORM's loading machinery, which such rows do not
+    need, cost a 200-row page a third of its database time (docs/benchmarks.md)."""
+    return session.connection().execute(stmt, dict(params)).all()
+
+
+def _paged(stmt: Select[*tuple[Any, ...]]) -> tuple[Select[*tuple[Any, ...]], bool]:
+    """The page statement for `stmt`, and whether it loads ORM entities."""
     paged = _PAGED.get(stmt)
     if paged is None:
         # The total rides on every row as a window count: a second statement for it cost a
         # list request about a tenth of its time.
-        paged = (
+        paged = _PAGED[stmt] = (
             stmt.add_columns(func.count().over().label(_TOTAL))
             .limit(bindparam("page_limit", type_=Integer))
-            .offset(bindparam("page_offset", type_=Integer))
+            .offset(bindparam("page_offset", type_=Integer)),
+            any(d["expr"] is d["entity"] for d in stmt.column_descriptions),
         )
-        _PAGED[stmt] = paged
     return paged
 
 
@@ -66,12 +77,14 @@ def _page(
     limit: int,
     offset: int,
     params: Mapping[str, Any] | None,
-    entities: bool = False,
 ) -> tuple[list[Row[*tuple[Any, ...]]], int]:
     values = {**(params or {}), "page_limit": limit, "page_offset": offset}
-    result = session.execute(_paged(stmt), values)
-    # unique(): an entity joined-eager-loaded with a collection comes once per child row.
-    rows = list((result.unique() if entities else result).all())
+    paged, loads_entities = _paged(stmt)
+    if loads_entities:
+        # unique(): an entity joined-eager-loaded with a collection comes once per child row.
+        rows = list(session.execute(paged, values).unique().all())
+    else:
+        rows = list(read_rows(session, paged, values))
     if rows:
         return rows, int(getattr(rows[0], _TOTAL))
     if offset == 0:  # only a page past the end has no row to carry the total

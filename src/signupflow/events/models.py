@@ -3,7 +3,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from signupflow.db.base import Base, BigId, IdMixin, TimestampMixin, UTCDateTime
@@ -34,7 +43,12 @@ class EventSeries(IdMixin, TimestampMixin, Base):
 
 class Event(IdMixin, TimestampMixin, Base):
     __tablename__ = "events"
-    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        # An organisation's events in start order, or a date range of them, without reading
+        # or sorting its other events (the listing, `from`/`to`, the assignments by date).
+        Index("ix_events_organisation_id_starts_at", "organisation_id", "starts_at"),
+    )
 
     organisation_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("organisations.id", ondelete="CASCADE"), index=True

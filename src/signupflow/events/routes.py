@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import enum
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -66,9 +67,9 @@ def list_events(
         limit=page.limit,
         offset=page.offset,
     )
-    tz = actor.organisation.timezone
+    zone = ZoneInfo(actor.organisation.timezone)
     return json_page(
-        [EventRead.values(event, tz, slots) for event, slots in items],
+        [EventRead.values(event, slots, zone) for event, slots in items],
         total=total,
         limit=page.limit,
         offset=page.offset,

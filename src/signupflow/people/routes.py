@@ -15,7 +15,7 @@ from signupflow.people.schemas import (
     PersonUpdate,
 )
 from signupflow.responses import json_page
-from signupflow.schemas import Id, Page, RoleName, SearchText, fields_of
+from signupflow.schemas import Id, Page, RoleName, SearchText
 
 router = APIRouter(prefix=f"{API_PREFIX}/people", tags=["people"])
 
@@ -36,7 +36,7 @@ def list_people(
         session, actor, q=q, role=role, active=active, limit=page.limit, offset=page.offset
     )
     return json_page(
-        [fields_of(PersonRead, person) for person in items],
+        items,
         total=total,
         limit=page.limit,
         offset=page.offset,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from signupflow.actor import Actor
 from signupflow.assignments.ledger import fill_places_waited_for, release_all_for_person
 from signupflow.audit.service import record
-from signupflow.db.pagination import paginate_rows
+from signupflow.db.pagination import paginate_rows, read_rows
 from signupflow.db.search import contains_text
 from signupflow.errors import Conflict, NotFound
 from signupflow.organisations.service import lock_organisation
@@ -85,7 +85,8 @@ def create_person(session: Session, actor: Actor, data: PersonCreate) -> Person:
     return person
 
 
-# What a listing shows of a person: columns, not entities (PersonRead).
+# What a listing shows of a person: columns, not entities, in PersonRead's order (`roles`
+# comes from the skills).
 PERSON_COLUMNS = (
     Person.id,
     Person.name,
@@ -112,8 +113,8 @@ def list_people(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of people (PersonRead's fields, `roles` by name) and the number in all pages.
-    Two statements whatever the page's size."""
+    """A page of people (PersonRead's fields in its order) and the number in all pages. Two
+    statements whatever the page's size."""
     params: dict[str, Any] = {"organisation_id": actor.organisation_id}
     if role:
         params["role"] = role
@@ -123,11 +124,43 @@ def list_people(
     if q:  # searched text is escaped into the statement: built for this request
         stmt = stmt.where(contains_text(Person.name, q) | contains_text(Person.email, q))
     rows, total = paginate_rows(session, stmt, limit=limit, offset=offset, params=params)
-    people = {row.id: {**row._mapping, "roles": []} for row in rows}
-    if people:
-        for person_id, skill in session.execute(_skills_of_people(), {"ids": list(people)}):
-            people[person_id]["roles"].append(skill)
-    return list(people.values()), total
+    roles: dict[int, list[str]] = {row[0]: [] for row in rows}
+    if roles:
+        for person_id, skill in read_rows(session, _skills_of_people(), {"ids": list(roles)}):
+            roles[person_id].append(skill)
+    people = [
+        {
+            "id": id_,
+            "name": name,
+            "email": email,
+            "language": language,
+            "active": is_active,
+            "roles": roles[id_],
+            "has_login": has_login,
+            "max_per_week": max_per_week,
+            "max_per_month": max_per_month,
+            "min_rest_hours": min_rest_hours,
+            "preferred_roles": preferred_roles,
+            "avoid_weekdays": avoid_weekdays,
+            "created_at": created_at,
+        }
+        for (
+            id_,
+            name,
+            email,
+            language,
+            is_active,
+            has_login,
+            max_per_week,
+            max_per_month,
+            min_rest_hours,
+            preferred_roles,
+            avoid_weekdays,
+            created_at,
+            _total,
+        ) in rows
+    ]
+    return people, total
 
 
 @functools.cache
