@@ -277,7 +277,7 @@ def services_imported_by_the_ledger(root: Path) -> list[Finding]:
 # --- The web layer ----------------------------------------------------------------------------
 
 WEB_MODULES = tuple(
-    f"{PACKAGE}.{name}" for name in ("deps", "api", "app", "frontend", "conditional")
+    f"{PACKAGE}.{name}" for name in ("deps", "api", "app", "frontend", "conditional", "responses")
 )
 WEB_FRAMEWORKS = ("fastapi", "starlette")
 
@@ -288,6 +288,7 @@ NOT_SERVICES = {
     f"{PACKAGE}.app": "builds the ASGI application",
     f"{PACKAGE}.frontend": "serves the browser app's static files",
     f"{PACKAGE}.conditional": "ETags and 304s: a dependency step and an ASGI middleware",
+    f"{PACKAGE}.responses": "answers the routes return (JSON pages written without models)",
     f"{PACKAGE}.errors": "the problem+json handler lives next to the domain error base class",
     f"{PACKAGE}.ops": "ASGI middleware, the health probes and /metrics (the whole package)",
     f"{PACKAGE}.auth.secret_checks": "a FastAPI dependency that charges the routes' budgets",

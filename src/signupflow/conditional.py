@@ -96,10 +96,12 @@ def install(app: FastAPI) -> None:
 async def refuse_unchanged(request: Request, session: Session, actor: Actor) -> None:
     """For a GET of a JSON read: compute its tag (kept for the answer's ETag header) and
     raise NotModified when If-None-Match names it. Runs after authentication and the role
-    check, before the route: a 304 costs those and one query for the version."""
+    check, before the route: a 304 costs only those (authentication read the version)."""
     if request.method != "GET" or not is_tagged(request):
         return
-    version = await anyio.to_thread.run_sync(current_version, session, actor.organisation_id)
+    version: str | None = getattr(request.state, "data_version", None)  # deps.current_actor
+    if version is None:
+        version = await anyio.to_thread.run_sync(current_version, session, actor.organisation_id)
     tag = entity_tag(
         release=request.app.state.entity_tag_release,
         version=version,

@@ -129,8 +129,12 @@ def track_data_versions(factory: sessionmaker[Session]) -> None:
 
 def current_version(session: Session, organisation_id: int) -> str:
     """The organisation's version ("" before its first tracked write)."""
-    version = session.scalar(_version_query(), {"organisation_id": organisation_id})
-    return "" if version is None else str(version)
+    return as_version(session.scalar(_version_query(), {"organisation_id": organisation_id}))
+
+
+def as_version(value: Any) -> str:
+    """What `version_of` read, as the version ("" before the first tracked write)."""
+    return "" if value is None else str(value)
 
 
 def version_of(organisation_id: OrganisationId) -> ScalarSelect[Any]:
