@@ -151,4 +151,4 @@ def test_the_project_migrations_pass_the_lint() -> None:
     reports = migration_lint.lint_migrations()
 
     assert [r.revision for r in reports if r.refused] == []
-    assert [r.path.name[:4] for r in reports if r.contract] == ["0003", "0005", "0006"]
+    assert [r.path.name[:4] for r in reports if r.contract] == ["0003", "0005", "0006", "0008"]

@@ -26,6 +26,8 @@ from sqlalchemy import text
 from harness.ports import free_port
 from harness.postgres import PostgresCluster
 from harness.processes import stop_process
+from harness.workload import ADMIN_EMAIL, SLUG, seed
+from harness.workload import PASSWORD as WORKLOAD_PASSWORD
 from signupflow.app import create_app
 from signupflow.db import migrate
 from signupflow.db.engine import make_engine
@@ -316,11 +318,11 @@ def test_a_schema_that_breaks_the_previous_release_fails_this_test(
     previous_release: PreviousRelease, pg_cluster: PostgresCluster, tmp_path: Path
 ) -> None:
     """What the test above guards against: a contract step shipped one release too early (a
-    column the previous release still writes, renamed). The old release's write fails."""
+    column the previous release still reads, renamed). The old release's read fails."""
     url = pg_cluster.create_database(f"n_minus_1_broken_{uuid.uuid4().hex[:12]}")
+    seed(url)  # migrated, and an organisation with its people
     engine = make_engine(make_settings(url))
     try:
-        migrate.upgrade(engine)
         with engine.begin() as connection:
             connection.execute(text("ALTER TABLE people RENAME COLUMN email TO email_address"))
     finally:
@@ -330,14 +332,14 @@ def test_a_schema_that_breaks_the_previous_release_fails_this_test(
         running_old_release(previous_release, url, tmp_path / "server.log") as server,
         httpx.Client(base_url=server.url, timeout=30) as old,
     ):
-        slug = f"n1-{uuid.uuid4().hex[:8]}"
-        body = signup_body(slug, f"admin@{slug}.example.org", PASSWORD)
-        refused = old.post(f"{API}/auth/signup", json=body)
+        login = {"email": ADMIN_EMAIL, "password": WORKLOAD_PASSWORD, "organisation": SLUG}
+        headers = bearer(ok(old.post(f"{API}/auth/login", json=login)))
+        refused = old.get(f"{API}/people", headers=headers)
 
     assert refused.status_code == 500, refused.text
     entries = [json.loads(line) for line in server.log.read_text().splitlines()]
     logged = " ".join(str(value) for entry in entries for value in entry.values())
-    assert 'column "email" of relation "people" does not exist' in logged, logged
+    assert "column people.email does not exist" in logged, logged
 
 
 MIGRATION = "src/signupflow/db/migrations/versions/0002_next.py"

