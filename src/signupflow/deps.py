@@ -113,8 +113,8 @@ def current_actor(
 def _principal() -> Select[int, MemberRole, Organisation, int | None, Any]:
     """Who the token's user is in its organisation: the organisation comes from a membership
     that still exists, never from the URL; and the organisation's data version, for a read's
-    ETag. One statement built once: it runs on every request (three statements built per
-    request cost about 1 ms of a 7 ms list, docs/benchmarks.md)."""
+    ETag. One statement built once: it runs on every request (building a statement and its
+    cache key took about 0.3 ms, docs/benchmarks.md)."""
     person_id = scoped(
         select(Person.id).where(Person.user_id == User.id), Person, ORGANISATION
     ).scalar_subquery()

@@ -75,5 +75,5 @@ class TimestampMixin:
 def as_text(column: InstrumentedAttribute[Any]) -> Label[str]:
     """An enum column read as its stored text, under its own name, for rows written straight
     to JSON (the same value the enum would be written as): turning each value into the enum
-    and back cost a 200-row listing a fifth of its time (docs/benchmarks.md)."""
+    and back made writing a 200-assignment list a fifth of its samples (docs/benchmarks.md)."""
     return type_coerce(column, String).label(column.key)

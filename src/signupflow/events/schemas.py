@@ -117,7 +117,7 @@ class EventRead(ResponseModel):
     ) -> dict[str, Any]:
         """An event's fields as plain values, in order, from its EVENT_FIELDS and its slots'
         SLOT_FIELDS (a listing's rows, which may carry more columns after those: unpacked, not
-        read by name, which cost a list of 50 events a fifth of its time)."""
+        read by name, which made this a quarter of a 50-event list's samples)."""
         id_, title, description, location, status, team_id, series_id, starts, ends, created = row[
             :10
         ]
