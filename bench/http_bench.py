@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -52,13 +51,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import httpx
 
 from bench import data_bench
-from bench.reporting import machine_facts, save_report
+from bench.reporting import save_report, start_run
 from harness.app_server import AppServer, running_server
 from harness.baseline import BASELINE_COMMIT, baseline_source, running_baseline_server
 from harness.postgres import start_cluster
@@ -602,19 +600,9 @@ def scale_lines(scale_rows: list[Row], orgs: int) -> list[str]:
 # --- main --------------------------------------------------------------------------------------
 
 
-def _stop_on_sigterm(signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main() -> int:
-    if wrk_binary() is None:
-        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
-        return 1
     config = Config.from_environment()
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    signal.signal(signal.SIGHUP, _stop_on_sigterm)
-    facts = machine_facts()
-    print("\n".join(f"{key}: {value}" for key, value in facts.items()))
+    facts = start_run()
     print(
         f"databases {config.databases}, workers {config.workers}, {config.duration_s} s per run, "
         f"{' and '.join(config.codes)}, scale: {config.orgs or 'skipped'}"

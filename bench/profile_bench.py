@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.reporting import machine_facts, save_report
+from bench.reporting import save_report, start_run
 from harness.app_server import AppServer, running_server
 from harness.baseline import BASELINE_COMMIT, running_baseline_server
 from harness.workload import (
@@ -170,15 +170,12 @@ def report(profiles: list[Profile], facts: dict[str, str], duration_s: int) -> s
 
 
 def main() -> int:
-    if wrk_binary() is None:
-        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
-        return 1
     duration_s = int(os.environ.get("BENCH_DURATION", DEFAULT_DURATION_S))
     names = (
         tuple(n.strip() for n in os.environ.get("BENCH_ENDPOINTS", "").split(",") if n.strip())
         or DEFAULT_ENDPOINTS
     )
-    facts = machine_facts()
+    facts = start_run()
     profiles: list[Profile] = []
     env = {"SECRET_KEY": os.urandom(32).hex()}
     with (

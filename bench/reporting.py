@@ -7,10 +7,12 @@ import importlib.metadata
 import json
 import os
 import platform
+import signal
 import sqlite3
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from harness.wrk import wrk_binary
@@ -75,3 +77,19 @@ def save_report(name: str, text: str, raw: dict[str, Any]) -> None:
     (RESULTS_DIR / f"{name}-{stamp}.json").write_text(json.dumps(raw, indent=2))
     print("\n" + text)
     print(f"written to {RESULTS_DIR / f'{name}-{stamp}.md'}")
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def start_run(*, needs_wrk: bool = True) -> dict[str, str]:
+    """What every benchmark does first: refuse to start without wrk, stop cleanly (servers and
+    databases removed) on SIGTERM or SIGHUP as on Ctrl-C, and print the machine's facts."""
+    if needs_wrk and wrk_binary() is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
+    facts = machine_facts()
+    print("\n".join(f"{key}: {value}" for key, value in facts.items()), flush=True)
+    return facts

@@ -31,7 +31,6 @@ per core). Results are printed and written to bench/results/soak-*.{md,json}.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import tempfile
 import threading
@@ -45,7 +44,7 @@ from typing import Any
 
 import httpx
 
-from bench.reporting import machine_facts, save_report
+from bench.reporting import save_report, start_run
 from bench.write_bench import (
     ADMIN_KEY,
     CONNECTIONS,
@@ -478,19 +477,9 @@ def report(soak: Soak, facts: Mapping[str, str], criteria: Sequence[Criterion]) 
     return "\n".join(lines)
 
 
-def _stop_on_signal(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main() -> int:
-    if wrk_binary() is None:
-        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
-        return 1
     config = Config.from_environment()
-    signal.signal(signal.SIGTERM, _stop_on_signal)
-    signal.signal(signal.SIGHUP, _stop_on_signal)
-    facts = machine_facts()
-    print("\n".join(f"{key}: {value}" for key, value in facts.items()))
+    facts = start_run()
     print(f"soak: {config.runs} runs of {config.run_s} s, {config.workers} workers", flush=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sf-soak-") as tmp:

@@ -27,7 +27,6 @@ import contextlib
 import json
 import os
 import select
-import signal
 import socket
 import statistics
 import sys
@@ -45,7 +44,7 @@ import httpx
 from sqlalchemy import func
 from sqlalchemy import select as sql_select
 
-from bench.reporting import machine_facts, save_report
+from bench.reporting import save_report, start_run
 from harness.app_server import AppServer, running_server
 from harness.memory import RssSampler, tree_rss_kib
 from harness.postgres import start_cluster
@@ -724,16 +723,9 @@ def _command(config: Config) -> str:
     return f"{settings} {COMMAND}"
 
 
-def _stop_on_signal(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main() -> int:
     config = Config.from_environment()
-    signal.signal(signal.SIGTERM, _stop_on_signal)
-    signal.signal(signal.SIGHUP, _stop_on_signal)
-    facts = machine_facts()
-    print("\n".join(f"{key}: {value}" for key, value in facts.items() if key != "wrk"))
+    facts = start_run(needs_wrk=False)
     stop = threading.Event()
     body: list[BodyRow] = []
     signups: list[SignUpRow] = []

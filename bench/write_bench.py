@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import sys
 import tempfile
 import time
@@ -47,7 +46,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bench.http_bench import DEFAULT_DURATION_S, WARM_UP_S
-from bench.reporting import machine_facts, save_report
+from bench.reporting import save_report, start_run
 from harness.app_server import running_server
 from harness.request_plan import Plan, PlannedRequest, PlanRun, run_plan, sent_requests
 from harness.workload import (
@@ -627,19 +626,9 @@ def report_lines(bench: WriteBench) -> list[str]:
     return lines
 
 
-def _stop_on_signal(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main() -> int:
-    if wrk_binary() is None:
-        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
-        return 1
     config = Config.from_environment()
-    signal.signal(signal.SIGTERM, _stop_on_signal)
-    signal.signal(signal.SIGHUP, _stop_on_signal)
-    facts = machine_facts()
-    print("\n".join(f"{key}: {value}" for key, value in facts.items()))
+    facts = start_run()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sf-writes-") as tmp:
         bench = measure_writes(
