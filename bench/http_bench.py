@@ -56,7 +56,7 @@ from typing import Any
 import httpx
 
 from bench import data_bench
-from bench.reporting import save_report, start_run
+from bench.reporting import run, save_report, start_run
 from harness.app_server import AppServer, running_server
 from harness.baseline import BASELINE_COMMIT, baseline_source, running_baseline_server
 from harness.postgres import start_cluster
@@ -649,8 +649,4 @@ def measure_writes_section(config: Config, workdir: Path, report: Report) -> lis
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted: servers and databases were stopped", file=sys.stderr)
-        sys.exit(130)
+    run(main)

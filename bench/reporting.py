@@ -10,10 +10,12 @@ import platform
 import signal
 import sqlite3
 import subprocess
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 from harness.wrk import wrk_binary
 
@@ -93,3 +95,13 @@ def start_run(*, needs_wrk: bool = True) -> dict[str, str]:
     facts = machine_facts()
     print("\n".join(f"{key}: {value}" for key, value in facts.items()), flush=True)
     return facts
+
+
+def run(main: Callable[[], int]) -> NoReturn:
+    """`python -m bench.X`: run `main` and exit with its status; 130 when interrupted (its
+    servers and databases are stopped on the way out)."""
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted: servers and databases were stopped", file=sys.stderr)
+        sys.exit(130)

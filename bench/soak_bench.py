@@ -44,7 +44,7 @@ from typing import Any
 
 import httpx
 
-from bench.reporting import save_report, start_run
+from bench.reporting import run, save_report, start_run
 from bench.write_bench import (
     ADMIN_KEY,
     CONNECTIONS,
@@ -498,8 +498,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted: servers and databases were stopped", file=sys.stderr)
-        sys.exit(130)
+    run(main)

@@ -29,7 +29,6 @@ import os
 import select
 import socket
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -44,7 +43,7 @@ import httpx
 from sqlalchemy import func
 from sqlalchemy import select as sql_select
 
-from bench.reporting import save_report, start_run
+from bench.reporting import run, save_report, start_run
 from harness.app_server import AppServer, running_server
 from harness.memory import RssSampler, tree_rss_kib
 from harness.postgres import start_cluster
@@ -764,8 +763,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted: servers and databases were stopped", file=sys.stderr)
-        sys.exit(130)
+    run(main)

@@ -46,7 +46,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bench.http_bench import DEFAULT_DURATION_S, WARM_UP_S
-from bench.reporting import save_report, start_run
+from bench.reporting import run, save_report, start_run
 from harness.app_server import running_server
 from harness.request_plan import Plan, PlannedRequest, PlanRun, run_plan, sent_requests
 from harness.workload import (
@@ -668,8 +668,4 @@ def raw_figures(bench: WriteBench) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted: servers and databases were stopped", file=sys.stderr)
-        sys.exit(130)
+    run(main)
