@@ -27,7 +27,7 @@ from signupflow.assignments.models import Assignment, AssignmentSource, Assignme
 from signupflow.assignments.started import refuse_after_start, refuse_volunteer_after_start
 from signupflow.audit.service import record
 from signupflow.db.base import as_text
-from signupflow.db.pagination import paginate_rows
+from signupflow.db.pagination import given_filters, paginate_rows
 from signupflow.errors import Conflict, PermissionDenied, ResourceNotFound
 from signupflow.events.models import Event, EventSlot, EventStatus
 from signupflow.events.service import ensure_visible, get_event, visible_events_of
@@ -194,17 +194,14 @@ def list_assignments(
 ) -> tuple[list[Row[*tuple[Any, ...]]], int]:
     if event_id is not None:
         ensure_visible(session, actor, event_id)
-    filters = {
-        "event_id": event_id,
-        "person_id": person_id,
-        "starts_from": starts_from,
-        "starts_before": starts_before,
-    }
-    given = {name: value for name, value in filters.items() if value is not None}
-    stmt = _assignments_page(
-        every_event=actor.at_least(MemberRole.SCHEDULER), filters=frozenset(given)
+    filters, params = given_filters(
+        actor.organisation_id,
+        event_id=event_id,
+        person_id=person_id,
+        starts_from=starts_from,
+        starts_before=starts_before,
     )
-    params = {"organisation_id": actor.organisation_id, **given}
+    stmt = _assignments_page(every_event=actor.at_least(MemberRole.SCHEDULER), filters=filters)
     return paginate_rows(session, stmt, limit=limit, offset=offset, params=params)
 
 

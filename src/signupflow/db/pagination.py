@@ -19,6 +19,13 @@ _Rows = Select[*tuple[Any, ...]]
 _PAGED: WeakKeyDictionary[_Rows, tuple[_Rows, bool]] = WeakKeyDictionary()
 
 
+def given_filters(organisation_id: int, **filters: Any) -> tuple[frozenset[str], dict[str, Any]]:
+    """The filters a listing was given (those not None): their names, which pick the statement
+    built once for that shape, and the parameters it runs with, the organisation's included."""
+    given = {name: value for name, value in filters.items() if value is not None}
+    return frozenset(given), {"organisation_id": organisation_id, **given}
+
+
 def paginate(
     session: Session,
     stmt: Select[*tuple[Any, ...]],

@@ -14,7 +14,7 @@ from signupflow.actor import Actor
 from signupflow.assignments.ledger import fill_open_places, lock_slots
 from signupflow.audit.service import record
 from signupflow.db.base import as_text
-from signupflow.db.pagination import paginate_rows, read_rows
+from signupflow.db.pagination import given_filters, paginate_rows, read_rows
 from signupflow.errors import Conflict, ResourceNotFound
 from signupflow.events.models import (
     PUBLIC_STATUSES,
@@ -97,15 +97,14 @@ def list_events(
 ) -> tuple[EventRows, int]:
     """A page of events, each with its slots by role, and the number of events in all pages.
     Two statements whatever the page's size."""
-    filters = {
-        "status": status,
-        "starts_from": starts_from,
-        "starts_before": starts_before,
-        "team_id": team_id,
-    }
-    given = {name: value for name, value in filters.items() if value is not None}
-    stmt = _events_page(every_event=actor.at_least(MemberRole.SCHEDULER), filters=frozenset(given))
-    params = {"organisation_id": actor.organisation_id, **given}
+    filters, params = given_filters(
+        actor.organisation_id,
+        status=status,
+        starts_from=starts_from,
+        starts_before=starts_before,
+        team_id=team_id,
+    )
+    stmt = _events_page(every_event=actor.at_least(MemberRole.SCHEDULER), filters=filters)
     events, total = paginate_rows(session, stmt, limit=limit, offset=offset, params=params)
     slots: dict[int, list[Row[*tuple[Any, ...]]]] = {event[0]: [] for event in events}
     if slots:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from signupflow.actor import Actor
 from signupflow.assignments.ledger import fill_places_waited_for, release_all_for_person
 from signupflow.audit.service import record
-from signupflow.db.pagination import paginate_rows, read_rows
+from signupflow.db.pagination import given_filters, paginate_rows, read_rows
 from signupflow.db.search import contains_text
 from signupflow.errors import Conflict, NotFound
 from signupflow.organisations.service import lock_organisation
@@ -115,12 +115,8 @@ def list_people(
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of people (PersonRead's fields in its order) and the number in all pages. Two
     statements whatever the page's size."""
-    params: dict[str, Any] = {"organisation_id": actor.organisation_id}
-    if role:
-        params["role"] = role
-    if active is not None:
-        params["active"] = active
-    stmt = _people_page(filters=frozenset(params))
+    filters, params = given_filters(actor.organisation_id, role=role or None, active=active)
+    stmt = _people_page(filters=filters)
     if q:  # searched text is escaped into the statement: built for this request
         stmt = stmt.where(contains_text(Person.name, q) | contains_text(Person.email, q))
     rows, total = paginate_rows(session, stmt, limit=limit, offset=offset, params=params)
