@@ -90,7 +90,9 @@ CAPACITIES = (2, 5, 10, 20, 40, 100)
 FIRST_EXTRA_EVENT = datetime(2031, 1, 5, 15, 0, tzinfo=UTC)
 # Every volunteer logs in from one address within a minute, which the per-client default
 # (10 x 10 a minute) would mostly refuse; logging in is set-up here, not what is measured.
-SERVER_ENV = {"LOGIN_ATTEMPTS_PER_MINUTE": "10000"}
+# 200 logins from one address are set-up, not what is measured; the database is migrated by
+# the seeding (this checkout's), which the code before issue #15 must not try to redo.
+SERVER_ENV = {"LOGIN_ATTEMPTS_PER_MINUTE": "10000", "AUTO_MIGRATE": "false"}
 SLOT_FULL = "409 /problems/slot-full"
 ADMIN_KEY = "admin"  # the plan's token key of the admin (request_plan.lua withdraws with it)
 _EVENT_PATH = re.compile(r"^/api/v1/events/(\d+)/")
