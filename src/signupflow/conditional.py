@@ -33,17 +33,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from signupflow import __version__
 from signupflow.actor import Actor
-from signupflow.organisations.data_versions import current_version
 from signupflow.settings import Settings
 
 CACHE_CONTROL = "private, no-cache"
@@ -93,15 +90,13 @@ def install(app: FastAPI) -> None:
     _document(app)
 
 
-async def refuse_unchanged(request: Request, session: Session, actor: Actor) -> None:
+def refuse_unchanged(request: Request, actor: Actor, *, version: str) -> None:
     """For a GET of a JSON read: compute its tag (kept for the answer's ETag header) and
-    raise NotModified when If-None-Match names it. Runs after authentication and the role
-    check, before the route: a 304 costs only those (authentication read the version)."""
+    raise NotModified when If-None-Match names it. Runs after authentication, which read the
+    organisation's `version` before anything the route reads, and the role check: a 304 costs
+    only those."""
     if request.method != "GET" or not is_tagged(request):
         return
-    version: str | None = getattr(request.state, "data_version", None)  # deps.current_actor
-    if version is None:
-        version = await anyio.to_thread.run_sync(current_version, session, actor.organisation_id)
     tag = entity_tag(
         release=request.app.state.entity_tag_release,
         version=version,

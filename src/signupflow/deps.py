@@ -153,14 +153,15 @@ OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
 def require(role: MemberRole) -> Callable[..., Awaitable[Actor]]:
-    async def dependency(request: Request, session: DbSession, actor: CurrentActor) -> Actor:
+    async def dependency(request: Request, actor: CurrentActor) -> Actor:
         if not actor.at_least(role):
             raise PermissionDenied(
                 f"requires the {role.value} role or higher",
                 code="auth.role_required",
                 params={"role": role.value},
             )
-        await refuse_unchanged(request, session, actor)  # a GET's 304, before the route runs
+        # A GET's 304, before the route runs.
+        refuse_unchanged(request, actor, version=request.state.data_version)
         return actor
 
     return dependency
