@@ -70,11 +70,6 @@ def py_spy() -> str:
     return found
 
 
-def worker_pid(server: AppServer) -> int:
-    """The process that serves requests: the server itself with one worker."""
-    return server.process.pid
-
-
 def shares(raw: Path) -> tuple[int, Counter[str], Counter[str]]:
     """Samples, own time per frame, and inclusive samples per frame of py-spy's raw output
     (one line per distinct stack: `frame;frame;... count`)."""
@@ -114,7 +109,7 @@ def profile(
             "--output",
             str(raw),
             "--pid",
-            str(worker_pid(server)),
+            str(server.process.pid),  # with one worker, the server serves the requests
         ]
         with subprocess.Popen(
             record, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
