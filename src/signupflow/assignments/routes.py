@@ -23,11 +23,13 @@ from signupflow.schemas import Id, Instant, Page
 router = APIRouter(prefix=API_PREFIX, tags=["assignments"])
 
 
+# service.ASSIGNMENT_COLUMNS are these fields, in this order (then the total).
+_FIELDS = tuple(AssignmentRead.model_fields)
+
+
 def _page(items: Sequence[Row[*tuple[Any, ...]]], total: int, page: Pagination) -> Response:
-    # service.ASSIGNMENT_COLUMNS are AssignmentRead's fields, in order (then the total).
-    fields = tuple(AssignmentRead.model_fields)
     return json_page(
-        [dict(zip(fields, row, strict=False)) for row in items],
+        [dict(zip(_FIELDS, row, strict=False)) for row in items],
         total=total,
         limit=page.limit,
         offset=page.offset,
