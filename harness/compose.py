@@ -8,6 +8,7 @@ so runs never collide with each other or with a real deployment on the same engi
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import random
@@ -122,28 +123,39 @@ def unique_project(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def used_subnets() -> set[str]:
+def used_networks() -> list[ipaddress.IPv4Network]:
+    """Every IPv4 network the engine's networks or the host's routes already hold."""
+    subnets: list[str] = []
     ids = docker_cmd("network", "ls", "--quiet").stdout.split()
-    if not ids:
-        return set()
-    networks = json.loads(docker_cmd("network", "inspect", *ids).stdout)
-    return {
-        entry.get("Subnet", "")
-        for network in networks
-        for entry in (network.get("IPAM", {}).get("Config") or [])
-    }
+    if ids:
+        for network in json.loads(docker_cmd("network", "inspect", *ids).stdout):
+            subnets += [entry.get("Subnet", "") for entry in network["IPAM"]["Config"] or []]
+    ip = shutil.which("ip")
+    routes = subprocess.run([ip, "-j", "route"], capture_output=True, text=True) if ip else None
+    if routes is not None and routes.returncode == 0:
+        subnets += [route["dst"] for route in json.loads(routes.stdout)]
+    networks = (
+        ipaddress.ip_network(subnet, strict=False)
+        for subnet in subnets
+        if subnet and subnet != "default"
+    )
+    return [network for network in networks if isinstance(network, ipaddress.IPv4Network)]
 
 
 def free_edge_subnet() -> str:
-    """A /24 in 172.31.128-239 that no network on this engine uses (the production default,
-    172.31.240.0/24, stays free for a real deployment)."""
-    taken = used_subnets()
-    candidates = [f"172.31.{octet}.0/24" for octet in range(128, 240)]
+    """A /24 in 10.213.0.0/16 that overlaps no network on this engine or host.
+
+    Outside Docker's default address pools (172.17-31.0.0/16, 192.168.0.0/16): an edge subnet
+    taken from there could be handed to another network of the same stack while `up` creates
+    them ("Pool overlaps with other one on this address space", seen in CI with many networks
+    about). The production default, 172.31.240.0/24, is left to a real deployment."""
+    taken = used_networks()
+    candidates = list(ipaddress.IPv4Network("10.213.0.0/16").subnets(new_prefix=24))
     random.shuffle(candidates)
     for subnet in candidates:
-        if subnet not in taken:
-            return subnet
-    raise AssertionError("no free 172.31.x.0/24 subnet for the edge network")
+        if not any(subnet.overlaps(network) for network in taken):
+            return str(subnet)
+    raise AssertionError("no free /24 in 10.213.0.0/16 for the edge network")
 
 
 @dataclass
