@@ -435,9 +435,22 @@ def test_request_body_limit_and_organisation_budget_have_safe_defaults() -> None
 
 
 def test_production_refuses_a_solve_cap_that_could_hold_every_session() -> None:
-    pool = {"db_pool_size": 5, "db_max_overflow": 3}
+    pool = {"db_pool_size": 5, "db_max_overflow": 3, "request_threads": 20}
     assert bad_variables(production(**pool, max_concurrent_solves=7)) == ["MAX_CONCURRENT_SOLVES"]
     assert bad_variables(production(**pool, max_concurrent_solves=6)) == []
+
+
+def test_production_refuses_a_solve_cap_that_could_hold_every_thread() -> None:
+    assert bad_variables(production(request_threads=3, max_concurrent_solves=3)) == [
+        "MAX_CONCURRENT_SOLVES"
+    ]
+    assert bad_variables(production(request_threads=3, max_concurrent_solves=2)) == []
+
+
+def test_request_slots_never_exceed_the_threads_or_the_pool() -> None:
+    assert production(request_threads=4).request_slots == 4
+    assert production(request_threads=30, db_pool_size=5, db_max_overflow=3).request_slots == 7
+    assert production(request_threads=1, db_pool_size=1, db_max_overflow=0).request_slots == 1
 
 
 def test_an_empty_variable_means_not_set(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -76,11 +76,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # dependency, then the route). Limiting threads alone let 64 clients take every connection
     # while their next step waited for a thread held by requests waiting for a connection: no
     # progress until pool_timeout (tests/test_load.py). Sessions are therefore admitted in the
-    # event loop, one fewer than the pool holds, so health probes always find a connection.
-    capacity = settings.db_pool_size + settings.db_max_overflow
+    # event loop (Settings.request_slots). Few threads serve more: at 64 connections one worker
+    # listed events at 176 req/s with 20 threads and 282 with 4 (docs/benchmarks.md).
     limiter = anyio.to_thread.current_default_thread_limiter()
-    limiter.total_tokens = capacity
-    app.state.session_slots = anyio.Semaphore(max(1, capacity - 1))
+    limiter.total_tokens = settings.request_threads
+    app.state.session_slots = anyio.Semaphore(settings.request_slots)
     # Solves inside requests hold a session slot for seconds: only a few at once, so they
     # never take every slot (staging and production refuse a cap that could).
     app.state.solve_slots = SolveSlots(

@@ -153,6 +153,10 @@ class Settings(FileSecretsSettings):
     """Database connections kept open per process."""
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     """Connections opened beyond the pool under load, per process."""
+    request_threads: int = Field(default=4, ge=1, le=200)
+    """Requests a process works on at once (its thread pool); the others wait their turn in
+    the event loop, holding no thread and no connection. Few threads serve more: CPU-bound reads
+    in many threads spend the interpreter lock on handing it over (docs/benchmarks.md)."""
     db_pool_timeout_s: float = Field(default=10.0, gt=0)
     """Seconds a request waits for a free connection before it fails."""
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
@@ -298,6 +302,12 @@ class Settings(FileSecretsSettings):
         ]
 
     @property
+    def request_slots(self) -> int:
+        """Requests holding a database session at once: no more than the threads that run
+        them, and one fewer than the pool holds, so health probes always find a connection."""
+        return max(1, min(self.request_threads, self.db_pool_size + self.db_max_overflow - 1))
+
+    @property
     def is_strict(self) -> bool:
         return self.app_env in STRICT_PROFILES
 
@@ -359,10 +369,10 @@ class Settings(FileSecretsSettings):
                 "DRAIN_DELAY_S + SHUTDOWN_TIMEOUT_S: must stay under the 30 s grace period that "
                 "orchestrators give before SIGKILL"
             )
-        if self.max_concurrent_solves >= self.db_pool_size + self.db_max_overflow - 1:
+        if self.max_concurrent_solves >= self.request_slots:
             found.append(
-                "MAX_CONCURRENT_SOLVES: must stay below DB_POOL_SIZE + DB_MAX_OVERFLOW - 1, so "
-                "solves in requests can never hold every database session"
+                "MAX_CONCURRENT_SOLVES: must stay below REQUEST_THREADS and below DB_POOL_SIZE "
+                "+ DB_MAX_OVERFLOW - 1, so solves in requests can never hold every session"
             )
         if self.bcrypt_rounds < 12:
             found.append("BCRYPT_ROUNDS: must be at least 12")
