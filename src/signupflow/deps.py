@@ -9,10 +9,12 @@ waiting there (under 64 connections the trips cost more than the work).
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Select, bindparam, select
@@ -23,7 +25,7 @@ from signupflow.auth.models import User
 from signupflow.auth.revocation import is_revoked
 from signupflow.auth.tokens import decode_access_token
 from signupflow.conditional import refuse_unchanged
-from signupflow.db.session import unit_of_work
+from signupflow.db.session import finish
 from signupflow.errors import PermissionDenied, Unauthenticated
 from signupflow.organisations.data_versions import as_version, version_of
 from signupflow.organisations.models import Organisation
@@ -47,11 +49,26 @@ async def _session_slot(request: Request) -> AsyncIterator[None]:
         yield
 
 
-def get_session(
+async def get_session(
     request: Request, _slot: Annotated[None, Depends(_session_slot, scope="function")]
-) -> Iterator[Session]:
-    with unit_of_work(request.app.state.session_factory) as session:
+) -> AsyncIterator[Session]:
+    """The request's unit of work. Opened in the event loop (a new session touches no
+    connection), finished in the thread pool (commit or rollback talk to the database): one
+    trip through the thread pool fewer per request than a plain generator's two."""
+    session = request.app.state.session_factory()
+    try:
         yield session
+    except BaseException as exc:
+        await _finish(session, exc)
+        raise
+    await _finish(session, None)
+
+
+async def _finish(session: Session, error: BaseException | None) -> None:
+    # Shielded: a cancelled request (the client went away) still rolls back and frees its
+    # connection.
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(finish, session, error)
 
 
 AppSettings = Annotated[Settings, Depends(get_settings)]

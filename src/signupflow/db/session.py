@@ -30,21 +30,30 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     session = factory()
     try:
         yield session
-        session.commit()
-    except DomainError as exc:
-        if exc.keeps_changes:
+    except BaseException as exc:
+        finish(session, exc)
+        raise
+    finish(session, None)
+
+
+def finish(session: Session, error: BaseException | None) -> None:
+    """End the unit of work: commit when the work succeeded (or failed with a domain error that
+    keeps its changes), roll back otherwise, close the session. A lost race is raised as the
+    domain error it means; `error` itself is the caller's to raise."""
+    try:
+        if error is None or (isinstance(error, DomainError) and error.keeps_changes):
             session.commit()
         else:
             session.rollback()
-        raise
     except (IntegrityError, StaleDataError) as exc:
         session.rollback()
-        error = meaning_of(exc)
-        if error is None:
+        meaning = meaning_of(exc)
+        if meaning is None:
             raise
-        raise error from exc
-    except BaseException:
-        session.rollback()
-        raise
+        raise meaning from exc
     finally:
         session.close()
+    if isinstance(error, (IntegrityError, StaleDataError)):
+        meaning = meaning_of(error)
+        if meaning is not None:
+            raise meaning from error
