@@ -8,7 +8,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
 
-.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check architecture-check workflow-check migration-lint monitoring-check lock lock-upgrade lock-check bench bench-profile bench-soak bench-solver bench-deploy bench-data bench-trust bench-restore bench-logs config-docs clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check web-check architecture-check workflow-check migration-lint monitoring-check lock lock-upgrade lock-check bench bench-profile bench-soak bench-solver bench-deploy bench-data bench-trust bench-restore bench-logs config-docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,7 @@ test-runtime: $(STAMP)
 test-deploy: $(STAMP)
 	$(BIN)/pytest tests/deploy $(PYTEST_ARGS)
 
-check: lint typecheck tenancy-check architecture-check workflow-check migration-lint lock-check monitoring-check
+check: lint typecheck tenancy-check web-check architecture-check workflow-check migration-lint lock-check monitoring-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -56,6 +56,13 @@ typecheck: $(STAMP)
 tenancy-check:
 	@! grep -rnE 'organi[sz]ation_id *==' src --include='*.py' | grep -v 'src/signupflow/tenancy.py' \
 		|| (echo "organisation filters outside tenancy.py (use tenancy.scoped)"; exit 1)
+
+## Children are added to the page only by dom.js (h, replace), which skips null and undefined:
+## the DOM's own methods print them as the words "null" and "undefined" (issue #16).
+web-check:
+	@! grep -rnE '\.(replaceChildren|append|prepend|before|after|replaceWith|insertAdjacent[A-Za-z]*)\(' web/js \
+		--include='*.js' | grep -v '^web/js/dom.js:' \
+		|| (echo "DOM children added outside web/js/dom.js (use h() or replace())"; exit 1)
 
 ## Seat counts only in the ledger, no web imports in services, no import cycles, tests stay
 ## tests (tests/architecture.py reads the source; no database).

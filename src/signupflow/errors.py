@@ -36,14 +36,26 @@ class DomainError(Exception):
         *,
         code: str | None = None,
         params: Mapping[str, Any] | None = None,
+        field: str | None = None,
         **extra: Any,
     ) -> None:
         # `detail` stays English for API clients and logs; `code` and `params` let a client
         # show the message in its user's language (web/locales: "problem.<code>"). Every
-        # raise in src/ names a code (tests/api/test_problem_codes.py).
+        # raise in src/ names a code (tests/api/test_problem_codes.py). `field`: the input
+        # the error concerns, so a form marks it (as a 422's `errors` do).
         self.detail = detail or self.title
         self.code = code
         self.params = dict(params or {})
+        if field is not None:
+            extra["errors"] = [
+                {
+                    "loc": ["body", field],
+                    "msg": self.detail,
+                    "type": code,
+                    "code": code,
+                    "params": self.params,
+                }
+            ]
         self.extra = extra
         super().__init__(self.detail)
 
@@ -166,6 +178,19 @@ def problem(
     )
 
 
+def validation_error(err: Mapping[str, Any]) -> dict[str, Any]:
+    """One entry of a 422's `errors`: where (`loc`, down to the field), why (`code`, the
+    pydantic error type or a shape's own code from schemas.invalid, with its `params`) and
+    the English `msg`. An error of the whole shape names the field that answers for it."""
+    loc = list(err.get("loc", ()))
+    params = {k: v for k, v in (err.get("ctx") or {}).items() if k != "error"}
+    field = params.pop("field", None)
+    if field is not None:
+        loc.append(field)
+    code = err.get("type")
+    return {"loc": loc, "msg": err.get("msg", ""), "type": code, "code": code, "params": params}
+
+
 def problem_of(exc: DomainError) -> JSONResponse:
     """The problem+json answer to a domain error, wherever it is raised (a route, middleware)."""
     return problem(exc.status, exc.title, exc.detail, exc.type, **exc.members())
@@ -184,10 +209,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type")}
-            for err in exc.errors()
-        ]
+        errors = [validation_error(err) for err in exc.errors()]
         return problem(
             422,
             "Invalid input",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from importlib import resources
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -39,6 +39,13 @@ def _iana_time_zones() -> frozenset[str]:
 _TIMEZONES = _iana_time_zones()
 
 
+def invalid(field: str, code: str, message: str, **params: Any) -> PydanticCustomError:
+    """A validation error of a whole input shape that one field answers for: raised from a
+    model validator, it reaches the client at that field with its code (errors.py), so the
+    page marks the field and says why in its language (web/locales "problem.<code>")."""
+    return PydanticCustomError(code, message, {"field": field, **params})
+
+
 class _Shape(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -51,7 +58,7 @@ class ApiModel(_Shape):
     def _no_nul_characters(cls, data: object) -> object:
         # PostgreSQL cannot store NUL in text; refuse it up front instead of failing on insert.
         if _contains_nul(data):
-            raise ValueError("text must not contain NUL characters")
+            raise PydanticCustomError("text.nul", "text must not contain NUL characters")
         return data
 
 

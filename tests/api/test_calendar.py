@@ -10,9 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import vobject
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from signupflow.calendar import service as calendar_service
-from tests.factories import Org, add_person, invite_member, new_org, ok
+from signupflow.calendar.models import CalendarFeed
+from signupflow.db.session import unit_of_work
+from signupflow.errors import NotFound
+from tests.factories import Org, add_person, invite_member, new_org, ok, person_id_of
 
 API = "/api/v1"
 PROBLEM_JSON = "application/problem+json"
@@ -96,9 +100,26 @@ def test_a_persons_feed_shows_local_times_across_the_daylight_saving_change(
         assert start.utcoffset() == timedelta(hours=offset), name
         assert found[name].dtend.value.astimezone(MADRID).strftime("%H:%M") == "11:30"
         assert found[name].location.value == "Catedral"
-        assert found[name].status.value == "CONFIRMED"
+        assert found[name].status.value == "TENTATIVE"  # placed, not yet answered
     assert found["Before (usher)"].uid.value == f"event-{before['id']}@127.0.0.1"
     assert all(e.dtstamp.value.tzinfo is not None for e in found.values())
+
+
+def test_a_persons_feed_marks_only_accepted_places_confirmed(client: TestClient) -> None:
+    # A place the volunteer has not answered is TENTATIVE; accepted, CONFIRMED; declined, gone.
+    org = new_org(client, timezone="Europe/Madrid")
+    member = invite_member(org)
+    person = {"id": person_id_of(member)}
+    answered = {
+        title: assign(org, event_at(org, BEFORE_CHANGE, title), person)
+        for title in ("Asked", "Accepted", "Declined")
+    }
+    ok(member.post(f"{API}/assignments/{answered['Accepted']['id']}/accept"))
+    ok(member.post(f"{API}/assignments/{answered['Declined']['id']}/decline"))
+    feed = ok(member.put(f"{API}/calendar/feeds/me"))
+    found = events_of(parsed(client, feed["https_url"]))
+    statuses = {name: event.status.value for name, event in found.items()}
+    assert statuses == {"Asked (usher)": "TENTATIVE", "Accepted (usher)": "CONFIRMED"}
 
 
 def test_the_document_is_valid_rfc_5545_text(client: TestClient, madrid: tuple[Org, Any]) -> None:
@@ -175,6 +196,48 @@ def test_rotating_or_revoking_makes_the_old_url_not_found(client: TestClient) ->
     third = ok(volunteer.put(f"{API}/calendar/feeds/me"))
     ok(org.delete(f"{API}/people/{me}/calendar-feed"), 204)
     assert client.get(third["https_url"].replace("http://testserver", "")).status_code == 404
+
+
+def test_the_owner_sees_the_same_link_again_until_it_is_replaced(client: TestClient) -> None:
+    org = new_org(client)
+    volunteer = invite_member(org)
+    own = f"{API}/calendar/feeds/me"
+    theirs = f"{API}/people/{person_id_of(volunteer)}/calendar-feed"
+    for caller, path in [(volunteer, own), (org, f"{API}/calendar/feeds/organisation")]:
+        missing = caller.get(path)
+        assert missing.status_code == 404, path
+        assert missing.json()["code"] == "calendar.no_feed"
+        made = ok(caller.put(path))
+        assert ok(caller.get(path)) == made  # shown again: the same URL
+        fetch(client, made["https_url"])
+    # The admin sees the volunteer's link, and a replacement is what the volunteer sees next.
+    assert ok(org.get(theirs)) == ok(volunteer.get(own))
+    replaced = ok(org.put(theirs))
+    assert ok(volunteer.get(own)) == replaced
+    ok(volunteer.delete(own), 204)
+    assert volunteer.get(own).json()["code"] == "calendar.no_feed"
+
+
+def test_a_link_is_made_again_with_the_key_that_made_it(client: TestClient) -> None:
+    # After SECRET_KEY rotates (the old key in PREVIOUS_SECRET_KEYS) the link is unchanged;
+    # a feed from before revision 0009 (no salt) or from a dropped key cannot be shown.
+    org = new_org(client)
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    with unit_of_work(factory) as session:
+        token = calendar_service.rotate_feed(
+            session, organisation_id=org.id, person_id=None, key="old-key"
+        )
+    owner = {"organisation_id": org.id, "person_id": None}
+    with unit_of_work(factory) as session:
+        assert calendar_service.current_token(session, **owner, keys=["new", "old-key"]) == token
+        with pytest.raises(NotFound) as dropped:
+            calendar_service.current_token(session, **owner, keys=["new"])
+        assert dropped.value.code == "calendar.feed_hidden"
+        feed = session.scalars(select(CalendarFeed).where(CalendarFeed.organisation_id == org.id))
+        next(iter(feed)).token_salt = None
+    with unit_of_work(factory) as session, pytest.raises(NotFound) as unsalted:
+        calendar_service.current_token(session, **owner, keys=["new", "old-key"])
+    assert unsalted.value.code == "calendar.feed_hidden"
 
 
 @pytest.mark.parametrize("token", ["A" * 43, "short", "has.dot.in.it.xxxxxxxx"])

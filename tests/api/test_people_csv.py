@@ -146,6 +146,15 @@ def test_bad_rows_reject_the_whole_file_with_every_error(client: TestClient) -> 
         (7, None),
     ]
     assert "line 2" in problem["errors"][4]["message"]
+    # Each error says why by a code and its params, for the page to say in its language.
+    assert [(e["code"], e["params"]) for e in problem["errors"]] == [
+        ("name", {}),
+        ("email", {}),
+        ("active", {}),
+        ("language", {"allowed": "en, es, fr, pt, zh-CN, zh-TW"}),
+        ("duplicate_email", {"first": 2}),
+        ("cell_count", {"expected": 4, "found": 2}),
+    ]
     assert people(org) == before
 
 

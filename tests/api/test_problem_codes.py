@@ -3,24 +3,18 @@ each locale can show translated; the API sends both next to the English `detail`
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 
 from tests.factories import new_org, ok
+from tests.support.messages import load, parameters
 from tests.support.problem_codes import scan, source_codes, source_sites
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ["en", "es", "fr", "pt", "zh-Hans", "zh-Hant"]
-PLACEHOLDER = re.compile(r"\{(\w+)\}")
 DOC = ROOT / "docs" / "problem-codes.md"
-
-
-def messages(locale: str) -> dict[str, str]:
-    data: dict[str, str] = json.loads((ROOT / "web" / "locales" / f"{locale}.json").read_text())
-    return data
 
 
 def test_every_domain_error_in_src_names_a_literal_code() -> None:
@@ -31,17 +25,17 @@ def test_every_domain_error_in_src_names_a_literal_code() -> None:
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_code_has_a_message_in_every_locale(locale: str) -> None:
-    known = messages(locale)
+    known = load(locale)
     assert sorted(c for c in source_codes() if f"problem.{c}" not in known) == []
 
 
 def test_messages_use_only_params_every_raise_gives() -> None:
-    english = messages("en")
+    english = load("en")
     missing = [
         f"{site.where} {site.code}: {sorted(needed - site.params)}"
         for site in source_sites()
         if site.code and site.params is not None
-        if (needed := set(PLACEHOLDER.findall(english[f"problem.{site.code}"]))) - site.params
+        if (needed := parameters(english[f"problem.{site.code}"])) - site.params
     ]
     assert missing == []
 

@@ -111,6 +111,35 @@ def test_solve_edit_and_publish_a_draft(client) -> None:
     assert audit >= {"solve", "add_entry", "remove_entry", "publish"}
 
 
+def test_every_figure_follows_the_hand_edits_of_a_draft(client) -> None:
+    # Once the fairness panel and report.fairness kept the run's figures after edits (#16).
+    org = new_org(client)
+    ushers = [add_person(org, roles=["usher"], name=f"Usher {i}") for i in range(3)]
+    event = add_event(org, slots=[{"role": "usher", "capacity": 2}], starts_in=unique_time(30))
+    draft = solve(org, [event])
+    assert (draft["report"]["filled"], draft["report"]["fairness"]["max"]) == (2, 1)
+    path = f"{API}/schedules/{draft['id']}"
+    for entry in draft["entries"]:
+        ok(org.delete(f"{path}/entries/{entry['id']}"), 204)
+    emptied = ok(org.get(path))["report"]
+    assert (emptied["filled"], emptied["coverage"]) == (0, 0.0)
+    assert (emptied["fairness"]["max"], emptied["fairness"]["mean"]) == (0, 0.0)
+    assert [(u["slot_id"], u["seats"]) for u in emptied["unfilled"]] == [
+        (event["slots"][0]["id"], 2)
+    ]
+    ok(
+        org.post(
+            f"{path}/entries",
+            json={"slot_id": event["slots"][0]["id"], "person_id": ushers[2]["id"]},
+        ),
+        201,
+    )
+    edited = ok(org.get(path))["report"]
+    assert (edited["filled"], edited["coverage"]) == (1, 0.5)
+    assert (edited["fairness"]["min"], edited["fairness"]["max"]) == (0, 1)
+    assert edited["engine"] == draft["report"]["engine"]  # the run's own facts stay
+
+
 def test_republishing_changes_only_what_differs_and_rollback_restores_the_earlier_one(
     client,
 ) -> None:

@@ -1,6 +1,8 @@
 """The problem codes of src/signupflow, found by reading its source (AST), not by importing it:
 every place a DomainError subclass is constructed must name a literal `code` and give its
-`params` as a literal dict, so tests can check each code against the locale files."""
+`params` as a literal dict, so tests can check each code against the locale files. The
+validation errors of input shapes (`schemas.invalid(field, code, message, **params)`) are
+codes too."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "signupflow"
 ROOT = "DomainError"
+INVALID = "invalid"  # signupflow.schemas.invalid: a model validator's coded error
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,16 @@ def scan(sources: dict[str, str]) -> list[Site]:
             called = _name(node.func)
             if called in classes and called not in own_init:
                 sites.append(_coded(node, where))
+            elif called == INVALID:
+                sites.append(_invalid(node, where))
     return sites
+
+
+def _invalid(call: ast.Call, where: str) -> Site:
+    code = call.args[1] if len(call.args) > 1 else None
+    if not (isinstance(code, ast.Constant) and isinstance(code.value, str)):
+        return Site(where, None, None, "invalid() without a literal code")
+    return Site(where, code.value, frozenset(k.arg for k in call.keywords if k.arg), None)
 
 
 def source_sites() -> list[Site]:

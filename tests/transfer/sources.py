@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from signupflow.actor import Actor
 from signupflow.app import create_app
 from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
 from signupflow.audit.service import record
+from signupflow.availability.models import TimeOff
 from signupflow.db.session import unit_of_work
 from signupflow.events.models import Event
 from signupflow.organisations.models import Organisation
@@ -242,7 +243,6 @@ def _populate(app: FastAPI, client: TestClient) -> list[Org]:
         201,
     )
     for starts, ends, reason in (
-        ("2000-01-01", "2000-01-01", ""),
         ("2028-02-29", "2028-03-01", f"leap day {EMOJI}"),
         ("2200-12-31", "2200-12-31", RTL),
     ):
@@ -312,8 +312,18 @@ def _populate(app: FastAPI, client: TestClient) -> list[Org]:
     )
 
     # What the API cannot write: the other assignment states and sources, an event description
-    # longer than the API accepts, and audit entries with nested JSON and without an actor.
+    # longer than the API accepts, time off on the earliest day (the API refuses past days now;
+    # older databases hold them), and audit entries with nested JSON and without an actor.
     with unit_of_work(app.state.session_factory) as session:
+        session.add(
+            TimeOff(
+                organisation_id=london.id,
+                person_id=people[0]["id"],
+                starts_on=date(2000, 1, 1),
+                ends_on=date(2000, 1, 1),
+                reason="",
+            )
+        )
         session.execute(
             update(Assignment)
             .where(Assignment.id == signed_up["id"])

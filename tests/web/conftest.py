@@ -13,7 +13,9 @@ from playwright.sync_api import sync_playwright
 from harness.app_server import AppServer, start_server
 from tests.support.services import require_service
 from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.budget import budget_summary
 from tests.web.support import DATABASES, server_env
+from tests.web.world import World, build_world
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +42,16 @@ def browser() -> Iterator[Any]:
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def world(web_server: AppServer) -> World:
+    """One organisation with something on every page; tests that use it only read."""
+    return build_world(web_server.url)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if measured := budget_summary():
+        terminalreporter.section("page budget (first load, demo data)")
+        for line in measured:
+            terminalreporter.write_line(line)

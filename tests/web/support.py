@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ WEB = Path(__file__).resolve().parents[2] / "web"
 PASSWORD = "correct horse battery"
 # Chromium logs every 4xx response; the tests that provoke one check what the page shows.
 EXPECTED_4XX = "Failed to load resource: the server responded with a status of 4"
+# Text a page must never show: a value the code failed to fill in (issue #16).
+PLACEHOLDER = re.compile(r"\b(?:null|undefined|NaN)\b|\[object Object\]|\{\w+\}")
 
 
 def server_env(data: Path) -> dict[str, str]:
@@ -136,3 +139,20 @@ def log_in_browser(page: Any, base_url: str, tokens: dict[str, Any]) -> None:
     page.evaluate("s => localStorage.setItem('signupflow.session', JSON.stringify(s))", session)
     page.reload()  # the app reads the session when it starts
     page.wait_for_selector("#logout:not([hidden])")
+
+
+def volunteer(
+    api: httpx.Client, base: str, name: str, *, role: str = "volunteer"
+) -> dict[str, Any]:
+    """Invited as an usher and accepted: their tokens and person id."""
+    email = f"{name.lower()}-{id(api)}@example.org"
+    invited = api.post(
+        "/invitations", json={"email": email, "name": name, "roles": ["Usher"], "role": role}
+    )
+    assert invited.status_code == 201, invited.text
+    accepted = httpx.post(
+        f"{base}/api/v1/invitations/accept",
+        json={"token": invited.json()["token"], "password": PASSWORD},
+    )
+    assert accepted.status_code == 200, accepted.text
+    return {"tokens": accepted.json(), "person_id": invited.json()["person_id"]}

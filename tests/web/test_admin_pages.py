@@ -18,6 +18,7 @@ from tests.web.support import (
     messages,
     open_page,
     submit,
+    unique,
     wait_page,
     watch,
 )
@@ -95,3 +96,32 @@ def test_organiser_manages_teams_settings_people_and_profile(
         expect(page.locator("main h1")).to_have_text(messages("zh-Hant")["profile.title"])
         assert api.get("/me").json()["person"]["language"] == "zh-TW"
         watched.assert_clean()
+
+
+def test_an_invitation_shows_in_the_lists_at_once_and_says_it_was_mailed(
+    web_server: AppServer, context: Any
+) -> None:
+    text = messages("en")
+    org = api_signup(web_server.url)
+    watched = watch(context.new_page())
+    page = watched.page
+    log_in_browser(page, web_server.url, org.tokens)
+    open_page(page, web_server.url, "/people", "people")
+    form = page.locator("main form").first
+    email = f"{unique('nina')}@example.org"
+    form.locator("[name=name]").fill("Nina")
+    form.locator("[name=email]").fill(email)
+    submit(form)
+    expect(page.locator("[data-testid=invited]")).to_have_text(
+        f"{text['people.invited'].format(name='Nina')} "
+        f"{text['people.invite_mailed'].format(email=email)}"
+    )
+    # No "show the updated list": the person and the open invitation are listed already.
+    expect(page.locator("main tbody tr", has_text=email)).to_have_count(2)
+    # The next attempt's error is not shown beside the previous invitation's link.
+    form.locator("[name=name]").fill("Nina again")
+    form.locator("[name=email]").fill("not an address")
+    submit(form)
+    expect(form.locator("[aria-invalid=true]")).to_have_count(1)
+    expect(page.locator("#invite-link-input")).to_have_count(0)
+    watched.assert_clean()

@@ -28,10 +28,10 @@ from tests.web.support import (
     open_page,
     server_env,
     submit,
+    volunteer,
     watch,
 )
 from tests.web.test_schedule_review import EVENT, usher_event
-from tests.web.test_volunteer_flows import volunteer
 
 TEXT = messages("en")
 # The page polls once a second; the worker process starts, solves and exits within this.

@@ -8,10 +8,19 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from harness.app_server import AppServer
 from tests.web.browser import DESKTOP
-from tests.web.support import api_signup, log_in_browser, open_page, submit, wait_page, watch
+from tests.web.support import (
+    PLACEHOLDER,
+    api_signup,
+    log_in_browser,
+    open_page,
+    submit,
+    wait_page,
+    watch,
+)
 
 
 @pytest.fixture
@@ -141,6 +150,10 @@ def test_a_weekly_series_starts_on_its_first_chosen_day_not_on_the_typed_one(
     form.locator("input[name=byday][value='2']").uncheck()
     form.locator("input[name=byday][value='6']").check()
     form.locator("[name=repeat_count]").fill("2")
+    # The preview of the two dates, with no placeholder where a third line could be (#16).
+    preview = form.locator(".preview")
+    expect(preview.locator("li")).to_have_count(2)
+    assert PLACEHOLDER.findall(preview.inner_text()) == [], preview.inner_text()
     submit(form)
     wait_page(page, "events")
     events = httpx.get(f"{web_server.url}/api/v1/events", headers=org.headers).json()["items"]

@@ -100,6 +100,67 @@ def test_an_invalid_role_slot_is_marked_and_the_event_form_keeps_its_values(
     watched.assert_clean()
 
 
+def test_an_event_that_ends_first_and_an_empty_title_are_marked_at_their_fields(
+    web_server: AppServer, context: Any
+) -> None:
+    # Once "Some of the values are not valid." with no field marked, and "This is too short."
+    # for an empty required field (#16, point 5).
+    text = messages("es")
+    org = api_signup(web_server.url, locale="es")
+    watched = watch(context.new_page())
+    page = watched.page
+    log_in_browser(page, web_server.url, org.tokens)
+    open_page(page, web_server.url, "/events/new", "events-new")
+    form = page.locator("main form")
+    form.locator("[name=title]").fill("Reparto")
+    form.locator("[name='slots.0.role']").fill("Cocina")
+    form.locator("[name=starts_at]").fill("2031-05-04T12:00")
+    form.locator("[name=ends_at]").fill("2031-05-04T10:00")
+    submit(form)
+    form.locator("[name=ends_at][aria-invalid=true]").wait_for()
+    assert field_error(form, "ends_at") == text["problem.event.ends_before_start"]
+    form.locator("[name=title]").fill("")
+    form.locator("[name=ends_at]").fill("2031-05-04T14:00")
+    submit(form)
+    form.locator("[name=title][aria-invalid=true]").wait_for()
+    assert field_error(form, "title") == text["error.field.missing"]
+    watched.assert_clean()
+
+
+def test_past_dates_are_asked_about_for_an_event_and_refused_for_time_off(
+    web_server: AppServer, context: Any
+) -> None:
+    # An event in 2020 and time off in 2019 were once accepted without a word (#16, point 6).
+    text = messages("es")
+    org = api_signup(web_server.url, locale="es")
+    watched = watch(context.new_page())
+    page = watched.page
+    log_in_browser(page, web_server.url, org.tokens)
+    open_page(page, web_server.url, "/events/new", "events-new")
+    form = page.locator("main form")
+    form.locator("[name=title]").fill("Reparto")
+    form.locator("[name='slots.0.role']").fill("Cocina")
+    form.locator("[name=starts_at]").fill("2020-05-04T10:00")
+    form.locator("[name=ends_at]").fill("2020-05-04T12:00")
+    submit(form)
+    dialog = page.locator("dialog[open]")
+    dialog.wait_for()
+    assert text["events.create_anyway"] in dialog.inner_text()
+    dialog.locator("button[value=no]").click()
+    events = httpx.get(f"{web_server.url}/api/v1/events", headers=org.headers).json()
+    assert events["items"] == []  # cancelled: nothing made
+    assert form.locator("[name=title]").input_value() == "Reparto"  # nothing lost
+
+    open_page(page, web_server.url, "/availability", "availability")
+    leave = page.locator("main form", has=page.locator("[name=starts_on]"))
+    leave.locator("[name=starts_on]").fill("2019-07-01")
+    leave.locator("[name=ends_on]").fill("2019-07-03")
+    submit(leave)
+    leave.locator("[name=ends_on][aria-invalid=true]").wait_for()
+    assert field_error(leave, "ends_on").startswith(text["problem.time_off.in_past"].split("{")[0])
+    watched.assert_clean()
+
+
 def test_a_wrong_password_is_reported_and_the_e_mail_kept(
     web_server: AppServer, context: Any
 ) -> None:

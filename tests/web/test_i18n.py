@@ -4,13 +4,13 @@ t('key') or name keys in literal maps; no other literal in web/js reads like pro
 
 from __future__ import annotations
 
-import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from tests.support.messages import PLURAL, load, parameters
 from tests.support.problem_codes import source_codes
 
 WEB = Path(__file__).resolve().parents[2] / "web"
@@ -21,15 +21,11 @@ TRANSLATED_ATTRIBUTES = ("placeholder", "aria-label", "title", "alt")
 # Same in every language by design: language names are written in their own language.
 UNTRANSLATED = re.compile(r"^(language\.|app\.name$|dashboard\.slot_coverage$)")
 STRING_LITERAL = re.compile(r"""(['"`])((?:\\.|(?!\1).)*)\1""")
-PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# "shift(s)": a count reads as the language's plural rules pick (i18n.js, ICU plural syntax).
+BRACKETED_PLURAL = re.compile(r"\w\((?:s|es|x|as|os)\)")
 # Technical literals that contain capitals or spaces yet are not shown to anyone.
 CSS_CLASSES = set(re.findall(r"\.([a-z][a-z0-9-]*)", (WEB / "css" / "app.css").read_text("utf-8")))
 TECHNICAL = {"Bearer ", "Content-Type", "Authorization", "Accept", "GET", "POST", "PATCH", "PUT"}
-
-
-def load(locale: str) -> dict[str, str]:
-    data: dict[str, str] = json.loads((WEB / "locales" / f"{locale}.json").read_text("utf-8"))
-    return data
 
 
 def literals(source: str) -> list[str]:
@@ -45,9 +41,12 @@ def literals(source: str) -> list[str]:
 
 def used_keys() -> set[str]:
     namespaces = {key.split(".")[0] for key in load("en")}
+    codes = source_codes()  # a script may compare a problem's code: that literal is no key
     keys = set()
     for script in SCRIPTS:
         for literal in literals(script.read_text("utf-8")):
+            if literal in codes:
+                continue
             if literal.split(".")[0] in namespaces and re.fullmatch(r"[a-z_]+(\.[\w-]+)+", literal):
                 keys.add(literal)
     keys |= set(re.findall(r'data-i18n(?:-[a-z-]+)?="([^"]+)"', INDEX.read_text("utf-8")))
@@ -68,9 +67,27 @@ def test_messages_are_non_empty_and_keep_their_placeholders(locale: str) -> None
     english = load("en")
     for key, text in load(locale).items():
         assert text.strip(), f"{locale}: {key} is empty"
-        assert set(PLACEHOLDER.findall(text)) == set(PLACEHOLDER.findall(english[key])), (
+        assert parameters(text) == parameters(english[key]), (
             f"{locale}: {key} changes the placeholders of {english[key]!r}"
         )
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_counts_use_plural_forms_not_brackets(locale: str) -> None:
+    for key, text in load(locale).items():
+        assert not BRACKETED_PLURAL.search(text), f"{locale}: {key} writes a plural in brackets"
+        for match in re.finditer(r"\{\w+, plural,", text):
+            form = PLURAL.match(text, match.start())
+            assert form is not None, f"{locale}: {key} has a malformed plural"
+            assert re.search(r"(?:^|\})\s*other\s*\{", form.group(2)), (
+                f"{locale}: {key} lacks other"
+            )
+
+
+@pytest.mark.parametrize("locale", ["zh-Hans", "zh-Hant"])
+def test_chinese_addresses_the_reader_one_way(locale: str) -> None:
+    # The polite 您 throughout: a page that mixes it with 你 reads as careless.
+    assert [key for key, text in load(locale).items() if "你" in text] == []
 
 
 @pytest.mark.parametrize("locale", LOCALES[1:])
@@ -156,3 +173,11 @@ def test_the_scanner_catches_a_hard_coded_string() -> None:
         "h('button', { className: 'primary', type: 'button' }, t('action.save'));"
     )
     assert hard_coded_text(sample) == ["Save changes", "Settings", "保存"]
+
+
+def test_every_error_a_csv_line_can_have_is_translated() -> None:
+    from signupflow.people.csv_io import LINE_ERRORS
+
+    page = (WEB / "js" / "pages" / "people.js").read_text("utf-8")
+    mapped = dict(re.findall(r"^  (\w+): '(csv\.line\.\w+)',$", page, re.MULTILINE))
+    assert mapped == {code: f"csv.line.{code}" for code in LINE_ERRORS}

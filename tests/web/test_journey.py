@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from harness.app_server import AppServer
+from tests.support.messages import render
 from tests.support.signup import mailed_signup_token_in
 from tests.web.browser import DESKTOP, PHONE, SCREENSHOTS
 from tests.web.support import (
@@ -192,7 +193,7 @@ def test_organiser_and_volunteer_complete_the_sign_up_loop(
         assert form.locator("input[name=byday][value='5']").is_checked()
         submit(form)
         wait_page(page, "events")
-        assert page.locator(".flash").inner_text() == text["repeat.saved"].format(count=2)
+        assert page.locator(".flash").inner_text() == render(locale, text["repeat.saved"], count=2)
 
         # The organiser runs the scheduler for the next four weeks, reviews and publishes.
         open_page(page, base, "/dashboard", "dashboard")

@@ -13,17 +13,19 @@ import httpx
 from playwright.sync_api import expect
 
 from harness.app_server import AppServer
+from tests.support.messages import render
 from tests.web.browser import DESKTOP
 from tests.web.support import (
+    PLACEHOLDER,
     Org,
     api_signup,
     log_in_browser,
     messages,
     open_page,
     submit,
+    volunteer,
     watch,
 )
-from tests.web.test_volunteer_flows import volunteer
 
 TEXT = messages("en")
 EVENT = "Harvest fair"
@@ -93,6 +95,36 @@ def usher_coverage(page: Any, org: Org) -> Any:
     return page.locator("main tbody tr", has_text=EVENT).locator("ul.coverage")
 
 
+def test_identical_drafts_compare_without_placeholder_text(
+    web_server: AppServer, browser: Any
+) -> None:
+    # Nothing added or removed: the page once printed the empty lists as "nullnull" (#16).
+    base = web_server.url
+    org = api_signup(base)
+    context = browser.new_context(locale="en-GB", viewport=DESKTOP)
+    try:
+        with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
+            volunteer(api, base, "Ana")
+            usher_event(api)
+        watched = watch(context.new_page())
+        page = watched.page
+        log_in_browser(page, base, org.tokens)
+        open_page(page, base, "/schedule", "schedule")
+        first_id = run_draft(page, TEXT).get_attribute("data-schedule") or ""
+        run_draft(page, TEXT, after=first_id)
+        compare = page.locator("main form", has=page.locator("[name=against]"))
+        compare.locator("[name=against]").select_option(first_id)
+        submit(compare)
+        expect(page.locator("[data-testid=compare-summary]")).to_have_text(
+            TEXT["plan.diff_summary"].format(added=0, removed=0, unchanged=1)
+        )
+        shown = page.locator("main .comparison").inner_text()
+        assert PLACEHOLDER.findall(shown) == [], shown
+        watched.assert_clean()
+    finally:
+        context.close()
+
+
 def test_drafts_compared_published_rolled_back_and_unpublished(
     web_server: AppServer, browser: Any
 ) -> None:
@@ -140,13 +172,16 @@ def test_drafts_compared_published_rolled_back_and_unpublished(
         result = page.locator("main .comparison")
         added = result.locator("div", has=page.locator("h3", has_text=TEXT["plan.diff_added"]))
         removed = result.locator("div", has=page.locator("h3", has_text=TEXT["plan.diff_removed"]))
-        line = TEXT["plan.diff_line"]
-        expect(added.locator("li")).to_have_text(
-            [line.format(name=other, role="Usher", event=EVENT)]
-        )
-        expect(removed.locator("li")).to_have_text(
-            [line.format(name=chosen, role="Usher", event=EVENT)]
-        )
+
+        # Each line says when: the same placement in two events differs by its date.
+        def line(name: str) -> re.Pattern[str]:
+            text = TEXT["plan.diff_line"].format(name=name, role="Usher", event=EVENT, when="@")
+            # English (the interface's language): a medium date, a short time.
+            when = r"\w{3} \d{1,2}, \d{4}, \d{1,2}:\d{2}\s[AP]M"
+            return re.compile("^" + re.escape(text).replace("@", when) + "$")
+
+        expect(added.locator("li")).to_have_text([line(other)])
+        expect(removed.locator("li")).to_have_text([line(chosen)])
 
         # Publish the first, then the second over it: the first is replaced.
         show_schedule(page, base, first_id)
@@ -281,7 +316,7 @@ def test_a_declined_shift_opens_again_for_the_others(web_server: AppServer, brow
         card = ben_page.page.locator("article.shift", has_text=EVENT)
         places = TEXT["shifts.places_open"]
         expect(card.locator("ul.slots-list > li")).to_contain_text(
-            places.format(open=0, capacity=1)
+            render("en", places, open=0, capacity=1)
         )
         expect(
             card.get_by_role("button", name=TEXT["shifts.sign_up_as"].format(role="Usher"))
@@ -306,7 +341,7 @@ def test_a_declined_shift_opens_again_for_the_others(web_server: AppServer, brow
         ben_page.page.reload()
         card = ben_page.page.locator("article.shift", has_text=EVENT)
         expect(card.locator("ul.slots-list > li")).to_contain_text(
-            places.format(open=1, capacity=1)
+            render("en", places, open=1, capacity=1)
         )
         card.get_by_role("button", name=TEXT["shifts.sign_up_as"].format(role="Usher")).click()
         expect(ben_page.page.locator(".flash")).to_have_text(TEXT["shifts.signed_up"])
@@ -315,3 +350,66 @@ def test_a_declined_shift_opens_again_for_the_others(web_server: AppServer, brow
     finally:
         for context in contexts:
             context.close()
+
+
+def test_a_run_reads_as_the_days_it_covers_and_its_form_keeps_them(
+    web_server: AppServer, browser: Any
+) -> None:
+    # A run of D1 to D2 once read "D1, 00:00 until D2+1, 00:00", and its form went back to
+    # today and four weeks after each run.
+    base = web_server.url
+    org = api_signup(base)
+    first = (datetime.now(UTC) + timedelta(days=2)).date()
+    last = first + timedelta(days=20)
+    context = browser.new_context(locale="en-GB", viewport=DESKTOP)
+    try:
+        watched = watch(context.new_page())
+        page = watched.page
+        log_in_browser(page, base, org.tokens)
+        open_page(page, base, "/schedule", "schedule")
+        form = page.locator("main form").first
+        form.locator("[name=starts_on]").fill(first.isoformat())
+        form.locator("[name=ends_on]").fill(last.isoformat())
+        run_draft(page, TEXT)
+        days = page.evaluate(
+            "([a, b]) => new Intl.DateTimeFormat(document.documentElement.lang,"
+            " {dateStyle: 'medium', timeZone: 'UTC'})"
+            ".formatRange(new Date(a), new Date(b))",
+            [f"{first}T00:00:00Z", f"{last}T12:00:00Z"],
+        )
+        expect(page.locator("[data-testid=plan-range]")).to_have_text(
+            TEXT["plan.range"].format(days=days)
+        )
+        form = page.locator("main form").first
+        expect(form.locator("[name=starts_on]")).to_have_value(first.isoformat())
+        expect(form.locator("[name=ends_on]")).to_have_value(last.isoformat())
+        watched.assert_clean()
+    finally:
+        context.close()
+
+
+def test_the_figures_of_a_draft_follow_its_hand_edits(web_server: AppServer, browser: Any) -> None:
+    # Once the page kept the run's coverage and fairness after an entry was removed (#16).
+    base = web_server.url
+    org = api_signup(base)
+    context = browser.new_context(locale="en-GB", viewport=DESKTOP)
+    try:
+        with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
+            volunteer(api, base, "Ana")
+            usher_event(api)
+        watched = watch(context.new_page())
+        page = watched.page
+        log_in_browser(page, base, org.tokens)
+        open_page(page, base, "/schedule", "schedule")
+        review = run_draft(page, TEXT)
+        stats = page.locator("[data-testid=plan-stats]")
+        expect(stats).to_contain_text(TEXT["plan.filled_of"].format(filled=1, seats=1))
+        remove = TEXT["plan.remove_named"].format(name="Ana", role="Usher")
+        review.get_by_role("button", name=remove).click()
+        expect(page.locator(".flash")).to_have_text(TEXT["plan.entry_removed"])
+        expect(stats).to_contain_text(TEXT["plan.filled_of"].format(filled=0, seats=1))
+        fairness = page.locator("[data-testid=fairness]")
+        expect(fairness).to_contain_text(TEXT["plan.fair_range_value"].format(min=0, max=0))
+        watched.assert_clean()
+    finally:
+        context.close()

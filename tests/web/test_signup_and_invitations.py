@@ -91,3 +91,45 @@ def test_an_existing_account_logs_in_and_then_accepts_the_invitation(
     )
     assert me.json()["organisation"]["slug"] == inviter.slug
     watched.assert_clean()
+
+
+def test_an_invitation_link_names_its_sender_and_once_used_leads_to_the_login(
+    web_server: AppServer, context: Any, browser: Any
+) -> None:
+    inviter = api_signup(web_server.url)
+    organisation = httpx.get(f"{web_server.url}/api/v1/organisation", headers=inviter.headers)
+    email = f"{unique('rosa')}@example.org"
+    invitation = httpx.post(
+        f"{web_server.url}/api/v1/invitations",
+        headers=inviter.headers,
+        json={"email": email, "name": "Rosa", "role": "volunteer"},
+    )
+    assert invitation.status_code == 201, invitation.text
+    link = f"/accept?token={invitation.json()['token']}"
+    named = {"organisation": organisation.json()["name"], "email": email, "slug": inviter.slug}
+    text = messages("es")
+    watched = watch(context.new_page())
+    page = watched.page
+    open_page(page, web_server.url, link, "accept")
+    state = page.locator("main [data-testid=invitation-state]")
+    assert state.inner_text() == text["accept.invited"].format(**named)
+    page.locator("main form [name=password]").fill(PASSWORD)
+    submit(page.locator("main form"))
+    wait_page(page, "availability")
+    watched.assert_clean()
+
+    # The same link again, on another device: not "expired", but "accepted, log in".
+    other = browser.new_context(locale="es-ES", viewport=DESKTOP)
+    try:
+        again = watch(other.new_page())
+        open_page(again.page, web_server.url, link, "accept")
+        state = again.page.locator("main [data-testid=invitation-state]")
+        assert state.inner_text() == text["accept.already_accepted"].format(**named)
+        again.page.locator("main").get_by_role("link", name=text["nav.login"]).click()
+        wait_page(again.page, "login")
+        form = again.page.locator("main form")
+        assert form.locator("[name=email]").input_value() == email
+        assert form.locator("[name=organisation]").input_value() == inviter.slug
+        again.assert_clean()
+    finally:
+        other.close()

@@ -14,12 +14,12 @@ from playwright.sync_api import expect
 from harness.app_server import AppServer
 from tests.web.browser import DESKTOP, SCREENSHOTS
 from tests.web.support import (
-    PASSWORD,
     api_signup,
     log_in_browser,
     messages,
     open_page,
     submit,
+    volunteer,
     watch,
 )
 
@@ -31,22 +31,6 @@ def context(browser: Any) -> Any:
     context = browser.new_context(locale="en-GB", viewport=DESKTOP)
     yield context
     context.close()
-
-
-def volunteer(
-    api: httpx.Client, base: str, name: str, *, role: str = "volunteer"
-) -> dict[str, Any]:
-    email = f"{name.lower()}-{id(api)}@example.org"
-    invited = api.post(
-        "/invitations", json={"email": email, "name": name, "roles": ["Usher"], "role": role}
-    )
-    assert invited.status_code == 201, invited.text
-    accepted = httpx.post(
-        f"{base}/api/v1/invitations/accept",
-        json={"token": invited.json()["token"], "password": PASSWORD},
-    )
-    assert accepted.status_code == 200, accepted.text
-    return {"tokens": accepted.json(), "person_id": invited.json()["person_id"]}
 
 
 def test_waitlist_and_an_approved_swap(web_server: AppServer, browser: Any) -> None:
@@ -172,4 +156,70 @@ def test_people_csv_is_checked_before_it_is_imported(web_server: AppServer, cont
     with page.expect_download() as download:
         page.locator("main button", has_text=TEXT["csv.export"]).click()
     assert download.value.suggested_filename == f"people-{org.slug}.csv"
+    watched.assert_clean()
+
+
+def test_my_schedule_lists_the_waitlists_a_volunteer_is_on(
+    web_server: AppServer, context: Any
+) -> None:
+    base = web_server.url
+    org = api_signup(base)
+    with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
+        ana, ben = volunteer(api, base, "Ana"), volunteer(api, base, "Ben")
+        starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+        event = api.post(
+            "/events",
+            json={
+                "title": "Soup kitchen",
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=2)).isoformat(),
+                "status": "published",
+                "slots": [{"role": "Usher", "capacity": 1}],
+            },
+        ).json()
+        placed = api.post(
+            f"/events/{event['id']}/assignments",
+            json={"person_id": ana["person_id"], "role": "Usher"},
+        )
+        assert placed.status_code == 201, placed.text
+    ben_headers = {"Authorization": f"Bearer {ben['tokens']['access_token']}"}
+    joined = httpx.post(
+        f"{base}/api/v1/events/{event['id']}/waitlist", headers=ben_headers, json={"role": "Usher"}
+    )
+    assert joined.status_code == 201, joined.text
+    watched = watch(context.new_page())
+    page = watched.page
+    log_in_browser(page, base, ben["tokens"])
+    open_page(page, base, "/my-schedule", "my-schedule")
+    row = page.locator("main tbody tr", has_text="Soup kitchen")
+    expect(row.locator("[data-testid=waitlist-position]")).to_have_text(
+        TEXT["shifts.position"].format(position=1)
+    )
+    row.get_by_role(
+        "button",
+        name=TEXT["shifts.leave_waitlist_named"].format(role="Usher", title="Soup kitchen"),
+    ).click()
+    expect(page.locator(".flash")).to_have_text(TEXT["shifts.left_waitlist"])
+    assert httpx.get(f"{base}/api/v1/waitlist", headers=ben_headers).json()["items"] == []
+    watched.assert_clean()
+
+
+def test_the_calendar_link_is_there_when_the_profile_is_opened_again(
+    web_server: AppServer, context: Any
+) -> None:
+    base = web_server.url
+    org = api_signup(base)
+    with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
+        vic = volunteer(api, base, "Vic")
+    watched = watch(context.new_page())
+    page = watched.page
+    log_in_browser(page, base, vic["tokens"])
+    open_page(page, base, "/profile", "profile")
+    expect(page.locator("#calendar-link-input")).to_have_count(0)  # none made yet
+    page.get_by_role("button", name=TEXT["calendar.create"]).click()
+    made = page.locator("#calendar-link-input").input_value()
+    assert "/api/v1/calendar/" in made
+    page.reload()
+    open_page(page, base, "/profile", "profile")
+    expect(page.locator("#calendar-link-input")).to_have_value(made)
     watched.assert_clean()

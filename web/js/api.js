@@ -18,9 +18,11 @@ export class ApiError extends Error {
     this.rule = problem.rule || '';
     this.lines = (problem.errors || []).filter((error) => error.line !== undefined);
     // loc ["body", "slots", 0, "role"] -> "slots.0.role", the name of the input it concerns.
-    this.fieldErrors = (problem.errors || []).map((error) => ({
+    this.fieldErrors = (problem.errors || []).filter((error) => error.loc).map((error) => ({
       field: (error.loc || []).filter((part, i) => !(i === 0 && ['body', 'query', 'path'].includes(part))).join('.'),
       type: error.type || '',
+      code: error.code || '',
+      params: error.params || {},
       message: error.msg || '',
     }));
   }

@@ -21,6 +21,8 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// The one way children are added: undefined, null and false are skipped. The DOM's own
+// replaceChildren/append would print them as the words "null" and "undefined" (make web-check).
 function append(el, children) {
   for (const child of children) {
     if (child === undefined || child === null || child === false) continue;
@@ -38,4 +40,10 @@ export function uid(prefix) {
 
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
+}
+
+// Replaces el's children, as h() adds them.
+export function replace(el, ...children) {
+  clear(el);
+  append(el, children);
 }

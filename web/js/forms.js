@@ -60,7 +60,13 @@ export function problemMessage(error, messages = {}) {
   return t('error.unexpected');
 }
 
+// A field's error in the interface's language: the message of its code when the locale has
+// one ("problem.<code>", with its params), else the message of its kind; an empty required
+// text says it is required, not "too short".
 function fieldMessage(fieldError) {
+  const coded = `problem.${fieldError.code}`;
+  if (fieldError.code && hasMessage(coded)) return t(coded, fieldError.params);
+  if (fieldError.type === 'string_too_short' && fieldError.params.min_length === 1) return t('error.field.missing');
   return t(FIELD_KEYS[fieldError.type] || 'error.field.invalid');
 }
 

@@ -74,13 +74,39 @@ export function hasMessage(key) {
   return key in messages || key in fallback;
 }
 
+// Counts follow each language's plural rules (Intl.PluralRules) through ICU's plural syntax:
+// "{count, plural, one {# shift is} other {# shifts are}} waiting." (=N picks an exact
+// number; # is the number in the interface's language; forms hold no nested parameters).
+const PLURAL = /\{(\w+), plural,((?:\s*(?:=\d+|zero|one|two|few|many|other)\s*\{[^{}]*\})+)\s*\}/g;
+
+function plural(key, text, params) {
+  return text.replace(PLURAL, (match, name, forms) => {
+    const count = Number(params[name]);
+    if (params[name] === undefined || params[name] === null || Number.isNaN(count)) {
+      console.error('i18n-missing-param', key, name);
+      return '';
+    }
+    const options = Object.fromEntries([...forms.matchAll(/(=\d+|\w+)\s*\{([^{}]*)\}/g)].map(([, form, body]) => [form, body]));
+    const chosen = options[`=${count}`] ?? options[new Intl.PluralRules(current).select(count)] ?? options.other;
+    return chosen.replace(/#/g, new Intl.NumberFormat(current).format(count));
+  });
+}
+
 export function t(key, params = {}) {
   let text = messages[key];
   if (text === undefined) {
     console.error('i18n-missing-key', key);
     text = fallback[key] ?? key;
   }
-  return text.replace(/\{(\w+)\}/g, (match, name) => (name in params ? String(params[name]) : match));
+  // A parameter missing or null is a bug of the caller: logged (the browser tests fail on it)
+  // and left out, never shown as "{name}", "null" or "undefined".
+  return plural(key, text, params).replace(/\{(\w+)\}/g, (match, name) => {
+    if (params[name] === undefined || params[name] === null) {
+      console.error('i18n-missing-param', key, name);
+      return '';
+    }
+    return String(params[name]);
+  });
 }
 
 function translate(root) {
@@ -111,6 +137,14 @@ export function formatTimeRange(startIso, endIso) {
     dateStyle: 'full', timeStyle: 'short', timeZone,
   });
   return format.formatRange(new Date(startIso), new Date(endIso));
+}
+
+// The days a period covers, from its first to its last: a period that ends at midnight ends
+// the day before ("6 – 31 Dec 2026", not "... until 1 Jan 2027, 00:00").
+export function formatDayRange(startIso, endIso) {
+  const format = new Intl.DateTimeFormat(current, { dateStyle: 'medium', timeZone });
+  const lastMoment = new Date(Math.max(Date.parse(startIso), Date.parse(endIso) - 1));
+  return format.formatRange(new Date(startIso), lastMoment);
 }
 
 // Calendar dates (time off) have no zone: format them as UTC so the day never shifts.

@@ -16,14 +16,16 @@ export function section(title, ...children) {
   return h('section', { className: 'card', 'aria-labelledby': id }, h('h2', { id }, title), children);
 }
 
-// A table inside a focusable, labelled region, so it scrolls by keyboard on a phone.
+// A table inside a focusable, labelled region, so a wide one scrolls by keyboard.
+// On a phone (app.css, max-width 40rem) each row is a card, each cell labelled by its column
+// (data-label): nothing is off-screen to the right.
 export function table(caption, headers, rows) {
   const id = uid('table');
   return h('div', { className: 'table-wrap', role: 'region', 'aria-labelledby': id, tabindex: '0' },
     h('table', {},
       h('caption', { id }, caption),
       h('thead', {}, h('tr', {}, headers.map((header) => h('th', { scope: 'col' }, header)))),
-      h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((cell) => h('td', {}, cell)))))));
+      h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((cell, index) => h('td', { 'data-label': headers[index] }, cell)))))));
 }
 
 export function empty(key) {
@@ -44,7 +46,7 @@ export function roleList(roles) {
 
 // Asks before an action that others will notice (publishing a schedule): a modal <dialog>,
 // so focus stays inside it and Escape cancels. Resolves true when confirmed.
-function confirmDialog(message, confirmLabel) {
+export function confirmDialog(message, confirmLabel) {
   return new Promise((resolve) => {
     const id = uid('dialog');
     const dialog = h('dialog', { className: 'confirm', 'aria-labelledby': id },

@@ -35,6 +35,14 @@ export function todayIn(timeZone, plusDays = 0) {
   return wall.toISOString().slice(0, 10);
 }
 
+// The date ("2025-05-04") an instant falls on in `timeZone`, `plusDays` later.
+export function dayIn(iso, timeZone, plusDays = 0) {
+  const instant = Date.parse(iso);
+  const wall = new Date(instant + zoneOffsetMs(instant, timeZone));
+  wall.setUTCDate(wall.getUTCDate() + plusDays);
+  return wall.toISOString().slice(0, 10);
+}
+
 export function timeZoneOptions() {
   const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
   const all = zones.includes('UTC') ? zones : ['UTC', ...zones];

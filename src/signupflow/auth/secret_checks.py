@@ -87,6 +87,9 @@ SECRET_CHECKS: dict[tuple[str, str], SecretCheck] = {
     ("POST", f"{API_PREFIX}/invitations/accept"): SecretCheck(
         "invitation-accept", "invitation token", _logins, _logins_per_client
     ),
+    ("POST", f"{API_PREFIX}/invitations/preview"): SecretCheck(
+        "invitation-preview", "invitation token", _logins, _logins_per_client
+    ),
     ("GET", f"{API_PREFIX}/calendar/{{token}}.ics"): SecretCheck(
         "calendar-feed", "feed token", _calendar_fetches, _api_requests
     ),

@@ -3,7 +3,9 @@ of which only a SHA-256 digest is stored."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 import threading
 import time
@@ -28,6 +30,13 @@ class AccessClaims:
 
 def new_opaque_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def derived_token(key: str, salt: str) -> str:
+    """A URL-safe token only the secret key's holder can make from `salt` (HMAC-SHA256): the
+    same salt and key give it again, as a random token cannot."""
+    mac = hmac.new(key.encode(), f"derived-token:{salt}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
 def digest(token: str) -> str:

@@ -4,7 +4,7 @@ from datetime import date, time
 
 from pydantic import Field, model_validator
 
-from signupflow.schemas import ApiModel, Day, ReadModel, ShortText
+from signupflow.schemas import ApiModel, Day, ReadModel, ShortText, invalid
 
 
 class WindowCreate(ApiModel):
@@ -15,9 +15,15 @@ class WindowCreate(ApiModel):
     @model_validator(mode="after")
     def _check(self) -> WindowCreate:
         if self.start_time.tzinfo is not None or self.end_time.tzinfo is not None:
-            raise ValueError("times are local wall-clock times; give them without an offset")
+            raise invalid(
+                "start_time",
+                "availability.offset_given",
+                "times are local wall-clock times; give them without an offset",
+            )
         if self.end_time <= self.start_time:
-            raise ValueError("end_time must be after start_time")
+            raise invalid(
+                "end_time", "availability.ends_before_start", "end_time must be after start_time"
+            )
         return self
 
 
@@ -37,7 +43,9 @@ class TimeOffCreate(ApiModel):
     @model_validator(mode="after")
     def _check(self) -> TimeOffCreate:
         if self.ends_on < self.starts_on:
-            raise ValueError("ends_on must not be before starts_on")
+            raise invalid(
+                "ends_on", "time_off.ends_before_start", "ends_on must not be before starts_on"
+            )
         return self
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,7 +13,7 @@ from signupflow.actor import Actor
 from signupflow.audit.service import record
 from signupflow.availability.models import AvailabilityWindow, TimeOff
 from signupflow.availability.schemas import TimeOffCreate, WindowCreate
-from signupflow.errors import PermissionDenied
+from signupflow.errors import InvalidInput, PermissionDenied
 from signupflow.people.models import MemberRole, Person
 from signupflow.tenancy import get_scoped, scoped
 
@@ -74,6 +76,16 @@ def add_window(
 
 def add_time_off(session: Session, actor: Actor, person_id: int, data: TimeOffCreate) -> TimeOff:
     _check_access(session, actor, person_id)
+    # Time off is for planning: days that are over change no schedule, so a past period is a
+    # typo (2019 for 2029), refused rather than stored silently.
+    today = datetime.now(ZoneInfo(actor.organisation.timezone)).date()
+    if data.ends_on < today:
+        raise InvalidInput(
+            "the time off is over; give days from today on",
+            code="time_off.in_past",
+            params={"today": today.isoformat()},
+            field="ends_on",
+        )
     time_off = TimeOff(
         organisation_id=actor.organisation_id,
         person_id=person_id,

@@ -30,6 +30,7 @@ class Entry:
     sequence: int
     revised_at: datetime
     role: str | None = None  # a person's feed says which role they fill
+    pending: bool = False  # a place they have not answered yet: TENTATIVE until they accept
 
 
 def uid_domain(public_url: str) -> str:
@@ -112,7 +113,8 @@ def build_calendar(name: str, timezone: str, entries: list[Entry], *, domain: st
         if event.description:
             component.add("description", event.description)
         component.add("sequence", entry.sequence)
-        component.add("status", STATUS[event.status])
+        unanswered = entry.pending and event.status == EventStatus.PUBLISHED
+        component.add("status", "TENTATIVE" if unanswered else STATUS[event.status])
         calendar.add_component(component)
     if entries and timezone != "UTC":
         first = min(entry.event.starts_at for entry in entries)

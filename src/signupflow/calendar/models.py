@@ -10,7 +10,9 @@ from signupflow.db.base import Base, BigId, IdMixin, TimestampMixin, UTCDateTime
 
 class CalendarFeed(IdMixin, TimestampMixin, Base):
     """A secret subscription URL: a person's assignments, or (person_id NULL) the
-    organisation's published events. Only the SHA-256 of its token is stored."""
+    organisation's published events. The token is not stored: only its SHA-256, and the salt
+    it is derived from with the secret key (auth/tokens.derived_token), so its owner can be
+    shown it again while the database alone reveals nothing."""
 
     __tablename__ = "calendar_feeds"
 
@@ -21,4 +23,6 @@ class CalendarFeed(IdMixin, TimestampMixin, Base):
         BigId, ForeignKey("people.id", ondelete="CASCADE"), index=True, default=None
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # NULL for feeds made before revision 0009: their token was random, and is not shown again.
+    token_salt: Mapped[str | None] = mapped_column(String(64), default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

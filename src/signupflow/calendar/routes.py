@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request, Response, status
 
+from signupflow.actor import Actor
 from signupflow.auth.secret_checks import SecretChecked
 from signupflow.auth.tokens import digest
 from signupflow.calendar import service
@@ -63,14 +64,37 @@ def calendar_feed(
     return _ics(service.feed_document(session, token=token, settings=settings), "calendar.ics")
 
 
-@router.put("/calendar/feeds/me", response_model=FeedCreated)
-def rotate_my_feed(request: Request, session: DbSession, actor: Member) -> FeedCreated:
-    """Create your personal feed of shifts, or replace its URL (the old one stops working).
-    The URL is shown once."""
+def _own_person(actor: Actor) -> int:
     if actor.person_id is None:
         raise NotFound("you have no person record in this organisation", code="calendar.no_person")
+    return actor.person_id
+
+
+@router.get("/calendar/feeds/me", response_model=FeedCreated)
+def my_feed(
+    request: Request, session: DbSession, settings: AppSettings, actor: Member
+) -> FeedCreated:
+    """Your personal feed's URL, as often as you need it. 404 `calendar.no_feed` before one
+    is made; `calendar.feed_hidden` for one that cannot be shown again (replace it)."""
+    token = service.current_token(
+        session,
+        organisation_id=actor.organisation_id,
+        person_id=_own_person(actor),
+        keys=settings.verification_keys,
+    )
+    return _created(request, token, "person")
+
+
+@router.put("/calendar/feeds/me", response_model=FeedCreated)
+def rotate_my_feed(
+    request: Request, session: DbSession, settings: AppSettings, actor: Member
+) -> FeedCreated:
+    """Create your personal feed of shifts, or replace its URL (the old one stops working)."""
     token = service.rotate_feed(
-        session, organisation_id=actor.organisation_id, person_id=actor.person_id
+        session,
+        organisation_id=actor.organisation_id,
+        person_id=_own_person(actor),
+        key=settings.secret_key.get_secret_value(),
     )
     return _created(request, token, "person")
 
@@ -83,10 +107,31 @@ def revoke_my_feed(session: DbSession, actor: Member) -> None:
         )
 
 
+@router.get("/calendar/feeds/organisation", response_model=FeedCreated)
+def organisation_feed(
+    request: Request, session: DbSession, settings: AppSettings, actor: Admin
+) -> FeedCreated:
+    """The organisation's feed URL (404 as for your own feed)."""
+    token = service.current_token(
+        session,
+        organisation_id=actor.organisation_id,
+        person_id=None,
+        keys=settings.verification_keys,
+    )
+    return _created(request, token, "organisation")
+
+
 @router.put("/calendar/feeds/organisation", response_model=FeedCreated)
-def rotate_organisation_feed(request: Request, session: DbSession, actor: Admin) -> FeedCreated:
+def rotate_organisation_feed(
+    request: Request, session: DbSession, settings: AppSettings, actor: Admin
+) -> FeedCreated:
     """Create the organisation's feed of published events, or replace its URL."""
-    token = service.rotate_feed(session, organisation_id=actor.organisation_id, person_id=None)
+    token = service.rotate_feed(
+        session,
+        organisation_id=actor.organisation_id,
+        person_id=None,
+        key=settings.secret_key.get_secret_value(),
+    )
     return _created(request, token, "organisation")
 
 
@@ -95,13 +140,33 @@ def revoke_organisation_feed(session: DbSession, actor: Admin) -> None:
     service.revoke_feed(session, organisation_id=actor.organisation_id, person_id=None)
 
 
+@router.get("/people/{person_id}/calendar-feed", response_model=FeedCreated)
+def person_feed(
+    request: Request, session: DbSession, settings: AppSettings, actor: Admin, person_id: Id
+) -> FeedCreated:
+    """Someone's feed URL (404 as for your own feed)."""
+    person = get_scoped(session, Person, person_id, actor.organisation_id)
+    token = service.current_token(
+        session,
+        organisation_id=actor.organisation_id,
+        person_id=person.id,
+        keys=settings.verification_keys,
+    )
+    return _created(request, token, "person")
+
+
 @router.put("/people/{person_id}/calendar-feed", response_model=FeedCreated)
 def rotate_person_feed(
-    request: Request, session: DbSession, actor: Admin, person_id: Id
+    request: Request, session: DbSession, settings: AppSettings, actor: Admin, person_id: Id
 ) -> FeedCreated:
     """An admin creates or replaces someone's feed (for people without a login, too)."""
     person = get_scoped(session, Person, person_id, actor.organisation_id)
-    token = service.rotate_feed(session, organisation_id=actor.organisation_id, person_id=person.id)
+    token = service.rotate_feed(
+        session,
+        organisation_id=actor.organisation_id,
+        person_id=person.id,
+        key=settings.secret_key.get_secret_value(),
+    )
     return _created(request, token, "person")
 
 

@@ -1,17 +1,20 @@
 """Secret calendar feeds (a person's shifts, or an organisation's published events) and
-single-event downloads. A feed token is shown once; only its hash is stored; rotating or
-revoking makes the old URL answer 404."""
+single-event downloads. A feed's token is derived from a stored salt with the secret key, so
+its owner can see it again; only its hash and the salt are stored; rotating or revoking makes
+the old URL answer 404."""
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from signupflow.assignments.models import Assignment, AssignmentStatus
 from signupflow.audit.models import AuditEntry
-from signupflow.auth.tokens import digest, new_opaque_token
+from signupflow.auth.tokens import derived_token, digest
 from signupflow.calendar.ics import Entry, build_calendar, uid_domain
 from signupflow.calendar.models import CalendarFeed
 from signupflow.errors import NotFound
@@ -26,26 +29,60 @@ FEED_HISTORY = timedelta(days=180)  # past events a subscriber still sees
 FEED_LIMIT = 2000
 
 
-def rotate_feed(session: Session, *, organisation_id: int, person_id: int | None) -> str:
-    """A new token for the feed; the previous one stops working. Returns the token."""
+def rotate_feed(session: Session, *, organisation_id: int, person_id: int | None, key: str) -> str:
+    """A new token for the feed, derived from a new salt with `key` (the current secret key);
+    the previous one stops working. Returns the token."""
     lock_organisation(session, organisation_id)  # one live token per feed
     revoke_feed(session, organisation_id=organisation_id, person_id=person_id)
-    token = new_opaque_token()
+    salt = secrets.token_hex(32)
+    token = derived_token(key, salt)
     session.add(
-        CalendarFeed(organisation_id=organisation_id, person_id=person_id, token_hash=digest(token))
+        CalendarFeed(
+            organisation_id=organisation_id,
+            person_id=person_id,
+            token_hash=digest(token),
+            token_salt=salt,
+        )
     )
     session.flush()
     return token
 
 
-def revoke_feed(session: Session, *, organisation_id: int, person_id: int | None) -> None:
-    owner = (
+def current_token(
+    session: Session, *, organisation_id: int, person_id: int | None, keys: list[str]
+) -> str:
+    """The live feed's token, made again from its salt by whichever of `keys` (the current
+    secret key, then the previous ones) made it. NotFound when there is no live feed, or when
+    it cannot be made again (made before 0009, or with a key no longer kept): replace it."""
+    feed = session.scalars(
+        scoped(
+            select(CalendarFeed).where(_owned_by(person_id), CalendarFeed.revoked_at.is_(None)),
+            CalendarFeed,
+            organisation_id,
+        )
+    ).one_or_none()
+    if feed is None:
+        raise NotFound("there is no calendar link yet", code="calendar.no_feed")
+    for key in keys if feed.token_salt else []:
+        token = derived_token(key, feed.token_salt or "")
+        if hmac.compare_digest(digest(token), feed.token_hash):
+            return token
+    raise NotFound(
+        "this calendar link cannot be shown again: replace it", code="calendar.feed_hidden"
+    )
+
+
+def _owned_by(person_id: int | None) -> ColumnElement[bool]:
+    return (
         CalendarFeed.person_id.is_(None)
         if person_id is None
         else CalendarFeed.person_id == person_id
     )
+
+
+def revoke_feed(session: Session, *, organisation_id: int, person_id: int | None) -> None:
     ids = scoped(
-        select(CalendarFeed.id).where(owner, CalendarFeed.revoked_at.is_(None)),
+        select(CalendarFeed.id).where(_owned_by(person_id), CalendarFeed.revoked_at.is_(None)),
         CalendarFeed,
         organisation_id,
     )
@@ -79,14 +116,16 @@ def _revisions(
     return {entity_id: (count, last) for entity_id, count, last in rows if entity_id is not None}
 
 
-def _entries(
-    session: Session, organisation_id: int, pairs: list[tuple[Event, str | None]]
-) -> list[Entry]:
-    revisions = _revisions(session, organisation_id, [event for event, _ in pairs])
+# An event in a feed: the role a person fills there, and whether they have yet to answer.
+Listed = tuple[Event, str | None, bool]
+
+
+def _entries(session: Session, organisation_id: int, listed: list[Listed]) -> list[Entry]:
+    revisions = _revisions(session, organisation_id, [event for event, _, _ in listed])
     entries = []
-    for event, role in pairs:
+    for event, role, pending in listed:
         sequence, revised = revisions.get(event.id, (0, event.created_at))
-        entries.append(Entry(event, sequence, max(revised, event.created_at), role))
+        entries.append(Entry(event, sequence, max(revised, event.created_at), role, pending))
     return entries
 
 
@@ -100,7 +139,7 @@ def feed_document(session: Session, *, token: str, settings: Settings) -> bytes:
         raise NotFound("no such calendar feed", code="calendar.unknown_feed")
     organisation = session.get_one(Organisation, feed.organisation_id)
     since = datetime.now(UTC) - FEED_HISTORY
-    pairs: list[tuple[Event, str | None]]
+    listed: list[Listed]
     if feed.person_id is None:
         events = session.scalars(
             scoped(
@@ -112,13 +151,13 @@ def feed_document(session: Session, *, token: str, settings: Settings) -> bytes:
             .limit(FEED_LIMIT)
         ).all()
         # The newest FEED_LIMIT, so a busy organisation's feed keeps what is coming up.
-        pairs = [(event, None) for event in reversed(events)]
+        listed = [(event, None, False) for event in reversed(events)]
         name = organisation.name
     else:
         person = get_scoped(session, Person, feed.person_id, organisation.id)
         rows = session.execute(
             scoped(
-                select(Event, Assignment.role)
+                select(Event, Assignment.role, Assignment.status)
                 .join(Assignment, Assignment.event_id == Event.id)
                 .where(
                     Assignment.person_id == person.id,
@@ -132,9 +171,12 @@ def feed_document(session: Session, *, token: str, settings: Settings) -> bytes:
             .order_by(Event.starts_at.desc(), Event.id.desc())
             .limit(FEED_LIMIT)
         ).all()
-        pairs = [(event, role) for event, role in reversed(rows)]
+        listed = [
+            (event, role, status == AssignmentStatus.PENDING)
+            for event, role, status in reversed(rows)
+        ]
         name = f"{organisation.name}: {person.name}"
-    entries = _entries(session, organisation.id, pairs)
+    entries = _entries(session, organisation.id, listed)
     return build_calendar(
         name, organisation.timezone, entries, domain=uid_domain(settings.public_url)
     )
@@ -143,7 +185,7 @@ def feed_document(session: Session, *, token: str, settings: Settings) -> bytes:
 def event_document(
     session: Session, *, organisation: Organisation, event: Event, settings: Settings
 ) -> bytes:
-    entries = _entries(session, organisation.id, [(event, None)])
+    entries = _entries(session, organisation.id, [(event, None, False)])
     return build_calendar(
         organisation.name, organisation.timezone, entries, domain=uid_domain(settings.public_url)
     )

@@ -19,12 +19,16 @@ def check_times(starts_at: datetime, ends_at: datetime) -> None:
             f"events must be between {EARLIEST_DAY} and {LATEST_DAY}",
             code="event.outside_calendar",
             params={"earliest": EARLIEST_DAY.isoformat(), "latest": LATEST_DAY.isoformat()},
+            field="starts_at" if not in_calendar(starts_at) else "ends_at",
         )
     if ends_at <= starts_at:
-        raise InvalidInput("ends_at must be after starts_at", code="event.ends_before_start")
+        raise InvalidInput(
+            "ends_at must be after starts_at", code="event.ends_before_start", field="ends_at"
+        )
     if ends_at - starts_at > timedelta(hours=MAX_EVENT_HOURS):
         raise InvalidInput(
             f"an event lasts at most {MAX_EVENT_HOURS} hours",
             code="event.too_long",
             params={"hours": MAX_EVENT_HOURS},
+            field="ends_at",
         )

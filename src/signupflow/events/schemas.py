@@ -19,6 +19,7 @@ from signupflow.schemas import (
     ResponseModel,
     RoleName,
     ShortText,
+    invalid,
 )
 
 
@@ -29,7 +30,7 @@ class SlotSpec(ApiModel):
 
 def _unique_roles(slots: list[SlotSpec] | None) -> None:
     if slots is not None and len({slot.role for slot in slots}) != len(slots):
-        raise ValueError("each role may appear only once in slots")
+        raise invalid("slots", "event.duplicate_role", "each role may appear only once in slots")
 
 
 class EventCreate(ApiModel):

@@ -19,6 +19,8 @@ from signupflow.invitations.schemas import (
     InvitationAccept,
     InvitationCreate,
     InvitationCreated,
+    InvitationLookup,
+    InvitationPreview,
     InvitationRead,
 )
 from signupflow.schemas import Id, Page
@@ -84,3 +86,21 @@ def accept_invitation(
         settings=settings,
     )
     return TokenResponse.of(pair)
+
+
+@router.post("/preview", response_model=InvitationPreview)
+def preview_invitation(
+    session: DbSession, budget: SecretChecked, data: InvitationLookup
+) -> InvitationPreview:
+    """Who invites the holder of this token, to which address, and whether the invitation is
+    still open (pending), already accepted, revoked or expired. The token travels in the body,
+    never in a URL that logs keep. Limited per invitation and per client address."""
+    budget.spend(digest(data.token))
+    invitation, organisation = service.preview_invitation(session, data.token)
+    return InvitationPreview(
+        organisation_name=organisation.name,
+        organisation_slug=organisation.slug,
+        email=invitation.email,
+        state=service.state_of(invitation),
+        expires_at=invitation.expires_at,
+    )

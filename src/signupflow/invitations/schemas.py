@@ -41,3 +41,17 @@ class InvitationAccept(ApiModel):
         description="The new account's password. Not taken when the e-mail already has an "
         "account: log in as that account and accept with its bearer token instead",
     )
+
+
+class InvitationLookup(ApiModel):
+    token: str = Field(min_length=16, max_length=128)
+
+
+class InvitationPreview(ReadModel):
+    """What the holder of an invitation link is invited to, before they answer it."""
+
+    organisation_name: str
+    organisation_slug: str = Field(description="The organisation code members log in with")
+    email: str
+    state: InvitationState
+    expires_at: datetime

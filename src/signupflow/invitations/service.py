@@ -140,6 +140,19 @@ def revoke_invitation(session: Session, actor: Actor, invitation_id: int) -> Non
     session.flush()
 
 
+def preview_invitation(session: Session, token: str) -> tuple[Invitation, Organisation]:
+    """The invitation a link holds and its organisation, in whatever state: the page says
+    "already accepted, log in" or "expired" instead of one word for every case."""
+    found = session.execute(
+        select(Invitation, Organisation)
+        .join(Organisation, Organisation.id == Invitation.organisation_id)
+        .where(Invitation.token_hash == digest(token))
+    ).one_or_none()
+    if found is None:
+        raise NotFound("this invitation is unknown", code="invitation.unknown")
+    return found.Invitation, found.Organisation
+
+
 def accept_invitation(
     session: Session,
     *,

@@ -122,6 +122,40 @@ def decode(data: bytes) -> str:
     return text
 
 
+# Every error a line of a file can have: its code (the web app shows "csv.line.<code>" in the
+# user's language, web/js/pages/people.js) and its English message, filled from its params.
+LINE_ERRORS = {
+    "empty": "the file is empty; the first line must name the columns",
+    "unreadable": "unreadable CSV: {reason}",
+    "unknown_column": "unknown column; expected some of {expected}",
+    "missing_column": "required column is missing",
+    "duplicate_column": "a column is named twice",
+    "too_many_rows": "at most {max} people per file",
+    "cell_count": "expected {expected} cells, found {found}",
+    "duplicate_email": "already on line {first}",
+    "name": "must be 1 to 200 characters",
+    "one_line": one_line.MESSAGE,
+    "email": "not a valid e-mail address",
+    "role": "invalid role {role}",
+    "too_many_roles": "at most 50 roles",
+    "language": "must be one of {allowed}",
+    "active": "must be true or false",
+    "member_role": "must be admin, scheduler, volunteer or empty",
+    "member_role_change": "member roles change in the app (invite people to give them a login); "
+    "leave the cell as exported or empty",
+}
+
+
+def line_error(line: int, column: str | None, code: str, **params: Any) -> dict[str, Any]:
+    return {
+        "line": line,
+        "column": column,
+        "code": code,
+        "params": params,
+        "message": LINE_ERRORS[code].format(**params),
+    }
+
+
 def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
     header = text.split("\n", 1)[0]
     try:
@@ -133,27 +167,27 @@ def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
 def _parse(text: str) -> tuple[list[_Row], list[dict[str, Any]]]:
     errors: list[dict[str, Any]] = []
 
-    def error(line: int, column: str | None, message: str) -> None:
-        errors.append({"line": line, "column": column, "message": message})
+    def error(line: int, column: str | None, code: str, **params: Any) -> None:
+        errors.append(line_error(line, column, code, **params))
 
     reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
     try:
         header = next(reader)
     except StopIteration:
-        error(1, None, "the file is empty; the first line must name the columns")
+        error(1, None, "empty")
         return [], errors
     except csv.Error as exc:
-        error(1, None, f"unreadable CSV: {exc}")
+        error(1, None, "unreadable", reason=str(exc))
         return [], errors
     columns = [ALIASES.get(h.strip().lower(), h.strip().lower()) for h in header]
     for column in columns:
         if column not in COLUMNS:
-            error(1, column, f"unknown column; expected some of {', '.join(COLUMNS)}")
+            error(1, column, "unknown_column", expected=", ".join(COLUMNS))
     for column in REQUIRED:
         if column not in columns:
-            error(1, column, "required column is missing")
+            error(1, column, "missing_column")
     if len(set(columns)) != len(columns):
-        error(1, None, "a column is named twice")
+        error(1, None, "duplicate_column")
     if errors:
         return [], errors
     rows: list[_Row] = []
@@ -165,47 +199,43 @@ def _parse(text: str) -> tuple[list[_Row], list[dict[str, Any]]]:
         except StopIteration:
             break
         except csv.Error as exc:
-            error(line, None, f"unreadable CSV: {exc}")
+            error(line, None, "unreadable", reason=str(exc))
             break
         if not any(cell.strip() for cell in cells):
             continue  # blank lines, as spreadsheets leave at the end
         if len(rows) >= MAX_ROWS:
-            error(line, None, f"at most {MAX_ROWS} people per file")
+            error(line, None, "too_many_rows", max=MAX_ROWS)
             break
         if len(cells) != len(columns):
-            error(line, None, f"expected {len(columns)} cells, found {len(cells)}")
+            error(line, None, "cell_count", expected=len(columns), found=len(cells))
             continue
         values = {c: _unsafe(v.strip()) for c, v in zip(columns, cells, strict=True)}
         row = _row(line, values, error)
         if row is None:
             continue
         if row.email in seen:
-            error(line, "email", f"already on line {seen[row.email]}")
+            error(line, "email", "duplicate_email", first=seen[row.email])
             continue
         seen[row.email] = line
         rows.append(row)
     return rows, errors
 
 
-def _one_line_or(error: ValidationError, message: str) -> str:
-    if any(e["type"] == "one_line" for e in error.errors()):
-        return one_line.MESSAGE
-    return message
+def _one_line_or(error: ValidationError, code: str) -> str:
+    return "one_line" if any(e["type"] == "one_line" for e in error.errors()) else code
 
 
-def _row(
-    line: int, values: dict[str, str], error: Callable[[int, str | None, str], None]
-) -> _Row | None:
-    problems: list[tuple[str, str]] = []
+def _row(line: int, values: dict[str, str], error: Callable[..., None]) -> _Row | None:
+    problems: list[tuple[str, str, dict[str, Any]]] = []
     name = email = ""
     try:
         name = _name.validate_python(values["name"])
     except ValidationError as exc:
-        problems.append(("name", _one_line_or(exc, "must be 1 to 200 characters")))
+        problems.append(("name", _one_line_or(exc, "name"), {}))
     try:
         email = _email.validate_python(values["email"])
     except ValidationError:
-        problems.append(("email", "not a valid e-mail address"))
+        problems.append(("email", "email", {}))
     roles: list[str] | None = None
     if "roles" in values:
         roles = []
@@ -215,24 +245,24 @@ def _row(
             try:
                 roles.append(_role.validate_python(part))
             except ValidationError as exc:
-                problems.append(("roles", _one_line_or(exc, f"invalid role {part[:64]!r}")))
+                problems.append(("roles", _one_line_or(exc, "role"), {"role": repr(part[:64])}))
         if len(set(roles)) > 50:
-            problems.append(("roles", "at most 50 roles"))
+            problems.append(("roles", "too_many_roles", {}))
     language = values.get("language") or None
     if language is not None and language not in SUPPORTED_LOCALES:
-        problems.append(("language", f"must be one of {', '.join(SUPPORTED_LOCALES)}"))
+        problems.append(("language", "language", {"allowed": ", ".join(SUPPORTED_LOCALES)}))
     active: bool | None = None
     if values.get("active"):
         lowered = values["active"].lower()
         if lowered in TRUE | FALSE:
             active = lowered in TRUE
         else:
-            problems.append(("active", "must be true or false"))
+            problems.append(("active", "active", {}))
     member_role = values.get("member_role") or None
     if member_role is not None and member_role not in {"admin", "scheduler", "volunteer"}:
-        problems.append(("member_role", "must be admin, scheduler, volunteer or empty"))
-    for column, message in problems:
-        error(line, column, message)
+        problems.append(("member_role", "member_role", {}))
+    for column, code, params in problems:
+        error(line, column, code, **params)
     if problems:
         return None
     return _Row(line, name, email, roles, member_role, language, active)
@@ -256,14 +286,7 @@ def import_csv(session: Session, actor: Actor, data: bytes, *, dry_run: bool) ->
         person = existing.get(row.email)
         current = member_roles.get(person.user_id) if person and person.user_id else None
         if row.member_role != current:
-            errors.append(
-                {
-                    "line": row.line,
-                    "column": "member_role",
-                    "message": "member roles change in the app (invite people to give them "
-                    "a login); leave the cell as exported or empty",
-                }
-            )
+            errors.append(line_error(row.line, "member_role", "member_role_change"))
     if errors:
         errors.sort(key=lambda e: (e["line"], e["column"] or ""))
         raise CsvRejected(

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from signupflow.scheduling.models import EntrySource, ScheduleStatus
-from signupflow.schemas import ApiModel, Instant, JsonId, ReadModel, ResponseModel
+from signupflow.schemas import ApiModel, Instant, JsonId, ReadModel, ResponseModel, invalid
 
 
 class SolveRequest(ApiModel):
@@ -20,7 +20,7 @@ class SolveRequest(ApiModel):
     @model_validator(mode="after")
     def _check(self) -> SolveRequest:
         if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+            raise invalid("ends_at", "schedule.range_order", "ends_at must be after starts_at")
         return self
 
 

@@ -21,7 +21,15 @@ from signupflow.people.models import Person
 from signupflow.scheduling.errors import RoleNotHeld, ScheduleRuleBroken, ScheduleStateConflict
 from signupflow.scheduling.models import EntrySource, Schedule, ScheduleEntry, ScheduleStatus
 from signupflow.scheduling.snapshot import Snapshot, take_snapshot
-from signupflow.scheduling.solver import RULES, Placement, Result, hard_violations, solve
+from signupflow.scheduling.solver import (
+    RULES,
+    Figures,
+    Placement,
+    Result,
+    figures,
+    hard_violations,
+    solve,
+)
 from signupflow.tenancy import get_scoped, scoped
 
 MAX_RANGE = timedelta(days=366)
@@ -32,42 +40,68 @@ def check_range(starts: datetime, ends: datetime) -> None:
     if starts.tzinfo is None or ends.tzinfo is None:
         raise InvalidInput("give the range as aware date-times", code="schedule.range_naive")
     if ends <= starts:
-        raise InvalidInput("the range must end after it starts", code="schedule.range_order")
+        raise InvalidInput(
+            "the range must end after it starts", code="schedule.range_order", field="ends_at"
+        )
     if ends - starts > MAX_RANGE:
         raise InvalidInput(
             f"a schedule covers at most {MAX_RANGE.days} days",
             code="schedule.range_too_long",
             params={"days": MAX_RANGE.days},
+            field="ends_at",
         )
 
 
-def _report(snapshot: Snapshot, result: Result, time_limit_s: float) -> dict[str, Any]:
+def _figures_report(snapshot: Snapshot, measured: Figures) -> dict[str, Any]:
+    """The report's figures of a schedule's placements (seats, coverage, fairness...)."""
     slots = snapshot.slots
 
     def placed(p: Placement) -> dict[str, Any]:
         return {"slot_id": p.slot_id, "person_id": p.person_id}
 
     return {
+        "seats": measured.seats,
+        "filled": measured.filled,
+        "coverage": round(measured.coverage, 4),
+        "unfilled": [
+            {**asdict(u), "event_id": slots[u.slot_id].event_id, "role": slots[u.slot_id].role}
+            for u in measured.unfilled
+        ],
+        "violations": [asdict(v) for v in measured.violations],
+        "fairness": {**asdict(measured.fairness), "spread": measured.fairness.spread},
+        "changes": {
+            "kept": len(measured.changes.kept),
+            "added": [placed(p) for p in measured.changes.added],
+            "removed": [placed(p) for p in measured.changes.removed],
+        },
+    }
+
+
+def _report(snapshot: Snapshot, result: Result, time_limit_s: float) -> dict[str, Any]:
+    measured = Figures(
+        result.unfilled,
+        result.violations,
+        result.fairness,
+        result.changes,
+        result.seats,
+        result.filled,
+    )
+    return {
         "engine": result.engine,
         "engine_note": result.engine_note,
         "status": result.status,
         "time_limit_s": time_limit_s,
-        "seats": result.seats,
-        "filled": result.filled,
-        "coverage": round(result.coverage, 4),
-        "unfilled": [
-            {**asdict(u), "event_id": slots[u.slot_id].event_id, "role": slots[u.slot_id].role}
-            for u in result.unfilled
-        ],
-        "violations": [asdict(v) for v in result.violations],
-        "fairness": {**asdict(result.fairness), "spread": result.fairness.spread},
-        "changes": {
-            "kept": len(result.changes.kept),
-            "added": [placed(p) for p in result.changes.added],
-            "removed": [placed(p) for p in result.changes.removed],
-        },
+        **_figures_report(snapshot, measured),
         "timing": asdict(result.timing),
     }
+
+
+def _refigure(session: Session, schedule: Schedule, snapshot: Snapshot | None = None) -> None:
+    """After a hand edit: every figure of the report from the draft's entries as they are now
+    (the run's engine, status and timing stay the run's)."""
+    snapshot = snapshot or snapshot_for(session, schedule)
+    measured = figures(snapshot.problem, planned(schedule))
+    schedule.report = {**schedule.report, **_figures_report(snapshot, measured)}
 
 
 def new_run(
@@ -263,6 +297,7 @@ def add_entry(
     )
     schedule.entries.append(entry)
     session.flush()
+    _refigure(session, schedule, snapshot)
     record(
         session,
         actor,
@@ -286,6 +321,7 @@ def remove_entry(session: Session, actor: Actor, *, schedule_id: int, entry_id: 
         )
     schedule.entries.remove(entry)
     session.flush()
+    _refigure(session, schedule)
     record(
         session,
         actor,

@@ -2,16 +2,39 @@ import { api, saveTokens, session } from '../api.js';
 import { h } from '../dom.js';
 import { bindForm, field, formAlert, submitButton } from '../forms.js';
 import { apiLocale, locale, setLocale, t } from '../i18n.js';
-import { page } from '../page.js';
+import { linkButton, page } from '../page.js';
 
-// An address without an account chooses its password here. An address with an account
-// accepts while logged in as it (the API never takes its password with an invitation).
+const ANSWERED_KEYS = { accepted: 'accept.already_accepted', expired: 'accept.expired', revoked: 'accept.revoked' };
+
+function refusal(key, params = {}) {
+  return page('accept.title', h('p', { className: 'form-error', role: 'alert' }, t(key, params)));
+}
+
+// The page first says who invites which address; a link already used, expired or withdrawn
+// says so (an accepted one leads to the login). An address without an account chooses its
+// password here; one with an account accepts while logged in as it (the API never takes its
+// password with an invitation).
 export default {
   title: 'accept.title',
-  render(ctx) {
+  async render(ctx) {
     const token = ctx.query.get('token') || '';
-    if (!token) {
-      return page('accept.title', h('p', { className: 'form-error', role: 'alert' }, t('accept.no_token')));
+    if (!token) return refusal('accept.no_token');
+    let invitation;
+    try {
+      invitation = await api.post('/invitations/preview', { token }, { auth: false });
+    } catch (error) {
+      if (error.status === 404 || error.status === 422) return refusal('accept.invalid');
+      throw error;
+    }
+    const named = { organisation: invitation.organisation_name, email: invitation.email, slug: invitation.organisation_slug };
+    if (invitation.state === 'accepted') {
+      const login = `#/login?email=${encodeURIComponent(invitation.email)}&organisation=${encodeURIComponent(invitation.organisation_slug)}`;
+      return page('accept.title',
+        h('p', { className: 'notice', 'data-testid': 'invitation-state' }, t('accept.already_accepted', named)),
+        h('p', {}, linkButton(login, t('nav.login'))));
+    }
+    if (ANSWERED_KEYS[invitation.state]) {
+      return page('accept.title', h('p', { className: 'form-error', role: 'alert', 'data-testid': 'invitation-state' }, t(ANSWERED_KEYS[invitation.state], named)));
     }
     const loggedIn = Boolean(session());
     const form = h('form', { className: 'form narrow', 'aria-labelledby': 'page-title' },
@@ -33,6 +56,7 @@ export default {
     }, { messages: { 404: 'accept.invalid', '/problems/conflict': 'accept.used' } });
     const back = `/accept?token=${token}`;
     return page('accept.title',
+      h('p', { className: 'lead', 'data-testid': 'invitation-state' }, t('accept.invited', named)),
       h('p', {}, t(loggedIn ? 'accept.logged_in' : 'accept.intro')),
       form,
       loggedIn ? null : h('p', { className: 'links' }, t('accept.have_account'), ' ',

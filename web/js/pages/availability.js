@@ -36,8 +36,6 @@ export default {
         end_time: value(windowForm, 'end_time') || null,
       });
       ctx.navigate('/availability', { flash: 'availability.saved' });
-    }, {
-      fieldFor: (error) => (error.status === 422 && !error.fieldErrors.some((e) => e.field) ? { field: 'end_time', key: 'availability.error.end_before_start' } : null),
     });
     const timeOffForm = h('form', { className: 'form', 'aria-labelledby': 'time-off-form-title' },
       h('h3', { id: 'time-off-form-title' }, t('availability.add_time_off')),
@@ -54,8 +52,6 @@ export default {
         reason: value(timeOffForm, 'reason'),
       });
       ctx.navigate('/availability', { flash: 'availability.saved' });
-    }, {
-      fieldFor: (error) => (error.status === 422 && !error.fieldErrors.some((e) => e.field) ? { field: 'ends_on', key: 'availability.error.end_before_start' } : null),
     });
     const windowRows = windows.map((w) => {
       const when = t('availability.window', { day: weekdayName(w.weekday), from: formatWallTime(w.start_time), until: formatWallTime(w.end_time) });

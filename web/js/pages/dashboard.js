@@ -36,11 +36,12 @@ export default {
           ? table(t('dashboard.table_caption'), [t('field.event'), t('field.starts'), t('field.status'), t('dashboard.coverage'), t('dashboard.open_places')], rows)
           : empty('dashboard.no_events'),
         linkButton('#/events/new', t('events.new'))),
-      section(t('dashboard.needs_people'),
+      // With no events there is nothing to fill: no claim that every place is.
+      events.length ? section(t('dashboard.needs_people'),
         short.length
           ? h('ul', {}, short.map((event) => h('li', {}, h('a', { href: `#/events/${event.id}` }, event.title), ' — ',
             event.slots.filter((slot) => slot.open).map((slot) => t('dashboard.open_role', { role: slot.role, open: slot.open })).join(', '))))
           : empty('dashboard.all_filled'),
-        h('p', {}, linkButton('#/schedule', t('dashboard.fill_with_solver')))));
+        h('p', {}, linkButton('#/schedule', t('dashboard.fill_with_solver')))) : null);
   },
 };

@@ -1,8 +1,8 @@
 import { all, api } from '../api.js';
-import { h, uid } from '../dom.js';
+import { h, replace, uid } from '../dom.js';
 import { bindForm, field, formAlert, showFormError, submitButton, value } from '../forms.js';
 import { currentTimeZone, formatDateTime, t, weekdayName } from '../i18n.js';
-import { page, section, table } from '../page.js';
+import { confirmDialog, page, section, table } from '../page.js';
 import { isoToWallTime, todayIn, wallTimeToIso } from '../zones.js';
 import { ASSIGNMENT_STATUS_KEYS, EVENT_STATUS_KEYS } from './common.js';
 
@@ -96,7 +96,7 @@ function repeatFieldset(form, zone) {
     form.elements.repeat_count.closest('.field').hidden = end !== 'count';
     form.elements.repeat_until.closest('.field').hidden = end !== 'until';
     const dates = seriesDates(form);
-    preview.replaceChildren(
+    replace(preview,
       h('p', { className: 'hint', 'data-testid': 'repeat-count' }, dates.length
         ? t('repeat.preview', { count: dates.length, zone })
         : t('repeat.preview_none')),
@@ -216,6 +216,10 @@ export default {
         team_id: value(form, 'team_id') ? Number(value(form, 'team_id')) : null,
         slots: readSlots(form),
       };
+      // A new event in the past is most likely a typo (2020 for 2030): asked, not refused,
+      // since an organiser may record one that happened.
+      if (!editing && body.starts_at && Date.parse(body.starts_at) < Date.now()
+        && !(await confirmDialog(t('events.confirm_past', { when: formatDateTime(body.starts_at) }), t('events.create_anyway')))) return;
       if (editing) await api.patch(`/events/${event.id}?scope=${form.elements.scope ? value(form, 'scope') : 'this'}`, body);
       else if (value(form, 'repeat')) {
         if (!chosenDays(form).length) {
@@ -230,7 +234,6 @@ export default {
     }, {
       fieldFor: (error) => {
         if (error.status !== 422) return null;
-        if (error.code === 'event.ends_before_start') return { field: 'ends_at', key: 'events.error.ends_before_starts' };
         if (form.elements.repeat_end && error.code.startsWith('recurrence.')) {
           return { field: form.elements.repeat_end.value === 'until' ? 'repeat_until' : 'repeat_count', key: 'repeat.error.rule' };
         }

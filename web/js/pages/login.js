@@ -13,6 +13,9 @@ export default {
       field({ name: 'password', label: t('field.password'), type: 'password', required: true, autocomplete: 'current-password' }),
       field({ name: 'organisation', label: t('login.organisation'), hint: t('login.organisation_hint'), autocomplete: 'organization' }),
       submitButton(t('login.submit')));
+    // An accepted invitation's page links here with the address and organisation filled in.
+    form.elements.email.value = ctx.query.get('email') || '';
+    form.elements.organisation.value = ctx.query.get('organisation') || '';
     bindForm(form, async () => {
       const body = { email: value(form, 'email'), password: form.elements.password.value };
       const organisation = value(form, 'organisation');

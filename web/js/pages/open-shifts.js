@@ -22,9 +22,9 @@ function waitlistAction(ctx, event, slot, { mine, waiting, alert }) {
       }),
     ];
   }
-  if (!mine) return h('span', { className: 'badge' }, t('shifts.full'));
+  if (!mine) return h('span', { className: 'badge full' }, t('shifts.full'));
   return [
-    h('span', { className: 'badge' }, t('shifts.full')),
+    h('span', { className: 'badge full' }, t('shifts.full')),
     actionButton(t('shifts.join_waitlist'), {
       ariaLabel: t('shifts.join_waitlist_named', { role: slot.role, title: event.title }),
       ...post(ctx, alert, `/events/${event.id}/waitlist`, { role: slot.role }, 'shifts.joined_waitlist'),
@@ -35,7 +35,7 @@ function waitlistAction(ctx, event, slot, { mine, waiting, alert }) {
 function slotLine(ctx, event, slot, { mine, joined, waiting, alert }) {
   const status = t('shifts.places_open', { open: slot.open, capacity: slot.capacity });
   let action;
-  if (joined) action = h('span', { className: 'badge' }, t(joined === slot.role ? 'shifts.you_are_in' : 'shifts.already_serving'));
+  if (joined) action = joined === slot.role ? h('span', { className: 'badge good' }, t('shifts.you_are_in')) : h('span', { className: 'badge' }, t('shifts.already_serving'));
   else if (!slot.open || waiting) action = waitlistAction(ctx, event, slot, { mine, waiting, alert });
   else if (!mine) action = h('span', { className: 'muted' }, t('shifts.not_your_role'));
   else {

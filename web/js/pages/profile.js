@@ -1,5 +1,5 @@
 import { api, saveTokens } from '../api.js';
-import { h } from '../dom.js';
+import { clear, h, replace } from '../dom.js';
 import { bindForm, field, formAlert, problemMessage, submitButton, value } from '../forms.js';
 import { apiLocale, languageOptions, locale, setLocale, t, uiLocale } from '../i18n.js';
 import { inlineAlert, page, section, showAlert } from '../page.js';
@@ -7,7 +7,7 @@ import { MEMBER_ROLE_KEYS } from './common.js';
 
 export default {
   title: 'profile.title',
-  render(ctx) {
+  async render(ctx) {
     const { me } = ctx;
     const parts = [h('dl', { className: 'facts' },
       h('div', {}, h('dt', {}, t('field.email')), h('dd', {}, me.email)),
@@ -46,19 +46,19 @@ export default {
       ctx.flash('profile.password_changed');
     }, { messages: { '/problems/unauthenticated': 'profile.error.current_password' } });
     parts.push(section(t('profile.security'), passwordForm));
-    parts.push(calendarCard());
+    parts.push(await calendarCard());
     return page('profile.title', parts);
   },
 };
 
-// The personal calendar feed: its URL is shown once, when made or replaced (rotate), and
-// stops working when revoked.
-function calendarCard() {
+// The personal calendar feed: its URL is shown whenever the page opens, replaced (rotate)
+// on demand, and stops working when revoked.
+async function calendarCard() {
   const alert = inlineAlert();
   const box = h('div', { className: 'invite-link', hidden: true });
-  const show = (feed) => {
+  const show = (feed, { focus = true } = {}) => {
     const inputId = 'calendar-link-input';
-    box.replaceChildren(
+    replace(box,
       h('label', { for: inputId }, t('calendar.link')),
       h('input', { id: inputId, type: 'text', readonly: true, value: feed.https_url, 'aria-describedby': 'calendar-link-hint' }),
       h('p', { className: 'hint', id: 'calendar-link-hint' }, t('calendar.link_hint')),
@@ -79,7 +79,7 @@ function calendarCard() {
         }, t('calendar.copy')),
         h('a', { className: 'button', href: feed.webcal_url, 'data-testid': 'webcal-link' }, t('calendar.subscribe'))));
     box.hidden = false;
-    box.querySelector('input').focus();
+    if (focus) box.querySelector('input').focus();
   };
   const status = h('p', { className: 'success', role: 'status', hidden: true });
   const call = (method, then) => async () => {
@@ -90,6 +90,13 @@ function calendarCard() {
       showAlert(alert, problemMessage(error));
     }
   };
+  try {
+    show(await api.get('/calendar/feeds/me'), { focus: false });
+  } catch (error) {
+    // No link yet is the usual case; an old link that cannot be shown again says so.
+    if (error.status !== 404) throw error;
+    if (error.code === 'calendar.feed_hidden') showAlert(alert, problemMessage(error));
+  }
   return section(t('calendar.title'),
     h('p', {}, t('calendar.intro')),
     alert,
@@ -100,7 +107,7 @@ function calendarCard() {
         className: 'danger',
         onclick: call('del', () => {
           box.hidden = true;
-          box.replaceChildren();
+          clear(box);
           showAlert(status, t('calendar.revoked'));
         }),
       }, t('calendar.revoke'))),

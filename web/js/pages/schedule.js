@@ -2,11 +2,11 @@
 // review a draft by event with its unfilled places and fairness, edit it by hand, compare
 // two drafts, publish, unpublish and roll back.
 import { all, api } from '../api.js';
-import { h, uid } from '../dom.js';
+import { h, replace, uid } from '../dom.js';
 import { bindForm, field, formAlert, problemMessage, showFormError, submitButton, value } from '../forms.js';
-import { currentTimeZone, formatDateTime, formatTimeRange, t } from '../i18n.js';
+import { currentTimeZone, formatDateTime, formatDayRange, formatTimeRange, t } from '../i18n.js';
 import { actionButton, empty, inlineAlert, page, section, table } from '../page.js';
-import { todayIn, wallTimeToIso } from '../zones.js';
+import { dayIn, todayIn, wallTimeToIso } from '../zones.js';
 
 // `running` (a worker has claimed the run) reads as "in progress", like `queued`.
 const SCHEDULE_STATUS_KEYS = {
@@ -66,24 +66,27 @@ function number(value) {
   return new Intl.NumberFormat(document.documentElement.lang, { maximumFractionDigits: 2 }).format(value || 0);
 }
 
-function runForm(ctx) {
+// Its days start as those of the schedule on screen (the last run's), not today's again.
+function runForm(ctx, shown) {
   const zone = currentTimeZone();
+  const first = shown ? dayIn(shown.starts_at, zone) : todayIn(zone);
+  const last = shown ? dayIn(shown.ends_at, zone, -1) : todayIn(zone, 27);
   const progress = h('p', { className: 'hint', role: 'status' });
   const form = h('form', { className: 'form', 'aria-labelledby': 'run-title' },
     h('h2', { id: 'run-title' }, t('plan.run')),
     h('p', { className: 'hint' }, t('plan.run_hint', { zone })),
     formAlert(),
     h('div', { className: 'row' },
-      field({ name: 'starts_on', label: t('plan.first_day'), type: 'date', value: todayIn(zone), required: true }),
-      field({ name: 'ends_on', label: t('plan.last_day'), type: 'date', value: todayIn(zone, 27), required: true })),
+      field({ name: 'starts_on', label: t('plan.first_day'), type: 'date', value: first, required: true }),
+      field({ name: 'ends_on', label: t('plan.last_day'), type: 'date', value: last, required: true })),
     submitButton(t('plan.run_submit')),
     progress);
   bindForm(form, async () => {
-    const first = value(form, 'starts_on');
-    const last = value(form, 'ends_on');
+    const firstDay = value(form, 'starts_on');
+    const lastDay = value(form, 'ends_on');
     const created = await api.post('/schedules/solve', {
-      starts_at: first ? wallTimeToIso(`${first}T00:00`, zone) : null,
-      ends_at: last ? wallTimeToIso(`${nextDay(last)}T00:00`, zone) : null,
+      starts_at: firstDay ? wallTimeToIso(`${firstDay}T00:00`, zone) : null,
+      ends_at: lastDay ? wallTimeToIso(`${nextDay(lastDay)}T00:00`, zone) : null,
     });
     const ready = await untilReady(created, form, () => { progress.textContent = t('plan.queued'); });
     if (!form.isConnected) return;
@@ -245,9 +248,14 @@ async function review(ctx, schedule, schedules, people) {
     const diff = await api.get(`/schedules/${schedule.id}/compare`, { against });
     const line = (entry) => {
       const event = events.find((e) => e.id === entry.event_id);
-      return t('plan.diff_line', { name: names.get(entry.person_id) || String(entry.person_id), role: entry.role, event: event ? event.title : String(entry.event_id) });
+      return t('plan.diff_line', {
+        name: names.get(entry.person_id) || String(entry.person_id),
+        role: entry.role,
+        event: event ? event.title : String(entry.event_id),
+        when: event ? formatDateTime(event.starts_at) : '–',
+      });
     };
-    result.replaceChildren(
+    replace(result,
       h('p', { 'data-testid': 'compare-summary' }, t('plan.diff_summary', { added: diff.added.length, removed: diff.removed.length, unchanged: diff.unchanged.length })),
       diff.added.length ? h('div', {}, h('h3', {}, t('plan.diff_added')), h('ul', {}, diff.added.map((entry) => h('li', {}, line(entry))))) : null,
       diff.removed.length ? h('div', {}, h('h3', {}, t('plan.diff_removed')), h('ul', {}, diff.removed.map((entry) => h('li', {}, line(entry))))) : null);
@@ -255,7 +263,7 @@ async function review(ctx, schedule, schedules, people) {
   const titleId = uid('review');
   return h('section', { className: 'card review', 'aria-labelledby': titleId, 'data-schedule': String(schedule.id), 'data-status': schedule.status },
     h('h2', { id: titleId }, t('plan.review_title', { id: schedule.id, status: t(SCHEDULE_STATUS_KEYS[schedule.status] || 'schedule_status.draft') })),
-    h('p', {}, t('plan.range', { from: formatDateTime(schedule.starts_at), until: formatDateTime(schedule.ends_at) })),
+    h('p', { 'data-testid': 'plan-range' }, t('plan.range', { days: formatDayRange(schedule.starts_at, schedule.ends_at) })),
     alert,
     actions,
     schedule.status === 'failed' ? h('p', { className: 'form-error' }, t('plan.failed')) : summary(report),
@@ -273,13 +281,13 @@ export default {
       : (schedules[0] ? await api.get(`/schedules/${schedules[0].id}`) : null);
     const rows = schedules.map((item) => [
       h('a', { href: `#/schedule?id=${item.id}`, 'aria-current': chosen && chosen.id === item.id ? 'true' : null }, t('plan.schedule_name', { id: item.id, status: t(SCHEDULE_STATUS_KEYS[item.status] || 'schedule_status.draft') })),
-      formatTimeRange(item.starts_at, item.ends_at),
+      formatDayRange(item.starts_at, item.ends_at),
       item.report && item.report.coverage !== undefined ? percent(item.report.coverage) : '–',
       formatDateTime(item.created_at),
     ]);
     return page('plan.title',
       h('p', {}, t('plan.intro')),
-      runForm(ctx),
+      runForm(ctx, chosen),
       chosen ? await review(ctx, chosen, schedules, people) : null,
       section(t('plan.all'),
         schedules.length

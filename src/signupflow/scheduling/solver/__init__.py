@@ -1,12 +1,13 @@
 """The scheduling solver: a pure function from a `Problem` to a `Result` (no database, no
 HTTP). CP-SAT (OR-Tools) is used when installed; the greedy heuristic always runs."""
 
-from signupflow.scheduling.solver.engine import solve
+from signupflow.scheduling.solver.engine import figures, solve
 from signupflow.scheduling.solver.problem import (
     Changes,
     Commitment,
     DayRange,
     Fairness,
+    Figures,
     Person,
     Placement,
     Problem,
@@ -27,6 +28,7 @@ __all__ = [
     "Commitment",
     "DayRange",
     "Fairness",
+    "Figures",
     "Person",
     "Placement",
     "Problem",
@@ -36,6 +38,7 @@ __all__ = [
     "Unfilled",
     "Violation",
     "Window",
+    "figures",
     "hard_violations",
     "solve",
 ]

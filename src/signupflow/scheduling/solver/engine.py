@@ -7,8 +7,8 @@ import time
 
 from signupflow.scheduling.solver import cp_sat
 from signupflow.scheduling.solver.greedy import fill, solve_greedy
-from signupflow.scheduling.solver.index import Roster, build_index, score, upper_bound
-from signupflow.scheduling.solver.problem import Problem, Result, Timing
+from signupflow.scheduling.solver.index import Index, Roster, build_index, score, upper_bound
+from signupflow.scheduling.solver.problem import Figures, Placement, Problem, Result, Timing
 from signupflow.scheduling.solver.report import changes, fairness, unfilled
 from signupflow.scheduling.solver.rules import hard_violations
 
@@ -43,21 +43,35 @@ def solve(problem: Problem) -> Result:
         if answer.wall_clock_stopped:
             note += "; stopped by the wall clock, so a rerun may differ"
     cp_done = time.monotonic()
-    filled = len(placements) + sum(1 for f in problem.fixed if f.slot_id in index.slots)
+    measured = figures(problem, placements, index)
     return Result(
         assignments=tuple(placements),
-        unfilled=tuple(unfilled(index, placements)),
-        violations=tuple(hard_violations(problem, placements)),
-        fairness=fairness(index, placements),
-        changes=changes(problem.previous, placements),
+        unfilled=measured.unfilled,
+        violations=measured.violations,
+        fairness=measured.fairness,
+        changes=measured.changes,
         engine=engine,
         engine_note=note,
         status=status,
-        seats=index.seats,
-        filled=filled,
+        seats=measured.seats,
+        filled=measured.filled,
         timing=Timing(
             greedy_s=round(greedy_done - started, 4),
             cp_sat_s=round(cp_done - greedy_done, 4),
             total_s=round(time.monotonic() - started, 4),
         ),
+    )
+
+
+def figures(problem: Problem, placements: list[Placement], index: Index | None = None) -> Figures:
+    """Every figure of a schedule from its placements (besides the problem's fixed ones): the
+    same for a run's answer and for a draft edited by hand since."""
+    index = index or build_index(problem)
+    return Figures(
+        unfilled=tuple(unfilled(index, placements)),
+        violations=tuple(hard_violations(problem, placements)),
+        fairness=fairness(index, placements),
+        changes=changes(problem.previous, placements),
+        seats=index.seats,
+        filled=len(placements) + sum(1 for f in problem.fixed if f.slot_id in index.slots),
     )

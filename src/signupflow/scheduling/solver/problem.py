@@ -150,6 +150,22 @@ class Timing:
 
 
 @dataclass(frozen=True)
+class Figures:
+    """What a set of placements amounts to, whoever made them (a run or hand edits)."""
+
+    unfilled: tuple[Unfilled, ...]
+    violations: tuple[Violation, ...]
+    fairness: Fairness
+    changes: Changes
+    seats: int
+    filled: int
+
+    @property
+    def coverage(self) -> float:
+        return self.filled / self.seats if self.seats else 1.0
+
+
+@dataclass(frozen=True)
 class Result:
     assignments: tuple[Placement, ...]  # new placements only; problem.fixed are not repeated
     unfilled: tuple[Unfilled, ...]
