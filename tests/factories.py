@@ -160,3 +160,13 @@ def problem_type(response: Any, status: int = 409) -> str:
 def slot_of(org: Org, event_id: int, role: str = "usher") -> Any:
     event = ok(org.get(f"/api/v1/events/{event_id}"))
     return next(s for s in event["slots"] if s["role"] == role)
+
+
+def make_calendar_links(org: Org, *members: Org, person_ids: tuple[int, ...] = ()) -> None:
+    """Every calendar link a read can ask for: the organisation's, each member's own and the
+    people's in `person_ids` (reading a link never made is a 404 of its own)."""
+    ok(org.put("/api/v1/calendar/feeds/organisation"))
+    for member in (org, *members):
+        ok(member.put("/api/v1/calendar/feeds/me"))
+    for person_id in person_ids:
+        ok(org.put(f"/api/v1/people/{person_id}/calendar-feed"))

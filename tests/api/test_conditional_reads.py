@@ -38,6 +38,7 @@ from tests.factories import (
     add_person,
     bearer,
     invite_member,
+    make_calendar_links,
     new_org,
     ok,
     person_id_of,
@@ -163,6 +164,7 @@ def furnish(client: TestClient, org: Org, days: int) -> tuple[dict[str, int], di
     )
     schedule_id = solve(org, shift)
     drain_worker(client)
+    make_calendar_links(org, volunteer, person_ids=(person["id"],))
     ids = {
         "event_id": shift["id"],
         "person_id": me,
@@ -189,6 +191,7 @@ def world(
     admin = new_org(worker_client)
     ids, shift = furnish(worker_client, admin, days=20)
     volunteer = invite_member(admin, roles=["usher"])
+    ok(volunteer.put(f"{API}/calendar/feeds/me"))
     other = new_org(worker_client)
     other_ids, _ = furnish(worker_client, other, days=40)
     return World(

@@ -241,6 +241,23 @@ def identical_invitations(client: TestClient) -> Race:
     return Race(calls, [org.id], only(201, 409))
 
 
+@races(f"POST {API}/invitations/preview")
+def invitation_previewed_while_accepted(client: TestClient) -> Race:
+    # A read by POST (the token stays out of URLs): it sees the invitation open or accepted,
+    # never an error, while it is being accepted.
+    org = new_org(client)
+    invitation = ok(
+        org.post(
+            f"{API}/invitations", json={"email": f"{unique('pia')}@example.org", "name": "Pia"}
+        ),
+        201,
+    )
+    token = {"token": invitation["token"]}
+    calls: list[Call] = [("POST", f"{API}/invitations/preview", {}, token)] * TIMES
+    calls += [("POST", f"{API}/invitations/accept", {}, {**token, "password": PASSWORD})]
+    return Race(calls, [org.id], only(200))
+
+
 @races(f"POST {API}/invitations/accept", f"DELETE {API}/invitations/{{invitation_id}}")
 def invitation_accepted_while_revoked(client: TestClient) -> Race:
     org = new_org(client)

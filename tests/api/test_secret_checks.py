@@ -130,6 +130,8 @@ class Caller:
             return http.post(path, json={"token": self.token(n), "password": PASSWORD})
         if path.endswith("/signup/confirm"):
             return http.post(path, json={"token": self.token(n)})
+        if path.endswith("/invitations/preview"):
+            return http.post(path, json={"token": self.token(n)})
         if path.endswith("/invitations/accept"):
             return http.post(path, json={"token": self.token(n), "password": PASSWORD})
         if path.endswith(".ics"):

@@ -55,6 +55,8 @@ VOLUNTEER_FORBIDDEN = {
     "GET /api/v1/invitations",
     "GET /api/v1/audit",
     "GET /api/v1/audit?entity",
+    "GET /api/v1/calendar/feeds/organisation",
+    "GET /api/v1/people/{person_id}/calendar-feed",
 }
 # Lists that hold as many rows in both organisations, and why (every other list is longer in
 # the large one).

@@ -29,6 +29,7 @@ from tests.factories import (
     add_person,
     bearer,
     invite_member,
+    make_calendar_links,
     new_org,
     ok,
     unique,
@@ -69,7 +70,11 @@ PRINCIPALS = ("admin", "volunteer", "admin_of_b_acting_in_a")
 
 # These tests send thousands of requests a minute as one user on purpose; the per-user limits
 # (tested elsewhere) would answer most of them 429 and hide what is being tested.
-UNLIMITED = {"api_requests_per_minute": 1_000_000, "login_attempts_per_minute": 10_000}
+UNLIMITED = {
+    "api_requests_per_minute": 1_000_000,
+    "org_api_requests_per_minute": 1_000_000,
+    "login_attempts_per_minute": 10_000,
+}
 
 
 @pytest.fixture(scope="module")
@@ -257,6 +262,7 @@ def build_world(org: Org) -> World:
         ),
         201,
     )
+    make_calendar_links(org, volunteer, person_ids=(offline["id"],))
     ids = {
         "schedule_id": {"draft": schedule},
         "entry_id": {"entry": entry},
@@ -386,7 +392,9 @@ def join_both(a: Org, b: Org) -> Org:
         )
     )
     assert tokens["organisation_id"] == a.id
-    return Org(a.client, a.id, a.slug, member.email, tokens, bearer(tokens["access_token"]))
+    both = Org(a.client, a.id, a.slug, member.email, tokens, bearer(tokens["access_token"]))
+    ok(both.put(f"{API}/calendar/feeds/me"))  # their calendar link in A, to be read back
+    return both
 
 
 @pytest.fixture(scope="module")

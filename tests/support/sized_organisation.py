@@ -320,6 +320,7 @@ class _Builder:
             self.call(volunteer, "POST", f"{person}/time-off", 201, json=body)
 
         person_feed = self.call(volunteer, "PUT", "/calendar/feeds/me")["https_url"]
+        self.call(self.admin, "PUT", "/calendar/feeds/me")  # every member's link can be read
         organisation_feed = self.call(self.admin, "PUT", "/calendar/feeds/organisation")[
             "https_url"
         ]
