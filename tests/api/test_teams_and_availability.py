@@ -81,3 +81,21 @@ def test_invalid_windows_are_rejected(client):
         org.post(leave, json={"starts_on": "2031-08-05", "ends_on": "2031-08-01"}).status_code
         == 422
     )
+
+
+def test_people_are_listed_by_team(client):
+    org = new_org(client)
+    a, b, c = add_person(org, name="Ana"), add_person(org, name="Ben"), add_person(org, name="Cy")
+    team = ok(
+        org.post("/api/v1/teams", json={"name": "Choir", "member_ids": [a["id"], c["id"]]}), 201
+    )
+    listed = ok(org.get("/api/v1/people", params={"team_id": team["id"]}))
+    assert [p["name"] for p in listed["items"]] == ["Ana", "Cy"]
+    assert listed["total"] == 2
+    everyone = {p["name"] for p in ok(org.get("/api/v1/people"))["items"]}
+    assert everyone >= {"Ana", "Ben", "Cy"}
+    # Another organisation's team shows none of this one's people, and reveals nothing.
+    other = new_org(client)
+    theirs = ok(other.post("/api/v1/teams", json={"name": "Choir"}), 201)
+    assert ok(org.get("/api/v1/people", params={"team_id": theirs["id"]}))["items"] == []
+    assert b["id"] not in [p["id"] for p in listed["items"]]

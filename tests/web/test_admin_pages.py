@@ -125,3 +125,47 @@ def test_an_invitation_shows_in_the_lists_at_once_and_says_it_was_mailed(
     expect(form.locator("[aria-invalid=true]")).to_have_count(1)
     expect(page.locator("#invite-link-input")).to_have_count(0)
     watched.assert_clean()
+
+
+def test_a_team_lists_its_members_and_narrows_the_people_and_events_lists(
+    web_server: AppServer, context: Any
+) -> None:
+    # Teams were an empty "Your teams" card and open forms that changed nothing (#16, 12).
+    text = messages("en")
+    org = api_signup(web_server.url)
+    with httpx.Client(base_url=f"{web_server.url}/api/v1", headers=org.headers) as api:
+        ana = api.post("/people", json={"name": "Ana", "email": f"{unique('ana')}@example.org"})
+        api.post("/people", json={"name": "Ben", "email": f"{unique('ben')}@example.org"})
+        team = api.post("/teams", json={"name": "Choir", "member_ids": [ana.json()["id"]]})
+        for title, team_id in (("Choir practice", team.json()["id"]), ("Car park", None)):
+            made = api.post(
+                "/events",
+                json={
+                    "title": title,
+                    "starts_at": "2031-05-04T10:00:00Z",
+                    "ends_at": "2031-05-04T12:00:00Z",
+                    "team_id": team_id,
+                    "slots": [{"role": "usher", "capacity": 1}],
+                },
+            )
+            assert made.status_code == 201, made.text
+    watched = watch(context.new_page())
+    page = watched.page
+    log_in_browser(page, web_server.url, org.tokens)
+    open_page(page, web_server.url, "/teams", "teams")
+    card = page.locator("main article.team", has_text="Choir")
+    expect(card.locator("[data-testid=team-members]")).to_have_text(
+        text["teams.members_list"].format(names="Ana")
+    )
+    card.get_by_role("link", name=text["teams.its_people"]).click()
+    page.wait_for_selector("main[data-page='people'] h1")
+    people = page.locator("main section", has_text=text["people.everyone"]).locator("tbody tr")
+    expect(people).to_have_count(1)
+    expect(people).to_contain_text("Ana")
+    expect(page.locator("main select[name=team]")).to_have_value(str(team.json()["id"]))
+    open_page(page, web_server.url, f"/events?team={team.json()['id']}", "events")
+    expect(page.locator("main tbody tr")).to_have_count(1)
+    expect(page.locator("main tbody tr")).to_contain_text("Choir practice")
+    page.locator("main select[name=team]").select_option("")
+    expect(page.locator("main tbody tr")).to_have_count(2)
+    watched.assert_clean()

@@ -30,10 +30,18 @@ def list_people(
     ] = None,
     role: Annotated[RoleName | None, Query(description="Can fill this role")] = None,
     active: bool | None = None,
+    team_id: Annotated[Id | None, Query(description="Members of this team")] = None,
 ) -> Response:
     """People of your organisation, by name. Schedulers and admins only."""
     items, total = service.list_people(
-        session, actor, q=q, role=role, active=active, limit=page.limit, offset=page.offset
+        session,
+        actor,
+        q=q,
+        role=role,
+        active=active,
+        team_id=team_id,
+        limit=page.limit,
+        offset=page.offset,
     )
     return json_page(
         items,

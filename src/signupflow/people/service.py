@@ -17,6 +17,7 @@ from signupflow.errors import Conflict, NotFound
 from signupflow.organisations.service import lock_organisation
 from signupflow.people.models import MemberRole, Membership, Person, PersonSkill
 from signupflow.people.schemas import PersonCreate, PersonUpdate, ProfileUpdate
+from signupflow.teams.models import team_members
 from signupflow.tenancy import ORGANISATION, get_scoped, scoped
 
 WITH_SKILLS = (selectinload(Person.skills),)
@@ -112,10 +113,13 @@ def list_people(
     active: bool | None,
     limit: int,
     offset: int,
+    team_id: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of people (PersonRead's fields in its order) and the number in all pages. Two
     statements whatever the page's size."""
-    filters, params = given_filters(actor.organisation_id, role=role or None, active=active)
+    filters, params = given_filters(
+        actor.organisation_id, role=role or None, active=active, team_id=team_id
+    )
     stmt = _people_page(filters=filters)
     if q:  # searched text is escaped into the statement: built for this request
         stmt = stmt.where(contains_text(Person.name, q) | contains_text(Person.email, q))
@@ -166,6 +170,11 @@ def _people_page(*, filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
         stmt = stmt.where(Person.skills.any(PersonSkill.role == bindparam("role")))
     if "active" in filters:
         stmt = stmt.where(Person.active == bindparam("active"))
+    if "team_id" in filters:  # the people are the organisation's: so are their teams
+        members = select(team_members.c.person_id).where(
+            team_members.c.team_id == bindparam("team_id")
+        )
+        stmt = stmt.where(Person.id.in_(members))
     return stmt.order_by(Person.name, Person.id)
 
 

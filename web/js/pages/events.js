@@ -2,12 +2,14 @@ import { all, api } from '../api.js';
 import { h } from '../dom.js';
 import { formatDateTime, t } from '../i18n.js';
 import { actionButton, empty, inlineAlert, linkButton, page, section, table } from '../page.js';
-import { EVENT_STATUS_KEYS } from './common.js';
+import { EVENT_STATUS_KEYS, chosenTeam, teamFilter } from './common.js';
 
 export default {
   title: 'events.title',
   async render(ctx) {
-    const events = await all('/events');
+    const teams = await all('/teams');
+    const team = chosenTeam(ctx, teams);
+    const events = await all('/events', team ? { team_id: team.id } : {});
     const alert = inlineAlert();
     // A recurring event is deleted alone, or with every later occurrence of its series.
     const remove = (event, scope, key, namedKey) => actionButton(t(key), {
@@ -30,6 +32,7 @@ export default {
     return page('events.title',
       h('p', {}, linkButton('#/events/new', t('events.new'))),
       alert,
+      teamFilter(ctx, teams, '/events', team),
       section(t('events.all'),
         events.length
           ? table(t('events.table_caption'), [t('field.event'), t('field.starts'), t('field.status'), t('events.roles'), t('field.actions')], rows)

@@ -3,7 +3,7 @@ import { clear, h, replace } from '../dom.js';
 import { bindForm, field, formAlert, problemMessage, showFormError, submitButton, value } from '../forms.js';
 import { formatDateTime, t } from '../i18n.js';
 import { actionButton, empty, inlineAlert, page, roleList, section, table } from '../page.js';
-import { INVITATION_STATE_KEYS, MEMBER_ROLE_KEYS, parseRoles } from './common.js';
+import { INVITATION_STATE_KEYS, MEMBER_ROLE_KEYS, chosenTeam, parseRoles, teamFilter } from './common.js';
 
 // The API's codes for a line of a rejected file (people/csv_io.py LINE_ERRORS).
 const CSV_LINE_KEYS = {
@@ -33,7 +33,10 @@ function roleOptions() {
 export default {
   title: 'people.title',
   async render(ctx) {
-    const [people, invitations] = await Promise.all([all('/people'), all('/invitations')]);
+    const teams = await all('/teams');
+    const team = chosenTeam(ctx, teams);
+    const peopleQuery = team ? { team_id: team.id } : {};
+    const [people, invitations] = await Promise.all([all('/people', peopleQuery), all('/invitations')]);
     const alert = inlineAlert();
     const linkBox = h('div', { className: 'invite-link', hidden: true });
     const form = h('form', { className: 'form', 'aria-labelledby': 'invite-title' },
@@ -73,7 +76,7 @@ export default {
       linkBox.querySelector('input').focus();
       linkBox.querySelector('input').select();
       // The lists follow at once: the new person and their pending invitation.
-      const [nowPeople, nowInvitations] = await Promise.all([all('/people'), all('/invitations')]);
+      const [nowPeople, nowInvitations] = await Promise.all([all('/people', peopleQuery), all('/invitations')]);
       replace(lists, peopleLists(ctx, alert, nowPeople, nowInvitations));
     });
     replace(lists, peopleLists(ctx, alert, people, invitations));
@@ -81,6 +84,7 @@ export default {
       h('section', { className: 'card' }, form, linkBox),
       ctx.me.role === 'admin' ? csvCard(ctx) : null,
       alert,
+      teamFilter(ctx, teams, '/people', team),
       lists);
   },
 };

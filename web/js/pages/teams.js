@@ -24,7 +24,7 @@ function teamForm(ctx, people, team) {
   const titleId = uid('team');
   const alert = formAlert();
   const form = h('form', { className: 'form', 'aria-labelledby': titleId },
-    h('h2', { id: titleId }, team ? team.name : t('teams.new')),
+    h(team ? 'h3' : 'h2', { id: titleId }, team ? t('teams.edit_named', { name: team.name }) : t('teams.new')),
     alert,
     field({ name: 'name', label: t('field.name'), value: team ? team.name : '', required: true }),
     field({ name: 'description', label: t('field.description'), type: 'textarea', value: team ? team.description : '' }),
@@ -44,7 +44,22 @@ function teamForm(ctx, people, team) {
     else await api.post('/teams', body);
     ctx.navigate('/teams', { flash: 'teams.saved' });
   });
-  return h('section', { className: 'card' }, form);
+  return team ? form : h('section', { className: 'card' }, form);
+}
+
+// A team as it is used: who is in it, and its events and people as filtered lists; its form
+// opens on demand.
+function teamCard(ctx, people, team) {
+  const titleId = uid('team-card');
+  const names = people.filter((person) => team.member_ids.includes(person.id)).map((person) => person.name);
+  return h('article', { className: 'card team', 'aria-labelledby': titleId },
+    h('h3', { id: titleId }, team.name),
+    team.description ? h('p', { className: 'muted' }, team.description) : null,
+    h('p', { 'data-testid': 'team-members' }, names.length ? t('teams.members_list', { names: names.join(', ') }) : t('teams.no_members')),
+    h('p', { className: 'actions' },
+      h('a', { className: 'button secondary-link', href: `#/events?team=${team.id}` }, t('teams.its_events')),
+      h('a', { className: 'button secondary-link', href: `#/people?team=${team.id}` }, t('teams.its_people'))),
+    h('details', {}, h('summary', {}, t('teams.edit')), teamForm(ctx, people, team)));
 }
 
 export default {
@@ -52,8 +67,8 @@ export default {
   async render(ctx) {
     const [teams, people] = await Promise.all([all('/teams'), all('/people')]);
     return page('teams.title',
-      teamForm(ctx, people, null),
-      section(t('teams.all'), teams.length ? null : empty('teams.none')),
-      teams.map((team) => teamForm(ctx, people, team)));
+      h('p', {}, t('teams.intro')),
+      section(t('teams.all'), teams.length ? teams.map((team) => teamCard(ctx, people, team)) : empty('teams.none')),
+      teamForm(ctx, people, null));
   },
 };
