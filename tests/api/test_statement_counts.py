@@ -42,6 +42,7 @@ VOLUNTEER_FORBIDDEN = {
     "GET /api/v1/people?q",
     "GET /api/v1/people?role",
     "GET /api/v1/people?active",
+    "GET /api/v1/people?team_id",
     "GET /api/v1/people/export",
     "GET /api/v1/people/{person_id}",
     "GET /api/v1/assignments",  # without person_id: everyone's
