@@ -9,6 +9,7 @@ import os
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +157,23 @@ def volunteer(
     )
     assert accepted.status_code == 200, accepted.text
     return {"tokens": accepted.json(), "person_id": invited.json()["person_id"]}
+
+
+def published_event(
+    api: httpx.Client, title: str, *, capacity: int = 1, days: int = 3, hours: int = 2
+) -> dict[str, Any]:
+    """A published event `days` from now with one Usher slot of `capacity` places."""
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days)
+    created = api.post(
+        "/events",
+        json={
+            "title": title,
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=hours)).isoformat(),
+            "status": "published",
+            "slots": [{"role": "Usher", "capacity": capacity}],
+        },
+    )
+    assert created.status_code == 201, created.text
+    event: dict[str, Any] = created.json()
+    return event

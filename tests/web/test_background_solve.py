@@ -26,12 +26,13 @@ from tests.web.support import (
     log_in_browser,
     messages,
     open_page,
+    published_event,
     server_env,
     submit,
     volunteer,
     watch,
 )
-from tests.web.test_schedule_review import EVENT, usher_event
+from tests.web.test_schedule_review import EVENT
 
 TEXT = messages("en")
 # The page polls once a second; the worker process starts, solves and exits within this.
@@ -90,7 +91,7 @@ def start_run_of(page: Any, background: Background) -> tuple[int, Org, dict[str,
     org = api_signup(base)
     with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
         volunteer(api, base, "Ana")
-        event = usher_event(api)
+        event = published_event(api, EVENT, hours=3)
     log_in_browser(page, base, org.tokens)
     open_page(page, base, "/schedule", "schedule")
     form = page.locator("main form").first

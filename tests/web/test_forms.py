@@ -219,7 +219,7 @@ def test_a_conflict_is_shown_in_the_interface_language_with_its_values(
     page = watched.page
     log_in_browser(page, web_server.url, org.tokens)
     open_page(page, web_server.url, "/teams", "teams")
-    form = page.locator("main form").first
+    form = page.locator("main form:not(details form)")  # the new team's, not an edit form
     form.locator("[name=name]").fill("Cocina")
     submit(form)  # 409 team.name_taken
     alert = form.locator(".form-error")

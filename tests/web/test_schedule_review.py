@@ -22,6 +22,7 @@ from tests.web.support import (
     log_in_browser,
     messages,
     open_page,
+    published_event,
     submit,
     volunteer,
     watch,
@@ -29,24 +30,6 @@ from tests.web.support import (
 
 TEXT = messages("en")
 EVENT = "Harvest fair"
-
-
-def usher_event(api: httpx.Client) -> dict[str, Any]:
-    """A published event in three days (inside the run form's default four weeks), one usher."""
-    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
-    created = api.post(
-        "/events",
-        json={
-            "title": EVENT,
-            "starts_at": starts.isoformat(),
-            "ends_at": (starts + timedelta(hours=3)).isoformat(),
-            "status": "published",
-            "slots": [{"role": "Usher", "capacity": 1}],
-        },
-    )
-    assert created.status_code == 201, created.text
-    event: dict[str, Any] = created.json()
-    return event
 
 
 def run_draft(page: Any, text: dict[str, str], after: str | None = None) -> Any:
@@ -105,7 +88,7 @@ def test_identical_drafts_compare_without_placeholder_text(
     try:
         with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
             volunteer(api, base, "Ana")
-            usher_event(api)
+            published_event(api, EVENT, hours=3)
         watched = watch(context.new_page())
         page = watched.page
         log_in_browser(page, base, org.tokens)
@@ -135,7 +118,7 @@ def test_drafts_compared_published_rolled_back_and_unpublished(
         with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
             volunteer(api, base, "Ana")
             volunteer(api, base, "Ben")
-            usher_event(api)
+            published_event(api, EVENT, hours=3)
         watched = watch(context.new_page())
         page = watched.page
         log_in_browser(page, base, org.tokens)
@@ -254,7 +237,7 @@ def test_a_hand_edit_that_breaks_a_rule_is_refused_in_the_users_language(
                 "/invitations", json={"email": f"c-{org.slug}@example.org", "name": "Cleo"}
             )
             assert cook.status_code == 201, cook.text  # holds no usher role
-            usher_event(api)
+            published_event(api, EVENT, hours=3)
         watched = watch(context.new_page())
         page = watched.page
         log_in_browser(page, base, org.tokens)
@@ -302,7 +285,7 @@ def test_a_declined_shift_opens_again_for_the_others(web_server: AppServer, brow
     try:
         with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
             ana, ben = volunteer(api, base, "Ana"), volunteer(api, base, "Ben")
-            event = usher_event(api)
+            event = published_event(api, EVENT, hours=3)
             assigned = api.post(
                 f"/events/{event['id']}/assignments",
                 json={"person_id": ana["person_id"], "role": "Usher"},
@@ -396,7 +379,7 @@ def test_the_figures_of_a_draft_follow_its_hand_edits(web_server: AppServer, bro
     try:
         with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
             volunteer(api, base, "Ana")
-            usher_event(api)
+            published_event(api, EVENT, hours=3)
         watched = watch(context.new_page())
         page = watched.page
         log_in_browser(page, base, org.tokens)

@@ -12,26 +12,17 @@ from playwright.sync_api import expect
 
 from harness.app_server import AppServer
 from tests.web.browser import DESKTOP
-from tests.web.support import PASSWORD, api_signup, log_in_browser, messages, open_page, watch
+from tests.web.support import (
+    PASSWORD,
+    api_signup,
+    log_in_browser,
+    messages,
+    open_page,
+    published_event,
+    watch,
+)
 
 TEXT = messages("en")
-
-
-def _event(api: httpx.Client, title: str) -> dict[str, Any]:
-    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
-    created = api.post(
-        "/events",
-        json={
-            "title": title,
-            "starts_at": starts.isoformat(),
-            "ends_at": (starts + timedelta(hours=2)).isoformat(),
-            "status": "published",
-            "slots": [{"role": "Usher", "capacity": 2}],
-        },
-    )
-    assert created.status_code == 201, created.text
-    event: dict[str, Any] = created.json()
-    return event
 
 
 def test_an_offer_of_a_started_event_shows_why_it_cannot_be_withdrawn(
@@ -55,7 +46,10 @@ def test_an_offer_of_a_started_event_shows_why_it_cannot_be_withdrawn(
     )
     context = browser.new_context(locale="en-GB", viewport=DESKTOP)
     try:
-        events = {title: _event(api, title) for title in ("Choir", "Harvest fair", "Bake sale")}
+        events = {
+            title: published_event(api, title, capacity=2)
+            for title in ("Choir", "Harvest fair", "Bake sale")
+        }
         for event in events.values():
             signed = ana.post(f"/events/{event['id']}/signups", json={"role": "Usher"})
             assert signed.status_code == 201, signed.text

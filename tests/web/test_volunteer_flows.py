@@ -18,6 +18,7 @@ from tests.web.support import (
     log_in_browser,
     messages,
     open_page,
+    published_event,
     submit,
     volunteer,
     watch,
@@ -166,17 +167,7 @@ def test_my_schedule_lists_the_waitlists_a_volunteer_is_on(
     org = api_signup(base)
     with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
         ana, ben = volunteer(api, base, "Ana"), volunteer(api, base, "Ben")
-        starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
-        event = api.post(
-            "/events",
-            json={
-                "title": "Soup kitchen",
-                "starts_at": starts.isoformat(),
-                "ends_at": (starts + timedelta(hours=2)).isoformat(),
-                "status": "published",
-                "slots": [{"role": "Usher", "capacity": 1}],
-            },
-        ).json()
+        event = published_event(api, "Soup kitchen")
         placed = api.post(
             f"/events/{event['id']}/assignments",
             json={"person_id": ana["person_id"], "role": "Usher"},

@@ -5,7 +5,6 @@ not claim every place is filled, and Traditional Chinese is set in Traditional f
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -19,6 +18,7 @@ from tests.web.support import (
     log_in_browser,
     messages,
     open_page,
+    published_event,
     volunteer,
     watch,
 )
@@ -32,23 +32,6 @@ def context(browser: Any) -> Any:
     context = browser.new_context(locale="en-GB", viewport=DESKTOP)
     yield context
     context.close()
-
-
-def event(api: httpx.Client, title: str, capacity: int, days: int) -> dict[str, Any]:
-    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days)
-    created = api.post(
-        "/events",
-        json={
-            "title": title,
-            "starts_at": starts.isoformat(),
-            "ends_at": (starts + timedelta(hours=2)).isoformat(),
-            "status": "published",
-            "slots": [{"role": "Usher", "capacity": capacity}],
-        },
-    )
-    assert created.status_code == 201, created.text
-    made: dict[str, Any] = created.json()
-    return made
 
 
 def place(api: httpx.Client, made: dict[str, Any], person_id: int) -> dict[str, Any]:
@@ -67,9 +50,11 @@ def test_my_schedule_offers_what_each_state_allows_and_counts_in_words(
     org = api_signup(base)
     with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
         vic = volunteer(api, base, "Vic")
-        place(api, event(api, "Choir", 2, 3), vic["person_id"])  # left pending
-        declined = place(api, event(api, "Fair", 2, 4), vic["person_id"])
-        confirmed = place(api, event(api, "Market", 2, 5), vic["person_id"])
+        place(
+            api, published_event(api, "Choir", capacity=2, days=3), vic["person_id"]
+        )  # left pending
+        declined = place(api, published_event(api, "Fair", capacity=2, days=4), vic["person_id"])
+        confirmed = place(api, published_event(api, "Market", capacity=2, days=5), vic["person_id"])
     vic_headers = {"Authorization": f"Bearer {vic['tokens']['access_token']}"}
     for assignment, answer in [(declined, "decline"), (confirmed, "accept")]:
         url = f"{base}/api/v1/assignments/{assignment['id']}/{answer}"
@@ -108,7 +93,7 @@ def test_full_is_a_warning_and_an_empty_dashboard_claims_nothing(
     with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
         ana = volunteer(api, base, "Ana")
         ben = volunteer(api, base, "Ben")
-        full = event(api, "Choir", 1, 3)
+        full = published_event(api, "Choir", capacity=1, days=3)
         place(api, full, ana["person_id"])
     log_in_browser(page, base, ben["tokens"])
     open_page(page, base, "/open-shifts", "open-shifts")

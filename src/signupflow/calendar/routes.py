@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request, Response, status
+from sqlalchemy.orm import Session
 
 from signupflow.actor import Actor
 from signupflow.auth.secret_checks import SecretChecked
@@ -14,6 +15,7 @@ from signupflow.errors import NotFound
 from signupflow.events.service import get_event
 from signupflow.people.models import Person
 from signupflow.schemas import Id
+from signupflow.settings import Settings
 from signupflow.tenancy import get_scoped
 
 router = APIRouter(prefix=API_PREFIX, tags=["calendar"])
@@ -70,19 +72,39 @@ def _own_person(actor: Actor) -> int:
     return actor.person_id
 
 
+def _shown(
+    request: Request, session: Session, settings: Settings, actor: Actor, person_id: int | None
+) -> FeedCreated:
+    """A feed's URL again (`person_id` None: the organisation's)."""
+    token = service.current_token(
+        session,
+        organisation_id=actor.organisation_id,
+        person_id=person_id,
+        keys=settings.verification_keys,
+    )
+    return _created(request, token, "organisation" if person_id is None else "person")
+
+
+def _replaced(
+    request: Request, session: Session, settings: Settings, actor: Actor, person_id: int | None
+) -> FeedCreated:
+    """A new URL for the feed; the previous one stops working."""
+    token = service.rotate_feed(
+        session,
+        organisation_id=actor.organisation_id,
+        person_id=person_id,
+        key=settings.secret_key.get_secret_value(),
+    )
+    return _created(request, token, "organisation" if person_id is None else "person")
+
+
 @router.get("/calendar/feeds/me", response_model=FeedCreated)
 def my_feed(
     request: Request, session: DbSession, settings: AppSettings, actor: Member
 ) -> FeedCreated:
     """Your personal feed's URL, as often as you need it. 404 `calendar.no_feed` before one
     is made; `calendar.feed_hidden` for one that cannot be shown again (replace it)."""
-    token = service.current_token(
-        session,
-        organisation_id=actor.organisation_id,
-        person_id=_own_person(actor),
-        keys=settings.verification_keys,
-    )
-    return _created(request, token, "person")
+    return _shown(request, session, settings, actor, _own_person(actor))
 
 
 @router.put("/calendar/feeds/me", response_model=FeedCreated)
@@ -90,13 +112,7 @@ def rotate_my_feed(
     request: Request, session: DbSession, settings: AppSettings, actor: Member
 ) -> FeedCreated:
     """Create your personal feed of shifts, or replace its URL (the old one stops working)."""
-    token = service.rotate_feed(
-        session,
-        organisation_id=actor.organisation_id,
-        person_id=_own_person(actor),
-        key=settings.secret_key.get_secret_value(),
-    )
-    return _created(request, token, "person")
+    return _replaced(request, session, settings, actor, _own_person(actor))
 
 
 @router.delete("/calendar/feeds/me", status_code=status.HTTP_204_NO_CONTENT)
@@ -112,13 +128,7 @@ def organisation_feed(
     request: Request, session: DbSession, settings: AppSettings, actor: Admin
 ) -> FeedCreated:
     """The organisation's feed URL (404 as for your own feed)."""
-    token = service.current_token(
-        session,
-        organisation_id=actor.organisation_id,
-        person_id=None,
-        keys=settings.verification_keys,
-    )
-    return _created(request, token, "organisation")
+    return _shown(request, session, settings, actor, None)
 
 
 @router.put("/calendar/feeds/organisation", response_model=FeedCreated)
@@ -126,13 +136,7 @@ def rotate_organisation_feed(
     request: Request, session: DbSession, settings: AppSettings, actor: Admin
 ) -> FeedCreated:
     """Create the organisation's feed of published events, or replace its URL."""
-    token = service.rotate_feed(
-        session,
-        organisation_id=actor.organisation_id,
-        person_id=None,
-        key=settings.secret_key.get_secret_value(),
-    )
-    return _created(request, token, "organisation")
+    return _replaced(request, session, settings, actor, None)
 
 
 @router.delete("/calendar/feeds/organisation", status_code=status.HTTP_204_NO_CONTENT)
@@ -146,13 +150,7 @@ def person_feed(
 ) -> FeedCreated:
     """Someone's feed URL (404 as for your own feed)."""
     person = get_scoped(session, Person, person_id, actor.organisation_id)
-    token = service.current_token(
-        session,
-        organisation_id=actor.organisation_id,
-        person_id=person.id,
-        keys=settings.verification_keys,
-    )
-    return _created(request, token, "person")
+    return _shown(request, session, settings, actor, person.id)
 
 
 @router.put("/people/{person_id}/calendar-feed", response_model=FeedCreated)
@@ -161,13 +159,7 @@ def rotate_person_feed(
 ) -> FeedCreated:
     """An admin creates or replaces someone's feed (for people without a login, too)."""
     person = get_scoped(session, Person, person_id, actor.organisation_id)
-    token = service.rotate_feed(
-        session,
-        organisation_id=actor.organisation_id,
-        person_id=person.id,
-        key=settings.secret_key.get_secret_value(),
-    )
-    return _created(request, token, "person")
+    return _replaced(request, session, settings, actor, person.id)
 
 
 @router.delete("/people/{person_id}/calendar-feed", status_code=status.HTTP_204_NO_CONTENT)
