@@ -47,15 +47,7 @@ class DomainError(Exception):
         self.code = code
         self.params = dict(params or {})
         if field is not None:
-            extra["errors"] = [
-                {
-                    "loc": ["body", field],
-                    "msg": self.detail,
-                    "type": code,
-                    "code": code,
-                    "params": self.params,
-                }
-            ]
+            extra["errors"] = [field_error(["body", field], self.detail, code, self.params)]
         self.extra = extra
         super().__init__(self.detail)
 
@@ -187,8 +179,14 @@ def validation_error(err: Mapping[str, Any]) -> dict[str, Any]:
     field = params.pop("field", None)
     if field is not None:
         loc.append(field)
-    code = err.get("type")
-    return {"loc": loc, "msg": err.get("msg", ""), "type": code, "code": code, "params": params}
+    return field_error(loc, err.get("msg", ""), err.get("type"), params)
+
+
+def field_error(
+    loc: list[Any], msg: str, code: str | None, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """An entry of a problem's `errors`, as a form reads it (`type` kept for older clients)."""
+    return {"loc": loc, "msg": msg, "type": code, "code": code, "params": dict(params)}
 
 
 def problem_of(exc: DomainError) -> JSONResponse:

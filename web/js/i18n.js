@@ -79,13 +79,21 @@ export function hasMessage(key) {
 // number; # is the number in the interface's language; forms hold no nested parameters).
 const PLURAL = /\{(\w+), plural,((?:\s*(?:=\d+|zero|one|two|few|many|other)\s*\{[^{}]*\})+)\s*\}/g;
 
+// A message's parameter; a missing or null one is a bug of the caller, logged (the browser
+// tests fail on it) and left out: never shown as "{name}", "null" or "undefined".
+function given(key, params, name) {
+  const found = params[name];
+  if (found === undefined || found === null) {
+    console.error('i18n-missing-param', key, name);
+    return null;
+  }
+  return found;
+}
+
 function plural(key, text, params) {
   return text.replace(PLURAL, (match, name, forms) => {
-    const count = Number(params[name]);
-    if (params[name] === undefined || params[name] === null || Number.isNaN(count)) {
-      console.error('i18n-missing-param', key, name);
-      return '';
-    }
+    const count = Number(given(key, params, name) ?? NaN);
+    if (Number.isNaN(count)) return '';
     const options = Object.fromEntries([...forms.matchAll(/(=\d+|\w+)\s*\{([^{}]*)\}/g)].map(([, form, body]) => [form, body]));
     const chosen = options[`=${count}`] ?? options[new Intl.PluralRules(current).select(count)] ?? options.other;
     return chosen.replace(/#/g, new Intl.NumberFormat(current).format(count));
@@ -98,15 +106,7 @@ export function t(key, params = {}) {
     console.error('i18n-missing-key', key);
     text = fallback[key] ?? key;
   }
-  // A parameter missing or null is a bug of the caller: logged (the browser tests fail on it)
-  // and left out, never shown as "{name}", "null" or "undefined".
-  return plural(key, text, params).replace(/\{(\w+)\}/g, (match, name) => {
-    if (params[name] === undefined || params[name] === null) {
-      console.error('i18n-missing-param', key, name);
-      return '';
-    }
-    return String(params[name]);
-  });
+  return plural(key, text, params).replace(/\{(\w+)\}/g, (match, name) => String(given(key, params, name) ?? ''));
 }
 
 function translate(root) {

@@ -63,10 +63,11 @@ def current_token(
     ).one_or_none()
     if feed is None:
         raise NotFound("there is no calendar link yet", code="calendar.no_feed")
-    for key in keys if feed.token_salt else []:
-        token = derived_token(key, feed.token_salt or "")
-        if hmac.compare_digest(digest(token), feed.token_hash):
-            return token
+    if feed.token_salt is not None:
+        for key in keys:
+            token = derived_token(key, feed.token_salt)
+            if hmac.compare_digest(digest(token), feed.token_hash):
+                return token
     raise NotFound(
         "this calendar link cannot be shown again: replace it", code="calendar.feed_hidden"
     )

@@ -78,20 +78,12 @@ def _figures_report(snapshot: Snapshot, measured: Figures) -> dict[str, Any]:
 
 
 def _report(snapshot: Snapshot, result: Result, time_limit_s: float) -> dict[str, Any]:
-    measured = Figures(
-        result.unfilled,
-        result.violations,
-        result.fairness,
-        result.changes,
-        result.seats,
-        result.filled,
-    )
     return {
         "engine": result.engine,
         "engine_note": result.engine_note,
         "status": result.status,
         "time_limit_s": time_limit_s,
-        **_figures_report(snapshot, measured),
+        **_figures_report(snapshot, result),
         "timing": asdict(result.timing),
     }
 

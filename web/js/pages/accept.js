@@ -4,10 +4,10 @@ import { bindForm, field, formAlert, submitButton } from '../forms.js';
 import { apiLocale, locale, setLocale, t } from '../i18n.js';
 import { linkButton, page } from '../page.js';
 
-const ANSWERED_KEYS = { accepted: 'accept.already_accepted', expired: 'accept.expired', revoked: 'accept.revoked' };
+const CLOSED_KEYS = { expired: 'accept.expired', revoked: 'accept.revoked' };
 
 function refusal(key, params = {}) {
-  return page('accept.title', h('p', { className: 'form-error', role: 'alert' }, t(key, params)));
+  return page('accept.title', h('p', { className: 'form-error', role: 'alert', 'data-testid': 'invitation-state' }, t(key, params)));
 }
 
 // The page first says who invites which address; a link already used, expired or withdrawn
@@ -33,9 +33,7 @@ export default {
         h('p', { className: 'notice', 'data-testid': 'invitation-state' }, t('accept.already_accepted', named)),
         h('p', {}, linkButton(login, t('nav.login'))));
     }
-    if (ANSWERED_KEYS[invitation.state]) {
-      return page('accept.title', h('p', { className: 'form-error', role: 'alert', 'data-testid': 'invitation-state' }, t(ANSWERED_KEYS[invitation.state], named)));
-    }
+    if (CLOSED_KEYS[invitation.state]) return refusal(CLOSED_KEYS[invitation.state], named);
     const loggedIn = Boolean(session());
     const form = h('form', { className: 'form narrow', 'aria-labelledby': 'page-title' },
       formAlert(),

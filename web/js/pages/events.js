@@ -2,14 +2,13 @@ import { all, api } from '../api.js';
 import { h } from '../dom.js';
 import { formatDateTime, t } from '../i18n.js';
 import { actionButton, empty, inlineAlert, linkButton, page, section, table } from '../page.js';
-import { EVENT_STATUS_KEYS, chosenTeam, teamFilter } from './common.js';
+import { EVENT_STATUS_KEYS, chosenTeam, teamFilter, teamQuery } from './common.js';
 
 export default {
   title: 'events.title',
   async render(ctx) {
-    const teams = await all('/teams');
+    const [teams, events] = await Promise.all([all('/teams'), all('/events', teamQuery(ctx))]);
     const team = chosenTeam(ctx, teams);
-    const events = await all('/events', team ? { team_id: team.id } : {});
     const alert = inlineAlert();
     // A recurring event is deleted alone, or with every later occurrence of its series.
     const remove = (event, scope, key, namedKey) => actionButton(t(key), {

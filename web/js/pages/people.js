@@ -3,7 +3,7 @@ import { clear, h, replace } from '../dom.js';
 import { bindForm, field, formAlert, problemMessage, showFormError, submitButton, value } from '../forms.js';
 import { formatDateTime, t } from '../i18n.js';
 import { actionButton, empty, inlineAlert, page, roleList, section, table } from '../page.js';
-import { INVITATION_STATE_KEYS, MEMBER_ROLE_KEYS, chosenTeam, parseRoles, teamFilter } from './common.js';
+import { INVITATION_STATE_KEYS, MEMBER_ROLE_KEYS, chosenTeam, parseRoles, teamFilter, teamQuery } from './common.js';
 
 // The API's codes for a line of a rejected file (people/csv_io.py LINE_ERRORS).
 const CSV_LINE_KEYS = {
@@ -33,10 +33,9 @@ function roleOptions() {
 export default {
   title: 'people.title',
   async render(ctx) {
-    const teams = await all('/teams');
+    const peopleQuery = teamQuery(ctx);
+    const [teams, people, invitations] = await Promise.all([all('/teams'), all('/people', peopleQuery), all('/invitations')]);
     const team = chosenTeam(ctx, teams);
-    const peopleQuery = team ? { team_id: team.id } : {};
-    const [people, invitations] = await Promise.all([all('/people', peopleQuery), all('/invitations')]);
     const alert = inlineAlert();
     const linkBox = h('div', { className: 'invite-link', hidden: true });
     const form = h('form', { className: 'form', 'aria-labelledby': 'invite-title' },

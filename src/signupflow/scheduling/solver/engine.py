@@ -43,18 +43,12 @@ def solve(problem: Problem) -> Result:
         if answer.wall_clock_stopped:
             note += "; stopped by the wall clock, so a rerun may differ"
     cp_done = time.monotonic()
-    measured = figures(problem, placements, index)
     return Result(
+        **vars(figures(problem, placements, index)),
         assignments=tuple(placements),
-        unfilled=measured.unfilled,
-        violations=measured.violations,
-        fairness=measured.fairness,
-        changes=measured.changes,
         engine=engine,
         engine_note=note,
         status=status,
-        seats=measured.seats,
-        filled=measured.filled,
         timing=Timing(
             greedy_s=round(greedy_done - started, 4),
             cp_sat_s=round(cp_done - greedy_done, 4),

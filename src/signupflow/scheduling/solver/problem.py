@@ -166,19 +166,12 @@ class Figures:
 
 
 @dataclass(frozen=True)
-class Result:
-    assignments: tuple[Placement, ...]  # new placements only; problem.fixed are not repeated
-    unfilled: tuple[Unfilled, ...]
-    violations: tuple[Violation, ...]  # always empty unless there is a bug; checked independently
-    fairness: Fairness
-    changes: Changes
+class Result(Figures):
+    """A run's answer: its figures (violations always empty unless there is a bug; checked
+    independently), the new placements (problem.fixed are not repeated) and how it ran."""
+
+    assignments: tuple[Placement, ...]
     engine: str  # "cp-sat" or "greedy"
     engine_note: str
     status: str  # CP-SAT's status, or "heuristic"
-    seats: int
-    filled: int
     timing: Timing = field(compare=False)
-
-    @property
-    def coverage(self) -> float:
-        return self.filled / self.seats if self.seats else 1.0
