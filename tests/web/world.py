@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.web.support import PASSWORD, WEB, Org, api_signup
+from tests.web.support import WEB, Org, api_signup, volunteer
 
 ADMIN_PAGES = [
     ("/dashboard", "dashboard"),
@@ -78,17 +78,8 @@ def build_world(base_url: str) -> World:
         )
         assert event.status_code == 201, event.text
         api.post("/teams", json={"name": "Welcome team"}).raise_for_status()
-        invitation = api.post(
-            "/invitations",
-            json={"email": f"vol-{org.slug}@example.org", "name": "Vic", "roles": ["Usher"]},
-        )
-        assert invitation.status_code == 201, invitation.text
-        accepted = httpx.post(
-            f"{base_url}/api/v1/invitations/accept",
-            json={"token": invitation.json()["token"], "password": PASSWORD},
-        )
-        assert accepted.status_code == 200, accepted.text
-        person_id = invitation.json()["person_id"]
+        vic = volunteer(api, base_url, "Vic")
+        person_id = vic["person_id"]
         # A place the volunteer has to answer: My schedule shows its actions.
         placed = api.post(
             f"/events/{event.json()['id']}/assignments",
@@ -104,4 +95,4 @@ def build_world(base_url: str) -> World:
             },
         )
         assert solved.status_code in (201, 202), solved.text
-    return World(org, accepted.json(), event.json()["id"], person_id)
+    return World(org, vic["tokens"], event.json()["id"], person_id)
