@@ -198,16 +198,14 @@ def test_republishing_changes_only_what_differs_and_rollback_restores_the_earlie
 
 def test_publish_after_a_sign_up_filled_the_slot_is_refused_and_changes_nothing(client) -> None:
     org = new_org(client)
-    volunteer = invite_member(org, roles=["usher"])
+    volunteer = invite_member(org, roles=["greeter"])  # an usher only after the run
     me = ok(volunteer.get(f"{API}/me"))["person"]["id"]
     add_person(org, roles=["usher"])
     add_person(org, roles=["usher"])
     event = add_event(org, slots=[{"role": "usher", "capacity": 2}], starts_in=unique_time(200))
-    weekday = (datetime.fromisoformat(event["starts_at"]).weekday() + 3) % 7
-    window = {"weekday": weekday, "start_time": "09:00:00", "end_time": "10:00:00"}
-    ok(org.post(f"{API}/people/{me}/availability", json=window), 201)
     draft = solve(org, [event])
     assert len(draft["entries"]) == 2
+    ok(org.patch(f"{API}/people/{me}", json={"roles": ["usher"]}))
     ok(volunteer.post(f"{API}/events/{event['id']}/signups", json={"role": "usher"}), 201)
 
     refused = org.post(f"{API}/schedules/{draft['id']}/publish")

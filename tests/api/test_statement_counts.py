@@ -214,7 +214,7 @@ def test_a_body_its_response_model_would_write_otherwise_is_caught() -> None:
 
     item = (
         '{"id":1,"event_id":2,"slot_id":3,"person_id":4,"role":"usher","status":"pending",'
-        '"source":"manual","created_at":"2026-01-01T10:00:00Z"}'
+        '"source":"manual","created_at":"2026-01-01T10:00:00Z","overridden_rule":null}'
     )
     page = f'{{"items":[{item}],"total":1,"limit":50,"offset":0}}'
     assert as_its_model_writes_it(Page[AssignmentRead], page.encode())

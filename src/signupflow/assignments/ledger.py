@@ -41,6 +41,7 @@ from signupflow.assignments.models import (
 )
 from signupflow.assignments.started import has_started
 from signupflow.audit.service import record
+from signupflow.availability.eligibility import PersonAway, require_there
 from signupflow.db.conflicts import savepoint
 from signupflow.errors import Conflict, NotFound
 from signupflow.events.models import Event, EventSlot, EventStatus
@@ -201,8 +202,11 @@ def place(
     slot: EventSlot,
     source: AssignmentSource,
     status: AssignmentStatus,
+    *,
+    overridden_rule: str | None = None,
 ) -> Assignment:
-    """Give `person` a place in `slot`, which `eligible_slot` returned for them."""
+    """Give `person` a place in `slot`, which `eligible_slot` returned for them, and who is
+    there then (`require_there`, or an admin's override of `overridden_rule`)."""
     role, name = slot.role, person.name
     existing = session.execute(
         select(Assignment.id, Assignment.status).where(
@@ -222,6 +226,7 @@ def place(
             role=role,
             status=status,
             source=source,
+            overridden_rule=overridden_rule,
         )
         # A concurrent request may have given them a place first (the unique key decides).
         with savepoint(session, collision=lambda: AlreadyAssigned(name)):
@@ -233,7 +238,13 @@ def place(
         revived = session.execute(
             update(Assignment)
             .where(Assignment.id == existing.id, Assignment.status == AssignmentStatus.DECLINED)
-            .values(slot_id=slot.id, role=role, status=status, source=source)
+            .values(
+                slot_id=slot.id,
+                role=role,
+                status=status,
+                source=source,
+                overridden_rule=overridden_rule,
+            )
         ).rowcount  # type: ignore[attr-defined]
         if revived == 0:
             raise AlreadyAssigned(name)
@@ -249,7 +260,8 @@ def place(
             "person_id": person.id,
             "role": role,
             "source": source.value,
-        },
+        }
+        | ({"overridden_rule": overridden_rule} if overridden_rule else {}),
     )
     return assignment
 
@@ -360,7 +372,8 @@ def fill_open_places(session: Session, actor: Actor, slot_id: int) -> list[Assig
             break
         try:
             eligible_slot(event, person, slot.role)
-        except Conflict:
+            require_there(session, actor, event, person)
+        except (Conflict, PersonAway):
             continue  # keeps their place in line in case they qualify again
         if entry.id not in leave_waitlists(session, event.id, person.id):
             continue  # they left the waitlist (or were promoted elsewhere) a moment ago
@@ -428,7 +441,8 @@ def reassign(
                 Assignment.person_id == from_person_id,
                 Assignment.status.in_(ACTIVE),
             )
-            .values(person_id=to.id, status=AssignmentStatus.CONFIRMED)
+            # The taker was checked to be there (swaps.service): no override moves with it.
+            .values(person_id=to.id, status=AssignmentStatus.CONFIRMED, overridden_rule=None)
         ).rowcount  # type: ignore[attr-defined]
     if moved == 0:
         raise AssignmentNotActive(

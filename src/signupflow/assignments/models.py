@@ -52,6 +52,9 @@ class Assignment(IdMixin, TimestampMixin, Base):
             values_callable=lambda e: [m.value for m in e],
         )
     )
+    # The rule an admin overrode to place someone who is away then ("time_off" or
+    # "availability", availability/eligibility.py); shown beside the place and audited.
+    overridden_rule: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class WaitlistEntry(IdMixin, TimestampMixin, Base):

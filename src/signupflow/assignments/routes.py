@@ -55,7 +55,9 @@ def assign(
     session: DbSession, actor: Scheduler, event_id: Id, data: AssignmentCreate
 ) -> AssignmentRead:
     """Place a person in a role slot (status `pending` until they respond)."""
-    assignment = service.assign(session, actor, event_id, data.person_id, data.role)
+    assignment = service.assign(
+        session, actor, event_id, data.person_id, data.role, override=data.override
+    )
     return AssignmentRead.model_validate(assignment)
 
 

@@ -15,6 +15,13 @@ class SignUp(ApiModel):
 class AssignmentCreate(ApiModel):
     person_id: JsonId
     role: RoleName
+    override: bool = Field(
+        default=False,
+        description="Admins only: place the person although they are away then (time off or "
+        "outside their availability); the assignment keeps the rule overridden, and the audit "
+        "log records it. Without it such a place is refused (409 person.on_time_off or "
+        "person.outside_availability).",
+    )
 
 
 class AssignmentRead(ReadModel):
@@ -26,6 +33,11 @@ class AssignmentRead(ReadModel):
     status: AssignmentStatus
     source: AssignmentSource
     created_at: datetime
+    overridden_rule: str | None = Field(
+        default=None,
+        description='The rule an admin overrode to place someone away then ("time_off" or '
+        '"availability"); null for every other place',
+    )
 
 
 class WaitlistEntryRead(ResponseModel):

@@ -26,6 +26,7 @@ from signupflow.assignments.ledger import (
 from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
 from signupflow.assignments.started import refuse_after_start, refuse_volunteer_after_start
 from signupflow.audit.service import record
+from signupflow.availability.eligibility import require_there
 from signupflow.db.base import as_text
 from signupflow.db.pagination import given_filters, paginate_rows
 from signupflow.errors import Conflict, PermissionDenied, ResourceNotFound
@@ -49,7 +50,8 @@ def self_service(
     session: Session, actor: Actor, event_id: int, role: str
 ) -> tuple[Event, Person, EventSlot]:
     """What signing up and joining a waitlist both require of the caller and the event: a
-    volunteer profile, an event open for sign-up, and a slot they may take (`eligible_slot`)."""
+    volunteer profile, an event open for sign-up, a slot they may take (`eligible_slot`), and
+    being there when it happens (`require_there`)."""
     if actor.person_id is None:
         raise PermissionDenied(
             "your account has no volunteer profile in this organisation", code="account.no_person"
@@ -59,7 +61,9 @@ def self_service(
         raise Conflict("this event is not open for sign-up", code="event.not_open_for_signup")
     refuse_after_start(event)
     person = load_person(session, actor, actor.person_id)
-    return event, person, eligible_slot(event, person, role)
+    slot = eligible_slot(event, person, role)
+    require_there(session, actor, event, person)
+    return event, person, slot
 
 
 def sign_up(session: Session, actor: Actor, event_id: int, role: str) -> Assignment:
@@ -76,15 +80,32 @@ def sign_up(session: Session, actor: Actor, event_id: int, role: str) -> Assignm
     )
 
 
-def assign(session: Session, actor: Actor, event_id: int, person_id: int, role: str) -> Assignment:
-    """A scheduler places someone; they confirm or decline later."""
+def assign(
+    session: Session,
+    actor: Actor,
+    event_id: int,
+    person_id: int,
+    role: str,
+    *,
+    override: bool = False,
+) -> Assignment:
+    """A scheduler places someone; they confirm or decline later. Someone away then only by
+    an admin's explicit `override`, which the assignment keeps and the audit log records."""
     event = get_event(session, actor, event_id)
     if event.status == EventStatus.CANCELLED:
         raise Conflict("this event is cancelled", code="event.cancelled")
     person = load_person(session, actor, person_id)
     slot = eligible_slot(event, person, role)
+    overridden = require_there(session, actor, event, person, override=override)
     assignment = place(
-        session, actor, event, person, slot, AssignmentSource.MANUAL, AssignmentStatus.PENDING
+        session,
+        actor,
+        event,
+        person,
+        slot,
+        AssignmentSource.MANUAL,
+        AssignmentStatus.PENDING,
+        overridden_rule=overridden,
     )
     tell(session, assignment, "assigned", f"manual:{assignment.id}")
     return assignment
@@ -178,6 +199,7 @@ ASSIGNMENT_COLUMNS = (
     as_text(Assignment.status),
     as_text(Assignment.source),
     Assignment.created_at,
+    Assignment.overridden_rule,
 )
 
 

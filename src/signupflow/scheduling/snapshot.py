@@ -9,16 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from signupflow.assignments.models import Assignment, AssignmentSource, AssignmentStatus
-from signupflow.availability.models import AvailabilityWindow, TimeOff
+from signupflow.availability.eligibility import windows_and_time_off
 from signupflow.events.models import Event, EventSlot, EventStatus
 from signupflow.people.models import Person
 from signupflow.scheduling.solver import (
     Commitment,
-    DayRange,
     Placement,
     Problem,
     Slot,
-    Window,
 )
 from signupflow.scheduling.solver import Person as SolverPerson
 from signupflow.tenancy import scoped
@@ -88,20 +86,13 @@ def _people(session: Session, organisation_id: int) -> list[SolverPerson]:
         .options(selectinload(Person.skills))
         .order_by(Person.id)
     ).all()
-    windows: dict[int, list[Window]] = {}
-    for w in session.scalars(
-        scoped(select(AvailabilityWindow), AvailabilityWindow, organisation_id)
-    ).all():
-        windows.setdefault(w.person_id, []).append(Window(w.weekday, w.start_time, w.end_time))
-    leave: dict[int, list[DayRange]] = {}
-    for t in session.scalars(scoped(select(TimeOff), TimeOff, organisation_id)).all():
-        leave.setdefault(t.person_id, []).append(DayRange(t.starts_on, t.ends_on))
+    windows, leave = windows_and_time_off(session, organisation_id)
     return [
         SolverPerson(
             id=p.id,
             roles=frozenset(p.roles),
-            windows=tuple(sorted(windows.get(p.id, []), key=lambda w: (w.weekday, w.start))),
-            time_off=tuple(sorted(leave.get(p.id, []), key=lambda r: r.first)),
+            windows=windows.get(p.id, ()),
+            time_off=leave.get(p.id, ()),
             max_per_week=p.max_per_week,
             max_per_month=p.max_per_month,
             min_rest=timedelta(hours=p.min_rest_hours or 0),
@@ -136,7 +127,7 @@ def take_snapshot(
         .where(Assignment.event_id.in_([e.id for e in events]))
         .order_by(Assignment.id)
     ).all()
-    fixed, excluded, movable = [], [], {}
+    fixed, excluded, overridden, movable = [], [], [], {}
     for a in assignments:
         placement = Placement(a.slot_id, a.person_id)
         if a.status == AssignmentStatus.DECLINED:
@@ -146,12 +137,15 @@ def take_snapshot(
             movable[placement] = a
         else:
             fixed.append(placement)
+            if a.overridden_rule is not None:
+                overridden.append(placement)
     problem = Problem(
         slots=tuple(solver_slots),
         people=tuple(_people(session, organisation_id)),
         fixed=tuple(fixed),
         previous=tuple(sorted(movable)),
         excluded=tuple(excluded),
+        overridden=tuple(overridden),
         outside=tuple(_held_outside(session, organisation_id, starts, ends)),
         timezone=timezone,
         time_limit_s=time_limit_s,

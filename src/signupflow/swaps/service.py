@@ -18,6 +18,7 @@ from signupflow.assignments.models import Assignment
 from signupflow.assignments.service import load_person
 from signupflow.assignments.started import refuse_after_start, refuse_volunteer_after_start
 from signupflow.audit.service import record
+from signupflow.availability.eligibility import require_there
 from signupflow.db.pagination import paginate
 from signupflow.errors import PermissionDenied, ResourceNotFound
 from signupflow.events.models import Event, EventStatus
@@ -73,7 +74,9 @@ def _overlaps(session: Session, person_id: int, event: Event) -> bool:
     )
 
 
-def _check_taker(session: Session, swap: SwapRequest, event: Event, taker: Person) -> None:
+def _check_taker(
+    session: Session, actor: Actor, swap: SwapRequest, event: Event, taker: Person
+) -> None:
     if taker.id == swap.offered_by_person_id:
         raise OwnSwap("this is your own offer; cancel it instead", code="swap.own_offer")
     if swap.offered_to_person_id is not None and swap.offered_to_person_id != taker.id:
@@ -84,6 +87,7 @@ def _check_taker(session: Session, swap: SwapRequest, event: Event, taker: Perso
             code="person.lacks_role",
             params={"name": taker.name, "role": swap.role},
         )
+    require_there(session, actor, event, taker)
     if active_at_event(session, event.id, taker.id):
         raise AlreadyAssigned(taker.name)
     if _overlaps(session, taker.id, event):
@@ -206,7 +210,7 @@ def take(session: Session, actor: Actor, swap_id: int, person_id: int | None) ->
         )
     event = _event(session, actor, swap.event_id)
     _ensure_upcoming(event)
-    _check_taker(session, swap, event, taker)
+    _check_taker(session, actor, swap, event, taker)
     needs_approval = actor.organisation.swaps_need_approval
     new_state = SwapState.AWAITING_APPROVAL if needs_approval else SwapState.COMPLETED
     # First write: of several takers, exactly one moves the offer out of `open`.
@@ -253,7 +257,7 @@ def decide(session: Session, actor: Actor, swap_id: int, *, approve: bool) -> Sw
         event = _event(session, actor, swap.event_id)
         _ensure_upcoming(event)
         # Things may have changed while the offer waited; the same rules apply now.
-        _check_taker(session, swap, event, taker)
+        _check_taker(session, actor, swap, event, taker)
         _complete(session, actor, swap, taker)
     _audit(session, actor, swap, "approve" if approve else "reject")
     return swap

@@ -19,7 +19,7 @@ from signupflow.scheduling.solver.problem import (
     Window,
 )
 from signupflow.scheduling.solver.report import UNFILLED_REASONS
-from signupflow.scheduling.solver.rules import RULES, hard_violations
+from signupflow.scheduling.solver.rules import RULES, absence_reason, hard_violations
 
 __all__ = [
     "RULES",
@@ -38,6 +38,7 @@ __all__ = [
     "Unfilled",
     "Violation",
     "Window",
+    "absence_reason",
     "figures",
     "hard_violations",
     "solve",

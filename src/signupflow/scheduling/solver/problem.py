@@ -88,6 +88,8 @@ class Problem:
     previous: tuple[Placement, ...] = ()
     # Never allowed, e.g. the slots of an event a person declined.
     excluded: tuple[Placement, ...] = ()
+    # Fixed places an admin gave although the person is away then: shown, audited, allowed.
+    overridden: tuple[Placement, ...] = ()
     # Places held just before and after the range (see Commitment).
     outside: tuple[Commitment, ...] = ()
     timezone: str = "UTC"

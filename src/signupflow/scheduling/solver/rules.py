@@ -29,15 +29,22 @@ RULES = {
 }
 
 
-def unavailable_reason(person: Person, local: LocalSlot) -> str | None:
-    """Why this person can never take this slot, whatever else is scheduled."""
-    if local.slot.role not in person.roles:
-        return "role"
+def absence_reason(person: Person, local: LocalSlot) -> str | None:
+    """Why this person is away when this slot happens ("time_off" or "availability"). The one
+    statement of the rule: sign-ups, assignments, swaps and waitlist promotions ask it too
+    (availability/eligibility.py), with the person's windows and time off read the same way."""
     if on_time_off(person, local):
         return "time_off"
     if not within_windows(person, local):
         return "availability"
     return None
+
+
+def unavailable_reason(person: Person, local: LocalSlot) -> str | None:
+    """Why this person can never take this slot, whatever else is scheduled."""
+    if local.slot.role not in person.roles:
+        return "role"
+    return absence_reason(person, local)
 
 
 def pair_conflict(person: Person, a: Slot, b: Slot) -> str | None:
@@ -55,7 +62,9 @@ def pair_conflict(person: Person, a: Slot, b: Slot) -> str | None:
 def hard_violations(problem: Problem, placements: Iterable[Placement]) -> list[Violation]:
     """Every hard rule broken by `placements` together with the problem's fixed placements and
     the places held outside the range. Those are facts: a violation is reported only when a new
-    placement is involved."""
+    placement is involved, except a kept place its person is now away for (time off or
+    availability changed after they took it), unless an admin placed them knowingly
+    (`problem.overridden`)."""
     zone = ZoneInfo(problem.timezone)
     in_range = {s.id: s for s in problem.slots}
     slots = in_range | {c.slot.id: c.slot for c in problem.outside}
@@ -84,6 +93,12 @@ def hard_violations(problem: Problem, placements: Iterable[Placement]) -> list[V
             add(reason, placement)
         elif placement in excluded:
             add("excluded", placement)
+    overridden = set(problem.overridden)
+    for placement in dict.fromkeys(problem.fixed):
+        if placement.slot_id in in_range and placement.person_id in people:
+            reason = absence_reason(people[placement.person_id], locals_[placement.slot_id])
+            if reason and placement not in overridden:
+                add(reason, placement, f"a kept place: {RULES[reason]}")
 
     fixed = [p for p in problem.fixed if p.slot_id in in_range and p.person_id in people]
     fixed += [c.placement for c in problem.outside if c.person_id in people]
