@@ -140,36 +140,44 @@ class AdminToken:
         return self.value
 
 
+# Someone away then (time off, availability) is refused a place: the next in turn is asked.
+AWAY = {"person.on_time_off", "person.outside_availability"}
+
+
 def fill_slots(client: httpx.Client, token: str) -> int:
-    """Assign someone who holds the role to every open slot, as the admin, through the API.
-    People take turns per role, so the assignments spread over the whole organisation."""
+    """Assign someone who holds the role and is there to every open slot, as the admin, through
+    the API. People take turns per role, so the assignments spread over the whole organisation;
+    whoever is passed over (serving already, or away) keeps their turn."""
     events = get_json(client, f"/api/v1/events?limit={EVENTS}", token)["items"]
     people = get_json(client, "/api/v1/people?limit=500", token)["items"]
-    by_role: dict[str, list[int]] = {}
+    line: dict[str, list[int]] = {}
     for person in people:
         for role in person["roles"]:
-            by_role.setdefault(role, []).append(person["id"])
-    turn = dict.fromkeys(by_role, 0)
+            line.setdefault(role, []).append(person["id"])
     made = 0
     for event in events:
         serving: set[int] = set()
         for slot in event["slots"]:
-            candidates = by_role.get(slot["role"], [])
+            turns = line.get(slot["role"], [])
             for _ in range(slot["open"]):
-                for _attempt in range(len(candidates)):
-                    person_id = candidates[turn[slot["role"]] % len(candidates)]
-                    turn[slot["role"]] += 1
-                    if person_id not in serving:
+                for person_id in turns:
+                    if person_id in serving:
+                        continue
+                    response = client.post(
+                        f"/api/v1/events/{event['id']}/assignments",
+                        json={"person_id": person_id, "role": slot["role"]},
+                        headers=bearer(token),
+                    )
+                    if response.status_code == 201:
                         break
+                    if response.status_code != 409 or response.json().get("code") not in AWAY:
+                        raise RuntimeError(
+                            f"assigning failed: {response.status_code} {response.text}"
+                        )
                 else:
                     raise RuntimeError(f"nobody free for {slot['role']} at event {event['id']}")
-                response = client.post(
-                    f"/api/v1/events/{event['id']}/assignments",
-                    json={"person_id": person_id, "role": slot["role"]},
-                    headers=bearer(token),
-                )
-                if response.status_code != 201:
-                    raise RuntimeError(f"assigning failed: {response.status_code} {response.text}")
+                turns.remove(person_id)
+                turns.append(person_id)
                 serving.add(person_id)
                 made += 1
     return made

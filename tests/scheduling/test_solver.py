@@ -229,3 +229,20 @@ def test_a_place_kept_by_someone_no_longer_listed_still_takes_its_seat() -> None
     assert result.assignments == ()
     assert (result.filled, result.seats) == (1, 1)
     assert [v.rule for v in hard_violations(problem, [Placement(1, 1)])] == ["capacity"]
+
+
+def test_a_kept_place_its_person_is_now_away_for_is_reported_unless_overridden() -> None:
+    # Persons 1 and 2 hold places they took before their time off; an admin placed person 2
+    # knowingly. Only person 1's place is reported, and only by the rule that is broken.
+    usher = slot(1, 1, "usher", DAY, 10, capacity=3)
+    off = (DayRange(DAY, DAY),)
+    people = (
+        Person(1, frozenset({"usher"}), time_off=off),
+        Person(2, frozenset({"usher"}), time_off=off),
+        Person(3, frozenset({"usher"}), windows=(Window(DAY.weekday(), time(9), time(18)),)),
+    )
+    fixed = (Placement(1, 1), Placement(1, 2), Placement(1, 3))
+    problem = Problem((usher,), people, fixed=fixed, overridden=(Placement(1, 2),))
+    found = hard_violations(problem, [])
+    assert [(v.rule, v.person_id) for v in found] == [("time_off", 1)]
+    assert solve(problem).violations == tuple(found)
