@@ -14,7 +14,7 @@ import functools
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -225,8 +225,6 @@ def build_world(org: Org) -> World:
         ),
         201,
     )
-    window = ok(org.post(f"{API}/people/{volunteer_person}/availability", json=WINDOW), 201)
-    time_off = ok(org.post(f"{API}/people/{volunteer_person}/time-off", json=TIME_OFF), 201)
     invitation = ok(
         org.post(
             f"{API}/invitations",
@@ -236,7 +234,7 @@ def build_world(org: Org) -> World:
     )
     # A full event a day later: the volunteer waits for the place the offline person holds
     # and offers to swap.
-    full = add_event(org, slots=[{"role": "usher", "capacity": 1}], starts_in=timedelta(days=8))
+    full = add_event(org, slots=[{"role": "usher", "capacity": 1}], starts_in=noon_in(days=8))
     held = ok(
         org.post(
             f"{API}/events/{full['id']}/assignments",
@@ -262,6 +260,11 @@ def build_world(org: Org) -> World:
         ),
         201,
     )
+    # The volunteer is there for the full event only (at noon UTC: never across midnight).
+    weekday = datetime.fromisoformat(full["starts_at"]).weekday()
+    there = {"weekday": weekday, "start_time": "09:00:00", "end_time": "18:00:00"}
+    window = ok(org.post(f"{API}/people/{volunteer_person}/availability", json=there), 201)
+    time_off = ok(org.post(f"{API}/people/{volunteer_person}/time-off", json=TIME_OFF), 201)
     make_calendar_links(org, volunteer, person_ids=(offline["id"],))
     ids = {
         "schedule_id": {"draft": schedule},
@@ -282,6 +285,12 @@ def build_world(org: Org) -> World:
 
 
 DRAFT_DAYS = itertools.count(500)
+
+
+def noon_in(*, days: int) -> timedelta:
+    """How long from now until noon UTC `days` days from today."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    return now.replace(hour=12, minute=0, second=0) + timedelta(days=days) - now
 
 
 def draft_schedule(org: Org, offline_id: int) -> tuple[int, int, int]:

@@ -6,6 +6,9 @@ import { confirmDialog, page, section, table } from '../page.js';
 import { isoToWallTime, todayIn, wallTimeToIso } from '../zones.js';
 import { ASSIGNMENT_STATUS_KEYS, EVENT_STATUS_KEYS } from './common.js';
 
+// The rule an admin overrode to place someone away then (assignments' `overridden_rule`).
+const OVERRIDDEN_KEYS = { time_off: 'events.overridden.time_off', availability: 'events.overridden.availability' };
+
 // A datetime-local value for tomorrow at `hour` o'clock in the organisation's zone.
 function tomorrowAt(hour, zone) {
   return `${todayIn(zone, 1)}T${String(hour).padStart(2, '0')}:00`;
@@ -250,7 +253,9 @@ export default {
       parts.push(section(t('events.assigned'),
         assignments.length
           ? table(t('events.assigned'), [t('field.name'), t('field.role'), t('field.status')],
-            assignments.map((a) => [names.get(a.person_id) || String(a.person_id), a.role, t(ASSIGNMENT_STATUS_KEYS[a.status])]))
+            assignments.map((a) => [names.get(a.person_id) || String(a.person_id), a.role, a.overridden_rule
+              ? h('span', {}, t(ASSIGNMENT_STATUS_KEYS[a.status]), ' ', h('span', { className: 'badge full', 'data-testid': 'overridden' }, t(OVERRIDDEN_KEYS[a.overridden_rule])))
+              : t(ASSIGNMENT_STATUS_KEYS[a.status])]))
           : h('p', { className: 'empty' }, t('events.nobody_yet'))));
     }
     const titled = page(editing ? 'events.edit_title' : 'events.new_title', parts);

@@ -109,6 +109,10 @@ function summary(report) {
       h('div', {}, h('dt', {}, t('plan.coverage')), h('dd', {}, percent(report.coverage))),
       h('div', {}, h('dt', {}, t('plan.filled')), h('dd', {}, t('plan.filled_of', { filled: report.filled ?? 0, seats: report.seats ?? 0 }))),
       h('div', {}, h('dt', {}, t('plan.unfilled')), h('dd', {}, String((report.unfilled || []).reduce((n, u) => n + u.seats, 0))))),
+    // Kept places whose person is away now (time off added since): the names are marked.
+    report.violations && report.violations.length
+      ? h('p', { className: 'warning', role: 'status', 'data-testid': 'plan-violations' }, t('plan.violations', { count: report.violations.length }))
+      : null,
     h('h3', {}, t('plan.fairness')),
     h('p', { className: 'hint' }, t('plan.fairness_hint')),
     h('dl', { className: 'facts', 'data-testid': 'fairness' },
@@ -154,7 +158,7 @@ function addForm(ctx, schedule, slot, people) {
   return form;
 }
 
-function eventCard(ctx, schedule, event, { entries, unfilled, names, people, alert }) {
+function eventCard(ctx, schedule, event, { entries, unfilled, violations, names, people, alert }) {
   const titleId = uid('plan-event');
   const editable = schedule.status === 'draft';
   return h('article', { className: 'card plan-event', 'aria-labelledby': titleId },
@@ -167,7 +171,9 @@ function eventCard(ctx, schedule, event, { entries, unfilled, names, people, ale
         h('span', { className: 'slot-role' }, t('plan.slot_line', { role: slot.role, capacity: slot.capacity })),
         h('ul', { className: 'chips entries' }, placed.map((entry) => {
           const name = names.get(entry.person_id) || String(entry.person_id);
+          const broken = violations.find((v) => v.slot_id === slot.id && v.person_id === entry.person_id);
           return h('li', {}, name, entry.source !== 'solver' ? ` · ${t(SOURCE_KEYS[entry.source])}` : '',
+            broken ? h('span', { className: 'badge full', 'data-testid': 'broken-rule' }, t(RULE_KEYS[broken.rule] || 'rule.unknown')) : null,
             editable ? actionButton(t('action.remove'), {
               className: 'link-button',
               ariaLabel: t('plan.remove_named', { name, role: slot.role }),
@@ -222,7 +228,7 @@ async function review(ctx, schedule, schedules, people) {
   const report = schedule.report || {};
   const unfilled = report.unfilled || [];
   const byEvent = events.filter((event) => event.slots.length).map((event) => eventCard(ctx, schedule, event, {
-    entries: schedule.entries.filter((entry) => entry.event_id === event.id), unfilled, names, people, alert,
+    entries: schedule.entries.filter((entry) => entry.event_id === event.id), unfilled, violations: report.violations || [], names, people, alert,
   }));
   const actions = h('div', { className: 'actions', 'data-testid': 'plan-actions' });
   const act = (key, path, { confirmKey, flashKey, danger } = {}) => actionButton(t(key), {
