@@ -41,7 +41,8 @@ from signupflow.assignments.models import (
 )
 from signupflow.assignments.started import has_started
 from signupflow.audit.service import record
-from signupflow.availability.eligibility import PersonAway, require_there
+from signupflow.availability.eligibility import require_there
+from signupflow.availability.errors import PersonAway
 from signupflow.db.conflicts import savepoint
 from signupflow.errors import Conflict, NotFound
 from signupflow.events.models import Event, EventSlot, EventStatus

@@ -18,8 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signupflow.actor import Actor
+from signupflow.availability.errors import OnTimeOff, OutsideAvailability
 from signupflow.availability.models import AvailabilityWindow, TimeOff
-from signupflow.errors import DomainError, PermissionDenied
+from signupflow.errors import PermissionDenied
 from signupflow.events.models import Event
 from signupflow.people.models import MemberRole, Person
 from signupflow.scheduling.solver import DayRange, Slot, Window, absence_reason
@@ -69,28 +70,6 @@ def away(session: Session, actor: Actor, event: Event, person: Person) -> Away |
     )
     reason = absence_reason(them, local)
     return Away(reason, local.start.date()) if reason else None
-
-
-class PersonAway(DomainError):
-    status, type, title = 409, "/problems/person-unavailable", "This person is away then"
-
-
-class OnTimeOff(PersonAway):
-    def __init__(self, person: Person, day: date) -> None:
-        super().__init__(
-            f"{person.name} is on time off on {day.isoformat()}",
-            code="person.on_time_off",
-            params={"name": person.name, "day": day.isoformat()},
-        )
-
-
-class OutsideAvailability(PersonAway):
-    def __init__(self, person: Person, day: date) -> None:
-        super().__init__(
-            f"{person.name} is outside their weekly availability on {day.isoformat()}",
-            code="person.outside_availability",
-            params={"name": person.name, "day": day.isoformat()},
-        )
 
 
 def require_there(
