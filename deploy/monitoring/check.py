@@ -5,7 +5,7 @@
   `promtool test rules`, and every rule file is loaded by a test;
 - every alert carries `severity` (page|ticket) and `summary`, `description`, `runbook_url`
   (`docs/runbook.md#<alert name in lower case>`), that heading exists in docs/runbook.md, and
-  some promtool test expects the alert firing;
+  some promtool test expects the alert firing and, later in the same test, cleared again;
 - the Grafana dashboard in grafana/ matches grafana/dashboard.schema.json (the subset of
   Grafana's dashboard JSON model it uses), every panel query parses (promtool, through a
   synthetic rule file), and every series a panel reads is recorded by a rule or read by one.
@@ -41,6 +41,16 @@ PROMTOOL_TIMEOUT_S = 120
 PROMETHEUS_SERIES = frozenset({"up", "ALERTS", "ALERTS_FOR_STATE"})
 # Recorded by a rule prometheus-start.sh writes at start from APP_REPLICAS (compose.prod.yml).
 RENDERED_SERIES = frozenset({"signupflow:app_replicas_expected"})
+# Prometheus' duration units (model.ParseDuration), for the promtool tests' eval_time.
+DURATION_UNITS_S = {
+    "ms": 0.001,
+    "s": 1,
+    "m": 60,
+    "h": 3600,
+    "d": 86400,
+    "w": 7 * 86400,
+    "y": 365 * 86400,
+}
 # Grafana's interval variables, replaced by a duration before promtool parses a panel query.
 GRAFANA_DURATIONS = re.compile(r"\$\{?(?:__rate_interval|__interval|__range)\b\}?")
 
@@ -188,6 +198,55 @@ def check_every_alert_is_tested(layout: Layout) -> list[str]:
     return [f"{name}: no promtool test expects it firing" for name in sorted(untested)]
 
 
+def duration_seconds(text: object) -> float | None:
+    """A Prometheus duration (`27h5m`, `90s`) in seconds; None when it is not one (promtool's
+    own run reports that)."""
+    value = str(text)
+    if not re.fullmatch(r"(?:\d+(?:ms|[ywdhms]))+", value):
+        return None
+    return sum(
+        int(number) * DURATION_UNITS_S[unit]
+        for number, unit in re.findall(r"(\d+)(ms|[ywdhms])", value)
+    )
+
+
+def alerts_expected_cleared(layout: Layout) -> set[str]:
+    """Alerts a test expects firing and then, at a later eval_time of the same input series,
+    not firing (`exp_alerts: []`): the cause ends and the alert resolves."""
+    cleared = set()
+    for _, test in _tests_of(layout):
+        for group in test.get("tests", []):
+            first_firing: dict[str, float] = {}
+            quiet: dict[str, list[float]] = {}
+            for case in group.get("alert_rule_test", []):
+                at = duration_seconds(case.get("eval_time"))
+                if at is None:
+                    continue
+                name = case["alertname"]
+                if case.get("exp_alerts"):
+                    first_firing[name] = min(at, first_firing.get(name, at))
+                else:
+                    quiet.setdefault(name, []).append(at)
+            cleared |= {
+                name
+                for name, fired in first_firing.items()
+                if any(at > fired for at in quiet.get(name, []))
+            }
+    return cleared
+
+
+def check_every_alert_is_tested_clearing(layout: Layout) -> list[str]:
+    # An expression that stays true after its cause ends (a counter compared with a constant
+    # instead of its rate, say) pages until someone silences it, and the webhook never hears
+    # the resolution.
+    stuck = alert_names(layout.rule_files()) - alerts_expected_cleared(layout)
+    return [
+        f"{name}: no promtool test expects it cleared (exp_alerts: [] at an eval_time after "
+        "it fired, in the same test)"
+        for name in sorted(stuck)
+    ]
+
+
 def heading_anchors(markdown: str) -> set[str]:
     """The anchors GitHub makes of a Markdown file's headings."""
     anchors = set()
@@ -312,6 +371,7 @@ CHECKS = (
     run_rule_tests,
     check_every_rule_file_is_tested,
     check_every_alert_is_tested,
+    check_every_alert_is_tested_clearing,
     check_alert_metadata,
     check_dashboards,
 )

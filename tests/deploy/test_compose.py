@@ -85,6 +85,29 @@ def config_of(name: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     return resolved_config(files, env={**PROD_ENV, **(env or {})}, env_file=env_file)
 
 
+def profiled_services(files: tuple[Path, ...]) -> dict[str, list[str]]:
+    """Each service of these files that is in a Compose profile, with its profiles: Compose
+    leaves such a service out of the configuration until one of them is on."""
+    found: dict[str, list[str]] = {}
+    for path in files:
+        document = yaml.load(path.read_text(), Loader=ComposeLoader)  # noqa: S506
+        for name, service in ((document or {}).get("services") or {}).items():
+            found[name] = [*found.get(name, []), *((service or {}).get("profiles") or [])]
+    return {name: profiles for name, profiles in found.items() if profiles}
+
+
+def config_with_every_profile(files: tuple[Path, ...]) -> dict[str, Any]:
+    """The configuration with every profile the files name on (read from the files, so a
+    new profile is checked the day it is written), and so with every profiled service."""
+    profiled = profiled_services(files)
+    every = ",".join(sorted({p for profiles in profiled.values() for p in profiles}))
+    env_file = ENV_EXAMPLE if PROD in files else None
+    config = resolved_config(files, env={**PROD_ENV, "COMPOSE_PROFILES": every}, env_file=env_file)
+    left_out = set(profiled) - set(config["services"])
+    assert not left_out, f"profiled services left out: {sorted(left_out)}"
+    return config
+
+
 # --- Compose accepts them ----------------------------------------------------------------------
 
 
@@ -197,18 +220,40 @@ services:
 # --- every service: logs rotate, containers restart -------------------------------------------
 
 
+def services_without_log_rotation(config: dict[str, Any]) -> list[str]:
+    problems = []
+    for name, service in config["services"].items():
+        logging = service.get("logging") or {}
+        missing = LOG_OPTIONS - set(logging.get("options") or {})
+        if logging.get("driver") != "json-file":
+            problems.append(f"{name} has no json-file log driver")
+        elif missing:
+            problems.append(f"{name} logs without {sorted(missing)}")
+    return problems
+
+
 @pytest.mark.parametrize("combination", list(COMBINATIONS))
 def test_every_service_rotates_its_logs(combination: str) -> None:
-    for name, service in config_of(combination)["services"].items():
-        logging = service.get("logging") or {}
-        assert logging.get("driver") == "json-file", f"{combination}: {name} has no log driver"
-        missing = LOG_OPTIONS - set(logging.get("options") or {})
-        assert not missing, f"{combination}: {name} logs without {missing}"
+    # Every profile too: the backup service and the drill run for months in theirs.
+    config = config_with_every_profile(files_of(combination))
+    if PROD in COMBINATIONS[combination]:
+        assert {"backup", "backup-drill"} <= set(profiled_services(files_of(combination)))
+    assert services_without_log_rotation(config) == [], combination
+
+
+def test_a_service_in_a_profile_of_its_own_is_checked_for_rotation(tmp_path: Path) -> None:
+    overlay = tmp_path / "compose.audit.yml"
+    overlay.write_text(
+        "services:\n  audit:\n    image: busybox:1\n    profiles: [audit]\n"
+        "    logging:\n      driver: json-file\n"
+    )
+    config = config_with_every_profile((PROD, overlay))
+    assert services_without_log_rotation(config) == ["audit logs without ['max-file', 'max-size']"]
 
 
 @pytest.mark.parametrize("combination", list(COMBINATIONS))
 def test_every_long_running_service_restarts(combination: str) -> None:
-    for name, service in config_of(combination)["services"].items():
+    for name, service in config_with_every_profile(files_of(combination))["services"].items():
         if name in ONE_SHOT:
             assert service.get("restart") == "no", f"{name} must run once"
         elif name not in TEST_ONLY:
@@ -221,9 +266,7 @@ def test_every_long_running_service_restarts(combination: str) -> None:
 def test_every_service_has_a_memory_limit(combination: str) -> None:
     # Every profile too (the backup service and the drill are in one): none may grow until the
     # host swaps.
-    config = config_of(combination, {"COMPOSE_PROFILES": "backup,drill"})
-    if PROD in COMBINATIONS[combination]:
-        assert {"backup", "backup-drill"} <= set(config["services"])
+    config = config_with_every_profile(files_of(combination))
     for name, service in config["services"].items():
         limits = ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
         limit = limits.get("memory") or service.get("mem_limit")
@@ -633,6 +676,40 @@ def test_secrets_directory_default_is_beside_the_compose_file() -> None:
     assert {Path(spec["file"]).parent for spec in secrets.values()} == {COMPOSE_DIR / "secrets"}
 
 
+# --- what is kept 30 days, and where (docs/logs.md, docs/monitoring.md) -----------------------
+
+# Where each keeps its data inside the container, and the named volume that must hold it: a
+# path left in the container's layer (or a tmpfs) is gone with the next `up` that recreates it.
+KEPT_ON_VOLUMES = {
+    "logstore": ("/var/log/signupflow", "logs"),
+    "prometheus": ("/prometheus", "prometheus-data"),
+    "alertmanager": ("/alertmanager", "alertmanager-data"),
+}
+STORAGE_FLAGS = {"prometheus": "--storage.tsdb.path", "alertmanager": "--storage.path"}
+
+
+@pytest.mark.parametrize("settings", ["the files' defaults", ".env.example"])
+def test_logs_and_metrics_are_kept_30_days_on_named_volumes(settings: str) -> None:
+    env_file = ENV_EXAMPLE if settings == ".env.example" else None
+    config = resolved_config((PROD,), env=PROD_ENV, env_file=env_file)
+    services = config["services"]
+    # docs/logs.md: today and the 30 days before it; docs/monitoring.md: 30 days of metrics
+    # (or PROMETHEUS_RETENTION_SIZE first), enough to compare this month with the last.
+    assert services["logstore"]["environment"]["LOG_RETENTION_DAYS"] == "30"
+    assert "--storage.tsdb.retention.time=30d" in services["prometheus"]["command"]
+    for name, (path, volume) in KEPT_ON_VOLUMES.items():
+        mounts = {m["target"]: m for m in services[name]["volumes"]}
+        assert mounts.get(path, {}).get("type") == "volume", f"{name}: {path} is not a volume"
+        assert mounts[path]["source"] == volume, f"{name}: {path} on {mounts[path]['source']}"
+        options = config["volumes"][volume].get("driver_opts") or {}
+        assert options.get("type") != "tmpfs", f"{volume} is in memory"
+        if name in STORAGE_FLAGS:
+            assert f"{STORAGE_FLAGS[name]}={path}" in services[name]["command"], name
+    # The Loki option keeps the same 30 days (its compactor deletes older chunks).
+    loki = yaml.safe_load((REPO / "deploy" / "loki" / "loki.yml").read_text())
+    assert loki["limits_config"]["retention_period"] == "720h"
+
+
 # --- the backup service ------------------------------------------------------------------------
 
 
@@ -806,7 +883,7 @@ LOG_LABELS = {
 @pytest.mark.parametrize("combination", [c for c in COMBINATIONS if c != "dev"])
 def test_every_production_service_labels_its_log_lines_for_the_store(combination: str) -> None:
     # The log store keeps only lines of its own project and files them by service.
-    config = config_of(combination, {"COMPOSE_PROFILES": "backup"})
+    config = config_with_every_profile(files_of(combination))
     for name, service in config["services"].items():
         labels = str(((service.get("logging") or {}).get("options") or {}).get("labels", ""))
         missing = LOG_LABELS - set(labels.split(","))

@@ -70,6 +70,10 @@ def test_every_alert_has_a_promtool_test_that_expects_it_firing() -> None:
     assert check.check_every_alert_is_tested(LAYOUT) == []
 
 
+def test_every_alert_has_a_promtool_test_that_expects_it_cleared_after_firing() -> None:
+    assert check.check_every_alert_is_tested_clearing(LAYOUT) == []
+
+
 def test_every_alert_has_severity_annotations_and_a_runbook_section() -> None:
     assert check.check_alert_metadata(LAYOUT) == []
 
@@ -163,6 +167,39 @@ def test_an_alert_no_test_expects_firing_is_refused(copy: check.Layout) -> None:
     assert check.check_every_alert_is_tested(copy) == [
         "SignUpFlowCertificateProbeFailing: no promtool test expects it firing"
     ]
+
+
+RENEWED = """\
+      - eval_time: 20m
+        alertname: SignUpFlowCertificateExpiring
+        exp_alerts: []
+"""
+
+
+@pytest.mark.parametrize(
+    "renewal",
+    [
+        pytest.param("", id="the-case-after-the-renewal-removed"),
+        # A quiet case before it fired says nothing about the alert resolving.
+        pytest.param(RENEWED.replace("20m", "6m"), id="only-quiet-before-it-fired"),
+    ],
+)
+def test_an_alert_no_test_expects_cleared_after_firing_is_refused(
+    copy: check.Layout, renewal: str
+) -> None:
+    replace(copy.tests / "certificates.test.yml", RENEWED, renewal)
+    assert check.check_every_alert_is_tested(copy) == []
+    assert check.check_every_alert_is_tested_clearing(copy) == [
+        "SignUpFlowCertificateExpiring: no promtool test expects it cleared (exp_alerts: [] "
+        "at an eval_time after it fired, in the same test)"
+    ]
+
+
+def test_the_eval_times_of_the_clearing_guard_are_read_as_prometheus_durations() -> None:
+    assert check.duration_seconds("27h5m") == 27 * 3600 + 5 * 60
+    assert check.duration_seconds("90s") == check.duration_seconds("1m30s") == 90
+    assert check.duration_seconds("0m") == 0
+    assert check.duration_seconds("soon") is None
 
 
 def test_a_rule_file_no_test_loads_is_refused(copy: check.Layout) -> None:

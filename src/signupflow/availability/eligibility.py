@@ -76,9 +76,8 @@ def require_there(
     session: Session, actor: Actor, event: Event, person: Person, *, override: bool = False
 ) -> str | None:
     """Refuse a place at `event` to someone away then (409 `person.on_time_off` or
-    `person.outside_availability`). An admin
-    may `override`: the rule overridden is returned, for the assignment and the audit log
-    (None when the person is there anyway)."""
+    `person.outside_availability`). An admin may `override`: the rule overridden is returned,
+    for the assignment and the audit log (None when the person is there anyway)."""
     if override and not actor.at_least(MemberRole.ADMIN):
         raise PermissionDenied(
             "only admins may assign someone who is away", code="assignment.override_admin_only"
