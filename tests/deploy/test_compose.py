@@ -871,6 +871,60 @@ def test_pgbackrest_overlay_archives_from_postgres_and_backs_up_from_a_sidecar()
     assert replaced["services"]["postgres"]["image"] == "local/pg:test"
 
 
+# --- what the guides say a lost or stolen host costs -------------------------------------------
+
+DOCS = REPO / "docs"
+# Runs on the recovery host, which holds the age private key (docs/backups.md), never here.
+RECOVERY_HOST_ONLY = {"backup-drill"}
+
+
+def section(doc: Path, heading: str) -> str:
+    """The text under `## heading`, up to the next heading of that level."""
+    text = doc.read_text()
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_the_backup_guide_names_every_backup_key_a_stolen_server_holds() -> None:
+    config = config_with_every_profile(files_of("prod+pgbackrest"))
+    on_server = {
+        secret["source"] if isinstance(secret, dict) else secret
+        for name, service in config["services"].items()
+        if name not in RECOVERY_HOST_ONLY
+        for secret in service.get("secrets") or []
+    }
+    # The keys that read (or delete) backups: pgBackRest's passphrase and S3 keys, the logical
+    # backups' S3 keys. The age private key is not among them.
+    backup_keys = {
+        name for name in on_server if name.startswith(("pgbackrest_", "backup_storage_"))
+    }
+    assert {"pgbackrest_cipher_pass", "pgbackrest_s3_key", "backup_storage_access_key_id"} <= (
+        backup_keys
+    )
+    assert "backup_age_identity" not in on_server
+    told = section(DOCS / "backups.md", "What a stolen server can read")
+    unsaid = sorted(key for key in backup_keys if f"`{key}`" not in told)
+    assert not unsaid, f"docs/backups.md does not say a stolen server holds {unsaid}"
+
+
+def test_the_disaster_recovery_guide_states_the_loss_window_production_sets() -> None:
+    settings = (REPO / "deploy" / "pgbackrest" / "postgresql.archiving.conf").read_text()
+    timeout = re.search(r"^archive_timeout = (\d+)s$", settings, re.M)
+    assert timeout, "archive_timeout is not set in seconds"
+    guide = DOCS / "disaster-recovery.md"
+    told = section(guide, "What losing the host loses")
+    assert f"`archive_timeout` ({timeout.group(1)} s)" in told
+    assert "synchronous replication to a standby" in told
+    # The drill's figures, said twice, add up: what came back and what was lost.
+    lost = re.search(r"(\d+) of (\d+) acknowledged writes lost", told)
+    back = re.search(r"(\d+) of (\d+) acknowledged writes came back and (\d+)", guide.read_text())
+    assert lost, told
+    assert back
+    assert int(back[1]) + int(lost[1]) == int(lost[2]) == int(back[2])
+    assert back[3] == lost[1]
+
+
 # --- logs: every line says where it came from (docs/logs.md) ----------------------------------
 
 LOG_LABELS = {
