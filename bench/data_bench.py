@@ -45,7 +45,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +64,7 @@ from signupflow.assignments.models import Assignment
 from signupflow.assignments.service import assign
 from signupflow.audit.models import AuditEntry
 from signupflow.auth.models import User
+from signupflow.availability.errors import PersonAway
 from signupflow.db import migrate
 from signupflow.db.base import Base
 from signupflow.db.engine import make_engine
@@ -155,18 +155,26 @@ def seed_through_service_layer(session: Session, settings: Settings, slug: str) 
     for person in sorted(people, key=lambda p: p.id):
         for role in person.roles:
             holders[role].append(person.id)
-    turn: Counter[str] = Counter()
+    # People take turns per role; whoever is passed over (serving already, or away) keeps
+    # their turn, as in harness.workload.fill_slots.
     for index, event_id in enumerate(workload.event_ids):
         taken: set[int] = set()
         for k in range(SLOTS_PER_EVENT):
             role = ROLES[(index + k) % len(ROLES)]
-            candidates = holders[role]
-            while candidates[turn[role] % len(candidates)] in taken:
-                turn[role] += 1
-            person_id = candidates[turn[role] % len(candidates)]
-            turn[role] += 1
+            line = holders[role]
+            for person_id in line:
+                if person_id in taken:
+                    continue
+                try:
+                    assign(session, admin, event_id, person_id, role)
+                except PersonAway:
+                    continue
+                break
+            else:
+                raise RuntimeError(f"nobody free for {role} at event {event_id}")
+            line.remove(person_id)
+            line.append(person_id)
             taken.add(person_id)
-            assign(session, admin, event_id, person_id, role)
 
 
 # Rows that follow writes rather than data: each organisation's data version shards are made

@@ -14,7 +14,8 @@ organisation's assignments) as the admin; the writes alternate between a volunte
 withdrawn again (DELETE /api/v1/assignments/ID, by the volunteer or the admin) when a later
 write's turn comes, so the data does not grow (the audit log and the notification outbox, which
 keep every change, do). One sign-up in five goes to a full slot of the standard events: the
-refusals (409 `slot-full`, `already-assigned`) are part of the load, and listed apart from the
+refusals (409 `slot-full`, `already-assigned`, `person-unavailable` for someone on time off
+that day) are part of the load, and listed apart from the
 errors. Each run drains before it stops, and withdraws what it still owes.
 
 Pass criteria, printed and reflected in the exit status: no error (5xx, socket errors, requests
@@ -88,7 +89,9 @@ SOAK_CAPACITY = 50  # far more than are ever placed at once: the soak's slots ne
 READS_PER_WRITE = 4
 FULL_EVERY = 5  # one sign-up in five goes to a full slot of the standard events
 ALREADY_ASSIGNED = "409 /problems/already-assigned"
-EXPECTED = ("200", "201", "204", SLOT_FULL, ALREADY_ASSIGNED)
+# The standard events fall in the workload's time off: some who try a full slot are away then.
+AWAY = "409 /problems/person-unavailable"
+EXPECTED = ("200", "201", "204", SLOT_FULL, ALREADY_ASSIGNED, AWAY)
 COMMAND = "make bench-soak"
 
 
@@ -383,7 +386,8 @@ def verdict(soak: Soak) -> list[Criterion]:
             ", ".join(f"{k} {n:,}" for k, n in errors.items()) or "0",
         ),
         Criterion(
-            "only expected answers (200, 201, 204, 409 slot-full or already-assigned)",
+            "only expected answers (200, 201, 204, 409 slot-full, already-assigned or "
+            "person-unavailable)",
             not unexpected,
             ", ".join(f"{k} {n:,}" for k, n in unexpected.items()) or "none other",
         ),

@@ -228,6 +228,18 @@ def _populate(app: FastAPI, client: TestClient) -> list[Org]:
         ),
         201,
     )
+    # A waitlist, joined before the volunteer's availability leaves out the event's day.
+    full = add_event(
+        london, slots=[{"role": "usher", "capacity": 1}], starts_in=timedelta(days=900)
+    )
+    ok(
+        london.post(
+            f"/api/v1/events/{full['id']}/assignments",
+            json={"person_id": people[2]["id"], "role": "usher"},
+        ),
+        201,
+    )
+    ok(volunteer.post(f"/api/v1/events/{full['id']}/waitlist", json={"role": "usher"}), 201)
     ok(
         volunteer.post(
             f"/api/v1/people/{me['id']}/availability",
@@ -270,17 +282,6 @@ def _populate(app: FastAPI, client: TestClient) -> list[Org]:
         ),
         201,
     )
-    full = add_event(
-        london, slots=[{"role": "usher", "capacity": 1}], starts_in=timedelta(days=900)
-    )
-    ok(
-        london.post(
-            f"/api/v1/events/{full['id']}/assignments",
-            json={"person_id": people[2]["id"], "role": "usher"},
-        ),
-        201,
-    )
-    ok(volunteer.post(f"/api/v1/events/{full['id']}/waitlist", json={"role": "usher"}), 201)
     ok(
         volunteer.post(f"/api/v1/assignments/{signed_up['id']}/swap-offers", json={"note": RTL}),
         201,
