@@ -6,10 +6,12 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 
 from signupflow import __version__
 from signupflow.api import ROUTERS
@@ -34,8 +36,6 @@ from signupflow.ops.metrics_route import router as metrics_router
 from signupflow.ops.middleware import (
     RequestBodyLimitMiddleware,
     RequestContextMiddleware,
-    SecurityHeadersMiddleware,
-    TrustedHostMiddleware,
 )
 from signupflow.people import csv_io
 from signupflow.scheduling.runs import SolveSlots
@@ -115,6 +115,42 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("stopped")
 
 
+def add_routes_flat(app: FastAPI, router: APIRouter, *, responses: dict[int | str, Any]) -> None:
+    """The router's routes, each added to the app's own route list as `include_router` would
+    make it, not behind an included router: FastAPI matches an included router's routes twice
+    per request, after walking every router before it."""
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            raise TypeError(f"{route!r}: only API routes are added flat")
+        app.router.add_api_route(
+            route.path,
+            route.endpoint,
+            response_model=route.response_model,
+            status_code=route.status_code,
+            tags=route.tags,
+            dependencies=route.dependencies,
+            summary=route.summary,
+            description=route.description,
+            response_description=route.response_description,
+            responses={**responses, **route.responses},
+            deprecated=route.deprecated,
+            methods=route.methods,
+            operation_id=route.operation_id,
+            response_model_include=route.response_model_include,
+            response_model_exclude=route.response_model_exclude,
+            response_model_by_alias=route.response_model_by_alias,
+            response_model_exclude_unset=route.response_model_exclude_unset,
+            response_model_exclude_defaults=route.response_model_exclude_defaults,
+            response_model_exclude_none=route.response_model_exclude_none,
+            include_in_schema=route.include_in_schema,
+            response_class=route.response_class,
+            name=route.name,
+            callbacks=route.callbacks,
+            openapi_extra=route.openapi_extra,
+            generate_unique_id_function=route.generate_unique_id_function,
+        )
+
+
 def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="SignUpFlow",
@@ -132,7 +168,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_conditional_requests(app)  # innermost middleware: ETag headers on tagged reads
     app.include_router(metrics_router)
     for router in ROUTERS:
-        app.include_router(router, responses=PROBLEM_RESPONSES)
+        add_routes_flat(app, router, responses=PROBLEM_RESPONSES)
 
     mount_frontend(app, settings.web_dir)
 
@@ -153,9 +189,9 @@ def create_app(settings: Settings) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "If-None-Match", "X-Request-ID"],
             expose_headers=["ETag"],
         )
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_strict)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(
+        RequestContextMiddleware, allowed_hosts=settings.allowed_hosts, hsts=settings.is_strict
+    )
     # Outermost: the probes answer before any other layer (see ProbeEndpoints).
     app.add_middleware(ProbeEndpoints, state=app.state)
     return app

@@ -9,7 +9,7 @@ waiting there (under 64 connections the trips cost more than the work).
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -43,25 +43,20 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def _session_slot(request: Request) -> AsyncIterator[None]:
-    # Waits in the event loop, holding no thread and no connection (see app.py's lifespan).
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work. Its turn is awaited in the event loop, holding no thread
+    and no connection (see app.py's lifespan); the session opens there too (a new session
+    touches no connection) and is finished in the thread pool (commit or rollback talk to the
+    database): one trip through the thread pool fewer per request than a plain generator's
+    two, and one dependency for FastAPI to solve, not two."""
     async with request.app.state.session_slots:
-        yield
-
-
-async def get_session(
-    request: Request, _slot: Annotated[None, Depends(_session_slot, scope="function")]
-) -> AsyncIterator[Session]:
-    """The request's unit of work. Opened in the event loop (a new session touches no
-    connection), finished in the thread pool (commit or rollback talk to the database): one
-    trip through the thread pool fewer per request than a plain generator's two."""
-    session = request.app.state.session_factory()
-    try:
-        yield session
-    except BaseException as exc:
-        await _finish(session, exc)
-        raise
-    await _finish(session, None)
+        session = request.app.state.session_factory()
+        try:
+            yield session
+        except BaseException as exc:
+            await _finish(session, exc)
+            raise
+        await _finish(session, None)
 
 
 async def _finish(session: Session, error: BaseException | None) -> None:
@@ -96,10 +91,12 @@ def client_address(request: Request) -> str:
 def current_actor(
     request: Request,
     session: DbSession,
-    settings: AppSettings,
-    store: Store,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
+    # Settings and store straight from the app's state, not as dependencies: this runs on
+    # every request, and each dependency FastAPI solves costs about as much as a query.
+    settings: Settings = request.app.state.settings
+    store: SharedStore = request.app.state.store
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer token", code="auth.token_missing")
     claims = decode_access_token(credentials.credentials, keys=settings.verification_keys)
@@ -155,22 +152,27 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 def optional_actor(
     request: Request,
     session: DbSession,
-    settings: AppSettings,
-    store: Store,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor | None:
     """The caller on routes open to everyone that act differently for a logged-in one: None
     without a bearer token; a bearer token that does not check out is still a 401."""
     if credentials is None:
         return None
-    return current_actor(request, session, settings, store, credentials)
+    return current_actor(request, session, credentials)
 
 
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
-def require(role: MemberRole) -> Callable[..., Awaitable[Actor]]:
-    async def dependency(request: Request, actor: CurrentActor) -> Actor:
+def require(role: MemberRole) -> Callable[..., Actor]:
+    # Authentication, the role and the conditional read in one dependency, one trip through
+    # the thread pool: this runs on every request.
+    def dependency(
+        request: Request,
+        session: DbSession,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Actor:
+        actor = current_actor(request, session, credentials)
         if not actor.at_least(role):
             raise PermissionDenied(
                 f"requires the {role.value} role or higher",

@@ -55,52 +55,23 @@ def _route_template(scope: Scope) -> str:
     return path if isinstance(path, str) else "unmatched"
 
 
-class RequestContextMiddleware:
-    """Request id (from X-Request-ID or generated, always returned), one log line and the
-    metrics for every request. Logs carry the route template, never the raw path."""
+class AllowedHosts:
+    """The Host names served (ALLOWED_HOSTS): others are refused, against DNS rebinding and
+    host-header attacks. `*` allows any; `*.example.org` any subdomain."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, allowed_hosts: list[str]) -> None:
+        self.any = "*" in allowed_hosts
+        self.exact = {h.lower() for h in allowed_hosts if not h.startswith("*.")}
+        self.suffixes = tuple(h[1:].lower() for h in allowed_hosts if h.startswith("*."))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = request_id_for(scope)
-        token = request_id_var.set(request_id)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                if DRAIN.draining:  # clients reconnect, and the edge picks another instance
-                    headers.append((b"connection", b"close"))
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = _route_template(scope)
-            metrics.observe(scope["method"], route, status, elapsed)
-            state: dict[str, Any] = scope.get("state", {})
-            level = logging.DEBUG if route in QUIET_ROUTES and status < 500 else logging.INFO
-            log_request(
-                level,
-                scope["method"],
-                route,
-                status,
-                elapsed,
-                client=(scope.get("client") or ("unknown",))[0],
-                organisation_id=state.get("organisation_id"),
-                user_id=state.get("user_id"),
-            )
-            request_id_var.reset(token)
+    def allow(self, scope: Scope) -> bool:
+        if self.any or scope["path"].startswith(PROBE_PATHS):
+            # Probes come from the edge, the orchestrator or the container itself, addressed
+            # by IP; they reveal nothing a host-header attack could use.
+            return True
+        raw = dict(scope["headers"]).get(b"host", b"").decode("latin-1").lower()
+        host = raw.rsplit(":", 1)[0] if not raw.endswith("]") else raw
+        return host in self.exact or bool(self.suffixes and host.endswith(self.suffixes))
 
 
 SECURITY_HEADERS = [
@@ -123,68 +94,78 @@ WEB_CSP = (
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+def security_headers(path: str, *, hsts: bool) -> list[tuple[bytes, bytes]]:
+    headers = list(SECURITY_HEADERS)
+    if path.startswith("/api/"):
+        headers.append(API_CSP)
+    elif not (path == "/docs" or path.startswith("/docs/")):
+        headers.append(WEB_CSP)
+    if hsts:
+        headers.append(HSTS)
+    return headers
+
+
+class RequestContextMiddleware:
+    """What every HTTP request gets, in one layer (each layer is an await and a wrapped send
+    on every request): its id (from X-Request-ID or generated, always returned), the security
+    headers, the refusal of a Host not served (400 problem+json, logged with its id), one log
+    line and the metrics. Logs carry the route template, never the raw path."""
+
+    def __init__(self, app: ASGIApp, *, allowed_hosts: list[str], hsts: bool) -> None:
         self.app = app
+        self.hosts = AllowedHosts(allowed_hosts)
         self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "websocket" and not self.hosts.allow(scope):
+                return  # closing without accepting refuses the connection
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        is_api = path.startswith("/api/")
-        is_docs = path == "/docs" or path.startswith("/docs/")
+        request_id = request_id_for(scope)
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        extra = security_headers(scope["path"], hsts=self.hsts)
+        extra.append((b"x-request-id", request_id.encode()))
+        if DRAIN.draining:  # clients reconnect, and the edge picks another instance
+            extra.append((b"connection", b"close"))
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.extend(SECURITY_HEADERS)
-                if is_api:
-                    headers.append(API_CSP)
-                elif not is_docs:
-                    headers.append(WEB_CSP)
-                if self.hsts:
-                    headers.append(HSTS)
-                message["headers"] = headers
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
-
-
-class TrustedHostMiddleware:
-    """Refuse requests whose Host is not in ALLOWED_HOSTS (DNS-rebinding and host-header
-    attacks), with the same problem+json body as every other error."""
-
-    def __init__(self, app: ASGIApp, *, allowed_hosts: list[str]) -> None:
-        self.app = app
-        self.any = "*" in allowed_hosts
-        self.exact = {h.lower() for h in allowed_hosts if not h.startswith("*.")}
-        self.suffixes = tuple(h[1:].lower() for h in allowed_hosts if h.startswith("*."))
-
-    def _allowed(self, host: str) -> bool:
-        return (
-            self.any or host in self.exact or bool(self.suffixes and host.endswith(self.suffixes))
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        if scope["path"].startswith(PROBE_PATHS):
-            # Probes come from the edge, the orchestrator or the container itself, addressed
-            # by IP; they reveal nothing a host-header attack could use.
-            await self.app(scope, receive, send)
-            return
-        raw = dict(scope["headers"]).get(b"host", b"").decode("latin-1").lower()
-        host = raw.rsplit(":", 1)[0] if not raw.endswith("]") else raw
-        if self._allowed(host):
-            await self.app(scope, receive, send)
-            return
-        response = problem(
-            400, "Invalid host", "This host name is not served here.", "/problems/invalid-host"
-        )
-        await response(scope, receive, send)
+        try:
+            if self.hosts.allow(scope):
+                await self.app(scope, receive, send_with_headers)
+            else:
+                refused = problem(
+                    400,
+                    "Invalid host",
+                    "This host name is not served here.",
+                    "/problems/invalid-host",
+                )
+                await refused(scope, receive, send_with_headers)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            metrics.observe(scope["method"], route, status, elapsed)
+            state: dict[str, Any] = scope.get("state", {})
+            level = logging.DEBUG if route in QUIET_ROUTES and status < 500 else logging.INFO
+            log_request(
+                level,
+                scope["method"],
+                route,
+                status,
+                elapsed,
+                client=(scope.get("client") or ("unknown",))[0],
+                organisation_id=state.get("organisation_id"),
+                user_id=state.get("user_id"),
+            )
+            request_id_var.reset(token)
 
 
 class RequestBodyTooLarge(DomainError):
