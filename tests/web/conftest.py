@@ -12,7 +12,7 @@ from playwright.sync_api import sync_playwright
 
 from harness.app_server import AppServer, start_server
 from tests.support.services import require_service
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP
 from tests.web.budget import budget_summary
 from tests.web.support import DATABASES, server_env
 from tests.web.world import World, build_world
@@ -42,6 +42,14 @@ def browser() -> Iterator[Any]:
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def desktop(browser: Any) -> Iterator[Any]:
+    """A fresh English desktop browser context for one test."""
+    context = browser.new_context(locale="en-GB", viewport=DESKTOP)
+    yield context
+    context.close()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 
 from harness.app_server import AppServer
 from tests.support.messages import render
-from tests.web.browser import DESKTOP
 from tests.web.support import (
     api_signup,
     log_in_browser,
@@ -38,76 +37,66 @@ def time_off(api: httpx.Client, person_id: int, event: dict[str, Any]) -> None:
 
 
 def test_a_volunteer_is_not_offered_a_shift_on_a_day_off(
-    web_server: AppServer, browser: Any
+    web_server: AppServer, desktop: Any
 ) -> None:
     base = web_server.url
     org = api_signup(base)
-    context = browser.new_context(locale="en-GB", viewport=DESKTOP)
-    try:
-        with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
-            ana = volunteer(api, base, "Ana")
-            away = published_event(api, "Harvest fair", days=3)
-            published_event(api, "Carol service", days=5)
-            time_off(api, ana["person_id"], away)
-        watched = watch(context.new_page())
-        page = watched.page
-        log_in_browser(page, base, ana["tokens"])
-        open_page(page, base, "/open-shifts", "open-shifts")
+    with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
+        ana = volunteer(api, base, "Ana")
+        away = published_event(api, "Harvest fair", days=3)
+        published_event(api, "Carol service", days=5)
+        time_off(api, ana["person_id"], away)
+    watched = watch(desktop.new_page())
+    page = watched.page
+    log_in_browser(page, base, ana["tokens"])
+    open_page(page, base, "/open-shifts", "open-shifts")
 
-        fair = page.locator("article.shift", has_text="Harvest fair")
-        expect(fair.locator("[data-testid=away]")).to_have_text(TEXT["shifts.away"])
-        expect(fair.locator("button")).to_have_count(0)
-        carols = page.locator("article.shift", has_text="Carol service")
-        sign_up = TEXT["shifts.sign_up_as"].format(role="Usher")
-        expect(carols.get_by_role("button", name=sign_up)).to_be_visible()
-        watched.assert_clean()
-    finally:
-        context.close()
+    fair = page.locator("article.shift", has_text="Harvest fair")
+    expect(fair.locator("[data-testid=away]")).to_have_text(TEXT["shifts.away"])
+    expect(fair.locator("button")).to_have_count(0)
+    carols = page.locator("article.shift", has_text="Carol service")
+    sign_up = TEXT["shifts.sign_up_as"].format(role="Usher")
+    expect(carols.get_by_role("button", name=sign_up)).to_be_visible()
+    watched.assert_clean()
 
 
 def test_the_review_marks_a_kept_place_and_the_event_page_an_override(
-    web_server: AppServer, browser: Any
+    web_server: AppServer, desktop: Any
 ) -> None:
     base = web_server.url
     org = api_signup(base)
-    context = browser.new_context(locale="en-GB", viewport=DESKTOP)
-    try:
-        with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
-            ben, cy = volunteer(api, base, "Ben"), volunteer(api, base, "Cy")
-            event = published_event(api, "Harvest fair", capacity=2)
-            signed = httpx.post(
-                f"{base}/api/v1/events/{event['id']}/signups",
-                json={"role": "Usher"},
-                headers={"Authorization": f"Bearer {ben['tokens']['access_token']}"},
-            )
-            assert signed.status_code == 201, signed.text
-            time_off(api, ben["person_id"], event)  # after signing up: the place is kept
-            time_off(api, cy["person_id"], event)
-            forced = api.post(
-                f"/events/{event['id']}/assignments",
-                json={"person_id": cy["person_id"], "role": "Usher", "override": True},
-            )
-            assert forced.status_code == 201, forced.text
-        watched = watch(context.new_page())
-        page = watched.page
-        log_in_browser(page, base, org.tokens)
-        open_page(page, base, "/schedule", "schedule")
-        review = run_draft(page, TEXT)
-
-        warning = page.locator("[data-testid=plan-violations]")
-        expect(warning).to_have_text(render("en", TEXT["plan.violations"], count=1))
-        marked = review.locator("ul.entries > li", has=page.locator("[data-testid=broken-rule]"))
-        expect(marked).to_have_count(1)
-        expect(marked).to_contain_text("Ben")
-        expect(marked.locator("[data-testid=broken-rule]")).to_have_text(TEXT["rule.time_off"])
-
-        open_page(page, base, f"/events/{event['id']}", "events-id")
-        row = page.locator("main tbody tr", has=page.locator("[data-testid=overridden]"))
-        expect(row).to_have_count(1)
-        expect(row).to_contain_text("Cy")
-        expect(row.locator("[data-testid=overridden]")).to_have_text(
-            TEXT["events.overridden.time_off"]
+    with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
+        ben, cy = volunteer(api, base, "Ben"), volunteer(api, base, "Cy")
+        event = published_event(api, "Harvest fair", capacity=2)
+        signed = httpx.post(
+            f"{base}/api/v1/events/{event['id']}/signups",
+            json={"role": "Usher"},
+            headers={"Authorization": f"Bearer {ben['tokens']['access_token']}"},
         )
-        watched.assert_clean()
-    finally:
-        context.close()
+        assert signed.status_code == 201, signed.text
+        time_off(api, ben["person_id"], event)  # after signing up: the place is kept
+        time_off(api, cy["person_id"], event)
+        forced = api.post(
+            f"/events/{event['id']}/assignments",
+            json={"person_id": cy["person_id"], "role": "Usher", "override": True},
+        )
+        assert forced.status_code == 201, forced.text
+    watched = watch(desktop.new_page())
+    page = watched.page
+    log_in_browser(page, base, org.tokens)
+    open_page(page, base, "/schedule", "schedule")
+    review = run_draft(page, TEXT)
+
+    warning = page.locator("[data-testid=plan-violations]")
+    expect(warning).to_have_text(render("en", TEXT["plan.violations"], count=1))
+    marked = review.locator("ul.entries > li", has=page.locator("[data-testid=broken-rule]"))
+    expect(marked).to_have_count(1)
+    expect(marked).to_contain_text("Ben")
+    expect(marked.locator("[data-testid=broken-rule]")).to_have_text(TEXT["rule.time_off"])
+
+    open_page(page, base, f"/events/{event['id']}", "events-id")
+    row = page.locator("main tbody tr", has=page.locator("[data-testid=overridden]"))
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Cy")
+    expect(row.locator("[data-testid=overridden]")).to_have_text(TEXT["events.overridden.time_off"])
+    watched.assert_clean()

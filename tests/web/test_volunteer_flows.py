@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from playwright.sync_api import expect
 
 from harness.app_server import AppServer
@@ -25,13 +24,6 @@ from tests.web.support import (
 )
 
 TEXT = messages("en")
-
-
-@pytest.fixture
-def context(browser: Any) -> Any:
-    context = browser.new_context(locale="en-GB", viewport=DESKTOP)
-    yield context
-    context.close()
 
 
 def test_waitlist_and_an_approved_swap(web_server: AppServer, browser: Any) -> None:
@@ -118,10 +110,10 @@ def test_waitlist_and_an_approved_swap(web_server: AppServer, browser: Any) -> N
             context.close()
 
 
-def test_people_csv_is_checked_before_it_is_imported(web_server: AppServer, context: Any) -> None:
+def test_people_csv_is_checked_before_it_is_imported(web_server: AppServer, desktop: Any) -> None:
     base = web_server.url
     org = api_signup(base)
-    watched = watch(context.new_page())
+    watched = watch(desktop.new_page())
     page = watched.page
     log_in_browser(page, base, org.tokens)
     open_page(page, base, "/people", "people")
@@ -161,7 +153,7 @@ def test_people_csv_is_checked_before_it_is_imported(web_server: AppServer, cont
 
 
 def test_my_schedule_lists_the_waitlists_a_volunteer_is_on(
-    web_server: AppServer, context: Any
+    web_server: AppServer, desktop: Any
 ) -> None:
     base = web_server.url
     org = api_signup(base)
@@ -178,7 +170,7 @@ def test_my_schedule_lists_the_waitlists_a_volunteer_is_on(
         f"{base}/api/v1/events/{event['id']}/waitlist", headers=ben_headers, json={"role": "Usher"}
     )
     assert joined.status_code == 201, joined.text
-    watched = watch(context.new_page())
+    watched = watch(desktop.new_page())
     page = watched.page
     log_in_browser(page, base, ben["tokens"])
     open_page(page, base, "/my-schedule", "my-schedule")
@@ -196,13 +188,13 @@ def test_my_schedule_lists_the_waitlists_a_volunteer_is_on(
 
 
 def test_the_calendar_link_is_there_when_the_profile_is_opened_again(
-    web_server: AppServer, context: Any
+    web_server: AppServer, desktop: Any
 ) -> None:
     base = web_server.url
     org = api_signup(base)
     with httpx.Client(base_url=f"{base}/api/v1", headers=org.headers) as api:
         vic = volunteer(api, base, "Vic")
-    watched = watch(context.new_page())
+    watched = watch(desktop.new_page())
     page = watched.page
     log_in_browser(page, base, vic["tokens"])
     open_page(page, base, "/profile", "profile")
