@@ -128,14 +128,14 @@ class RequestContextMiddleware:
         status = 500
         extra = security_headers(scope["path"], hsts=self.hsts)
         extra.append((b"x-request-id", request_id.encode()))
-        if DRAIN.draining:  # clients reconnect, and the edge picks another instance
-            extra.append((b"connection", b"close"))
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", []), *extra]
+                if DRAIN.draining:  # clients reconnect, and the edge picks another instance
+                    message["headers"].append((b"connection", b"close"))
             await send(message)
 
         try:
