@@ -148,6 +148,10 @@ def add_routes_flat(app: FastAPI, router: APIRouter, *, responses: dict[int | st
             callbacks=route.callbacks,
             openapi_extra=route.openapi_extra,
             generate_unique_id_function=route.generate_unique_id_function,
+            route_class_override=type(route),
+            strict_content_type=route.strict_content_type,
+            max_body_size=route.max_body_size,
+            form_limits=route.form_limits,
         )
 
 

@@ -97,6 +97,11 @@ def current_actor(
     # every request, and each dependency FastAPI solves costs about as much as a query.
     settings: Settings = request.app.state.settings
     store: SharedStore = request.app.state.store
+    # Once per request, however many dependencies ask (the role requirements call this
+    # directly, outside FastAPI's dependency cache): the rate limits are charged once.
+    known: Actor | None = getattr(request.state, "actor", None)
+    if known is not None:
+        return known
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer token", code="auth.token_missing")
     claims = decode_access_token(credentials.credentials, keys=settings.verification_keys)
@@ -114,13 +119,18 @@ def current_actor(
     request.state.organisation_id = claims.organisation_id
     # Read before anything the route reads, for its ETag (conditional.py).
     request.state.data_version = as_version(row.data_version)
-    return Actor(
+    actor = Actor(
         user_id=claims.user_id,
         organisation=row.Organisation,
         role=row.role,
         person_id=row.person_id,
         session_family=claims.session_family,
     )
+    request.state.actor = actor
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
 @functools.cache
@@ -145,8 +155,6 @@ def _principal() -> Select[int, MemberRole, Organisation, int | None, Any]:
         .where(User.id == bindparam("user_id"), Organisation.id == ORGANISATION)
     )
 
-
-CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
 def optional_actor(

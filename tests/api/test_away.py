@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -150,7 +150,7 @@ PLACE_GIVERS = {"place", "place_all", "reassign"}
 COVERED = {
     ("assignments/service.py", "sign_up"): "sign up",
     ("assignments/service.py", "assign"): "assign",
-    ("assignments/ledger.py", "fill_open_places"): "promotion (test below)",
+    ("assignments/ledger.py", "fill_open_places"): "promotion (away_at, test below)",
     ("swaps/service.py", "_complete"): "take a swap, approve a swap",
     ("scheduling/publish.py", "_add"): "the rule checker (publish refuses broken rules)",
 }
@@ -164,11 +164,17 @@ def givers_of_places() -> set[tuple[str, str]]:
             if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
             for call in ast.walk(function):
-                if (
-                    isinstance(call, ast.Call)
-                    and isinstance(call.func, ast.Name)
-                    and call.func.id in PLACE_GIVERS
-                ):
+                if not isinstance(call, ast.Call):
+                    continue
+                func = call.func  # place(...) or ledger.place(...), not roster.place(...)
+                by_name = isinstance(func, ast.Name) and func.id in PLACE_GIVERS
+                by_module = (
+                    isinstance(func, ast.Attribute)
+                    and isinstance(func.value, ast.Name)
+                    and func.value.id == "ledger"
+                    and func.attr in PLACE_GIVERS
+                )
+                if by_name or by_module:
                     found.add((path.relative_to(SRC).as_posix(), function.name))
     return found
 
@@ -247,3 +253,53 @@ def test_the_rule_checker_reports_a_kept_place_its_person_is_now_away_for(client
     assert [(v["rule"], v["person_id"], v["slot_id"]) for v in report["violations"]] == [
         ("time_off", person_id_of(volunteer), kept["slot_id"])
     ]
+
+
+def test_a_swap_hands_over_the_place_without_the_override(client: Any) -> None:
+    org = new_org(client)
+    event = add_event(org, slots=[{"role": "usher", "capacity": 2}])
+    away, taker = invite_member(org), invite_member(org)
+    make_away(org, person_id_of(away), event, "time_off")
+    body = {"person_id": person_id_of(away), "role": "usher", "override": True}
+    forced = ok(org.post(f"{API}/events/{event['id']}/assignments", json=body), 201)
+    swap = ok(away.post(f"{API}/assignments/{forced['id']}/swap-offers", json={}), 201)
+
+    ok(taker.post(f"{API}/swaps/{swap['id']}/take", json={}))
+
+    moved = ok(org.get(f"{API}/events/{event['id']}/assignments"))["items"]
+    assert [(a["person_id"], a["overridden_rule"]) for a in moved] == [(person_id_of(taker), None)]
+
+
+def test_a_kept_place_reported_does_not_stop_a_publish(client: Any) -> None:
+    org = new_org(client)
+    event = add_event(org, slots=[{"role": "usher", "capacity": 2}])
+    volunteer = invite_member(org)
+    ok(volunteer.post(f"{API}/events/{event['id']}/signups", json={"role": "usher"}), 201)
+    add_person(org)
+    make_away(org, person_id_of(volunteer), event, "time_off")
+    draft = solve(org, [event])
+    assert [v["rule"] for v in draft["report"]["violations"]] == ["time_off"]
+
+    published = ok(org.post(f"{API}/schedules/{draft['id']}/publish"))
+
+    assert published["schedule"]["status"] == "published"
+
+
+def test_an_event_until_midnight_fits_a_window_until_23_59(client: Any) -> None:
+    org = new_org(client)  # Europe/London
+    london = ZoneInfo("Europe/London")
+    day = (datetime.now(london) + timedelta(days=10)).date()
+    starts = datetime.combine(day, time(22), london)
+    body = {
+        "title": "Late shift",
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + timedelta(hours=2)).isoformat(),
+        "status": "published",
+        "slots": [{"role": "usher", "capacity": 1}],
+    }
+    event = ok(org.post(f"{API}/events", json=body), 201)
+    volunteer = invite_member(org)
+    window = {"weekday": day.weekday(), "start_time": "18:00", "end_time": "23:59"}
+    ok(volunteer.post(f"{API}/people/{person_id_of(volunteer)}/availability", json=window), 201)
+
+    ok(volunteer.post(f"{API}/events/{event['id']}/signups", json={"role": "usher"}), 201)

@@ -27,3 +27,53 @@ def test_every_api_operation_is_versioned_and_documents_problem_json_errors(app)
             for status in ("4XX", "5XX"):
                 content = operation["responses"][status]["content"]
                 assert "application/problem+json" in content, f"{method.upper()} {path}"
+
+
+# What an API route is, besides its path and endpoint, as FastAPI serves and documents it.
+ROUTE_FACTS = (
+    "methods",
+    "status_code",
+    "tags",
+    "summary",
+    "description",
+    "response_model",
+    "response_class",
+    "responses",
+    "dependencies",
+    "include_in_schema",
+    "operation_id",
+    "name",
+    "strict_content_type",
+    "max_body_size",
+)
+
+
+def test_routes_added_flat_are_what_include_router_makes() -> None:
+    """`app.add_routes_flat` stands in for `include_router` (one route list, matched once): the
+    same document, and every route with the same facts, including those no route sets yet."""
+    from fastapi import FastAPI
+    from fastapi.routing import APIRoute
+
+    from signupflow.api import ROUTERS
+    from signupflow.app import add_routes_flat
+    from signupflow.errors import PROBLEM_RESPONSES
+
+    included, flat = FastAPI(), FastAPI()
+    for router in ROUTERS:
+        included.include_router(router, responses=PROBLEM_RESPONSES)
+        add_routes_flat(flat, router, responses=PROBLEM_RESPONSES)
+
+    def facts(route: object) -> tuple[object, ...]:
+        return tuple(repr(getattr(route, fact)) for fact in ("path", *ROUTE_FACTS))
+
+    ours = [facts(r) for r in flat.routes if isinstance(r, APIRoute)]
+    # include_router's routes as FastAPI serves them: each inclusion's effective contexts.
+    theirs = [
+        facts(context)
+        for inclusion in included.router.routes
+        if hasattr(inclusion, "effective_route_contexts")
+        for context in inclusion.effective_route_contexts()
+    ]
+    assert len(ours) == sum(len(router.routes) for router in ROUTERS)
+    assert ours == theirs
+    assert flat.openapi() == included.openapi()

@@ -7,6 +7,7 @@ import dataclasses
 import subprocess
 import sys
 from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,10 +19,12 @@ from signupflow.scheduling.solver import (
     Person,
     Placement,
     Problem,
+    Slot,
     Window,
     hard_violations,
     solve,
 )
+from signupflow.scheduling.solver.calendar import localise, within_windows
 from tests.scheduling.instances import MONDAY, feasible_instances, slot
 
 PROPERTY = settings(
@@ -233,16 +236,47 @@ def test_a_place_kept_by_someone_no_longer_listed_still_takes_its_seat() -> None
 
 def test_a_kept_place_its_person_is_now_away_for_is_reported_unless_overridden() -> None:
     # Persons 1 and 2 hold places they took before their time off; an admin placed person 2
-    # knowingly. Only person 1's place is reported, and only by the rule that is broken.
+    # knowingly. Person 3's window leaves out the slot (10:00 to 12:00), and an override of
+    # their time off (they have none) does not cover their availability.
     usher = slot(1, 1, "usher", DAY, 10, capacity=3)
     off = (DayRange(DAY, DAY),)
     people = (
         Person(1, frozenset({"usher"}), time_off=off),
         Person(2, frozenset({"usher"}), time_off=off),
-        Person(3, frozenset({"usher"}), windows=(Window(DAY.weekday(), time(9), time(18)),)),
+        Person(3, frozenset({"usher"}), windows=(Window(DAY.weekday(), time(14), time(18)),)),
     )
     fixed = (Placement(1, 1), Placement(1, 2), Placement(1, 3))
-    problem = Problem((usher,), people, fixed=fixed, overridden=(Placement(1, 2),))
+    overridden = ((Placement(1, 2), "time_off"), (Placement(1, 3), "time_off"))
+    problem = Problem((usher,), people, fixed=fixed, overridden=overridden)
     found = hard_violations(problem, [])
-    assert [(v.rule, v.person_id) for v in found] == [("time_off", 1)]
+    # Person 3's override was of their time off; it does not cover their availability.
+    assert [(v.rule, v.person_id) for v in found] == [("time_off", 1), ("availability", 3)]
     assert solve(problem).violations == tuple(found)
+
+
+@pytest.mark.parametrize(
+    ("windows", "fits"),
+    [
+        # 22:00 to midnight: a window to 23:59 (the form's latest time) runs to midnight.
+        ([Window(0, time(18), time(23, 59))], {"to midnight": True, "across": False}),
+        ([Window(0, time(18), time(23, 30))], {"to midnight": False, "across": False}),
+        # 23:00 to 01:00 needs both days covered.
+        (
+            [Window(0, time(18), time(23, 59)), Window(1, time(0), time(2))],
+            {"to midnight": True, "across": True},
+        ),
+        ([Window(1, time(0), time(2))], {"to midnight": False, "across": False}),
+    ],
+)
+def test_windows_cover_a_slot_to_and_across_midnight_day_by_day(
+    windows: list[Window], fits: dict[str, bool]
+) -> None:
+    monday = MONDAY.replace(hour=22)
+    slots = {
+        "to midnight": Slot(1, 1, "usher", monday, monday + timedelta(hours=2), 1),
+        "across": Slot(2, 2, "usher", monday + timedelta(hours=1), monday + timedelta(hours=3), 1),
+    }
+    person = Person(1, frozenset({"usher"}), windows=tuple(windows))
+    for name, fitting in fits.items():
+        local = localise(slots[name], ZoneInfo("UTC"))
+        assert within_windows(person, local) is fitting, name

@@ -41,8 +41,7 @@ from signupflow.assignments.models import (
 )
 from signupflow.assignments.started import has_started
 from signupflow.audit.service import record
-from signupflow.availability.eligibility import require_there
-from signupflow.availability.errors import PersonAway
+from signupflow.availability.eligibility import away_at
 from signupflow.db.conflicts import savepoint
 from signupflow.errors import Conflict, NotFound
 from signupflow.events.models import Event, EventSlot, EventStatus
@@ -207,7 +206,7 @@ def place(
     overridden_rule: str | None = None,
 ) -> Assignment:
     """Give `person` a place in `slot`, which `eligible_slot` returned for them, and who is
-    there then (`require_there`, or an admin's override of `overridden_rule`)."""
+    there then (`availability.eligibility`, or an admin's override of `overridden_rule`)."""
     role, name = slot.role, person.name
     existing = session.execute(
         select(Assignment.id, Assignment.status).where(
@@ -367,15 +366,18 @@ def fill_open_places(session: Session, actor: Actor, slot_id: int) -> list[Assig
         .unique()
         .all()
     )
+    # Who in line is away then, read once for the whole line (availability/eligibility.py).
+    away = away_at(session, actor, event, [person.id for _, person in line])
     promoted: list[Assignment] = []
     for entry, person in line:
         if len(promoted) == open_places:
             break
         try:
             eligible_slot(event, person, slot.role)
-            require_there(session, actor, event, person)
-        except (Conflict, PersonAway):
+        except Conflict:
             continue  # keeps their place in line in case they qualify again
+        if person.id in away:
+            continue  # the same: their time off or availability may change
         if entry.id not in leave_waitlists(session, event.id, person.id):
             continue  # they left the waitlist (or were promoted elsewhere) a moment ago
         try:

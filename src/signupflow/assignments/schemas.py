@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
@@ -33,7 +34,7 @@ class AssignmentRead(ReadModel):
     status: AssignmentStatus
     source: AssignmentSource
     created_at: datetime
-    overridden_rule: str | None = Field(
+    overridden_rule: Literal["time_off", "availability"] | None = Field(
         default=None,
         description='The rule an admin overrode to place someone away then ("time_off" or '
         '"availability"); null for every other place',

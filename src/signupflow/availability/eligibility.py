@@ -60,16 +60,23 @@ class Away:
     day: date  # the event's local date
 
 
-def away(session: Session, actor: Actor, event: Event, person: Person) -> Away | None:
-    """Why `person` is away when `event` happens, in the organisation's local time."""
-    windows, leave = windows_and_time_off(session, actor.organisation_id, [person.id])
+def away_at(
+    session: Session, actor: Actor, event: Event, person_ids: Collection[int]
+) -> dict[int, Away]:
+    """Who of `person_ids` is away when `event` happens, in the organisation's local time
+    (those who are there are left out): one read of their windows and time off."""
+    windows, leave = windows_and_time_off(session, actor.organisation_id, person_ids)
     zone = ZoneInfo(actor.organisation.timezone)
     local = localise(Slot(0, event.id, "", event.starts_at, event.ends_at, 1), zone)
-    them = SolverPerson(
-        person.id, frozenset(), windows.get(person.id, ()), leave.get(person.id, ())
-    )
-    reason = absence_reason(them, local)
-    return Away(reason, local.start.date()) if reason else None
+    found = {}
+    for person_id in person_ids:
+        them = SolverPerson(
+            person_id, frozenset(), windows.get(person_id, ()), leave.get(person_id, ())
+        )
+        reason = absence_reason(them, local)
+        if reason:
+            found[person_id] = Away(reason, local.start.date())
+    return found
 
 
 def require_there(
@@ -82,7 +89,7 @@ def require_there(
         raise PermissionDenied(
             "only admins may assign someone who is away", code="assignment.override_admin_only"
         )
-    absent = away(session, actor, event, person)
+    absent = away_at(session, actor, event, [person.id]).get(person.id)
     if absent is None:
         return None
     if not override:

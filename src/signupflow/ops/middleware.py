@@ -119,7 +119,8 @@ class RequestContextMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "websocket" and not self.hosts.allow(scope):
-                return  # closing without accepting refuses the connection
+                await send({"type": "websocket.close", "code": 1008})  # policy violation
+                return
             await self.app(scope, receive, send)
             return
         request_id = request_id_for(scope)

@@ -138,7 +138,7 @@ def take_snapshot(
         else:
             fixed.append(placement)
             if a.overridden_rule is not None:
-                overridden.append(placement)
+                overridden.append((placement, a.overridden_rule))
     problem = Problem(
         slots=tuple(solver_slots),
         people=tuple(_people(session, organisation_id)),

@@ -27,17 +27,27 @@ def localise(slot: Slot, zone: ZoneInfo) -> LocalSlot:
     return LocalSlot(slot, start, end, days, (iso.year, iso.week), (start.year, start.month))
 
 
+# A window ending at 23:59 or later runs to midnight: the form's time field stops at 23:59.
+END_OF_DAY = time(23, 59)
+
+
 def within_windows(person: Person, local: LocalSlot) -> bool:
+    """Whether the person's weekly windows cover the whole slot, day by day: a slot that ends
+    at midnight needs a window to the end of its day, one that crosses midnight a window to
+    midnight on the first day and one from midnight on the next."""
     if not person.windows:
         return True
-    if local.end.date() != local.start.date() and local.end.time() != time(0):
-        return False  # a window never spans midnight
-    end_time = local.end.time() if local.end.date() == local.start.date() else time.max
-    weekday = local.start.weekday()
-    return any(
-        w.weekday == weekday and w.start <= local.start.time() and end_time <= w.end
-        for w in person.windows
-    )
+    for day in local.days:
+        begins = local.start.time() if day == local.start.date() else time(0)
+        ends = local.end.time() if day == local.end.date() else time.max
+        if not any(
+            w.weekday == day.weekday()
+            and w.start <= begins
+            and ends <= (time.max if w.end >= END_OF_DAY else w.end)
+            for w in person.windows
+        ):
+            return False
+    return True
 
 
 def on_time_off(person: Person, local: LocalSlot) -> bool:

@@ -88,8 +88,9 @@ class Problem:
     previous: tuple[Placement, ...] = ()
     # Never allowed, e.g. the slots of an event a person declined.
     excluded: tuple[Placement, ...] = ()
-    # Fixed places an admin gave although the person is away then: shown, audited, allowed.
-    overridden: tuple[Placement, ...] = ()
+    # Fixed places an admin gave although the person is away then, with the rule overridden
+    # ("time_off" or "availability"): shown, audited, allowed; any other rule still counts.
+    overridden: tuple[tuple[Placement, str], ...] = ()
     # Places held just before and after the range (see Commitment).
     outside: tuple[Commitment, ...] = ()
     timezone: str = "UTC"
@@ -169,8 +170,9 @@ class Figures:
 
 @dataclass(frozen=True)
 class Result(Figures):
-    """A run's answer: its figures (violations always empty unless there is a bug; checked
-    independently), the new placements (problem.fixed are not repeated) and how it ran."""
+    """A run's answer: its figures (checked independently: the run's own placements never
+    break a rule unless there is a bug; a kept place its person is now away for does), the
+    new placements (problem.fixed are not repeated) and how it ran."""
 
     assignments: tuple[Placement, ...]
     engine: str  # "cp-sat" or "greedy"

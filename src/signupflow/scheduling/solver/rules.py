@@ -29,15 +29,18 @@ RULES = {
 }
 
 
+def absences(person: Person, local: LocalSlot) -> list[str]:
+    """Why this person is away when this slot happens: "time_off", "availability", both or
+    neither. The one statement of the rule: sign-ups, assignments, swaps and waitlist
+    promotions ask it too (availability/eligibility.py), with the person's windows and time
+    off read the same way."""
+    found = ["time_off"] if on_time_off(person, local) else []
+    return found if within_windows(person, local) else [*found, "availability"]
+
+
 def absence_reason(person: Person, local: LocalSlot) -> str | None:
-    """Why this person is away when this slot happens ("time_off" or "availability"). The one
-    statement of the rule: sign-ups, assignments, swaps and waitlist promotions ask it too
-    (availability/eligibility.py), with the person's windows and time off read the same way."""
-    if on_time_off(person, local):
-        return "time_off"
-    if not within_windows(person, local):
-        return "availability"
-    return None
+    """The first of `absences`, or None when the person is there."""
+    return next(iter(absences(person, local)), None)
 
 
 def unavailable_reason(person: Person, local: LocalSlot) -> str | None:
@@ -63,7 +66,7 @@ def hard_violations(problem: Problem, placements: Iterable[Placement]) -> list[V
     """Every hard rule broken by `placements` together with the problem's fixed placements and
     the places held outside the range. Those are facts: a violation is reported only when a new
     placement is involved, except a kept place its person is now away for (time off or
-    availability changed after they took it), unless an admin placed them knowingly
+    availability changed after they took it), unless an admin overrode that very rule
     (`problem.overridden`)."""
     zone = ZoneInfo(problem.timezone)
     in_range = {s.id: s for s in problem.slots}
@@ -96,9 +99,10 @@ def hard_violations(problem: Problem, placements: Iterable[Placement]) -> list[V
     overridden = set(problem.overridden)
     for placement in dict.fromkeys(problem.fixed):
         if placement.slot_id in in_range and placement.person_id in people:
-            reason = absence_reason(people[placement.person_id], locals_[placement.slot_id])
-            if reason and placement not in overridden:
-                add(reason, placement, f"a kept place: {RULES[reason]}")
+            person, local = people[placement.person_id], locals_[placement.slot_id]
+            broken = [r for r in absences(person, local) if (placement, r) not in overridden]
+            if broken:
+                add(broken[0], placement, f"a kept place: {RULES[broken[0]]}")
 
     fixed = [p for p in problem.fixed if p.slot_id in in_range and p.person_id in people]
     fixed += [c.placement for c in problem.outside if c.person_id in people]
