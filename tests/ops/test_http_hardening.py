@@ -59,3 +59,33 @@ def test_a_rotated_signing_key_keeps_verifying_until_it_is_dropped(database_url)
     with TestClient(create_app(after)) as client:
         assert client.get("/api/v1/me", headers=org.headers).status_code == 401
         assert client.get("/api/v1/me", headers=fresh.headers).status_code == 200
+
+
+def test_an_answer_given_while_draining_closes_its_connection() -> None:
+    """A request that began before the drain still tells its client to reconnect (elsewhere)
+    when it answers during it: the header is decided when the answer starts."""
+    import anyio
+
+    from signupflow.ops.middleware import RequestContextMiddleware
+    from signupflow.ops.shutdown import DRAIN
+
+    async def slow_app(scope, receive, send):  # the drain begins while this request runs
+        DRAIN.begin()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    app = RequestContextMiddleware(slow_app, allowed_hosts=["*"], hsts=False)
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/api/v1/me", "headers": []}
+    try:
+        anyio.run(app, scope, receive, send)
+    finally:
+        DRAIN.reset()
+    assert (b"connection", b"close") in sent[0]["headers"]
