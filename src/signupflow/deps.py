@@ -156,7 +156,6 @@ def _principal() -> Select[int, MemberRole, Organisation, int | None, Any]:
     )
 
 
-
 def optional_actor(
     request: Request,
     session: DbSession,
