@@ -59,6 +59,7 @@ from bench.reporting import save_report
 from harness.app_server import signupflow_executable
 from harness.ports import free_port
 from harness.postgres import PostgresCluster, as_postgres, chown_to_postgres, pg_bin_dir
+from harness.workload import fill_in_turns
 from signupflow.actor import Actor
 from signupflow.assignments.models import Assignment
 from signupflow.assignments.service import assign
@@ -133,8 +134,8 @@ def _admin(session: Session, slug: str) -> Actor:
 
 
 def seed_through_service_layer(session: Session, settings: Settings, slug: str) -> None:
-    """The standard workload, then its 200 slots filled by `assign` (people take turns per
-    role, never twice in one event)."""
+    """The standard workload, then its 200 slots filled by `assign`, in turns
+    (`harness.workload.fill_in_turns`)."""
     workload = seed_workload(
         session,
         settings,
@@ -155,26 +156,20 @@ def seed_through_service_layer(session: Session, settings: Settings, slug: str) 
     for person in sorted(people, key=lambda p: p.id):
         for role in person.roles:
             holders[role].append(person.id)
-    # People take turns per role; whoever is passed over (serving already, or away) keeps
-    # their turn, as in harness.workload.fill_slots.
-    for index, event_id in enumerate(workload.event_ids):
-        taken: set[int] = set()
-        for k in range(SLOTS_PER_EVENT):
-            role = ROLES[(index + k) % len(ROLES)]
-            line = holders[role]
-            for person_id in line:
-                if person_id in taken:
-                    continue
-                try:
-                    assign(session, admin, event_id, person_id, role)
-                except PersonAway:
-                    continue
-                break
-            else:
-                raise RuntimeError(f"nobody free for {role} at event {event_id}")
-            line.remove(person_id)
-            line.append(person_id)
-            taken.add(person_id)
+
+    def place(event_id: int, person_id: int, role: str) -> bool:
+        try:
+            assign(session, admin, event_id, person_id, role)
+        except PersonAway:
+            return False
+        return True
+
+    seats = [
+        (event_id, ROLES[(index + k) % len(ROLES)])
+        for index, event_id in enumerate(workload.event_ids)
+        for k in range(SLOTS_PER_EVENT)
+    ]
+    fill_in_turns(seats, holders, place)
 
 
 # Rows that follow writes rather than data: each organisation's data version shards are made

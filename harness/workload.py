@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,47 +140,65 @@ class AdminToken:
         return self.value
 
 
+def fill_in_turns(
+    seats: Iterable[tuple[int, str]],
+    line: dict[str, list[int]],
+    place: Callable[[int, int, str], bool],
+) -> int:
+    """Give each seat (event id, role), in order, to the first in its role's line who does not
+    serve at that event yet and whom `place(event_id, person_id, role)` places (False: they are
+    away then). They go to the back of the line; whoever is passed over keeps their turn, so
+    the places spread over the whole organisation. Returns the places given."""
+    serving: dict[int, set[int]] = {}
+    made = 0
+    for event_id, role in seats:
+        turns = line.get(role, [])
+        at_event = serving.setdefault(event_id, set())
+        for person_id in turns:
+            if person_id not in at_event and place(event_id, person_id, role):
+                break
+        else:
+            raise RuntimeError(f"nobody free for {role} at event {event_id}")
+        turns.remove(person_id)
+        turns.append(person_id)
+        at_event.add(person_id)
+        made += 1
+    return made
+
+
 # Someone away then (time off, availability) is refused a place: the next in turn is asked.
 AWAY = {"person.on_time_off", "person.outside_availability"}
 
 
 def fill_slots(client: httpx.Client, token: str) -> int:
     """Assign someone who holds the role and is there to every open slot, as the admin, through
-    the API. People take turns per role, so the assignments spread over the whole organisation;
-    whoever is passed over (serving already, or away) keeps their turn."""
+    the API, in turns (`fill_in_turns`)."""
     events = get_json(client, f"/api/v1/events?limit={EVENTS}", token)["items"]
     people = get_json(client, "/api/v1/people?limit=500", token)["items"]
     line: dict[str, list[int]] = {}
     for person in people:
         for role in person["roles"]:
             line.setdefault(role, []).append(person["id"])
-    made = 0
-    for event in events:
-        serving: set[int] = set()
-        for slot in event["slots"]:
-            turns = line.get(slot["role"], [])
-            for _ in range(slot["open"]):
-                for person_id in turns:
-                    if person_id in serving:
-                        continue
-                    response = client.post(
-                        f"/api/v1/events/{event['id']}/assignments",
-                        json={"person_id": person_id, "role": slot["role"]},
-                        headers=bearer(token),
-                    )
-                    if response.status_code == 201:
-                        break
-                    if response.status_code != 409 or response.json().get("code") not in AWAY:
-                        raise RuntimeError(
-                            f"assigning failed: {response.status_code} {response.text}"
-                        )
-                else:
-                    raise RuntimeError(f"nobody free for {slot['role']} at event {event['id']}")
-                turns.remove(person_id)
-                turns.append(person_id)
-                serving.add(person_id)
-                made += 1
-    return made
+
+    def place(event_id: int, person_id: int, role: str) -> bool:
+        response = client.post(
+            f"/api/v1/events/{event_id}/assignments",
+            json={"person_id": person_id, "role": role},
+            headers=bearer(token),
+        )
+        if response.status_code == 201:
+            return True
+        if response.status_code == 409 and response.json().get("code") in AWAY:
+            return False
+        raise RuntimeError(f"assigning failed: {response.status_code} {response.text}")
+
+    seats = [
+        (event["id"], slot["role"])
+        for event in events
+        for slot in event["slots"]
+        for _ in range(slot["open"])
+    ]
+    return fill_in_turns(seats, line, place)
 
 
 def bench_endpoints(client: httpx.Client, token: str) -> list[Endpoint]:
