@@ -72,6 +72,7 @@ AppSettings = Annotated[Settings, Depends(get_settings)]
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 async def get_store(request: Request) -> SharedStore:
@@ -91,17 +92,17 @@ def client_address(request: Request) -> str:
 def current_actor(
     request: Request,
     session: DbSession,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Credentials,
 ) -> Actor:
-    # Settings and store straight from the app's state, not as dependencies: this runs on
-    # every request, and each dependency FastAPI solves costs about as much as a query.
-    settings: Settings = request.app.state.settings
-    store: SharedStore = request.app.state.store
     # Once per request, however many dependencies ask (the role requirements call this
     # directly, outside FastAPI's dependency cache): the rate limits are charged once.
     known: Actor | None = getattr(request.state, "actor", None)
     if known is not None:
         return known
+    # Settings and store straight from the app's state, not as dependencies: this runs on
+    # every request, and each dependency FastAPI solves costs about as much as a query.
+    settings: Settings = request.app.state.settings
+    store: SharedStore = request.app.state.store
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer token", code="auth.token_missing")
     claims = decode_access_token(credentials.credentials, keys=settings.verification_keys)
@@ -159,7 +160,7 @@ def _principal() -> Select[int, MemberRole, Organisation, int | None, Any]:
 def optional_actor(
     request: Request,
     session: DbSession,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Credentials,
 ) -> Actor | None:
     """The caller on routes open to everyone that act differently for a logged-in one: None
     without a bearer token; a bearer token that does not check out is still a 401."""
@@ -177,7 +178,7 @@ def require(role: MemberRole) -> Callable[..., Actor]:
     def dependency(
         request: Request,
         session: DbSession,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        credentials: Credentials,
     ) -> Actor:
         actor = current_actor(request, session, credentials)
         if not actor.at_least(role):

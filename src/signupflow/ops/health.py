@@ -282,7 +282,7 @@ class ProbeEndpoints:
             headers = [(b"allow", b"GET, HEAD")]
         payload = json.dumps(body, separators=(",", ":")).encode()
         headers += [(b"content-type", content_type), (b"content-length", b"%d" % len(payload))]
-        request_id = request_id_for(scope)
+        request_id = request_id_for(dict(scope["headers"]))
         headers.append((b"x-request-id", request_id.encode()))
         if DRAIN.draining:
             headers.append((b"connection", b"close"))

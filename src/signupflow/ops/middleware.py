@@ -23,9 +23,10 @@ QUIET_ROUTES = frozenset({"/metrics"})  # scraped every few seconds
 PROBE_PATHS = ("/metrics",)
 
 
-def request_id_for(scope: Scope) -> str:
-    """The caller's X-Request-ID when it is a sane token, else a new one."""
-    incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+def request_id_for(headers: Mapping[bytes, bytes]) -> str:
+    """The caller's X-Request-ID (of the request's headers) when it is a sane token, else a
+    new one."""
+    incoming = headers.get(b"x-request-id", b"").decode("latin-1")
     return incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
 
@@ -64,12 +65,12 @@ class AllowedHosts:
         self.exact = {h.lower() for h in allowed_hosts if not h.startswith("*.")}
         self.suffixes = tuple(h[1:].lower() for h in allowed_hosts if h.startswith("*."))
 
-    def allow(self, scope: Scope) -> bool:
-        if self.any or scope["path"].startswith(PROBE_PATHS):
+    def allow(self, path: str, headers: Mapping[bytes, bytes]) -> bool:
+        if self.any or path.startswith(PROBE_PATHS):
             # Probes come from the edge, the orchestrator or the container itself, addressed
             # by IP; they reveal nothing a host-header attack could use.
             return True
-        raw = dict(scope["headers"]).get(b"host", b"").decode("latin-1").lower()
+        raw = headers.get(b"host", b"").decode("latin-1").lower()
         host = raw.rsplit(":", 1)[0] if not raw.endswith("]") else raw
         return host in self.exact or bool(self.suffixes and host.endswith(self.suffixes))
 
@@ -94,17 +95,6 @@ WEB_CSP = (
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
-def security_headers(path: str, *, hsts: bool) -> list[tuple[bytes, bytes]]:
-    headers = list(SECURITY_HEADERS)
-    if path.startswith("/api/"):
-        headers.append(API_CSP)
-    elif not (path == "/docs" or path.startswith("/docs/")):
-        headers.append(WEB_CSP)
-    if hsts:
-        headers.append(HSTS)
-    return headers
-
-
 class RequestContextMiddleware:
     """What every HTTP request gets, in one layer (each layer is an await and a wrapped send
     on every request): its id (from X-Request-ID or generated, always returned), the security
@@ -114,21 +104,31 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, allowed_hosts: list[str], hsts: bool) -> None:
         self.app = app
         self.hosts = AllowedHosts(allowed_hosts)
-        self.hsts = hsts
+        tls = [HSTS] if hsts else []
+        self.api_headers = [*SECURITY_HEADERS, API_CSP, *tls]
+        self.docs_headers = [*SECURITY_HEADERS, *tls]
+        self.web_headers = [*SECURITY_HEADERS, WEB_CSP, *tls]
+
+    def security_headers(self, path: str) -> list[tuple[bytes, bytes]]:
+        if path.startswith("/api/"):
+            return self.api_headers
+        return (
+            self.docs_headers if path == "/docs" or path.startswith("/docs/") else self.web_headers
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", []))
         if scope["type"] != "http":
-            if scope["type"] == "websocket" and not self.hosts.allow(scope):
+            if scope["type"] == "websocket" and not self.hosts.allow(scope["path"], headers):
                 await send({"type": "websocket.close", "code": 1008})  # policy violation
                 return
             await self.app(scope, receive, send)
             return
-        request_id = request_id_for(scope)
+        request_id = request_id_for(headers)
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
-        extra = security_headers(scope["path"], hsts=self.hsts)
-        extra.append((b"x-request-id", request_id.encode()))
+        extra = [*self.security_headers(scope["path"]), (b"x-request-id", request_id.encode())]
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
@@ -140,7 +140,7 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            if self.hosts.allow(scope):
+            if self.hosts.allow(scope["path"], headers):
                 await self.app(scope, receive, send_with_headers)
             else:
                 refused = problem(
