@@ -22,14 +22,19 @@ export function parseRoles(text) {
 
 // The team a list is narrowed to (`?team=<id>`), and the control that changes it: teams are
 // how an organisation splits its people and events (a choir, a kitchen crew).
-// Read at the same time as the teams: a team of another organisation simply lists nothing.
+function teamId(ctx) {
+  return Number(ctx.query.get('team')) || null;
+}
+
+// The list's query, read at the same time as the teams: a team of another organisation
+// simply lists nothing.
 export function teamQuery(ctx) {
-  const id = Number(ctx.query.get('team'));
+  const id = teamId(ctx);
   return id ? { team_id: id } : {};
 }
 
 export function chosenTeam(ctx, teams) {
-  const id = Number(ctx.query.get('team'));
+  const id = teamId(ctx);
   return teams.find((team) => team.id === id) || null;
 }
 
