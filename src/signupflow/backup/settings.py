@@ -12,7 +12,7 @@ class BackupSettings(FileSecretsSettings):
 
     backup_dir: str = "./var/backups"
     """Where backups and their manifests are written (and the backup service's state)."""
-    # The server holds only the public key: a stolen server cannot read old backups. The
+    # The server holds only the public key: a stolen server cannot read the backups it made. The
     # private key is never a setting: `verify` and `restore` take it as --identity-file.
     backup_age_recipient: str | None = None
     """age public key backups are encrypted to (`age-keygen -y KEYFILE`); not secret. Required
