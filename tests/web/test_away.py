@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from harness.app_server import AppServer
 from tests.support.messages import render
+from tests.web.browser import SCREENSHOTS
 from tests.web.support import (
     api_signup,
     log_in_browser,
@@ -57,6 +58,8 @@ def test_a_volunteer_is_not_offered_a_shift_on_a_day_off(
     carols = page.locator("article.shift", has_text="Carol service")
     sign_up = TEXT["shifts.sign_up_as"].format(role="Usher")
     expect(carols.get_by_role("button", name=sign_up)).to_be_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "open-shifts-away.png"), full_page=True)
     watched.assert_clean()
 
 
@@ -93,6 +96,7 @@ def test_the_review_marks_a_kept_place_and_the_event_page_an_override(
     expect(marked).to_have_count(1)
     expect(marked).to_contain_text("Ben")
     expect(marked.locator("[data-testid=broken-rule]")).to_have_text(TEXT["rule.time_off"])
+    page.screenshot(path=str(SCREENSHOTS / "schedule-kept-place.png"), full_page=True)
 
     open_page(page, base, f"/events/{event['id']}", "events-id")
     row = page.locator("main tbody tr", has=page.locator("[data-testid=overridden]"))
