@@ -14,6 +14,7 @@ from signupflow.actor import Actor
 from signupflow.assignments.ledger import fill_open_places, lock_slots
 from signupflow.audit.service import record
 from signupflow.db.base import as_text
+from signupflow.db.id_lists import among_ids
 from signupflow.db.pagination import given_filters, paginate_rows, read_rows
 from signupflow.errors import Conflict, ResourceNotFound
 from signupflow.events.models import (
@@ -136,9 +137,7 @@ def _events_page(*, every_event: bool, filters: frozenset[str]) -> Select[*tuple
 @functools.cache
 def _slots_of_events() -> Select[*tuple[Any, ...]]:
     return scoped(
-        select(*SLOT_FIELDS, EventSlot.event_id).where(
-            EventSlot.event_id.in_(bindparam("event_ids", expanding=True))
-        ),
+        select(*SLOT_FIELDS, EventSlot.event_id).where(among_ids(EventSlot.event_id, "event_ids")),
         EventSlot,
         ORGANISATION,
     ).order_by(EventSlot.event_id, EventSlot.role)

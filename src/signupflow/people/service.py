@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from signupflow.actor import Actor
 from signupflow.assignments.ledger import fill_places_waited_for, release_all_for_person
 from signupflow.audit.service import record
+from signupflow.db.id_lists import among_ids
 from signupflow.db.pagination import given_filters, paginate_rows, read_rows
 from signupflow.db.search import contains_text
 from signupflow.errors import Conflict, NotFound
@@ -183,7 +184,7 @@ def _skills_of_people() -> Select[int, str]:
     # Skills hang off people the page has already scoped to the organisation.
     return (
         select(PersonSkill.person_id, PersonSkill.role)
-        .where(PersonSkill.person_id.in_(bindparam("ids", expanding=True)))
+        .where(among_ids(PersonSkill.person_id, "ids"))
         .order_by(PersonSkill.person_id, PersonSkill.role)
     )
 
