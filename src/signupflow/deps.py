@@ -3,7 +3,9 @@
 Routes and dependencies that touch the synchronous session are plain `def`, so FastAPI runs
 them in its thread pool and the event loop never blocks on the database. Those that do not are
 `async def`: each plain `def` is one more trip through the thread pool, behind every request
-waiting there (under 64 connections the trips cost more than the work).
+waiting there (under 64 connections the trips cost more than the work). So a plain `def`
+route also finishes its unit of work in its own trip (`in_route_thread`, which
+`app.add_routes_flat` puts around each).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -25,7 +27,7 @@ from signupflow.auth.models import User
 from signupflow.auth.revocation import is_revoked
 from signupflow.auth.tokens import decode_access_token
 from signupflow.conditional import refuse_unchanged
-from signupflow.db.session import finish
+from signupflow.db.session import FINISHED, finish
 from signupflow.errors import PermissionDenied, Unauthenticated
 from signupflow.organisations.data_versions import as_version, version_of
 from signupflow.organisations.models import Organisation
@@ -36,6 +38,7 @@ from signupflow.state.store import SharedStore
 from signupflow.tenancy import ORGANISATION, scoped
 
 API_PREFIX = "/api/v1"
+T = TypeVar("T")
 
 
 async def get_settings(request: Request) -> Settings:
@@ -46,17 +49,19 @@ async def get_settings(request: Request) -> Settings:
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's unit of work. Its turn is awaited in the event loop, holding no thread
     and no connection (see app.py's lifespan); the session opens there too (a new session
-    touches no connection) and is finished in the thread pool (commit or rollback talk to the
-    database): one trip through the thread pool fewer per request than a plain generator's
-    two, and one dependency for FastAPI to solve, not two."""
+    touches no connection). A plain `def` route finishes it in its own thread
+    (`in_route_thread`); otherwise it is finished here, in the thread pool (commit or rollback
+    talk to the database)."""
     async with request.app.state.session_slots:
         session = request.app.state.session_factory()
         try:
             yield session
         except BaseException as exc:
-            await _finish(session, exc)
+            if not session.info.get(FINISHED):
+                await _finish(session, exc)
             raise
-        await _finish(session, None)
+        if not session.info.get(FINISHED):
+            await _finish(session, None)
 
 
 async def _finish(session: Session, error: BaseException | None) -> None:
@@ -172,9 +177,33 @@ def optional_actor(
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
+def in_route_thread(route: Callable[..., T]) -> Callable[..., T]:
+    """A plain `def` route that finishes its unit of work (commit or rollback) in the thread
+    FastAPI runs it in, rather than in a trip through the thread pool of its own after it
+    (docs/benchmarks.md, "Fast reads"). The commit still comes before the answer is written; a
+    failed one is the request's error."""
+
+    @functools.wraps(route)
+    def run(**values: Any) -> T:
+        session = next((v for v in values.values() if isinstance(v, Session)), None)
+        try:
+            result = route(**values)
+        except BaseException as exc:
+            if session is not None:
+                finish(session, exc)
+            raise
+        if session is not None:
+            finish(session, None)
+        return result
+
+    return run
+
+
 def require(role: MemberRole) -> Callable[..., Actor]:
     # Authentication, the role and the conditional read in one dependency, one trip through
-    # the thread pool: this runs on every request.
+    # the thread pool: this runs on every request. It cannot share the route's trip: FastAPI
+    # checks the request's input between the two, and a caller without the right is refused
+    # before their input is looked at.
     def dependency(
         request: Request,
         session: DbSession,

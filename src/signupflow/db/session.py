@@ -36,10 +36,14 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     finish(session, None)
 
 
+FINISHED = "signupflow.finished"  # session.info key: the unit of work has ended
+
+
 def finish(session: Session, error: BaseException | None) -> None:
     """End the unit of work: commit when the work succeeded (or failed with a domain error that
     keeps its changes), roll back otherwise, close the session. A lost race is raised as the
     domain error it means; `error` itself is the caller's to raise."""
+    session.info[FINISHED] = True
     try:
         if error is None or (isinstance(error, DomainError) and error.keeps_changes):
             session.commit()
