@@ -21,7 +21,7 @@ from signupflow.db import migrate
 from signupflow.db.engine import make_engine
 from signupflow.db.session import make_session_factory, unit_of_work
 from signupflow.demo import load_demo_if_empty
-from signupflow.deps import API_PREFIX, in_route_thread
+from signupflow.deps import API_PREFIX, in_route_thread, required_role
 from signupflow.errors import (
     PROBLEM_JSON,
     PROBLEM_RESPONSES,
@@ -120,15 +120,17 @@ def add_routes_flat(app: FastAPI, router: APIRouter, *, responses: dict[int | st
     """The router's routes, each added to the app's own route list as `include_router` would
     make it, not behind an included router: FastAPI matches an included router's routes twice
     per request, after walking every router before it. A plain `def` route
-    finishes its unit of work in its own thread (`deps.in_route_thread`)."""
+    works out its role requirement and finishes its unit of work in its own thread
+    (`deps.in_route_thread`)."""
     for route in router.routes:
         if not isinstance(route, APIRoute):
             raise TypeError(f"{route!r}: only API routes are added flat")
+        is_async = inspect.iscoroutinefunction(route.endpoint)
+        if is_async and required_role(route.dependant) is not None:
+            raise TypeError(f"{route.path}: a role requirement needs a plain def route")
         app.router.add_api_route(
             route.path,
-            route.endpoint
-            if inspect.iscoroutinefunction(route.endpoint)
-            else in_route_thread(route.endpoint),
+            route.endpoint if is_async else in_route_thread(route.endpoint),
             response_model=route.response_model,
             status_code=route.status_code,
             tags=route.tags,

@@ -11,13 +11,14 @@ route also finishes its unit of work in its own trip (`in_route_thread`, which
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import anyio
 import anyio.to_thread
 from fastapi import Depends, Query, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
@@ -58,17 +59,34 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             yield session
         except BaseException as exc:
             if not session.info.get(FINISHED):
-                await _finish(session, exc)
+                # The route never ran: its authorisation, if it has one, answers first.
+                first = getattr(request.state, "authorisation", None)
+                await _finish(session, exc, first if isinstance(exc, Exception) else None)
             raise
         if not session.info.get(FINISHED):
             await _finish(session, None)
 
 
-async def _finish(session: Session, error: BaseException | None) -> None:
+async def _finish(
+    session: Session, error: BaseException | None, first: InRouteThread[Any] | None = None
+) -> None:
     # Shielded: a cancelled request (the client went away) still rolls back and frees its
     # connection.
     with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(finish, session, error)
+        await anyio.to_thread.run_sync(_refuse_first, session, error, first)
+
+
+def _refuse_first(
+    session: Session, error: BaseException | None, first: InRouteThread[Any] | None
+) -> None:
+    """Finish the unit of work; when `first` refuses the request, with its refusal."""
+    if first is not None:
+        try:
+            first.work()
+        except BaseException as refusal:
+            finish(session, refusal)
+            raise
+    finish(session, error)
 
 
 AppSettings = Annotated[Settings, Depends(get_settings)]
@@ -178,15 +196,18 @@ OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
 def in_route_thread(route: Callable[..., T]) -> Callable[..., T]:
-    """A plain `def` route that finishes its unit of work (commit or rollback) in the thread
-    FastAPI runs it in, rather than in a trip through the thread pool of its own after it
-    (docs/benchmarks.md, "Fast reads"). The commit still comes before the answer is written; a
-    failed one is the request's error."""
+    """A plain `def` route that works out its `InRouteThread` arguments and finishes its unit of
+    work (commit or rollback) in the thread FastAPI runs it in, rather than in trips through
+    the thread pool of their own (docs/benchmarks.md, "Fast reads"). The commit still comes
+    before the answer is written; a failed one is the request's error."""
 
     @functools.wraps(route)
     def run(**values: Any) -> T:
         session = next((v for v in values.values() if isinstance(v, Session)), None)
         try:
+            for name, value in values.items():
+                if isinstance(value, InRouteThread):
+                    values[name] = value.work()
             result = route(**values)
         except BaseException as exc:
             if session is not None:
@@ -199,16 +220,29 @@ def in_route_thread(route: Callable[..., T]) -> Callable[..., T]:
     return run
 
 
-def require(role: MemberRole) -> Callable[..., Actor]:
-    # Authentication, the role and the conditional read in one dependency, one trip through
-    # the thread pool: this runs on every request. It cannot share the route's trip: FastAPI
-    # checks the request's input between the two, and a caller without the right is refused
-    # before their input is looked at.
-    def dependency(
-        request: Request,
-        session: DbSession,
-        credentials: Credentials,
-    ) -> Actor:
+class InRouteThread(Generic[T]):
+    """A dependency's value worked out in the route's own thread (`in_route_thread`), just
+    before the route runs, instead of in a trip through the thread pool of its own."""
+
+    __slots__ = ("work",)
+
+    def __init__(self, work: Callable[[], T]) -> None:
+        self.work = work
+
+
+# The dependencies `require` made, and the role each requires. Their values are InRouteThread:
+# only a plain `def` route can take them (app.add_routes_flat refuses an `async def` one).
+ROLE_REQUIREMENTS: dict[Callable[..., Any], MemberRole] = {}
+
+
+def require(role: MemberRole) -> Callable[..., Awaitable[InRouteThread[Actor]]]:
+    """Authentication, the role and the conditional read: on every request, in the route's own
+    trip through the thread pool (its own trip took list people 15 % of its requests/s,
+    docs/benchmarks.md). FastAPI checks the request's input before the route runs; when that
+    or anything else fails first, the unit of work (`get_session`) works this out before
+    answering, so a caller without the right is still refused before their input is judged."""
+
+    def authorised(request: Request, session: Session, credentials: Credentials) -> Actor:
         actor = current_actor(request, session, credentials)
         if not actor.at_least(role):
             raise PermissionDenied(
@@ -220,7 +254,26 @@ def require(role: MemberRole) -> Callable[..., Actor]:
         refuse_unchanged(request, actor, version=request.state.data_version)
         return actor
 
+    async def dependency(
+        request: Request, session: DbSession, credentials: Credentials
+    ) -> InRouteThread[Actor]:
+        authorisation = InRouteThread(functools.partial(authorised, request, session, credentials))
+        request.state.authorisation = authorisation
+        return authorisation
+
+    ROLE_REQUIREMENTS[dependency] = role
     return dependency
+
+
+def required_role(dependant: Dependant) -> MemberRole | None:
+    """The role a route's dependencies require (`Member`, `Scheduler`, `Admin`), if any."""
+    for dependency in dependant.dependencies:
+        role = ROLE_REQUIREMENTS.get(dependency.call) if dependency.call else None
+        if role is None:
+            role = required_role(dependency)
+        if role is not None:
+            return role
+    return None
 
 
 Member = Annotated[Actor, Depends(require(MemberRole.VOLUNTEER))]
