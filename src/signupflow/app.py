@@ -126,7 +126,7 @@ def add_routes_flat(app: FastAPI, router: APIRouter, *, responses: dict[int | st
         if not isinstance(route, APIRoute):
             raise TypeError(f"{route!r}: only API routes are added flat")
         is_async = inspect.iscoroutinefunction(route.endpoint)
-        if is_async and required_role(route.dependant) is not None:
+        if required_role(route.dependant) is not None and is_async:
             raise TypeError(f"{route.path}: a role requirement needs a plain def route")
         app.router.add_api_route(
             route.path,

@@ -266,14 +266,25 @@ def require(role: MemberRole) -> Callable[..., Awaitable[InRouteThread[Actor]]]:
 
 
 def required_role(dependant: Dependant) -> MemberRole | None:
-    """The role a route's dependencies require (`Member`, `Scheduler`, `Admin`), if any."""
+    """The role a route requires (`Member`, `Scheduler` or `Admin` among its parameters), if
+    any. TypeError for a requirement whose actor the route does not take itself (one taken by
+    another dependency, or listed in `dependencies=`): nothing would work it out."""
+    role = None
     for dependency in dependant.dependencies:
-        role = ROLE_REQUIREMENTS.get(dependency.call) if dependency.call else None
-        if role is None:
-            role = required_role(dependency)
-        if role is not None:
-            return role
-    return None
+        if dependency.call in ROLE_REQUIREMENTS and dependency.name is not None:
+            role = ROLE_REQUIREMENTS[dependency.call]
+        elif _takes_a_requirement(dependency):
+            raise TypeError(
+                f"{dependant.path or dependant.call}: take the role requirement as a parameter "
+                "of the route itself"
+            )
+    return role
+
+
+def _takes_a_requirement(dependant: Dependant) -> bool:
+    return dependant.call in ROLE_REQUIREMENTS or any(
+        _takes_a_requirement(d) for d in dependant.dependencies
+    )
 
 
 Member = Annotated[Actor, Depends(require(MemberRole.VOLUNTEER))]

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from signupflow.app import add_routes_flat
-from signupflow.deps import Member, required_role
+from signupflow.deps import Member, require, required_role
 from signupflow.people.models import MemberRole
 from tests.factories import Org, invite_member, new_org
 
@@ -124,3 +124,27 @@ def test_an_async_route_cannot_take_a_role_requirement() -> None:
 
     with pytest.raises(TypeError, match="needs a plain def route"):
         add_routes_flat(FastAPI(), router, responses={})
+
+
+def takes_the_actor(actor: Member) -> int:  # module level: annotations are read by name
+    return 1
+
+
+def test_a_role_requirement_the_route_does_not_take_itself_is_refused() -> None:
+    """Worked out only when the route's own argument is: in another dependency, or listed in
+    `dependencies=`, it would let every caller through."""
+    listed = APIRouter()
+
+    @listed.get("/listed", dependencies=[Depends(require(MemberRole.ADMIN))])
+    def listed_route() -> None:
+        raise AssertionError("never added")
+
+    nested = APIRouter()
+
+    @nested.get("/nested")
+    def nested_route(value: Annotated[int, Depends(takes_the_actor)]) -> None:
+        raise AssertionError("never added")
+
+    for router in (listed, nested):
+        with pytest.raises(TypeError, match="take the role requirement as a parameter"):
+            add_routes_flat(FastAPI(), router, responses={})
