@@ -28,7 +28,7 @@ from signupflow.auth.models import User
 from signupflow.auth.revocation import is_revoked
 from signupflow.auth.tokens import decode_access_token
 from signupflow.conditional import refuse_unchanged
-from signupflow.db.session import FINISHED, finish
+from signupflow.db.session import finish, finished
 from signupflow.errors import PermissionDenied, Unauthenticated
 from signupflow.organisations.data_versions import as_version, version_of
 from signupflow.organisations.models import Organisation
@@ -58,12 +58,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         try:
             yield session
         except BaseException as exc:
-            if not session.info.get(FINISHED):
+            if not finished(session):
                 # The route never ran: its authorisation, if it has one, answers first.
                 first = getattr(request.state, "authorisation", None)
                 await _finish(session, exc, first if isinstance(exc, Exception) else None)
             raise
-        if not session.info.get(FINISHED):
+        if not finished(session):
             await _finish(session, None)
 
 

@@ -39,6 +39,11 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 FINISHED = "signupflow.finished"  # session.info key: the unit of work has ended
 
 
+def finished(session: Session) -> bool:
+    """Whether `finish` has ended this session's unit of work (it reads no database)."""
+    return bool(session.info.get(FINISHED))
+
+
 def finish(session: Session, error: BaseException | None) -> None:
     """End the unit of work: commit when the work succeeded (or failed with a domain error that
     keeps its changes), roll back otherwise, close the session. A lost race is raised as the
