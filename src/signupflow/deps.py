@@ -4,8 +4,8 @@ Routes and dependencies that touch the synchronous session are plain `def`, so F
 them in its thread pool and the event loop never blocks on the database. Those that do not are
 `async def`: each plain `def` is one more trip through the thread pool, behind every request
 waiting there (under 64 connections the trips cost more than the work). So a plain `def`
-route also finishes its unit of work in its own trip (`in_route_thread`, which
-`app.add_routes_flat` puts around each).
+route also works out its role requirement and finishes its unit of work in its own trip
+(`in_route_thread`, which `app.add_routes_flat` puts around each): one trip per request.
 """
 
 from __future__ import annotations
@@ -237,8 +237,8 @@ ROLE_REQUIREMENTS: dict[Callable[..., Any], MemberRole] = {}
 
 def require(role: MemberRole) -> Callable[..., Awaitable[InRouteThread[Actor]]]:
     """Authentication, the role and the conditional read: on every request, in the route's own
-    trip through the thread pool (its own trip took list people 15 % of its requests/s,
-    docs/benchmarks.md). FastAPI checks the request's input before the route runs; when that
+    trip through the thread pool (a trip of its own cost list people an eighth of its
+    requests/s, docs/benchmarks.md). FastAPI checks the request's input before the route runs; when that
     or anything else fails first, the unit of work (`get_session`) works this out before
     answering, so a caller without the right is still refused before their input is judged."""
 
