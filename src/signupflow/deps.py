@@ -238,9 +238,10 @@ ROLE_REQUIREMENTS: dict[Callable[..., Any], MemberRole] = {}
 def require(role: MemberRole) -> Callable[..., Awaitable[InRouteThread[Actor]]]:
     """Authentication, the role and the conditional read: on every request, in the route's own
     trip through the thread pool (a trip of its own cost list people an eighth of its
-    requests/s, docs/benchmarks.md). FastAPI checks the request's input before the route runs; when that
-    or anything else fails first, the unit of work (`get_session`) works this out before
-    answering, so a caller without the right is still refused before their input is judged."""
+    requests/s, docs/benchmarks.md). FastAPI checks the request's input before the route
+    runs; when that or anything else fails first, the unit of work (`get_session`) works this
+    out before answering, so a caller without the right is still refused before their input
+    is judged."""
 
     def authorised(request: Request, session: Session, credentials: Credentials) -> Actor:
         actor = current_actor(request, session, credentials)
