@@ -49,6 +49,11 @@ class StatementLog:
         with self._lock:
             self.statements.append(Statement(statement, parameters, executemany))
 
+    def texts(self) -> set[str]:
+        """The statements' texts as sent: an IN list with a placeholder per value makes one
+        text per list length."""
+        return {_SPACE.sub(" ", s.sql).strip() for s in self.statements}
+
     def shapes(self) -> Counter[str]:
         """How many times each statement ran, told apart by its text with IN-lists folded
         (a statement repeated once per row stands out with a high count)."""
