@@ -17,6 +17,7 @@ from signupflow.audit.models import AuditEntry
 from signupflow.auth.tokens import derived_token, digest
 from signupflow.calendar.ics import Entry, build_calendar, uid_domain
 from signupflow.calendar.models import CalendarFeed
+from signupflow.db.id_lists import among_ids
 from signupflow.errors import NotFound
 from signupflow.events.models import PUBLIC_STATUSES, Event
 from signupflow.organisations.models import Organisation
@@ -106,12 +107,13 @@ def _revisions(
             .where(
                 AuditEntry.entity == "event",
                 AuditEntry.action == "update",
-                AuditEntry.entity_id.in_([e.id for e in events]),
+                among_ids(AuditEntry.entity_id, "event_ids"),
             )
             .group_by(AuditEntry.entity_id),
             AuditEntry,
             organisation_id,
-        )
+        ),
+        {"event_ids": [e.id for e in events]},
     ).all()
     # max() keeps the column's UTCDateTime type: aware datetimes on SQLite and PostgreSQL.
     return {entity_id: (count, last) for entity_id, count, last in rows if entity_id is not None}

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from signupflow import one_line
 from signupflow.actor import Actor
@@ -55,11 +55,16 @@ def _member_roles(session: Session, organisation_id: int) -> dict[int, str]:
 
 
 def export_csv(session: Session, organisation_id: int) -> str:
-    people = session.scalars(
-        scoped(select(Person), Person, organisation_id)
-        .options(selectinload(Person.skills))
-        .order_by(Person.name, Person.id)
-    ).all()
+    # Joined, not selectin-loaded: one statement whose text does not grow with the people.
+    people = (
+        session.scalars(
+            scoped(select(Person), Person, organisation_id)
+            .options(joinedload(Person.skills))
+            .order_by(Person.name, Person.id)
+        )
+        .unique()
+        .all()
+    )
     roles = _member_roles(session, organisation_id)
     out = io.StringIO()
     out.write("\ufeff")  # so spreadsheet programs read UTF-8 rather than a legacy code page
