@@ -10,6 +10,7 @@ route also works out its role requirement and finishes its unit of work in its o
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from signupflow.auth.models import User
 from signupflow.auth.revocation import is_revoked
 from signupflow.auth.tokens import decode_access_token
 from signupflow.conditional import refuse_unchanged
-from signupflow.db.session import finish, finished
+from signupflow.db.session import finish, finished, finishing
 from signupflow.errors import PermissionDenied, Unauthenticated
 from signupflow.organisations.data_versions import as_version, version_of
 from signupflow.organisations.models import Organisation
@@ -204,18 +205,11 @@ def in_route_thread(route: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(route)
     def run(**values: Any) -> T:
         session = next((v for v in values.values() if isinstance(v, Session)), None)
-        try:
+        with finishing(session) if session is not None else contextlib.nullcontext():
             for name, value in values.items():
                 if isinstance(value, InRouteThread):
                     values[name] = value.work()
-            result = route(**values)
-        except BaseException as exc:
-            if session is not None:
-                finish(session, exc)
-            raise
-        if session is not None:
-            finish(session, None)
-        return result
+            return route(**values)
 
     return run
 

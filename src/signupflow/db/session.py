@@ -27,7 +27,13 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    session = factory()
+    with finishing(factory()) as session:
+        yield session
+
+
+@contextmanager
+def finishing(session: Session) -> Iterator[Session]:
+    """The block's work on `session`, then `finish` with its outcome."""
     try:
         yield session
     except BaseException as exc:
