@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from signupflow.deps import API_PREFIX, DbSession, Member, Pagination, Scheduler
+from signupflow.responses import json_page
 from signupflow.schemas import Id, Page
 from signupflow.teams import service
 from signupflow.teams.schemas import TeamCreate, TeamRead, TeamUpdate
@@ -11,14 +12,9 @@ router = APIRouter(prefix=f"{API_PREFIX}/teams", tags=["teams"])
 
 
 @router.get("", response_model=Page[TeamRead])
-def list_teams(session: DbSession, actor: Member, page: Pagination) -> Page[TeamRead]:
+def list_teams(session: DbSession, actor: Member, page: Pagination) -> Response:
     items, total = service.list_teams(session, actor, limit=page.limit, offset=page.offset)
-    return Page(
-        items=[TeamRead.model_validate(t) for t in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return json_page(items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post("", response_model=TeamRead, status_code=status.HTTP_201_CREATED)
