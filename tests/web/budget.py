@@ -11,11 +11,13 @@ from typing import Any
 
 # What a page may cost on a first load: its script modules, the stylesheet, the locale files
 # and its API reads. Measured 2026-12-06 on 2 cores: at most 17 requests, 110 KB and 549 ms
-# (the swaps page on a phone); the bounds leave room for a busy CI machine, not for a page
-# that starts fetching per row or pulls in a library.
+# (the swaps page on a phone). Requests and bytes are the budget: they leave room for a new
+# module, not for a page that starts fetching per row or pulls in a library. The time is
+# measured and printed, and bounded only against a page that hangs: with the PostgreSQL pass
+# beside this one (`make test`), pages of the same requests and bytes took up to 1,656 ms.
 MAX_REQUESTS = 25
 MAX_KB = 160
-MAX_USABLE_MS = 1500
+MAX_USABLE_MS = 5000
 _measured: list[str] = []
 
 
