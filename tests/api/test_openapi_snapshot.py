@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 SNAPSHOT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
@@ -77,3 +79,39 @@ def test_routes_added_flat_are_what_include_router_makes() -> None:
     assert len(ours) == sum(len(router.routes) for router in ROUTERS)
     assert ours == theirs
     assert flat.openapi() == included.openapi()
+
+
+def test_the_operations_documented_with_the_bearer_scheme_are_those_that_need_a_token(
+    app, client
+) -> None:
+    """The document's bearer scheme says which operations need a token: one documented with it
+    answers a request without a token with 401 auth.token_missing (before its input is
+    judged), unless its caller is optional; one documented without it never does."""
+    from fastapi.routing import APIRoute
+
+    from signupflow.deps import optional_actor
+
+    def optional(dependant: Any) -> bool:
+        return dependant.call is optional_actor or any(map(optional, dependant.dependencies))
+
+    optional_caller = {
+        (route.path_format, method.lower())
+        for route in app.routes
+        if isinstance(route, APIRoute) and optional(route.dependant)
+        for method in route.methods
+    }
+    assert optional_caller, "no route with an optional caller: this test's exception is stale"
+    wrong = []
+    for path, operations in app.openapi()["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        url = re.sub(r"\{\w+\}", "1", path)
+        for method, operation in operations.items():
+            answered = client.request(method, url, json={} if "requestBody" in operation else None)
+            refused = answered.status_code == 401 and answered.json().get("code") == (
+                "auth.token_missing"
+            )
+            documented = operation.get("security") == [{"HTTPBearer": []}]
+            if documented != refused and (path, method) not in optional_caller:
+                wrong.append(f"{method.upper()} {path}: documented {documented}, refused {refused}")
+    assert wrong == []
