@@ -63,6 +63,19 @@ def read_rows(
     return session.connection().execute(stmt, dict(params)).all()
 
 
+def values_by_id(
+    session: Session, stmt: Select[int, Any], ids: Sequence[int]
+) -> dict[int, list[Any]]:
+    """For each of `ids` (a page's rows), its values from `stmt`, whose rows are (id, value) and
+    which reads the ids from its parameter "ids" (`db.id_lists.among_ids`): a list per id, in
+    the statement's order, empty for an id without values."""
+    values: dict[int, list[Any]] = {id_: [] for id_ in ids}
+    if values:
+        for id_, value in read_rows(session, stmt, {"ids": list(values)}):
+            values[id_].append(value)
+    return values
+
+
 def _paged(stmt: Select[*tuple[Any, ...]]) -> tuple[Select[*tuple[Any, ...]], bool]:
     """The page statement for `stmt`, and whether it loads ORM entities."""
     paged = _PAGED.get(stmt)

@@ -12,7 +12,7 @@ from signupflow.actor import Actor
 from signupflow.assignments.ledger import fill_places_waited_for, release_all_for_person
 from signupflow.audit.service import record
 from signupflow.db.id_lists import among_ids
-from signupflow.db.pagination import given_filters, paginate_rows, read_rows
+from signupflow.db.pagination import given_filters, paginate_rows, values_by_id
 from signupflow.db.search import contains_text
 from signupflow.errors import Conflict, NotFound
 from signupflow.organisations.service import lock_organisation
@@ -125,10 +125,7 @@ def list_people(
     if q:  # searched text is escaped into the statement: built for this request
         stmt = stmt.where(contains_text(Person.name, q) | contains_text(Person.email, q))
     rows, total = paginate_rows(session, stmt, limit=limit, offset=offset, params=params)
-    roles: dict[int, list[str]] = {row[0]: [] for row in rows}
-    if roles:
-        for person_id, skill in read_rows(session, _skills_of_people(), {"ids": list(roles)}):
-            roles[person_id].append(skill)
+    roles = values_by_id(session, _skills_of_people(), [row[0] for row in rows])
     people = [
         {
             "id": id_,

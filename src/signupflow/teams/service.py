@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 from signupflow.actor import Actor
 from signupflow.audit.service import record
 from signupflow.db.id_lists import among_ids
-from signupflow.db.pagination import paginate_rows, read_rows
+from signupflow.db.pagination import paginate_rows, values_by_id
 from signupflow.errors import Conflict, NotFound
 from signupflow.people.models import Person
 from signupflow.teams.models import Team, team_members
@@ -64,10 +64,7 @@ def list_teams(
         offset=offset,
         params={"organisation_id": actor.organisation_id},
     )
-    members: dict[int, list[int]] = {row[0]: [] for row in rows}
-    if members:
-        for team_id, person_id in read_rows(session, _members_of_teams(), {"ids": list(members)}):
-            members[team_id].append(person_id)
+    members = values_by_id(session, _members_of_teams(), [row[0] for row in rows])
     teams = [
         {
             "id": id_,
