@@ -53,6 +53,24 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
         return value.astimezone(UTC)  # type: ignore[no-any-return]
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.name == "sqlite":
+            return _utc_from_text
+        return super().result_processor(dialect, coltype)
+
+
+def _utc_from_text(value: str | None) -> datetime | None:
+    """A datetime as SQLite stores it, UTC text without an offset, read as an aware one in a
+    single step: parsing and then `replace(tzinfo=UTC)` took 1.5 µs a value, this 0.2 µs (a
+    list of 200 people carries 200, docs/benchmarks.md)."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value + "+00:00")
+    except ValueError:  # text written with an offset of its own
+        moment = datetime.fromisoformat(value)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
