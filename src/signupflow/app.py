@@ -19,7 +19,7 @@ from signupflow.api import ROUTERS
 from signupflow.conditional import install as install_conditional_requests
 from signupflow.db import migrate
 from signupflow.db.engine import make_engine
-from signupflow.db.session import make_session_factory, unit_of_work
+from signupflow.db.session import make_reading_session_factory, make_session_factory, unit_of_work
 from signupflow.demo import load_demo_if_empty
 from signupflow.deps import API_PREFIX, in_route_thread, required_role
 from signupflow.errors import (
@@ -60,6 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(migrate.upgrade, engine)
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.reading_session_factory = make_reading_session_factory(engine)
     app.state.pool_collector = PoolCollector(
         engine, settings.db_pool_size + settings.db_max_overflow
     )

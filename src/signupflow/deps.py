@@ -51,11 +51,14 @@ async def get_settings(request: Request) -> Settings:
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's unit of work. Its turn is awaited in the event loop, holding no thread
     and no connection (see app.py's lifespan); the session opens there too (a new session
-    touches no connection). A plain `def` route finishes it in its own thread
+    touches no connection). A GET's session only reads (db/session.py,
+    `make_reading_session_factory`). A plain `def` route finishes it in its own thread
     (`in_route_thread`); otherwise it is finished here, in the thread pool (commit or rollback
     talk to the database)."""
-    async with request.app.state.session_slots:
-        session = request.app.state.session_factory()
+    state = request.app.state
+    async with state.session_slots:
+        reads_only = request.method in ("GET", "HEAD")
+        session = (state.reading_session_factory if reads_only else state.session_factory)()
         try:
             yield session
         except BaseException as exc:
