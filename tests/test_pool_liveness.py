@@ -12,6 +12,7 @@ from sqlalchemy import Engine, QueuePool, text
 
 from signupflow.db.engine import make_engine
 from signupflow.settings import Settings
+from tests.support.libpq_trace import sent_messages
 from tests.support.settings import BACKEND
 
 pytestmark = pytest.mark.skipif(
@@ -66,11 +67,7 @@ def test_a_live_connection_is_used_without_a_ping(settings: Settings, tmp_path: 
                     assert connection.execute(text("SELECT 3")).scalar_one() == 3
             finally:
                 pgconn.untrace()
-        sent = [
-            line.split("\t")[-1].strip()
-            for line in trace.read_text().splitlines()
-            if line.split("\t")[1:2] == ["F"]
-        ]
+        sent = [text for _type, text in sent_messages(trace)]
         assert sent == ['"BEGIN"', '"SELECT 3"', '"ROLLBACK"'], sent
     finally:
         engine.dispose()

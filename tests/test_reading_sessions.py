@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from signupflow.db.session import WriteInARead
 from signupflow.organisations.models import Organisation
 from tests.factories import Org, add_event, new_org, ok
+from tests.support.libpq_trace import sent_messages
 from tests.support.settings import BACKEND
 
 
@@ -87,12 +88,10 @@ def _traced(client: TestClient, directory: Path) -> Iterator[list[str]]:
         event.remove(engine, "checkout", trace)
         event.remove(engine, "checkin", untrace)
     for path, _sink in traces.values():
-        for line in path.read_text().splitlines():
-            fields = line.split("\t")
-            if fields[1:2] == ["F"]:
-                sent.append(fields[3])
-                if fields[3] == "Query":
-                    sent.append(fields[-1].strip().strip('"').split()[0])  # BEGIN ISOLATION ...
+        for message, text in sent_messages(path):
+            sent.append(message)
+            if message == "Query":
+                sent.append(text.strip('"').split()[0])  # BEGIN ISOLATION LEVEL ...
 
 
 @pytest.mark.skipif(

@@ -47,11 +47,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
-        return value.astimezone(UTC)  # type: ignore[no-any-return]
+        return None if value is None else _as_utc(value)
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         if dialect.name == "sqlite":
@@ -68,8 +64,12 @@ def _utc_from_text(value: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(value + "+00:00")
     except ValueError:  # text written with an offset of its own
-        moment = datetime.fromisoformat(value)
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return _as_utc(datetime.fromisoformat(value))
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """A naive datetime taken as UTC; an aware one converted to it."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def utcnow() -> datetime:

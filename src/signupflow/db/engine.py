@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import select
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Dialect, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 
@@ -56,28 +57,28 @@ def make_engine(settings: Settings) -> Engine:
         pool_recycle=1800,
         connect_args={"connect_timeout": 5, "options": options, "application_name": "signupflow"},
     )
-    event.listen(engine, "checkout", _check_quiet_or_ping)
+    event.listen(engine, "checkout", _replacing_closed(engine.dialect))
     return engine
 
 
-def _check_quiet_or_ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+def _replacing_closed(dialect: Dialect) -> Callable[[Any, Any, Any], None]:
     """A restarted or crashed server, or a terminated backend, leaves dead connections in the
     pool: each is checked before use. PostgreSQL says goodbye when it closes a connection (an
     error message, then end of file), so an idle connection with anything to read is pinged
-    (`SELECT 1`), and one that fails is replaced; one with nothing to read is used as it is.
-    Pinging every one (`pool_pre_ping`) cost each request a round trip, 0.3 ms here
-    (docs/benchmarks.md). What neither notices is a server that vanished without a word (a
-    host lost with its network); a ping would then wait as long as the query does."""
-    if dbapi_connection.closed or _has_input(dbapi_connection.fileno()):
-        try:
-            ping = dbapi_connection.cursor()
+    (the dialect's own ping, as `pool_pre_ping` sends it), and one that fails is replaced; one
+    with nothing to read is used as it is. Pinging every one (`pool_pre_ping`) cost each
+    request a round trip, 0.3 ms here (docs/benchmarks.md). What neither notices is a server
+    that vanished without a word (a host lost with its network); a ping would then wait as
+    long as the query does."""
+
+    def check(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.closed or _has_input(dbapi_connection.fileno()):
             try:
-                ping.execute("SELECT 1")
-            finally:
-                ping.close()
-            dbapi_connection.rollback()  # handed out idle, as the pool keeps it
-        except Exception as exc:
-            raise DisconnectionError("the server closed this pooled connection") from exc
+                dialect.do_ping(dbapi_connection)
+            except Exception as exc:
+                raise DisconnectionError("the server closed this pooled connection") from exc
+
+    return check
 
 
 def _has_input(fd: int) -> bool:

@@ -20,8 +20,7 @@ from signupflow.organisations.data_versions import track_data_versions
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    # expire_on_commit=False: responses are serialised after the commit, from loaded objects.
-    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    factory = _sessions_of(engine)
     track_data_versions(factory)  # every write path's sessions come from here
     return factory
 
@@ -37,7 +36,12 @@ def make_reading_session_factory(engine: Engine) -> sessionmaker[Session]:
     readers (organisations/data_versions.py)."""
     reading = engine.execution_options(isolation_level="AUTOCOMMIT")
     event.listen(reading, "before_cursor_execute", _refuse_writes)
-    return sessionmaker(bind=reading, expire_on_commit=False, autoflush=False)
+    return _sessions_of(reading)
+
+
+def _sessions_of(engine: Engine) -> sessionmaker[Session]:
+    # expire_on_commit=False: responses are serialised after the commit, from loaded objects.
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 
 
 class WriteInARead(RuntimeError):
