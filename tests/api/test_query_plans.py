@@ -6,7 +6,9 @@ and as a volunteer of the large organisation of tests/support/sized_organisation
 authentication: the bearer check every request makes, logging in, refreshing and logging out.
 Each distinct statement is then explained; tests/support/query_plans.py states the rule for
 each database (PostgreSQL: no Seq Scan left with `enable_seqscan = off`; SQLite: a SEARCH on an
-equality of an index's leading columns, never a SCAN).
+equality of an index's leading columns, never a SCAN). On PostgreSQL each statement's generic
+plan, the one a prepared statement runs, is checked too: no row is tested against a bound array
+element by element.
 
 Every table grows with the number of organisations (even `organisations`, `users` and the
 refresh tokens), so none is exempt: `SMALL_TABLES` is where one would be written down, with the
@@ -19,15 +21,19 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import BigInteger, Engine, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
+from signupflow.db.id_lists import among_ids
 from signupflow.db.models import Base
+from signupflow.people.models import PersonSkill
 from signupflow.swaps.models import SwapRequest
 from signupflow.tenancy import scoped
 from tests.factories import PASSWORD, bearer, new_org, ok
-from tests.support.query_plans import Plan, explain
+from tests.support.query_plans import Plan, array_filters_of_generic_plan, explain
 from tests.support.read_requests import requests_for, unknown_parameters
 from tests.support.route_walk import get_routes
+from tests.support.settings import BACKEND
 from tests.support.sized_organisation import Organisation
 from tests.support.statements import Statement, fold_in_lists, recording
 
@@ -86,6 +92,39 @@ def test_every_statement_of_a_read_uses_an_index(app: FastAPI, statements: list[
         if unindexed:
             failures.append(f"{statement.sql}\n{plan.text}\n=> {', '.join(unindexed)}")
     assert not failures, f"{len(failures)} statements without an index:\n\n" + "\n\n".join(failures)
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="SQLite prepares no generic plan")
+def test_no_generic_plan_filters_rows_by_a_bound_array(
+    app: FastAPI, statements: list[Statement]
+) -> None:
+    failures = [
+        f"{statement.sql}\n=> {', '.join(found)}"
+        for statement in statements
+        if (
+            found := array_filters_of_generic_plan(
+                app.state.engine, statement.sql, statement.parameters
+            )
+        )
+    ]
+    assert not failures, f"{len(failures)} statements:\n\n" + "\n\n".join(failures)
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="SQLite prepares no generic plan")
+def test_a_generic_plan_filtering_by_a_bound_array_is_caught(app: FastAPI) -> None:
+    """The check itself: `= ANY (array)` on a table read whole is such a filter; the set of
+    ids `among_ids` joins is not."""
+    engine: Engine = app.state.engine
+    any_of = select(PersonSkill.role).where(
+        PersonSkill.person_id == any_(bindparam("ids", type_=ARRAY(BigInteger())))
+    )
+    joined = select(PersonSkill.role).where(among_ids(PersonSkill.person_id, "ids"))
+    with recording(engine) as log, engine.connect() as connection:
+        for statement in (any_of, joined):
+            connection.execute(statement, {"ids": [1, 2, 3]})
+    by_array, by_set = log.statements
+    assert array_filters_of_generic_plan(engine, by_array.sql, by_array.parameters)
+    assert array_filters_of_generic_plan(engine, by_set.sql, by_set.parameters) == []
 
 
 def test_a_statement_without_a_usable_index_is_caught(app: FastAPI) -> None:

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg import sql as psycopg_sql
 from sqlalchemy import Engine
 
 
@@ -75,6 +76,54 @@ def explain_postgresql(engine: Engine, sql: str, parameters: Any) -> Plan:
         connection.close()
     document = json.loads(row[0]) if isinstance(row[0], str) else row[0]
     return Plan(text, list(_postgresql_reads(document[0]["Plan"])))
+
+
+# psycopg's placeholders: `%(name)s`, and `%%` for a literal percent sign.
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+# A row compared with each element of a bound array in turn: `person_id = ANY ($1)` as a
+# filter. (PostgreSQL hashes an array of 10 or more elements only when it is a literal.)
+_ARRAY_FILTER = re.compile(r"ANY \(\$\d+")
+
+
+def array_filters_of_generic_plan(engine: Engine, sql: str, parameters: Any) -> list[str]:
+    """The filters of the statement's generic plan that test rows against a bound array one
+    element at a time. psycopg prepares a statement after its fifth run, and PostgreSQL then
+    runs a generic plan, planned without the values: as production runs it, unlike a plain
+    EXPLAIN of the statement with its values."""
+    names: dict[str, int] = {}
+
+    def numbered(found: re.Match[str]) -> str:
+        if found[1] is None:
+            return "%"
+        return f"${names.setdefault(found[1], len(names) + 1)}"
+
+    prepared = _PLACEHOLDER.sub(numbered, sql)
+    connection = engine.raw_connection()
+    try:
+        driver = connection.driver_connection
+        assert driver is not None
+        values = [parameters[name] for name in names]
+        arguments = ", ".join(psycopg_sql.Literal(value).as_string(driver) for value in values)
+        cursor = connection.cursor()
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE generic_plan AS {prepared}")
+        try:
+            execute = f"EXECUTE generic_plan({arguments})" if values else "EXECUTE generic_plan"
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {execute}")
+            row = cursor.fetchone()
+            assert row is not None
+        finally:
+            connection.rollback()  # a prepared statement outlives the transaction
+            connection.cursor().execute("DEALLOCATE generic_plan")
+    finally:
+        connection.close()
+    document = json.loads(row[0]) if isinstance(row[0], str) else row[0]
+    return [
+        f"{node['Node Type']}: {condition}"
+        for node in _nodes(document[0]["Plan"])
+        for key in ("Filter", "Join Filter")
+        if _ARRAY_FILTER.search(condition := node.get(key, ""))
+    ]
 
 
 # "SCAN people", "SCAN events_1 USING INDEX ix", "SEARCH people USING INDEX ix
