@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.factories import add_event, invite_member, new_org, ok, problem_type
+from tests.factories import add_event, invite_member, new_org, ok, person_id_of, problem_type
 
 
 def test_event_times_are_stored_in_utc_and_shown_in_the_organisation_time_zone(client):
@@ -89,6 +89,23 @@ def test_volunteers_do_not_see_draft_events(client):
     listed = ok(volunteer.get("/api/v1/events"))
     assert [e["id"] for e in listed["items"]] == [published["id"]]
     assert volunteer.get(f"/api/v1/events/{draft['id']}").status_code == 404
+
+
+def test_an_events_assignments_are_shown_to_whoever_may_see_the_event(client):
+    """The listing proves the event with its rows and asks about it only when the page is
+    empty: each answer below must come out the same either way."""
+    org = new_org(client)
+    draft = add_event(org, status="draft", slots=[{"role": "usher", "capacity": 2}])
+    empty = add_event(org)
+    volunteer = invite_member(org, roles=["usher"])
+    placed = {"person_id": person_id_of(volunteer), "role": "usher"}
+    ok(org.post(f"/api/v1/events/{draft['id']}/assignments", json=placed), 201)
+    assert ok(org.get(f"/api/v1/events/{draft['id']}/assignments"))["total"] == 1
+    assert ok(org.get(f"/api/v1/events/{draft['id']}/assignments?offset=5"))["items"] == []
+    assert volunteer.get(f"/api/v1/events/{draft['id']}/assignments").status_code == 404
+    assert ok(volunteer.get(f"/api/v1/events/{empty['id']}/assignments"))["total"] == 0
+    unknown = org.get(f"/api/v1/events/{draft['id'] + empty['id']}/assignments")
+    assert problem_type(unknown, 404).endswith("/not-found"), unknown.text
 
 
 def test_slots_can_grow_but_not_shrink_below_signups(client):

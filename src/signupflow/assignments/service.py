@@ -214,8 +214,6 @@ def list_assignments(
     limit: int,
     offset: int,
 ) -> tuple[list[Row[*tuple[Any, ...]]], int]:
-    if event_id is not None:
-        ensure_visible(session, actor, event_id)
     filters, params = given_filters(
         actor.organisation_id,
         event_id=event_id,
@@ -224,7 +222,13 @@ def list_assignments(
         starts_before=starts_before,
     )
     stmt = _assignments_page(every_event=actor.at_least(MemberRole.SCHEDULER), filters=filters)
-    return paginate_rows(session, stmt, limit=limit, offset=offset, params=params)
+    rows, total = paginate_rows(session, stmt, limit=limit, offset=offset, params=params)
+    if event_id is not None and not rows:
+        # The page reads only events the caller may see, so rows prove the event is there
+        # for them; only an empty page asks (404 for an event that is not, or is not theirs).
+        # One statement fewer for an event with assignments.
+        ensure_visible(session, actor, event_id)
+    return rows, total
 
 
 @functools.cache
