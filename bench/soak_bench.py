@@ -24,6 +24,11 @@ created was withdrawn, the soak's slots are empty at the end and the standard on
 each worker's resident set in the last minute at most RSS_GROWTH_LIMIT above the first
 minute's (the warm-up); the last minute's p99 at most P99_DRIFT_LIMIT above the first's.
 
+After each run every read is also asked alone, ALONE_REQUESTS times in turn (the median shown):
+a service that slows down as the soak goes on shows there, apart from the speed of a shared
+machine, which changes from minute to minute under load (the p99 above moves by a third between
+one minute and the next on this 2-core machine, docs/benchmarks.md).
+
 Environment: BENCH_SOAK_S (default 600), BENCH_SOAK_RUN_S (seconds per wrk run, default 60),
 BENCH_SOAK_SAMPLE_S (seconds between memory samples, default 5), BENCH_SOAK_WORKERS (default: one
 per core). Results are printed and written to bench/results/soak-*.{md,json}.
@@ -41,6 +46,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from itertools import cycle, islice
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import httpx
@@ -92,6 +98,7 @@ ALREADY_ASSIGNED = "409 /problems/already-assigned"
 # The standard events fall in the workload's time off: some who try a full slot are away then.
 AWAY = "409 /problems/person-unavailable"
 EXPECTED = ("200", "201", "204", SLOT_FULL, ALREADY_ASSIGNED, AWAY)
+ALONE_REQUESTS = 20
 COMMAND = "make bench-soak"
 
 
@@ -236,6 +243,22 @@ class Minute:
     index: int
     run: PlanRun
     rss_kib: dict[int, int]  # each worker's peak in this run
+    alone_ms: dict[str, float] = field(default_factory=dict)  # each read asked alone, after
+
+
+def ask_alone(client: httpx.Client, reads: Sequence[Endpoint], token: str) -> dict[str, float]:
+    """Each read's median time (ms) over ALONE_REQUESTS requests sent one at a time."""
+    medians = {}
+    for read in reads:
+        times = []
+        for _ in range(ALONE_REQUESTS):
+            started = time.perf_counter()
+            response = client.get(read.path, headers={"Authorization": f"Bearer {token}"})
+            times.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise RuntimeError(f"{read.name}: {response.status_code} {response.text[:200]}")
+        medians[read.name] = median(times)
+    return medians
 
 
 @dataclass(frozen=True)
@@ -303,7 +326,7 @@ def run_soak(config: Config, workdir: Path) -> Soak:
                 requests=soak_plan(data, reads),
                 mode="cycle",
             )
-            minutes, watch = _soak(server, plan, config, workdir)
+            minutes, watch = _soak(server, plan, config, workdir, Alone(client, reads, token))
             tracebacks = server.logs().count("Traceback")
         soak_slots, _ = slot_counts(database_url, soak_events)
         standard_slots, _ = slot_counts(database_url, [e["id"] for e in standard])
@@ -319,8 +342,15 @@ def run_soak(config: Config, workdir: Path) -> Soak:
     )
 
 
+@dataclass(frozen=True)
+class Alone:
+    client: httpx.Client
+    reads: Sequence[Endpoint]
+    token: str
+
+
 def _soak(
-    server: AppServer, plan: Plan, config: Config, workdir: Path
+    server: AppServer, plan: Plan, config: Config, workdir: Path, alone: Alone
 ) -> tuple[list[Minute], MemoryWatch]:
     workers = server_workers(server.process.pid)
     if len(workers) != config.workers:
@@ -338,7 +368,8 @@ def _soak(
                 wrk=wrk_binary() or "wrk",
             )
             watch.sample()
-            minute = Minute(index + 1, run, watch.peak_between(started, time.monotonic()))
+            rss = watch.peak_between(started, time.monotonic())
+            minute = Minute(index + 1, run, rss, ask_alone(alone.client, alone.reads, alone.token))
             minutes.append(minute)
             print("  " + _table_line(minute, workers), flush=True)
     return minutes, watch
@@ -439,6 +470,27 @@ def _table_line(minute: Minute, workers: Sequence[int]) -> str:
     )
 
 
+def _alone_table(soak: Soak) -> list[str]:
+    """Each read asked alone after each run: median ms, and the last run against the first."""
+    names = list(soak.minutes[0].alone_ms) if soak.minutes else []
+    if not names:
+        return []
+    first, last = soak.minutes[0].alone_ms, soak.minutes[-1].alone_ms
+    return [
+        f"Each read asked alone after the {_period(soak.config)}'s load, {ALONE_REQUESTS} "
+        "requests in turn (median ms):",
+        "",
+        f"| {_period(soak.config)} | " + " | ".join(names) + " |",
+        "|---:|" + "---:|" * len(names),
+        *(
+            f"| {m.index} | " + " | ".join(f"{m.alone_ms[n]:.1f}" for n in names) + " |"
+            for m in soak.minutes
+        ),
+        "| last / first | " + " | ".join(f"{last[n] / first[n]:.2f}" for n in names) + " |",
+        "",
+    ]
+
+
 def _period(config: Config) -> str:
     return "minute" if config.run_s == 60 else f"run ({config.run_s} s)"
 
@@ -473,6 +525,7 @@ def report(soak: Soak, facts: Mapping[str, str], criteria: Sequence[Criterion]) 
         "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|" + "---:|" * len(soak.workers),
         *(_table_line(m, soak.workers) for m in soak.minutes),
         "",
+        *_alone_table(soak),
         "Pass criteria:",
         "",
         *(f"- {'PASS' if c.passed else 'FAIL'}: {c.name}: {c.detail}" for c in criteria),

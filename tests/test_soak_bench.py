@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from bench.soak_bench import (
     Minute,
     Soak,
     SoakData,
+    report,
     run_soak,
     soak_plan,
     verdict,
@@ -115,6 +117,18 @@ def test_a_soak_that_breaks_a_criterion_fails_it(
     assert failed in failures[0]
 
 
+def test_the_report_shows_each_read_asked_alone_and_the_last_run_against_the_first() -> None:
+    minutes = [
+        replace(m, alone_ms={"list events": 4.0 + i, "list people": 8.0})
+        for i, m in enumerate(STEADY)
+    ]
+    soak = _soak(minutes)
+    text = report(soak, {}, verdict(soak))
+    assert "| minute | list events | list people |" in text
+    assert "| 3 | 6.0 | 8.0 |" in text
+    assert "| last / first | 1.50 | 1.00 |" in text
+
+
 def test_the_plan_reads_four_times_per_write_and_sends_some_sign_ups_to_full_slots() -> None:
     volunteers = [Volunteer(p, f"v{p}@example.org", ("greeter", "usher")) for p in range(1, 21)]
     standard = [
@@ -155,3 +169,10 @@ def test_a_short_soak_withdraws_everything_it_created_and_samples_every_worker(
         assert minute.run.count("201") > 0
         assert minute.run.count("200") > minute.run.count("201")
         assert all(kib > 10_000 for kib in minute.rss_kib.values())
+        assert set(minute.alone_ms) == {
+            "list events",
+            "list people",
+            "event assignments",
+            "org assignments",
+        }
+        assert all(ms > 0 for ms in minute.alone_ms.values())
