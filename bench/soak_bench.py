@@ -36,12 +36,13 @@ per core). Results are printed and written to bench/results/soak-*.{md,json}.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from itertools import cycle, islice
@@ -75,6 +76,7 @@ from harness.workload import (
     SLUG,
     AdminToken,
     Endpoint,
+    bearer,
     bench_endpoints,
     fill_slots,
     fresh_database,
@@ -249,11 +251,12 @@ class Minute:
 def ask_alone(client: httpx.Client, reads: Sequence[Endpoint], token: str) -> dict[str, float]:
     """Each read's median time (ms) over ALONE_REQUESTS requests sent one at a time."""
     medians = {}
+    headers = bearer(token)
     for read in reads:
         times = []
         for _ in range(ALONE_REQUESTS):
             started = time.perf_counter()
-            response = client.get(read.path, headers={"Authorization": f"Bearer {token}"})
+            response = client.get(read.path, headers=headers)
             times.append((time.perf_counter() - started) * 1000)
             if response.status_code != 200:
                 raise RuntimeError(f"{read.name}: {response.status_code} {response.text[:200]}")
@@ -326,7 +329,8 @@ def run_soak(config: Config, workdir: Path) -> Soak:
                 requests=soak_plan(data, reads),
                 mode="cycle",
             )
-            minutes, watch = _soak(server, plan, config, workdir, Alone(client, reads, token))
+            ask = functools.partial(ask_alone, client, reads, token)
+            minutes, watch = _soak(server, plan, config, workdir, ask)
             tracebacks = server.logs().count("Traceback")
         soak_slots, _ = slot_counts(database_url, soak_events)
         standard_slots, _ = slot_counts(database_url, [e["id"] for e in standard])
@@ -342,15 +346,12 @@ def run_soak(config: Config, workdir: Path) -> Soak:
     )
 
 
-@dataclass(frozen=True)
-class Alone:
-    client: httpx.Client
-    reads: Sequence[Endpoint]
-    token: str
-
-
 def _soak(
-    server: AppServer, plan: Plan, config: Config, workdir: Path, alone: Alone
+    server: AppServer,
+    plan: Plan,
+    config: Config,
+    workdir: Path,
+    alone: Callable[[], dict[str, float]],  # each read asked alone, after a run
 ) -> tuple[list[Minute], MemoryWatch]:
     workers = server_workers(server.process.pid)
     if len(workers) != config.workers:
@@ -369,7 +370,7 @@ def _soak(
             )
             watch.sample()
             rss = watch.peak_between(started, time.monotonic())
-            minute = Minute(index + 1, run, rss, ask_alone(alone.client, alone.reads, alone.token))
+            minute = Minute(index + 1, run, rss, alone())
             minutes.append(minute)
             print("  " + _table_line(minute, workers), flush=True)
     return minutes, watch
