@@ -61,21 +61,28 @@ def _postgresql_reads(root: dict[str, Any]) -> Iterator[TableRead]:
             yield TableRead(node["Relation Name"], how, indexed=kind != "Seq Scan")
 
 
+def _json_plan(cursor: Any, statement: str, parameters: Any = None) -> dict[str, Any]:
+    """The root node of `EXPLAIN (FORMAT JSON)` of the statement."""
+    cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
+    row = cursor.fetchone()
+    assert row is not None
+    document = json.loads(row[0]) if isinstance(row[0], str) else row[0]
+    root: dict[str, Any] = document[0]["Plan"]
+    return root
+
+
 def explain_postgresql(engine: Engine, sql: str, parameters: Any) -> Plan:
     connection = engine.raw_connection()
     try:
         cursor = connection.cursor()
         cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", parameters)
-        row = cursor.fetchone()
-        assert row is not None
+        root = _json_plan(cursor, sql, parameters)
         cursor.execute(f"EXPLAIN {sql}", parameters)
         text = "\n".join(line for (line,) in cursor.fetchall())
     finally:
         connection.rollback()
         connection.close()
-    document = json.loads(row[0]) if isinstance(row[0], str) else row[0]
-    return Plan(text, list(_postgresql_reads(document[0]["Plan"])))
+    return Plan(text, list(_postgresql_reads(root)))
 
 
 # psycopg's placeholders: `%(name)s`, and `%%` for a literal percent sign.
@@ -109,18 +116,15 @@ def array_filters_of_generic_plan(engine: Engine, sql: str, parameters: Any) -> 
         cursor.execute(f"PREPARE generic_plan AS {prepared}")
         try:
             execute = f"EXECUTE generic_plan({arguments})" if values else "EXECUTE generic_plan"
-            cursor.execute(f"EXPLAIN (FORMAT JSON) {execute}")
-            row = cursor.fetchone()
-            assert row is not None
+            root = _json_plan(cursor, execute)
         finally:
             connection.rollback()  # a prepared statement outlives the transaction
             connection.cursor().execute("DEALLOCATE generic_plan")
     finally:
         connection.close()
-    document = json.loads(row[0]) if isinstance(row[0], str) else row[0]
     return [
         f"{node['Node Type']}: {condition}"
-        for node in _nodes(document[0]["Plan"])
+        for node in _nodes(root)
         for key in ("Filter", "Join Filter")
         if _ARRAY_FILTER.search(condition := node.get(key, ""))
     ]
