@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select, type_coerce
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Column, Engine, Integer, MetaData, Table, func, insert, select, type_coerce
 
 from signupflow.db.base import UTCDateTime, _utc_from_text
+from tests.support.probe_table import probe_table
 
 MOMENTS = [
     datetime(2026, 12, 6, 17, 0, tzinfo=UTC),
@@ -21,30 +21,20 @@ MOMENTS = [
 ]
 
 
-@pytest.fixture
-def factory(client: TestClient) -> sessionmaker[Session]:
-    made: sessionmaker[Session] = client.app.state.session_factory  # type: ignore[attr-defined]
-    return made
-
-
-def test_written_moments_read_back_equal_and_in_utc(factory: sessionmaker[Session]) -> None:
+def test_written_moments_read_back_equal_and_in_utc(client: TestClient) -> None:
+    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
     table = Table(
         "utc_datetime_probe",
         MetaData(),
         Column("id", Integer, primary_key=True),
         Column("at", UTCDateTime()),
     )
-    with factory() as session:
-        connection = session.connection()
-        table.create(connection)
-        try:
-            connection.execute(
-                insert(table), [{"id": i, "at": at} for i, at in enumerate([*MOMENTS, None])]
-            )
-            read = connection.execute(select(table.c.at).order_by(table.c.id)).scalars().all()
-            now = connection.execute(select(type_coerce(func.now(), UTCDateTime()))).scalar_one()
-        finally:
-            session.rollback()
+    with engine.connect() as connection, probe_table(connection, table):
+        connection.execute(
+            insert(table), [{"id": i, "at": at} for i, at in enumerate([*MOMENTS, None])]
+        )
+        read = connection.execute(select(table.c.at).order_by(table.c.id)).scalars().all()
+        now = connection.execute(select(type_coerce(func.now(), UTCDateTime()))).scalar_one()
     assert read == [*MOMENTS, None]
     assert all(at.tzinfo is not None and at.utcoffset() == timedelta(0) for at in read[:-1])
     assert read[3].hour == 23  # 01:30 at +02:00 is 23:30 UTC the day before
