@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import jwt
 import pytest
 
 from signupflow.auth import tokens
@@ -16,10 +17,13 @@ KEY, OTHER_KEY = "k" * 32, "o" * 32
 
 
 def test_a_remembered_token_is_refused_once_it_expires() -> None:
-    token = encode_access_token(CLAIMS, secret=KEY, ttl_s=1)
+    # exp has whole seconds (the fraction dropped): a 1 s token issued at x.9 lived 0.1 s, too
+    # short for a loaded machine to verify it twice. Two seconds leave at least one.
+    token = encode_access_token(CLAIMS, secret=KEY, ttl_s=2)
     assert decode_access_token(token, keys=[KEY]) == CLAIMS
     assert decode_access_token(token, keys=[KEY]) == CLAIMS  # from memory
-    time.sleep(1.1)  # exp has whole seconds: nothing to await but the clock
+    expires_at = jwt.decode(token, options={"verify_signature": False})["exp"]
+    time.sleep(max(0.0, expires_at - time.time()) + 0.05)  # nothing to await but the clock
     with pytest.raises(Unauthenticated) as refused:
         decode_access_token(token, keys=[KEY])
     assert refused.value.code == "auth.token_expired"
