@@ -9,9 +9,14 @@ cd4a400's own src/ on this interpreter and dependencies, AUTO_MIGRATE=false), an
 checkout. Both run with 1 worker and with one worker per core. Each endpoint is first checked
 to answer the same bytes on both (a difference is reported under the table), warmed up on both,
 then measured at 1 and at 64 connections, "before" and at once "after", so that the drift of a
-busy machine falls on both alike. An idle server does no work in this profile (no worker
-thread), so the one not measured costs nothing. The table shows both figures and their ratio
-after / before (requests/s: above 1 is faster; p50 and p99: below 1 is faster).
+busy machine falls on both alike, and that BENCH_ROUNDS times over. An idle server does no work
+in this profile (no worker thread), so the one not measured costs nothing. The table shows each
+target's median round (by requests/s, with that round's p50 and p99) and the ratio after /
+before (requests/s: above 1 is faster; p50 and p99: below 1 is faster), then the requests/s of
+every round. Why rounds: this machine's speed drifts by a quarter within minutes (the same
+server's CPU time per request went from 2.9 to 4.8 ms between two 10-s runs, docs/benchmarks.md),
+so one run each could put a whole ratio on the drift; the shared notes ask to repeat a run
+before believing a change under 20 %.
 
 At scale (after PostgreSQL's reads). `make bench-data`'s data set of BENCH_ORGS
 standard-workload organisations (built by its own functions: organisation 0 through the service
@@ -23,6 +28,7 @@ database, before and after; the table gives the ratio 1,000 / 1 (the goal: withi
 
 Environment (defaults in brackets):
     BENCH_DURATION   seconds per measured run [20]
+    BENCH_ROUNDS     turns of every target at every endpoint and connection count [3]
     BENCH_DATABASES  `sqlite,postgresql` [both]
     BENCH_WORKERS    server worker counts [`1,<nproc>`]
     BENCH_ENDPOINTS  endpoint names, e.g. `health,list events` [all]
@@ -80,6 +86,7 @@ from harness.wrk import WrkResult, run_wrk, shown, wrk_binary, wrk_command
 
 CONNECTIONS = (1, 64)
 DEFAULT_DURATION_S = 20
+DEFAULT_ROUNDS = 3
 DEFAULT_ORGS = 1000
 WARM_UP_S = 2  # fills the connection pools and lets every worker start before measuring
 SCALE_GOAL = 0.20  # one organisation of 1,000 within 20 % of one organisation alone
@@ -95,12 +102,14 @@ class Config:
     baseline: bool
     orgs: int
     writes: bool = True
+    rounds: int = DEFAULT_ROUNDS
 
     @property
     def command(self) -> str:
         """The command that repeats this run."""
         return (
-            f"BENCH_DURATION={self.duration_s} BENCH_DATABASES={','.join(self.databases)} "
+            f"BENCH_DURATION={self.duration_s} BENCH_ROUNDS={self.rounds} "
+            f"BENCH_DATABASES={','.join(self.databases)} "
             f"BENCH_WORKERS={','.join(map(str, self.workers))} "
             f"BENCH_ENDPOINTS='{','.join(self.endpoints)}' BENCH_BASELINE={int(self.baseline)} "
             f"BENCH_ORGS={self.orgs} BENCH_WRITES={int(self.writes)} make bench"
@@ -137,6 +146,7 @@ class Config:
             baseline=_switch("BENCH_BASELINE", env.get("BENCH_BASELINE", "1")),
             orgs=_whole("BENCH_ORGS", env.get("BENCH_ORGS", DEFAULT_ORGS), 0),
             writes=_switch("BENCH_WRITES", env.get("BENCH_WRITES", "1")),
+            rounds=_whole("BENCH_ROUNDS", env.get("BENCH_ROUNDS", DEFAULT_ROUNDS), 1),
         )
         if config.writes and "postgresql" not in config.databases:
             raise SystemExit(
@@ -194,7 +204,15 @@ class Row:
     endpoint: str
     rows: int
     connections: int
-    runs: dict[str, Run]  # by target: "before", "after"; at scale also by data set
+    rounds: dict[str, list[Run]]  # by target: "before", "after"; at scale also by data set
+
+    @property
+    def runs(self) -> dict[str, Run]:
+        """Each target's median round by requests/s (the lower middle of an even count)."""
+        return {
+            target: sorted(runs, key=lambda run: run.result.requests_per_s)[(len(runs) - 1) // 2]
+            for target, runs in self.rounds.items()
+        }
 
 
 @dataclass(frozen=True)
@@ -290,24 +308,26 @@ def measure_endpoints(
     lines: Callable[[Row], list[str]],
 ) -> None:
     """Each endpoint of `names` warmed up on every target, then at every connection count on
-    every target in turn; `label` is the (database, workers) of the rows added, `lines` how
-    one is printed as it comes."""
+    every target in turn, `config.rounds` times; `label` is the (database, workers) of the rows
+    added, `lines` how one is printed as it comes."""
     database, workers = label
     for name in names:
         for target in targets.values():
             measure(target, target.endpoints[name], connections=64, duration_s=WARM_UP_S)
         for connections in CONNECTIONS:
-            runs = {
-                key: measure(
-                    target,
-                    target.endpoints[name],
-                    connections=connections,
-                    duration_s=config.duration_s,
-                )
-                for key, target in targets.items()
-            }
+            rounds: dict[str, list[Run]] = {key: [] for key in targets}
+            for _ in range(config.rounds):
+                for key, target in targets.items():
+                    rounds[key].append(
+                        measure(
+                            target,
+                            target.endpoints[name],
+                            connections=connections,
+                            duration_s=config.duration_s,
+                        )
+                    )
             endpoint = next(iter(targets.values())).endpoints[name]
-            row = Row(database, workers, name, endpoint.rows, connections, runs)
+            row = Row(database, workers, name, endpoint.rows, connections, rounds)
             rows.append(row)
             for line in lines(row):
                 print("  " + line, flush=True)
@@ -445,8 +465,9 @@ class Report:
         lines += [f"- {name} server: {version}" for name, version in self.versions.items()]
         lines += [
             "- load average at end: " + " ".join(Path("/proc/loadavg").read_text().split()[:3]),
-            f"- {config.duration_s} s per run after a {WARM_UP_S} s warm-up at 64 connections; "
-            "wrk and the servers share the machine's cores",
+            f"- {config.duration_s} s per run after a {WARM_UP_S} s warm-up at 64 connections, "
+            f"{config.rounds} round(s) of every target in turn, each target's median round "
+            "shown; wrk and the servers share the machine's cores",
             "- server: `APP_ENV=test LOAD_DEMO=false DATABASE_URL=... signupflow serve "
             "--host 127.0.0.1 --port $PORT --workers $WORKERS` (default pool: 10 + 10 overflow)",
             f"- before: the code before issue #15, git {BASELINE_COMMIT[:7]} (harness/baseline.py; "
@@ -508,7 +529,7 @@ class Report:
         }
 
 
-_ALIGN = "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+_ALIGN = "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 READS_HEADER = (
     "| database | workers | endpoint | rows | connections "
     "| req/s before | req/s after | ratio | p50 ms before | p50 ms after | ratio "
@@ -522,7 +543,7 @@ def scale_header(orgs: int) -> tuple[str, str]:
     return (
         "| code | workers | endpoint | rows | connections "
         f"| req/s 1 org | req/s {many} | ratio | p50 ms 1 org | p50 ms {many} | ratio "
-        f"| p99 ms 1 org | p99 ms {many} | ratio | non-2xx | socket errors |",
+        f"| p99 ms 1 org | p99 ms {many} | ratio | non-2xx | socket errors | req/s by round |",
         _ALIGN,
     )
 
@@ -556,21 +577,37 @@ def _joined(values: list[str]) -> str:
     return " / ".join(values) if len(set(values)) > 1 else values[0]
 
 
-def reads_line(row: Row) -> str:
-    before = row.runs.get("before")
-    after = row.runs["after"]
-    results = [run.result for run in row.runs.values()]
-    cells = [
-        row.database,
+def _by_round(rounds: list[Run]) -> str:
+    return ", ".join(f"{run.result.requests_per_s:,.0f}" for run in rounds)
+
+
+def _row_cells(row: Row, old: str | None, new: str) -> list[str]:
+    """The cells of `row` comparing its targets `old` (absent: None) and `new`: the median
+    rounds' figures, the errors of every round and each round's requests/s."""
+    keys = [key for key in (old, new) if key is not None]
+    results = [run.result for key in keys for run in row.rounds[key]]
+    median = row.runs
+    rounds = "; ".join(
+        f"{key.split(', ')[-1]}: {_by_round(row.rounds[key])}"
+        if len(keys) > 1
+        else _by_round(row.rounds[key])
+        for key in keys
+    )
+    return [
         str(row.workers),
         row.endpoint,
         str(row.rows),
         str(row.connections),
-        *_compared(before.result if before else None, after.result),
-        _joined([str(r.non_2xx) for r in results]),
-        _joined([_errors(r) for r in results]),
+        *_compared(median[old].result if old else None, median[new].result),
+        _joined(sorted({str(r.non_2xx) for r in results})),
+        _joined(sorted({_errors(r) for r in results})),
+        rounds,
     ]
-    return "| " + " | ".join(cells) + " |"
+
+
+def reads_line(row: Row) -> str:
+    old = "before" if "before" in row.rounds else None
+    return "| " + " | ".join([row.database, *_row_cells(row, old, "after")]) + " |"
 
 
 def scale_lines(scale_rows: list[Row], orgs: int) -> list[str]:
@@ -579,21 +616,10 @@ def scale_lines(scale_rows: list[Row], orgs: int) -> list[str]:
     lines = []
     for row in scale_rows:
         for code in CODES:
-            alone = row.runs.get(f"{code}, {dataset(1)}")
-            among = row.runs.get(f"{code}, {dataset(orgs)}")
-            if alone is None or among is None:
-                continue
-            cells = [
-                code,
-                str(row.workers),
-                row.endpoint,
-                str(row.rows),
-                str(row.connections),
-                *_compared(alone.result, among.result),
-                _joined([str(alone.result.non_2xx), str(among.result.non_2xx)]),
-                _joined([_errors(alone.result), _errors(among.result)]),
-            ]
-            lines.append("| " + " | ".join(cells) + " |")
+            alone, among = f"{code}, {dataset(1)}", f"{code}, {dataset(orgs)}"
+            if alone in row.rounds and among in row.rounds:
+                cells = [code, *_row_cells(row, alone, among)]
+                lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
