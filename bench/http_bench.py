@@ -491,10 +491,10 @@ class Report:
                 "",
                 *(f"- {what}: {value}" for what, value in self.scale.items()),
                 "",
-                "Both databases are served at once: each run on one organisation of "
-                f"{config.orgs:,} comes right after the same run on the one-organisation "
-                "database (the standard workload above, measured again here for this "
-                "comparison), same code, same workers.",
+                "Both databases are served at once, same code, same workers: each round runs "
+                "the one-organisation database's servers (the standard workload above, "
+                f"measured again here for this comparison), then those of {config.orgs:,} "
+                "organisations.",
                 f"ratio: {config.orgs:,} organisations / 1 organisation; the goal: within "
                 f"{SCALE_GOAL:.0%}.",
                 "",
@@ -533,7 +533,7 @@ _ALIGN = "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|-
 READS_HEADER = (
     "| database | workers | endpoint | rows | connections "
     "| req/s before | req/s after | ratio | p50 ms before | p50 ms after | ratio "
-    "| p99 ms before | p99 ms after | ratio | non-2xx | socket errors |",
+    "| p99 ms before | p99 ms after | ratio | non-2xx | socket errors | req/s by round |",
     _ALIGN,
 )
 
@@ -573,35 +573,32 @@ def _pair(old: float | None, new: float, digits: int) -> list[str]:
     return [f"{old:,.{digits}f}", f"{new:,.{digits}f}", ratio]
 
 
-def _joined(values: list[str]) -> str:
-    return " / ".join(values) if len(set(values)) > 1 else values[0]
-
-
-def _by_round(rounds: list[Run]) -> str:
-    return ", ".join(f"{run.result.requests_per_s:,.0f}" for run in rounds)
+def _by_round(row: Row, keys: list[str], cell: Callable[[Run], str]) -> str:
+    """`cell` of every round of the targets `keys`: one value when all are the same, else per
+    target (labelled by what tells the targets apart) in the order measured."""
+    cells = {key: [cell(run) for run in row.rounds[key]] for key in keys}
+    if len({value for values in cells.values() for value in values}) == 1:
+        return next(iter(cells.values()))[0]
+    joined = {key: ", ".join(values) for key, values in cells.items()}
+    if len(keys) == 1:
+        return joined[keys[0]]
+    return "; ".join(f"{key.split(', ')[-1]}: {values}" for key, values in joined.items())
 
 
 def _row_cells(row: Row, old: str | None, new: str) -> list[str]:
     """The cells of `row` comparing its targets `old` (absent: None) and `new`: the median
-    rounds' figures, the errors of every round and each round's requests/s."""
+    rounds' figures, then the errors and the requests/s of every round."""
     keys = [key for key in (old, new) if key is not None]
-    results = [run.result for key in keys for run in row.rounds[key]]
     median = row.runs
-    rounds = "; ".join(
-        f"{key.split(', ')[-1]}: {_by_round(row.rounds[key])}"
-        if len(keys) > 1
-        else _by_round(row.rounds[key])
-        for key in keys
-    )
     return [
         str(row.workers),
         row.endpoint,
         str(row.rows),
         str(row.connections),
         *_compared(median[old].result if old else None, median[new].result),
-        _joined(sorted({str(r.non_2xx) for r in results})),
-        _joined(sorted({_errors(r) for r in results})),
-        rounds,
+        _by_round(row, keys, lambda run: str(run.result.non_2xx)),
+        _by_round(row, keys, lambda run: _errors(run.result)),
+        _by_round(row, keys, lambda run: f"{run.result.requests_per_s:,.0f}"),
     ]
 
 
