@@ -1,6 +1,7 @@
 """JSON columns are read by orjson (db/engine.json_column_loads) and read exactly what
 Python's json read before: the same values of the same types, on the database of the pass
-and for what only json reads (NaN, integers past 64 bits, lone surrogates)."""
+and for what only json reads (NaN, integers past 64 bits, lone surrogates). And every JSON
+column stores Python None as SQL NULL (db/base.Json), whichever way it is written."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import JSON, Column, Engine, Integer, MetaData, Table, insert, select
+from sqlalchemy import JSON, Column, Engine, Integer, MetaData, Table, insert, select, text
 
+from signupflow.db.base import Base
 from signupflow.db.engine import json_column_loads
+from tests.factories import add_person, new_org, ok
 from tests.support.probe_table import probe_table
 
 STORED = [
@@ -83,3 +86,31 @@ def test_the_database_of_the_pass_reads_json_columns_back_as_json_did(client: Te
     assert len(read) == len(WRITTEN)
     for value, back in zip(WRITTEN, read, strict=True):
         assert same(back, json.loads(json.dumps(value)))
+
+
+def test_every_json_column_stores_none_as_sql_null(client: TestClient) -> None:
+    none_as_null = {}
+    for table in Base.metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.type, JSON):
+                none_as_null[f"{table.name}.{column.name}"] = column.type.none_as_null
+    assert "people.preferred_roles" in none_as_null  # the app's models are all loaded
+    assert [name for name, as_null in none_as_null.items() if not as_null] == []
+
+
+def test_wishes_cleared_through_the_api_are_sql_null(client: TestClient) -> None:
+    org = new_org(client)
+    person = add_person(org)["id"]
+    wishes = {"preferred_roles": ["usher"], "avoid_weekdays": [0]}
+    ok(org.patch(f"/api/v1/people/{person}", json=wishes))
+    cleared = ok(org.patch(f"/api/v1/people/{person}", json=dict.fromkeys(wishes)))
+    assert (cleared["preferred_roles"], cleared["avoid_weekdays"]) == (None, None)
+    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        stored = connection.execute(
+            text(
+                "SELECT preferred_roles IS NULL, avoid_weekdays IS NULL FROM people WHERE id = :id"
+            ),
+            {"id": person},
+        ).one()
+    assert tuple(stored) == (True, True)  # not the JSON text `null`

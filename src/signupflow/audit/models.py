@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from signupflow.db.base import Base, BigId, IdMixin, TimestampMixin
+from signupflow.db.base import Base, BigId, IdMixin, Json, TimestampMixin
 
 
 class AuditEntry(IdMixin, TimestampMixin, Base):
@@ -27,4 +27,4 @@ class AuditEntry(IdMixin, TimestampMixin, Base):
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[int | None] = mapped_column(BigId, default=None)
-    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    changes: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)

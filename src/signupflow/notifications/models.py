@@ -4,10 +4,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from signupflow.db.base import Base, BigId, IdMixin, TimestampMixin, UTCDateTime
+from signupflow.db.base import Base, BigId, IdMixin, Json, TimestampMixin, UTCDateTime
 
 
 class NotificationKind(enum.StrEnum):
@@ -53,7 +53,7 @@ class Notification(IdMixin, TimestampMixin, Base):
             values_callable=lambda e: [m.value for m in e],
         )
     )
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     dedupe_key: Mapped[str] = mapped_column(String(200))
     status: Mapped[NotificationStatus] = mapped_column(
         Enum(

@@ -3,10 +3,10 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from signupflow.db.base import Base, BigId, IdMixin, TimestampMixin
+from signupflow.db.base import Base, BigId, IdMixin, Json, TimestampMixin
 
 
 class MemberRole(enum.StrEnum):
@@ -56,8 +56,8 @@ class Person(IdMixin, TimestampMixin, Base):
     max_per_week: Mapped[int | None] = mapped_column(Integer, default=None)
     max_per_month: Mapped[int | None] = mapped_column(Integer, default=None)
     min_rest_hours: Mapped[int | None] = mapped_column(Integer, default=None)
-    preferred_roles: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
-    avoid_weekdays: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    preferred_roles: Mapped[list[Any] | None] = mapped_column(Json, default=None)
+    avoid_weekdays: Mapped[list[Any] | None] = mapped_column(Json, default=None)
 
     skills: Mapped[list[PersonSkill]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="PersonSkill.role"

@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     CheckConstraint,
     Enum,
     ForeignKey,
@@ -16,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from signupflow.db.base import Base, BigId, IdMixin, TimestampMixin, UTCDateTime
+from signupflow.db.base import Base, BigId, IdMixin, Json, TimestampMixin, UTCDateTime
 
 
 class ScheduleStatus(enum.StrEnum):
@@ -72,7 +71,7 @@ class Schedule(IdMixin, TimestampMixin, Base):
     )
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    report: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
 
     entries: Mapped[list[ScheduleEntry]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="ScheduleEntry.id"
