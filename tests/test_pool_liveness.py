@@ -38,7 +38,13 @@ def test_terminated_backends_are_replaced_before_use(settings: Settings) -> None
         before = _backends(engine)
         with admin.connect() as connection:
             terminated = connection.execute(
-                text("SELECT count(*) FROM (SELECT pg_terminate_backend(p) FROM unnest(:p) p) t"),
+                # With a timeout the call returns once each backend has exited, its goodbye
+                # sent: without one it returns on sending the signal, and a checkout a moment
+                # later could find nothing to read yet (CI, session 15: one failed request).
+                text(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(p, 5000))"
+                    " FROM unnest(CAST(:p AS int[])) p"
+                ),
                 {"p": before},
             ).scalar_one()
             assert terminated == POOL
