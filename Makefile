@@ -7,8 +7,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA_DIR ?= ./var
 PYTEST_ARGS ?=
+# Every pass ends with its slowest tests, so CI's own output shows where its time goes (it must
+# stay under 60 minutes on 2 cores).
+DURATIONS := --durations=25
 
-.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check web-check architecture-check workflow-check migration-lint monitoring-check lock lock-upgrade lock-check bench bench-profile bench-soak bench-solver bench-deploy bench-data bench-trust bench-restore bench-logs config-docs clean
+.PHONY: run install test test-sqlite test-postgresql test-runtime test-deploy check lint typecheck tenancy-check web-check architecture-check workflow-check migration-lint monitoring-check lock lock-upgrade lock-check bench bench-profile bench-floor bench-soak bench-solver bench-deploy bench-data bench-trust bench-restore bench-logs config-docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,18 +38,18 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory test-deploy
 
 test-sqlite: $(STAMP)
-	TEST_DATABASE=sqlite $(BIN)/pytest --ignore=tests/runtime --ignore=tests/deploy $(PYTEST_ARGS)
+	TEST_DATABASE=sqlite $(BIN)/pytest --ignore=tests/runtime --ignore=tests/deploy $(DURATIONS) $(PYTEST_ARGS)
 
 # The browser tests run their own server on SQLite: once, in the SQLite pass.
 test-postgresql: $(STAMP)
-	TEST_DATABASE=postgresql $(BIN)/pytest --ignore=tests/runtime --ignore=tests/deploy --ignore=tests/web $(PYTEST_ARGS)
+	TEST_DATABASE=postgresql $(BIN)/pytest --ignore=tests/runtime --ignore=tests/deploy --ignore=tests/web $(DURATIONS) $(PYTEST_ARGS)
 
 test-runtime: $(STAMP)
-	TEST_DATABASE=postgresql $(BIN)/pytest tests/runtime $(PYTEST_ARGS)
+	TEST_DATABASE=postgresql $(BIN)/pytest tests/runtime $(DURATIONS) $(PYTEST_ARGS)
 
 ## Images, Compose stacks and deploys on a real Docker engine (stand-in base images, no registry).
 test-deploy: $(STAMP)
-	$(BIN)/pytest tests/deploy $(PYTEST_ARGS)
+	$(BIN)/pytest tests/deploy $(DURATIONS) $(PYTEST_ARGS)
 
 check: lint typecheck tenancy-check web-check architecture-check workflow-check migration-lint lock-check monitoring-check
 
@@ -110,6 +113,10 @@ bench: $(STAMP)
 ## Where a list request's time goes, before and after issue #15: py-spy --gil under wrk at 64 connections (BENCH_DURATION, BENCH_ENDPOINTS).
 bench-profile: $(STAMP)
 	$(BIN)/python -m bench.profile_bench
+
+## The floor under a read on this machine (raw ASGI, plain FastAPI async and def routes answering list people's bytes) beside the real list, and that list's own CPU in process (BENCH_ROUNDS, default 3).
+bench-floor: $(STAMP)
+	$(BIN)/python -m bench.floor_bench
 
 ## The mixed read/write soak at 64 connections on PostgreSQL, minute by minute, with each worker's memory (BENCH_SOAK_S, default 600); fails on an error, memory growth or a slower last minute.
 bench-soak: $(STAMP)
