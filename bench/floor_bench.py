@@ -29,8 +29,8 @@ from sqlalchemy import select
 
 from bench.reporting import run, save_report, start_run
 from harness.app_server import AppServer, benchmark_env, running_server, start_server
-from harness.workload import ADMIN_EMAIL, PASSWORD, SLUG, fresh_database, seed
-from harness.wrk import run_wrk, wrk_command
+from harness.workload import ADMIN_EMAIL, SLUG, AdminToken, bearer, fresh_database, seed
+from harness.wrk import WrkResult, run_wrk, wrk_command
 from signupflow.actor import Actor
 from signupflow.db.engine import make_engine
 from signupflow.db.session import make_reading_session_factory
@@ -60,6 +60,33 @@ def list_people_work(database_url: str) -> Callable[[int], bytes]:
             return bytes(json_page(items, total=total, limit=limit, offset=0).body)
 
     return work
+
+
+def get_body(client: httpx.Client, path: str, token: str) -> bytes:
+    response = client.get(path, headers=bearer(token))
+    response.raise_for_status()
+    return response.content
+
+
+def measured(url: str, connections: int, duration_s: int, token: str | None) -> WrkResult:
+    """wrk's figures for `url` after a second's warm-up at as many connections. A run with any
+    answer outside 2xx or any socket error stops the benchmark. The answers still queued when
+    wrk stops are waited for (a request behind them), so they never slow the next run."""
+
+    def run(seconds: int) -> WrkResult:
+        command = wrk_command(url, connections=connections, duration_s=seconds, token=token)
+        result, _ = run_wrk(command, duration_s=seconds)
+        httpx.get(url, headers=bearer(token) if token else {}, timeout=60).raise_for_status()
+        return result
+
+    run(1)
+    result = run(duration_s)
+    if result.non_2xx or result.socket_errors:
+        raise SystemExit(
+            f"{url} at {connections} connections: {result.non_2xx} answers outside 2xx, "
+            f"{result.socket_errors} socket errors"
+        )
+    return result
 
 
 def cpu_ms_per_call(work: Callable[[int], bytes], limit: int) -> float:
@@ -114,16 +141,10 @@ def main() -> int:
             sqlite_url = urls["sqlite"]
             targets = stack.enter_context(floor_servers(body_file, workdir, sqlite_url))
             app = stack.enter_context(running_server(sqlite_url, workdir=workdir))
-            with httpx.Client(base_url=app.url, timeout=30) as client:
-                login = client.post(
-                    "/api/v1/auth/login",
-                    json={"email": ADMIN_EMAIL, "password": PASSWORD, "organisation": SLUG},
-                )
-                login.raise_for_status()
-                token = login.json()["access_token"]
-                answered = client.get(PEOPLE, headers={"Authorization": f"Bearer {token}"})
-                answered.raise_for_status()
-                assert answered.content == body, "the real list and the floor's body differ"
+            client = stack.enter_context(httpx.Client(base_url=app.url, timeout=30))
+            token = AdminToken(client, email=ADMIN_EMAIL, organisation=SLUG)
+            if get_body(client, PEOPLE, token.valid_for(60)) != body:
+                raise SystemExit("the real list people answered other bytes than the floors")
             for round_ in range(1, rounds + 1):
                 print(f"round {round_} of {rounds}", flush=True)
                 for database, work in works.items():
@@ -131,21 +152,12 @@ def main() -> int:
                         spent = cpu_ms_per_call(work, limit)
                         cpu.setdefault((database, limit), []).append(spent)
                         print(f"  in process, {database}, {limit} rows: {spent:.2f} ms")
-                for name, url, bearer in (
-                    *((name, url, None) for name, url in targets.items()),
-                    ("real list people", app.url + PEOPLE, token),
-                ):
+                for name, url in (*targets.items(), ("real list people", app.url + PEOPLE)):
                     for connections in CONNECTIONS:
-                        run_wrk(
-                            wrk_command(url, connections=64, duration_s=1, token=bearer),
-                            duration_s=1,
+                        bearer = (
+                            token.valid_for(duration_s + 1) if name.startswith("real") else None
                         )
-                        result, _ = run_wrk(
-                            wrk_command(
-                                url, connections=connections, duration_s=duration_s, token=bearer
-                            ),
-                            duration_s=duration_s,
-                        )
+                        result = measured(url, connections, duration_s, bearer)
                         http.setdefault((name, connections), []).append(
                             (result.requests_per_s, result.p50_ms, result.p99_ms)
                         )
@@ -175,10 +187,10 @@ def render(
         "# SignUpFlow read floor",
         "",
         *(f"- {key}: {value}" for key, value in facts.items()),
-        f"- {rounds} round(s), every target in turn; wrk {duration_s} s per run after 1 s at 64 "
-        "connections; the body: the standard workload's list of 200 people, "
-        f"{size:,} bytes; servers: `signupflow serve` (1 worker, `APP_ENV=test`), the floors "
-        "through `--app harness.floor_app:raw|plain`",
+        f"- {rounds} round(s), every target in turn; wrk {duration_s} s per run after 1 s at "
+        "as many connections, the answers still queued waited for after each; the body: the "
+        f"standard workload's list of 200 people, {size:,} bytes; servers: `signupflow serve` "
+        "(1 worker, `APP_ENV=test`), the floors through `--app harness.floor_app:raw|plain`",
         "",
         "Over HTTP (the median round by p50; every round's p50 last):",
         "",
