@@ -31,6 +31,7 @@ from signupflow.auth.tokens import decode_access_token
 from signupflow.conditional import refuse_unchanged
 from signupflow.db.session import finish, finished, finishing
 from signupflow.errors import PermissionDenied, Unauthenticated
+from signupflow.http_methods import READS
 from signupflow.organisations.data_versions import as_version, version_of
 from signupflow.organisations.models import Organisation
 from signupflow.people.models import MemberRole, Membership, Person
@@ -57,7 +58,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     talk to the database)."""
     state = request.app.state
     async with state.session_slots:
-        reads_only = request.method in ("GET", "HEAD")
+        reads_only = request.method in READS
         session = (state.reading_session_factory if reads_only else state.session_factory)()
         try:
             yield session

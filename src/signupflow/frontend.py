@@ -10,6 +10,8 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from signupflow.http_methods import READS
+
 # Paths the app never answers with index.html: a typo under /api must stay a problem+json 404.
 RESERVED_PREFIXES = ("/api", "/health", "/metrics", "/docs", "/static")
 # index.html names its assets without a content hash, so browsers revalidate it every time.
@@ -17,7 +19,7 @@ INDEX_HEADERS = {"Cache-Control": "no-cache"}
 
 
 def _is_client_route(scope: Scope) -> bool:
-    if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+    if scope["type"] != "http" or scope["method"] not in READS:
         return False
     path: str = scope["path"]
     return not any(path == p or path.startswith(p + "/") for p in RESERVED_PREFIXES)

@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from signupflow import __version__
 from signupflow.db.migrate import current_revision, schema_is_compatible
 from signupflow.errors import PROBLEM_JSON
+from signupflow.http_methods import READS
 from signupflow.ops import metrics
 from signupflow.ops.logging import request_id_var
 from signupflow.ops.middleware import log_request, request_id_for
@@ -272,7 +273,7 @@ class ProbeEndpoints:
             return
         started = time.perf_counter()
         method = scope["method"]
-        if method in ("GET", "HEAD"):
+        if method in READS:
             status, body = await probe(self.state)
             content_type = b"application/json"
             headers = [(b"cache-control", b"no-store")]
