@@ -1,26 +1,30 @@
 """The floor under a read on this machine, beside the real list it bounds (issue #15's p50).
 
-Over HTTP, wrk at 1 and 64 connections, every server started by `signupflow serve` with the
-same settings: a raw ASGI app, a plain FastAPI `async def` route and a plain `def` one (a trip
-through the thread pool, as every route that reads the database takes), each answering the
-bytes of the standard workload's list of 200 people; and the real `GET /api/v1/people?limit=200`
-that produced them. In process: the CPU of that list's own work (its statements in a reading
-session, its rows as dicts, the JSON; no HTTP, no authentication) at 1 row and at 200, on
-SQLite and on PostgreSQL.
+Over HTTP, wrk at 1 and 64 connections, every server started by `signupflow serve` with one
+worker: a raw ASGI app, a plain FastAPI `async def` route and a plain `def` one (a trip
+through the thread pool, as every route that reads the database takes; the app's thread
+limit and its `gc.freeze()`), each answering the bytes of the standard workload's list of 200
+people; and the real `GET /api/v1/people?limit=200` that produced them. In process: that
+list's own work (its statements in a reading session, its rows as dicts, the JSON; no HTTP,
+no authentication) at 1 row and at 200, on SQLite and on PostgreSQL, as this process's CPU
+time and as wall time (on PostgreSQL the server's work is in the wall time only).
 
 Every target is measured in turn, BENCH_ROUNDS times (default 3): the machine's speed drifts
-by up to 2x within minutes (docs/benchmarks.md), so a floor and the list it bounds are only
-compared within one round. Environment: BENCH_DURATION (seconds per wrk run, default 5),
-BENCH_ROUNDS. Results are printed and written to bench/results/."""
+by up to 2x within minutes (docs/benchmarks.md), so a floor and the list it bounds are
+compared within a round. Each target is warmed up at 64 connections first, and every run
+waits for the answers still queued, as `make bench` does. Environment: BENCH_DURATION
+(seconds per wrk run, default 20), BENCH_ROUNDS. Results are printed and written to
+bench/results/."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import statistics
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,192 +32,232 @@ import httpx
 from sqlalchemy import select
 
 from bench.reporting import run, save_report, start_run
-from harness.app_server import AppServer, benchmark_env, running_server, start_server
-from harness.workload import ADMIN_EMAIL, SLUG, AdminToken, bearer, fresh_database, seed
-from harness.wrk import WrkResult, run_wrk, wrk_command
+from harness.app_server import running_server
+from harness.workload import (
+    ADMIN_EMAIL,
+    SLUG,
+    AdminToken,
+    analyze,
+    bearer,
+    fresh_database,
+    seed,
+    workload_settings,
+)
+from harness.wrk import run_drained, shown
 from signupflow.actor import Actor
 from signupflow.db.engine import make_engine
 from signupflow.db.session import make_reading_session_factory
 from signupflow.organisations.models import Organisation
 from signupflow.people import service
 from signupflow.responses import json_page
-from signupflow.settings import Settings
 
 PEOPLE = "/api/v1/people?limit=200"
 CONNECTIONS = (1, 64)
+WARM_UP_S = 2
 CALLS = 200  # in-process calls per round
+FLOORS = {  # target: (app factory, path)
+    "raw ASGI": ("harness.floor_app:raw", "/"),
+    "FastAPI async def": ("harness.floor_app:plain", "/async"),
+    "FastAPI def": ("harness.floor_app:plain", "/def"),
+}
+REAL = "real list people"
 
 
-def list_people_work(database_url: str) -> Callable[[int], bytes]:
-    """List people's own work for `limit` rows, as its route does it after authentication."""
-    settings = Settings(_env_file=None, app_env="test", database_url=database_url, load_demo=False)
-    sessions = make_reading_session_factory(make_engine(settings))
-    with sessions() as session:
-        organisation = session.scalars(select(Organisation).where(Organisation.slug == SLUG)).one()
-        actor = Actor.system(organisation)
-
-    def work(limit: int) -> bytes:
-        with sessions() as session:
-            items, total = service.list_people(
-                session, actor, q=None, role=None, active=None, limit=limit, offset=0
-            )
-            return bytes(json_page(items, total=total, limit=limit, offset=0).body)
-
-    return work
+@dataclass(frozen=True)
+class HttpRun:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    socket_errors: int
 
 
-def get_body(client: httpx.Client, path: str, token: str) -> bytes:
-    response = client.get(path, headers=bearer(token))
-    response.raise_for_status()
-    return response.content
-
-
-def measured(url: str, connections: int, duration_s: int, token: str | None) -> WrkResult:
-    """wrk's figures for `url` after a second's warm-up at as many connections. A run with any
-    answer outside 2xx or any socket error stops the benchmark. The answers still queued when
-    wrk stops are waited for (a request behind them), so they never slow the next run."""
-
-    def run(seconds: int) -> WrkResult:
-        command = wrk_command(url, connections=connections, duration_s=seconds, token=token)
-        result, _ = run_wrk(command, duration_s=seconds)
-        httpx.get(url, headers=bearer(token) if token else {}, timeout=60).raise_for_status()
-        return result
-
-    run(1)
-    result = run(duration_s)
-    if result.non_2xx or result.socket_errors:
-        raise SystemExit(
-            f"{url} at {connections} connections: {result.non_2xx} answers outside 2xx, "
-            f"{result.socket_errors} socket errors"
-        )
-    return result
-
-
-def cpu_ms_per_call(work: Callable[[int], bytes], limit: int) -> float:
-    for _ in range(CALLS // 10):  # warm-up
-        work(limit)
-    started = time.process_time()
-    for _ in range(CALLS):
-        work(limit)
-    return (time.process_time() - started) / CALLS * 1000
+@dataclass(frozen=True)
+class Work:
+    cpu_ms: float
+    wall_ms: float
 
 
 @contextlib.contextmanager
-def floor_servers(body_file: Path, workdir: Path, database_url: str) -> Iterator[dict[str, str]]:
-    """Each floor target's URL, its server running the floor apps on `body_file`."""
-    env = benchmark_env(database_url, extra={"FLOOR_BODY_FILE": str(body_file)})
-    servers: list[AppServer] = []
+def list_people_work(database_url: str) -> Iterator[Callable[[int], bytes]]:
+    """List people's own work for `limit` rows, as its route does it after authentication."""
+    engine = make_engine(workload_settings(database_url))
     try:
-        for app in ("harness.floor_app:raw", "harness.floor_app:plain"):
-            servers.append(start_server(env, workdir / f"{app.split(':')[1]}.log", app=app))
-        for server in servers:
-            server.wait_ready()
-        raw, plain = (server.url for server in servers)
-        yield {
-            "raw ASGI": f"{raw}/",
-            "FastAPI async def": f"{plain}/async",
-            "FastAPI def": f"{plain}/def",
-        }
+        sessions = make_reading_session_factory(engine)
+        with sessions() as session:
+            organisation = session.scalars(
+                select(Organisation).where(Organisation.slug == SLUG)
+            ).one()
+        actor = Actor.system(organisation)
+
+        def work(limit: int) -> bytes:
+            with sessions() as session:
+                items, total = service.list_people(
+                    session, actor, q=None, role=None, active=None, limit=limit, offset=0
+                )
+                return bytes(json_page(items, total=total, limit=limit, offset=0).body)
+
+        yield work
     finally:
-        for server in servers:
-            server.stop()
+        engine.dispose()
+
+
+def timed(work: Callable[[int], bytes], limit: int) -> Work:
+    """CPU and wall ms per call, over CALLS calls after a tenth as many."""
+    for _ in range(CALLS // 10):
+        work(limit)
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(CALLS):
+        work(limit)
+    return Work(
+        (time.process_time() - cpu) / CALLS * 1000, (time.perf_counter() - wall) / CALLS * 1000
+    )
 
 
 def main() -> int:
     facts = start_run()
     rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
-    duration_s = int(os.environ.get("BENCH_DURATION", "5"))
-    cpu: dict[tuple[str, int], list[float]] = {}
-    http: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
-    with tempfile.TemporaryDirectory(prefix="floor-bench-") as tmp:
+    duration_s = int(os.environ.get("BENCH_DURATION", "20"))
+    works: dict[tuple[str, int], list[Work]] = {}
+    http: dict[tuple[str, int], list[HttpRun]] = {}
+    commands: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="floor-bench-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
-        with contextlib.ExitStack() as stack:
-            urls = {
-                d: stack.enter_context(fresh_database(d, workdir)) for d in ("sqlite", "postgresql")
-            }
-            works = {}
-            for database, url in urls.items():
-                seed(url)
-                works[database] = list_people_work(url)
-            body = works["sqlite"](200)
-            body_file = workdir / "people.json"
-            body_file.write_bytes(body)
-            sqlite_url = urls["sqlite"]
-            targets = stack.enter_context(floor_servers(body_file, workdir, sqlite_url))
-            app = stack.enter_context(running_server(sqlite_url, workdir=workdir))
-            client = stack.enter_context(httpx.Client(base_url=app.url, timeout=30))
-            token = AdminToken(client, email=ADMIN_EMAIL, organisation=SLUG)
-            if get_body(client, PEOPLE, token.valid_for(60)) != body:
-                raise SystemExit("the real list people answered other bytes than the floors")
-            for round_ in range(1, rounds + 1):
-                print(f"round {round_} of {rounds}", flush=True)
-                for database, work in works.items():
-                    for limit in (1, 200):
-                        spent = cpu_ms_per_call(work, limit)
-                        cpu.setdefault((database, limit), []).append(spent)
-                        print(f"  in process, {database}, {limit} rows: {spent:.2f} ms")
-                for name, url in (*targets.items(), ("real list people", app.url + PEOPLE)):
-                    for connections in CONNECTIONS:
-                        bearer = (
-                            token.valid_for(duration_s + 1) if name.startswith("real") else None
-                        )
-                        result = measured(url, connections, duration_s, bearer)
-                        http.setdefault((name, connections), []).append(
-                            (result.requests_per_s, result.p50_ms, result.p99_ms)
-                        )
-                        print(
-                            f"  {name} c{connections}: {result.requests_per_s:,.0f} req/s, "
-                            f"p50 {result.p50_ms:.2f} ms",
-                            flush=True,
-                        )
-    report = render(facts, rounds, duration_s, len(body), http, cpu)
-    save_report("floor", report, {"facts": facts, "http": _keyed(http), "cpu": _keyed(cpu)})
-    return 0
+        lists = {}
+        for database in ("sqlite", "postgresql"):
+            url = stack.enter_context(fresh_database(database, workdir))
+            facts[f"{database} server"] = seed(url)
+            analyze(url)
+            lists[database] = (url, stack.enter_context(list_people_work(url)))
+        sqlite_url, people = lists["sqlite"]
+        body_file = workdir / "people.json"
+        body_file.write_bytes(people(200))
+        facts["body"] = f"list people, 200 rows, {body_file.stat().st_size:,} bytes"
+        urls: dict[str, str] = {}
+        for app in sorted({app for app, _path in FLOORS.values()}):
+            server = stack.enter_context(
+                running_server(
+                    sqlite_url,
+                    workdir=workdir,
+                    extra_env={"FLOOR_BODY_FILE": str(body_file)},
+                    app=app,
+                )
+            )
+            urls |= {name: server.url + path for name, (a, path) in FLOORS.items() if a == app}
+        real = stack.enter_context(running_server(sqlite_url, workdir=workdir))
+        urls[REAL] = real.url + PEOPLE
+        client = stack.enter_context(httpx.Client(timeout=60))
+        admin = AdminToken(
+            stack.enter_context(httpx.Client(base_url=real.url, timeout=60)),
+            email=ADMIN_EMAIL,
+            organisation=SLUG,
+        )
+        answered = client.get(urls[REAL], headers=bearer(admin.valid_for(60)))
+        if answered.content != body_file.read_bytes():
+            raise SystemExit("the real list people answered other bytes than the floors")
+
+        def measure(name: str, connections: int, seconds: int) -> HttpRun:
+            token = admin.valid_for(seconds) if name == REAL else None
+            result, command = run_drained(
+                client, urls[name], connections=connections, duration_s=seconds, token=token
+            )
+            commands[name] = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:$PORT", shown(command))
+            return HttpRun(
+                result.requests_per_s,
+                result.p50_ms,
+                result.p99_ms,
+                result.non_2xx,
+                result.socket_errors,
+            )
+
+        for name in urls:
+            measure(name, 64, WARM_UP_S)
+        for round_ in range(1, rounds + 1):
+            print(f"round {round_} of {rounds}", flush=True)
+            for database, (_url, work) in lists.items():
+                for limit in (1, 200):
+                    spent = timed(work, limit)
+                    works.setdefault((database, limit), []).append(spent)
+                    print(
+                        f"  in process, {database}, {limit} rows: CPU {spent.cpu_ms:.2f} ms, "
+                        f"wall {spent.wall_ms:.2f} ms",
+                        flush=True,
+                    )
+            for name in urls:
+                for connections in CONNECTIONS:
+                    measured = measure(name, connections, duration_s)
+                    http.setdefault((name, connections), []).append(measured)
+                    print(
+                        f"  {name} c{connections}: {measured.requests_per_s:,.0f} req/s, "
+                        f"p50 {measured.p50_ms:.2f} ms",
+                        flush=True,
+                    )
+    facts["command"] = f"BENCH_DURATION={duration_s} BENCH_ROUNDS={rounds} make bench-floor"
+    report = render(facts, rounds, duration_s, http, works)
+    save_report(
+        "floor",
+        report,
+        {
+            "facts": facts,
+            "wrk": commands,
+            "http": {f"{n} c{c}": [vars(r) for r in runs] for (n, c), runs in http.items()},
+            "in process": {f"{d} {n}": [vars(w) for w in ws] for (d, n), ws in works.items()},
+        },
+    )
+    errors = sum(r.non_2xx + r.socket_errors for runs in http.values() for r in runs)
+    return 1 if errors else 0
 
 
-def _keyed(figures: dict[tuple[str, int], Any]) -> dict[str, Any]:
-    return {f"{name} {number}": value for (name, number), value in figures.items()}
+def median_round(runs: list[Any], key: Callable[[Any], float]) -> Any:
+    return sorted(runs, key=key)[(len(runs) - 1) // 2]
 
 
 def render(
     facts: dict[str, str],
     rounds: int,
     duration_s: int,
-    size: int,
-    http: dict[tuple[str, int], list[tuple[float, float, float]]],
-    cpu: dict[tuple[str, int], list[float]],
+    http: dict[tuple[str, int], list[HttpRun]],
+    works: dict[tuple[str, int], list[Work]],
 ) -> str:
     lines = [
         "# SignUpFlow read floor",
         "",
         *(f"- {key}: {value}" for key, value in facts.items()),
-        f"- {rounds} round(s), every target in turn; wrk {duration_s} s per run after 1 s at "
-        "as many connections, the answers still queued waited for after each; the body: the "
-        f"standard workload's list of 200 people, {size:,} bytes; servers: `signupflow serve` "
-        "(1 worker, `APP_ENV=test`), the floors through `--app harness.floor_app:raw|plain`",
+        f"- {rounds} round(s), every target in turn; wrk {duration_s} s per run, each target "
+        f"warmed up first ({WARM_UP_S} s at 64 connections), the answers still queued waited "
+        "for after every run; servers: `signupflow serve` with 1 worker (`APP_ENV=test`), the "
+        "floors through `--app harness.floor_app:raw|plain`, answering the real list's bytes",
         "",
-        "Over HTTP (the median round by p50; every round's p50 last):",
+        "Over HTTP (each target's median round by p50; every round's p50 last):",
         "",
-        "| target | connections | req/s | p50 ms | p99 ms | p50 ms by round |",
-        "|---|---:|---:|---:|---:|---|",
+        "| target | connections | req/s | p50 ms | p99 ms | non-2xx | socket errors "
+        "| p50 ms by round |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for (name, connections), runs in http.items():
-        rps, p50, p99 = sorted(runs, key=lambda r: r[1])[(len(runs) - 1) // 2]
-        by_round = ", ".join(f"{r[1]:.2f}" for r in runs)
+        shown_run = median_round(runs, key=lambda r: r.p50_ms)
         lines.append(
-            f"| {name} | {connections} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {by_round} |"
+            f"| {name} | {connections} | {shown_run.requests_per_s:,.0f} "
+            f"| {shown_run.p50_ms:.2f} | {shown_run.p99_ms:.2f} "
+            f"| {sum(r.non_2xx for r in runs)} | {sum(r.socket_errors for r in runs)} "
+            f"| {', '.join(f'{r.p50_ms:.2f}' for r in runs)} |"
         )
     lines += [
         "",
-        f"In process, list people's own work (CPU ms per call, {CALLS} calls a round; median, "
-        "then every round):",
+        f"In process, list people's own work, ms per call ({CALLS} calls a round; this "
+        "process's CPU, and wall time, which on PostgreSQL includes the server's work; the "
+        "median round by CPU, then every round):",
         "",
-        "| database | rows | CPU ms | by round |",
-        "|---|---:|---:|---|",
+        "| database | rows | CPU ms | wall ms | CPU ms by round | wall ms by round |",
+        "|---|---:|---:|---:|---|---|",
     ]
-    for (database, limit), values in cpu.items():
-        by_round = ", ".join(f"{v:.2f}" for v in values)
-        lines.append(f"| {database} | {limit} | {statistics.median_low(values):.2f} | {by_round} |")
+    for (database, limit), values in works.items():
+        middle = median_round(values, key=lambda w: w.cpu_ms)
+        lines.append(
+            f"| {database} | {limit} | {middle.cpu_ms:.2f} | {middle.wall_ms:.2f} "
+            f"| {', '.join(f'{w.cpu_ms:.2f}' for w in values)} "
+            f"| {', '.join(f'{w.wall_ms:.2f}' for w in values)} |"
+        )
     return "\n".join(lines) + "\n"
 
 

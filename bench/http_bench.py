@@ -82,7 +82,7 @@ from harness.workload import (
     fresh_database,
     seed,
 )
-from harness.wrk import WrkResult, run_wrk, shown, wrk_binary, wrk_command
+from harness.wrk import WrkResult, run_drained, shown
 
 CONNECTIONS = (1, 64)
 DEFAULT_DURATION_S = 20
@@ -269,13 +269,9 @@ def measure(target: Target, endpoint: Endpoint, *, connections: int, duration_s:
     """One wrk run of `endpoint` on `target`."""
     url = target.server.url + endpoint.path
     token = target.admin.valid_for(duration_s) if endpoint.authenticated else None
-    command = wrk_command(
-        url, connections=connections, duration_s=duration_s, token=token, wrk=wrk_binary() or "wrk"
+    result, command = run_drained(
+        target.admin.client, url, connections=connections, duration_s=duration_s, token=token
     )
-    result = run_wrk(command, duration_s=duration_s)[0]
-    # wrk stops without waiting for the answers still queued in the server. One request of
-    # our own comes back only after them, so the next run starts on an idle server.
-    target.admin.client.get(url, headers=bearer(token) if token else {}).raise_for_status()
     return Run(shown(command).replace(target.server.url, "http://127.0.0.1:$PORT"), result)
 
 

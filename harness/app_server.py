@@ -235,11 +235,13 @@ def running_server(
     workers: int = 1,
     extra_env: Mapping[str, str] | None = None,
     source: Path | None = None,
+    app: str | None = None,
 ) -> Iterator[AppServer]:
     """A benchmark's server (`benchmark_env`) on its own free port, ready; always stopped.
 
     Its log, and with several workers its metrics directory, go to a new directory in
-    `workdir`. `source`: another version's tree, as for `start_server`."""
+    `workdir`. `source` and `app`: another version's tree, another app factory, as for
+    `start_server`."""
     directory = Path(tempfile.mkdtemp(prefix="server-", dir=workdir))
     extra = dict(extra_env or {})
     if workers > 1:
@@ -251,6 +253,7 @@ def running_server(
         benchmark_env(database_url, extra=extra),
         directory / "server.log",
         workers=workers,
+        app=app,
         source=source,
     )
     try:

@@ -4,18 +4,24 @@ settings. `/health/ready` answers 200, so `AppServer.wait_ready` works as for th
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from signupflow.settings import Settings
 
 
 def _body() -> bytes:
     return Path(os.environ["FLOOR_BODY_FILE"]).read_bytes()
 
 
-def raw() -> object:
+def raw() -> ASGIApp:
     """A raw ASGI app: no framework at all."""
     body = _body()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -29,11 +35,20 @@ def raw() -> object:
     return app
 
 
+@asynccontextmanager
+async def _as_the_app_starts(_app: FastAPI) -> AsyncIterator[None]:
+    """What the real app's lifespan does that a plain route's speed depends on: its thread
+    limit (REQUEST_THREADS) and `gc.freeze()` (signupflow/app.py)."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = Settings().request_threads
+    gc.freeze()
+    yield
+
+
 def plain() -> FastAPI:
     """Plain FastAPI routes: `async def` (in the event loop) and `def` (a trip through the
     thread pool, as every route that reads the database takes)."""
     body = _body()
-    app = FastAPI()
+    app = FastAPI(lifespan=_as_the_app_starts)
 
     @app.get("/health/ready")
     async def ready() -> dict[str, str]:

@@ -35,7 +35,8 @@ SLOTS = 200
 BENCH_ENDPOINTS = ("health", "list events", "list people", "event assignments", "org assignments")
 
 
-def _settings(database_url: str) -> Settings:
+def workload_settings(database_url: str) -> Settings:
+    """The settings the workload is seeded and read in process with."""
     return Settings(
         _env_file=None,
         app_env="test",
@@ -68,13 +69,13 @@ def fresh_database(database: str, workdir: Path) -> Iterator[str]:
 def seed(database_url: str) -> str:
     """Migrate and seed the standard workload (organisation SLUG, admin ADMIN_EMAIL); the
     database server's version."""
-    engine = make_engine(_settings(database_url))
+    engine = make_engine(workload_settings(database_url))
     try:
         migrate.upgrade(engine)
         with unit_of_work(make_session_factory(engine)) as session:
             seed_workload(
                 session,
-                _settings(database_url),
+                workload_settings(database_url),
                 slug=SLUG,
                 admin_email=ADMIN_EMAIL,
                 password=PASSWORD,
@@ -91,7 +92,7 @@ def analyze(database_url: str) -> None:
     """PostgreSQL: ANALYZE, as autovacuum does after a bulk load, so that the planner sees the
     rows just written and a run is not measured before and after autovacuum gets to them.
     SQLite: nothing (nothing analyzes a production SQLite database either)."""
-    engine = make_engine(_settings(database_url))
+    engine = make_engine(workload_settings(database_url))
     try:
         if engine.dialect.name == "postgresql":
             with engine.connect() as connection:

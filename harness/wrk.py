@@ -9,6 +9,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 ROTATE_PATHS_LUA = Path(__file__).with_name("rotate_paths.lua")
 # wrk's own default is 2 s: a request slower than that is counted as a timeout and its latency
 # is lost. Ten seconds keeps the latency of an overloaded server measured instead of discarded.
@@ -151,3 +153,18 @@ def run_wrk(command: list[str], *, duration_s: int) -> tuple[WrkResult, str]:
             f"{shown(command)} exited {completed.returncode}:\n{completed.stdout}{completed.stderr}"
         )
     return parse_report(completed.stdout), completed.stdout
+
+
+def run_drained(
+    client: httpx.Client, url: str, *, connections: int, duration_s: int, token: str | None
+) -> tuple[WrkResult, list[str]]:
+    """One wrk run of `url`, and the command that ran. wrk stops without waiting for the
+    answers still queued in the server: one request of our own comes back only after them, so
+    the next run starts on an idle server."""
+    command = wrk_command(
+        url, connections=connections, duration_s=duration_s, token=token, wrk=wrk_binary() or "wrk"
+    )
+    result = run_wrk(command, duration_s=duration_s)[0]
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    client.get(url, headers=headers).raise_for_status()
+    return result, command
