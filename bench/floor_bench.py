@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,7 @@ FLOORS = {  # target: (app factory, path)
     "FastAPI def": ("harness.floor_app:plain", "/def"),
 }
 REAL = "real list people"
+HTTP_COLUMNS = "target,connections,req/s,p50 ms,p99 ms,non-2xx,socket errors,p50 ms by round"
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def main() -> int:
             )
             urls |= {name: server.url + path for name, (a, path) in FLOORS.items() if a == app}
         real = stack.enter_context(running_server(sqlite_url, workdir=workdir))
-        urls[REAL] = real.url + PEOPLE
+        urls = {name: urls[name] for name in FLOORS} | {REAL: real.url + PEOPLE}
         client = stack.enter_context(httpx.Client(timeout=60))
         admin = AdminToken(
             stack.enter_context(httpx.Client(base_url=real.url, timeout=60)),
@@ -212,6 +213,40 @@ def median_round(runs: list[Any], key: Callable[[Any], float]) -> Any:
     return sorted(runs, key=key)[(len(runs) - 1) // 2]
 
 
+def by_round(values: Iterable[float]) -> str:
+    return ", ".join(f"{value:.2f}" for value in values)
+
+
+def table(head: list[str], rows: Iterable[list[str]]) -> list[str]:
+    """A Markdown table: the first column and the lists of rounds left-aligned, figures right."""
+    align = ["---" if i == 0 or h.endswith("by round") else "---:" for i, h in enumerate(head)]
+    return [f"| {' | '.join(head)} |", f"|{'|'.join(align)}|"] + [
+        f"| {' | '.join(row)} |" for row in rows
+    ]
+
+
+def http_row(name: str, connections: int, runs: list[HttpRun]) -> list[str]:
+    """The median round by p50, the errors of every round and every round's p50."""
+    median = median_round(runs, key=lambda r: r.p50_ms)
+    errors = (sum(r.non_2xx for r in runs), sum(r.socket_errors for r in runs))
+    return [
+        name,
+        str(connections),
+        f"{median.requests_per_s:,.0f}",
+        by_round([median.p50_ms]),
+        by_round([median.p99_ms]),
+        *map(str, errors),
+        by_round(r.p50_ms for r in runs),
+    ]
+
+
+def work_row(database: str, limit: int, values: list[Work]) -> list[str]:
+    """The median round by CPU, then every round's CPU and wall time."""
+    median = median_round(values, key=lambda w: w.cpu_ms)
+    every = (by_round(w.cpu_ms for w in values), by_round(w.wall_ms for w in values))
+    return [database, str(limit), by_round([median.cpu_ms]), by_round([median.wall_ms]), *every]
+
+
 def render(
     facts: dict[str, str],
     rounds: int,
@@ -219,6 +254,8 @@ def render(
     http: dict[tuple[str, int], list[HttpRun]],
     works: dict[tuple[str, int], list[Work]],
 ) -> str:
+    http_rows = [http_row(name, n, runs) for (name, n), runs in http.items()]
+    work_rows = [work_row(database, n, values) for (database, n), values in works.items()]
     lines = [
         "# SignUpFlow read floor",
         "",
@@ -230,34 +267,20 @@ def render(
         "",
         "Over HTTP (each target's median round by p50; every round's p50 last):",
         "",
-        "| target | connections | req/s | p50 ms | p99 ms | non-2xx | socket errors "
-        "| p50 ms by round |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for (name, connections), runs in http.items():
-        shown_run = median_round(runs, key=lambda r: r.p50_ms)
-        lines.append(
-            f"| {name} | {connections} | {shown_run.requests_per_s:,.0f} "
-            f"| {shown_run.p50_ms:.2f} | {shown_run.p99_ms:.2f} "
-            f"| {sum(r.non_2xx for r in runs)} | {sum(r.socket_errors for r in runs)} "
-            f"| {', '.join(f'{r.p50_ms:.2f}' for r in runs)} |"
-        )
-    lines += [
+        *table(
+            HTTP_COLUMNS.split(","),
+            http_rows,
+        ),
         "",
         f"In process, list people's own work, ms per call ({CALLS} calls a round; this "
         "process's CPU, and wall time, which on PostgreSQL includes the server's work; the "
         "median round by CPU, then every round):",
         "",
-        "| database | rows | CPU ms | wall ms | CPU ms by round | wall ms by round |",
-        "|---|---:|---:|---:|---|---|",
+        *table(
+            ["database", "rows", "CPU ms", "wall ms", "CPU ms by round", "wall ms by round"],
+            work_rows,
+        ),
     ]
-    for (database, limit), values in works.items():
-        middle = median_round(values, key=lambda w: w.cpu_ms)
-        lines.append(
-            f"| {database} | {limit} | {middle.cpu_ms:.2f} | {middle.wall_ms:.2f} "
-            f"| {', '.join(f'{w.cpu_ms:.2f}' for w in values)} "
-            f"| {', '.join(f'{w.wall_ms:.2f}' for w in values)} |"
-        )
     return "\n".join(lines) + "\n"
 
 
