@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import httpx
 from sqlalchemy import select
@@ -61,7 +61,17 @@ FLOORS = {  # target: (app factory, path)
     "FastAPI def": ("harness.floor_app:plain", "/def"),
 }
 REAL = "real list people"
-HTTP_COLUMNS = "target,connections,req/s,p50 ms,p99 ms,non-2xx,socket errors,p50 ms by round"
+HTTP_HEAD = [
+    "target",
+    "connections",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "non-2xx",
+    "socket errors",
+    "p50 ms by round",
+]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -124,29 +134,26 @@ def main() -> int:
     commands: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="floor-bench-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
-        lists = {}
+        databases: dict[str, str] = {}
+        works_of: dict[str, Callable[[int], bytes]] = {}
         for database in ("sqlite", "postgresql"):
-            url = stack.enter_context(fresh_database(database, workdir))
+            databases[database] = url = stack.enter_context(fresh_database(database, workdir))
             facts[f"{database} server"] = seed(url)
             analyze(url)
-            lists[database] = (url, stack.enter_context(list_people_work(url)))
-        sqlite_url, people = lists["sqlite"]
+            works_of[database] = stack.enter_context(list_people_work(url))
         body_file = workdir / "people.json"
-        body_file.write_bytes(people(200))
+        body_file.write_bytes(works_of["sqlite"](200))
         facts["body"] = f"list people, 200 rows, {body_file.stat().st_size:,} bytes"
-        urls: dict[str, str] = {}
-        for app in sorted({app for app, _path in FLOORS.values()}):
-            server = stack.enter_context(
-                running_server(
-                    sqlite_url,
-                    workdir=workdir,
-                    extra_env={"FLOOR_BODY_FILE": str(body_file)},
-                    app=app,
-                )
+        floor_env = {"FLOOR_BODY_FILE": str(body_file)}
+        servers = {
+            app: stack.enter_context(
+                running_server(databases["sqlite"], workdir=workdir, extra_env=floor_env, app=app)
             )
-            urls |= {name: server.url + path for name, (a, path) in FLOORS.items() if a == app}
-        real = stack.enter_context(running_server(sqlite_url, workdir=workdir))
-        urls = {name: urls[name] for name in FLOORS} | {REAL: real.url + PEOPLE}
+            for app in dict.fromkeys(app for app, _path in FLOORS.values())
+        }
+        real = stack.enter_context(running_server(databases["sqlite"], workdir=workdir))
+        urls = {name: servers[app].url + path for name, (app, path) in FLOORS.items()}
+        urls[REAL] = real.url + PEOPLE
         client = stack.enter_context(httpx.Client(timeout=60))
         admin = AdminToken(
             stack.enter_context(httpx.Client(base_url=real.url, timeout=60)),
@@ -162,7 +169,9 @@ def main() -> int:
             result, command = run_drained(
                 client, urls[name], connections=connections, duration_s=seconds, token=token
             )
-            commands[name] = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:$PORT", shown(command))
+            commands[f"{name} c{connections}"] = re.sub(
+                r"127\.0\.0\.1:\d+", "127.0.0.1:$PORT", shown(command)
+            )
             return HttpRun(
                 result.requests_per_s,
                 result.p50_ms,
@@ -175,7 +184,7 @@ def main() -> int:
             measure(name, 64, WARM_UP_S)
         for round_ in range(1, rounds + 1):
             print(f"round {round_} of {rounds}", flush=True)
-            for database, (_url, work) in lists.items():
+            for database, work in works_of.items():
                 for limit in (1, 200):
                     spent = timed(work, limit)
                     works.setdefault((database, limit), []).append(spent)
@@ -209,12 +218,16 @@ def main() -> int:
     return 1 if errors else 0
 
 
-def median_round(runs: list[Any], key: Callable[[Any], float]) -> Any:
+def median_round(runs: list[T], key: Callable[[T], float]) -> T:
     return sorted(runs, key=key)[(len(runs) - 1) // 2]
 
 
+def ms(value: float) -> str:
+    return f"{value:.2f}"
+
+
 def by_round(values: Iterable[float]) -> str:
-    return ", ".join(f"{value:.2f}" for value in values)
+    return ", ".join(map(ms, values))
 
 
 def table(head: list[str], rows: Iterable[list[str]]) -> list[str]:
@@ -228,14 +241,15 @@ def table(head: list[str], rows: Iterable[list[str]]) -> list[str]:
 def http_row(name: str, connections: int, runs: list[HttpRun]) -> list[str]:
     """The median round by p50, the errors of every round and every round's p50."""
     median = median_round(runs, key=lambda r: r.p50_ms)
-    errors = (sum(r.non_2xx for r in runs), sum(r.socket_errors for r in runs))
+    non_2xx, socket_errors = sum(r.non_2xx for r in runs), sum(r.socket_errors for r in runs)
     return [
         name,
         str(connections),
         f"{median.requests_per_s:,.0f}",
-        by_round([median.p50_ms]),
-        by_round([median.p99_ms]),
-        *map(str, errors),
+        ms(median.p50_ms),
+        ms(median.p99_ms),
+        str(non_2xx),
+        str(socket_errors),
         by_round(r.p50_ms for r in runs),
     ]
 
@@ -244,7 +258,7 @@ def work_row(database: str, limit: int, values: list[Work]) -> list[str]:
     """The median round by CPU, then every round's CPU and wall time."""
     median = median_round(values, key=lambda w: w.cpu_ms)
     every = (by_round(w.cpu_ms for w in values), by_round(w.wall_ms for w in values))
-    return [database, str(limit), by_round([median.cpu_ms]), by_round([median.wall_ms]), *every]
+    return [database, str(limit), ms(median.cpu_ms), ms(median.wall_ms), *every]
 
 
 def render(
@@ -267,10 +281,7 @@ def render(
         "",
         "Over HTTP (each target's median round by p50; every round's p50 last):",
         "",
-        *table(
-            HTTP_COLUMNS.split(","),
-            http_rows,
-        ),
+        *table(HTTP_HEAD, http_rows),
         "",
         f"In process, list people's own work, ms per call ({CALLS} calls a round; this "
         "process's CPU, and wall time, which on PostgreSQL includes the server's work; the "
